@@ -21,9 +21,9 @@ import (
 
 // Errors every backend returns (wrapped) so callers can tell cases apart with errors.Is.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrExists      = errors.New("already exists")
-	ErrInUse       = errors.New("still in use")
+	ErrNotFound      = errors.New("not found")
+	ErrExists        = errors.New("already exists")
+	ErrInUse         = errors.New("still in use")
 	ErrUnknownDomain = errors.New("domain is not local")
 )
 
