@@ -1,0 +1,242 @@
+// Package config is posthorn's one configuration file: a typed Config, its documented defaults, a
+// strict loader (an unknown key or a bad value is an error that names the key) and validation
+// that refuses risky settings at start-up rather than running with a silent default.
+//
+// The reference (posthorn config reference) is Reference, a commented TOML text kept beside the
+// struct; a test checks that every field appears in it and that it loads to the defaults.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"posthorn/internal/address"
+)
+
+// Config is the whole configuration. Field comments give unit and default.
+type Config struct {
+	// Fully qualified host name used in greetings, Received headers and the self-signed
+	// certificate. Default: "localhost".
+	Hostname string `toml:"hostname"`
+	// Directory holding the database, message bodies and generated keys. Default: "./posthorn-data".
+	DataDir string `toml:"data_dir"`
+	Listen  Listen `toml:"listen"`
+	TLS     TLS    `toml:"tls"`
+	DNS     DNS    `toml:"dns"`
+	SMTP    SMTP   `toml:"smtp"`
+	Log     Log    `toml:"log"`
+}
+
+// Listen holds one address per listener, "host:port"; "" disables the listener.
+type Listen struct {
+	SMTP        string `toml:"smtp"`        // inbound MX. Default: "127.0.0.1:2525".
+	Submission  string `toml:"submission"`  // STARTTLS + AUTH. Not implemented yet: must be "".
+	Submissions string `toml:"submissions"` // implicit TLS + AUTH. Not implemented yet: must be "".
+	IMAP        string `toml:"imap"`        // Not implemented yet: must be "".
+	IMAPS       string `toml:"imaps"`       // Not implemented yet: must be "".
+	POP3        string `toml:"pop3"`        // Not implemented yet: must be "".
+	POP3S       string `toml:"pop3s"`       // Not implemented yet: must be "".
+	HTTP        string `toml:"http"`        // admin, API, metrics, health. Default: "127.0.0.1:8080".
+}
+
+// TLS says where certificates come from. With neither files nor ACME, a self-signed
+// certificate for Hostname is generated once in DataDir.
+type TLS struct {
+	CertFile  string `toml:"cert_file"`  // PEM certificate chain, with key_file. Default: "".
+	KeyFile   string `toml:"key_file"`   // PEM private key. Default: "".
+	ACMEEmail string `toml:"acme_email"` // contact for ACME (Let's Encrypt); enables ACME. Default: "".
+}
+
+// DNS configures lookups.
+type DNS struct {
+	Resolver string `toml:"resolver"` // "host:port" of the recursive resolver; "" = system. Default: "".
+}
+
+// SMTP configures the inbound MX.
+type SMTP struct {
+	// Largest accepted message, in MiB. Default: 50.
+	MaxMessageSizeMiB int `toml:"max_message_size_mib"`
+	// Most recipients per message. Default: 100.
+	MaxRecipients int `toml:"max_recipients"`
+	// Most simultaneous SMTP connections; more are refused with 421. Default: 1000.
+	MaxConnections int `toml:"max_connections"`
+	// Idle time allowed between commands, in seconds. Default: 300 (RFC 5321 §4.5.3.2).
+	TimeoutSeconds int `toml:"timeout_seconds"`
+}
+
+// Log configures the server log and the mail log.
+type Log struct {
+	// Minimum level: "debug", "info", "warn" or "error". Default: "info".
+	Level string `toml:"level"`
+	// "text" or "json". Default: "text".
+	Format string `toml:"format"`
+	// File for the mail log (one line per mail event); "" = the server log. Default: "".
+	MailLog string `toml:"mail_log"`
+}
+
+// Default returns the configuration of `posthorn serve` without a file: a server for trying
+// posthorn out on loopback with unprivileged ports.
+func Default() Config {
+	return Config{
+		Hostname: "localhost",
+		DataDir:  "./posthorn-data",
+		Listen: Listen{
+			SMTP: "127.0.0.1:2525",
+			HTTP: "127.0.0.1:8080",
+		},
+		SMTP: SMTP{
+			MaxMessageSizeMiB: 50,
+			MaxRecipients:     100,
+			MaxConnections:    1000,
+			TimeoutSeconds:    300,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads a TOML file over the defaults. Unknown keys are errors; so is anything Validate refuses.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	// Relative paths in a file are relative to the file, so the server finds the same data
+	// whatever directory it is started from.
+	base := filepath.Dir(path)
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Log.MailLog} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes TOML over the defaults without validating.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) {
+			keys := make([]string, len(strict.Errors))
+			for i, e := range strict.Errors {
+				keys[i] = strings.Join(e.Key(), ".")
+			}
+			return Config{}, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+		}
+		var decErr *toml.DecodeError
+		if errors.As(err, &decErr) {
+			row, col := decErr.Position()
+			key := strings.Join(decErr.Key(), ".")
+			if key != "" {
+				return Config{}, fmt.Errorf("line %d column %d: key %s: %s", row, col, key, decErr.Error())
+			}
+			return Config{}, fmt.Errorf("line %d column %d: %s", row, col, decErr.Error())
+		}
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate refuses configurations that cannot work or would be risky.
+func (c *Config) Validate() error {
+	if _, err := address.ParseDomain(c.Hostname); err != nil {
+		return fmt.Errorf("key hostname: %q: %v", c.Hostname, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("key data_dir: must not be empty")
+	}
+	listeners := []struct {
+		key, value  string
+		implemented bool
+	}{
+		{"listen.smtp", c.Listen.SMTP, true},
+		{"listen.submission", c.Listen.Submission, false},
+		{"listen.submissions", c.Listen.Submissions, false},
+		{"listen.imap", c.Listen.IMAP, false},
+		{"listen.imaps", c.Listen.IMAPS, false},
+		{"listen.pop3", c.Listen.POP3, false},
+		{"listen.pop3s", c.Listen.POP3S, false},
+		{"listen.http", c.Listen.HTTP, true},
+	}
+	enabled := 0
+	for _, l := range listeners {
+		if l.value == "" {
+			continue
+		}
+		if !l.implemented {
+			return fmt.Errorf("key %s: this protocol is not implemented in this version; set it to \"\"", l.key)
+		}
+		if _, port, err := net.SplitHostPort(l.value); err != nil || port == "" {
+			return fmt.Errorf("key %s: %q is not host:port", l.key, l.value)
+		}
+		enabled++
+	}
+	if enabled == 0 {
+		return errors.New("key listen: every listener is disabled")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("key tls.cert_file and tls.key_file: set both or neither")
+	}
+	if c.TLS.CertFile != "" && c.TLS.ACMEEmail != "" {
+		return errors.New("key tls.acme_email: cannot be combined with tls.cert_file")
+	}
+	for key, path := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("key %s: %w", key, err)
+		}
+	}
+	if c.DNS.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNS.Resolver); err != nil {
+			return fmt.Errorf("key dns.resolver: %q is not host:port", c.DNS.Resolver)
+		}
+	}
+	positive := []struct {
+		key   string
+		value int
+	}{
+		{"smtp.max_message_size_mib", c.SMTP.MaxMessageSizeMiB},
+		{"smtp.max_recipients", c.SMTP.MaxRecipients},
+		{"smtp.max_connections", c.SMTP.MaxConnections},
+		{"smtp.timeout_seconds", c.SMTP.TimeoutSeconds},
+	}
+	for _, p := range positive {
+		if p.value <= 0 {
+			return fmt.Errorf("key %s: must be greater than 0, got %d", p.key, p.value)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("key log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("key log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+// Marshal renders c as TOML, for `posthorn init`.
+func (c Config) Marshal() ([]byte, error) {
+	return toml.Marshal(c)
+}

@@ -1,0 +1,122 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReferenceLoadsToDefaults(t *testing.T) {
+	c, err := Parse([]byte(Reference))
+	if err != nil {
+		t.Fatalf("parse reference: %v", err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Fatalf("reference differs from defaults:\n got %+v\nwant %+v", c, Default())
+	}
+	d := Default()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+}
+
+// TestReferenceDocumentsEveryKey walks the struct's toml tags and looks each key up in its section.
+func TestReferenceDocumentsEveryKey(t *testing.T) {
+	sections := map[string]string{}
+	current := ""
+	for _, line := range strings.Split(Reference, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			current = strings.Trim(line, "[]")
+			continue
+		}
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		key, _, _ := strings.Cut(line, "=")
+		sections[strings.TrimSpace(key)] = current
+	}
+	var walk func(typ reflect.Type, section string)
+	walk = func(typ reflect.Type, section string) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag := f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, tag)
+				continue
+			}
+			if got, ok := sections[tag]; !ok || got != section {
+				t.Errorf("key %s.%s is not documented in Reference", section, tag)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func TestLoadErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, toml, want string
+	}{
+		{"unknown top-level key", `hostnme = "x"`, "unknown key hostnme"},
+		{"unknown nested key", "[listen]\nsmtpp = \":25\"", "unknown key listen.smtpp"},
+		{"wrong type", "[smtp]\nmax_recipients = \"ten\"", "smtp.max_recipients"},
+		{"zero size", "[smtp]\nmax_message_size_mib = 0", "key smtp.max_message_size_mib"},
+		{"bad listen", "[listen]\nsmtp = \"nope\"", "key listen.smtp"},
+		{"unimplemented listener", "[listen]\nimap = \":143\"", "key listen.imap: this protocol is not implemented"},
+		{"all disabled", "[listen]\nsmtp = \"\"\nhttp = \"\"", "every listener is disabled"},
+		{"missing cert", "[tls]\ncert_file = \"nope.pem\"\nkey_file = \"nope.key\"", "key tls.cert_file"},
+		{"cert without key", "[tls]\ncert_file = \"a.pem\"", "set both or neither"},
+		{"bad hostname", `hostname = "bad host"`, "key hostname"},
+		{"bad level", "[log]\nlevel = \"loud\"", "key log.level"},
+		{"bad resolver", "[dns]\nresolver = \"8.8.8.8\"", "key dns.resolver"},
+		{"empty data dir", `data_dir = ""`, "key data_dir"},
+		{"syntax", `hostname = `, "line 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")
+			if err := os.WriteFile(path, []byte(tc.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load(%q) error = %v, want it to contain %q", tc.toml, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "posthorn.toml")
+	if err := os.WriteFile(path, []byte("data_dir = \"data\"\nhostname = \"mx.example.org\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != filepath.Join(dir, "data") || c.Hostname != "mx.example.org" {
+		t.Fatalf("got data_dir %q hostname %q", c.DataDir, c.Hostname)
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	c := Default()
+	c.Hostname = "mail.example.com"
+	c.Listen.SMTP = ":25"
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(data)
+	if err != nil {
+		t.Fatalf("parse marshalled config: %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Fatalf("round trip differs:\n%s", data)
+	}
+}

@@ -1,0 +1,54 @@
+package config
+
+// Reference is the documented configuration: every key with its unit and default. It is valid
+// TOML that loads to Default(); `posthorn config reference` prints it.
+const Reference = `# posthorn configuration reference. Every key is optional; the value shown is the default.
+# Relative paths are relative to the directory of this file. Unknown keys are errors.
+
+# Fully qualified host name: SMTP greeting, Received headers, self-signed certificate.
+hostname = "localhost"
+
+# Directory for the database (posthorn.db), message bodies (blobs/) and generated keys.
+data_dir = "./posthorn-data"
+
+[listen]
+# One "host:port" per listener; "" disables it. ":25" listens on every address.
+smtp = "127.0.0.1:2525"    # inbound MX (production: ":25")
+submission = ""            # STARTTLS + AUTH, port 587: not implemented in this version, keep ""
+submissions = ""           # implicit TLS + AUTH, port 465: not implemented in this version, keep ""
+imap = ""                  # port 143: not implemented in this version, keep ""
+imaps = ""                 # port 993: not implemented in this version, keep ""
+pop3 = ""                  # port 110: not implemented in this version, keep ""
+pop3s = ""                 # port 995: not implemented in this version, keep ""
+http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz
+
+[tls]
+# Certificate chain and private key, PEM. Set both or neither; missing files are start-up errors.
+cert_file = ""
+key_file = ""
+# Contact e-mail for ACME (Let's Encrypt); when set, certificates for hostname come from ACME.
+acme_email = ""
+# With none of these set, a self-signed certificate for hostname is generated once in data_dir.
+
+[dns]
+# "host:port" of the recursive resolver; "" uses the system resolver (/etc/resolv.conf).
+resolver = ""
+
+[smtp]
+# Largest accepted message, in MiB; larger ones get 552 5.3.4.
+max_message_size_mib = 50
+# Most recipients per message; more get 452 4.5.3.
+max_recipients = 100
+# Most simultaneous SMTP connections; more get 421 4.7.0.
+max_connections = 1000
+# Idle time allowed between commands and data chunks, in seconds (RFC 5321 §4.5.3.2).
+timeout_seconds = 300
+
+[log]
+# Minimum level of the server log: "debug", "info", "warn" or "error".
+level = "info"
+# "text" (key=value) or "json", written to standard error.
+format = "text"
+# File for the mail log (one line per received or rejected message, fixed keys); "" = server log.
+mail_log = ""
+`
