@@ -1,0 +1,215 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"posthorn/internal/store"
+)
+
+const mailboxColumns = `SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq,
+	(SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id) FROM mailboxes b`
+
+// ListMailboxes returns an account's mailboxes in creation order; store.ErrNotFound if the
+// account does not exist.
+func (s *Store) ListMailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
+	var out []store.Mailbox
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)`, accountID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, mailboxColumns+` WHERE account_id = ? ORDER BY id`, accountID)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanMailbox)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list mailboxes of account %d: %w", accountID, err)
+	}
+	return out, nil
+}
+
+// GetMailbox returns an account's mailbox by name; store.ErrNotFound if absent.
+func (s *Store) GetMailbox(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
+	name = mailboxName(name)
+	m, err := scanMailbox(s.read.QueryRowContext(ctx, mailboxColumns+` WHERE account_id = ? AND name = ?`, accountID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("get mailbox %q of account %d: %w", name, accountID, err)
+	}
+	return m, nil
+}
+
+// ListMessages returns a mailbox's messages in UID order; store.ErrNotFound if the mailbox does
+// not exist.
+func (s *Store) ListMessages(ctx context.Context, mailboxID int64) ([]store.Message, error) {
+	var out []store.Message
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)`, mailboxID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, mailbox_id, uid, modseq, flags, internal_date, size, blob_id,
+			envelope, structure FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scanMessage)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list messages of mailbox %d: %w", mailboxID, err)
+	}
+	return out, nil
+}
+
+// Deliver commits the deliveries in one write transaction. A delivery without InternalDate gets
+// the time of the call.
+func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]store.Delivered, error) {
+	if len(deliveries) == 0 {
+		return nil, nil
+	}
+	for _, d := range deliveries {
+		if err := validDelivery(d); err != nil {
+			return nil, fmt.Errorf("deliver: %w", err)
+		}
+	}
+	var out [][]store.Delivered
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.deliver(ctx, tx, deliveries)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deliver: %w", err)
+	}
+	return out, nil
+}
+
+func validDelivery(d store.Delivery) error {
+	if d.BlobID == "" {
+		return errors.New("delivery without blob id")
+	}
+	if len(d.Targets) == 0 {
+		return fmt.Errorf("blob %s: no target", d.BlobID)
+	}
+	for _, t := range d.Targets {
+		for _, f := range t.Flags {
+			if f == "" || strings.ContainsAny(f, " \t\r\n") {
+				return fmt.Errorf("blob %s: invalid flag %q", d.BlobID, f)
+			}
+		}
+	}
+	return nil
+}
+
+// mailboxKey names a delivery target's mailbox.
+type mailboxKey struct {
+	accountID int64
+	name      string
+}
+
+// counters are a mailbox's UIDNEXT and HIGHESTMODSEQ while a batch is being delivered; they are
+// written back once per mailbox at the end of the batch.
+type counters struct {
+	id            int64
+	uidNext       int64
+	highestModSeq int64
+}
+
+func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery) ([][]store.Delivered, error) {
+	find := tx.StmtContext(ctx, s.stmts.findMailbox)
+	insertBlob := tx.StmtContext(ctx, s.stmts.insertBlob)
+	insertMessage := tx.StmtContext(ctx, s.stmts.insertMessage)
+	boxes := map[mailboxKey]*counters{}
+	var touched []*counters
+	now := s.nowNanos()
+
+	out := make([][]store.Delivered, len(deliveries))
+	for i, d := range deliveries {
+		if _, err := insertBlob.ExecContext(ctx, d.BlobID, d.Size, len(d.Targets)); err != nil {
+			return nil, fmt.Errorf("blob %s: %w", d.BlobID, err)
+		}
+		date := now
+		if !d.InternalDate.IsZero() {
+			date = d.InternalDate.UnixNano()
+		}
+		out[i] = make([]store.Delivered, len(d.Targets))
+		for j, t := range d.Targets {
+			key := mailboxKey{t.AccountID, mailboxName(t.Mailbox)}
+			mb := boxes[key]
+			if mb == nil {
+				mb = &counters{}
+				err := find.QueryRowContext(ctx, key.accountID, key.name).Scan(&mb.id, &mb.uidNext, &mb.highestModSeq)
+				if errors.Is(err, sql.ErrNoRows) {
+					err = store.ErrNotFound
+				}
+				if err != nil {
+					return nil, fmt.Errorf("blob %s: mailbox %q of account %d: %w", d.BlobID, key.name, key.accountID, err)
+				}
+				boxes[key] = mb
+				touched = append(touched, mb)
+			}
+			// RFC 9051 §2.3.1.1: UIDs are 32-bit, and so must the UIDNEXT after them be; a full
+			// mailbox needs a new UIDVALIDITY.
+			if mb.uidNext >= math.MaxUint32 {
+				return nil, fmt.Errorf("blob %s: mailbox %q of account %d has used every UID", d.BlobID, key.name, key.accountID)
+			}
+			uid := mb.uidNext
+			mb.uidNext++
+			mb.highestModSeq++
+			if _, err := insertMessage.ExecContext(ctx, mb.id, uid, mb.highestModSeq, strings.Join(t.Flags, " "),
+				date, d.Size, d.BlobID, d.Envelope, d.Structure); err != nil {
+				return nil, fmt.Errorf("blob %s: insert into mailbox %d: %w", d.BlobID, mb.id, err)
+			}
+			out[i][j] = store.Delivered{MailboxID: mb.id, UID: uint32(uid), ModSeq: uint64(mb.highestModSeq)}
+		}
+	}
+	update := tx.StmtContext(ctx, s.stmts.updateMailbox)
+	for _, mb := range touched {
+		if _, err := update.ExecContext(ctx, mb.uidNext, mb.highestModSeq, mb.id); err != nil {
+			return nil, fmt.Errorf("update mailbox %d: %w", mb.id, err)
+		}
+	}
+	return out, nil
+}
+
+// exists runs a SELECT EXISTS query and returns store.ErrNotFound if it is false.
+func exists(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func scanMailbox(r scanner) (store.Mailbox, error) {
+	var m store.Mailbox
+	err := r.Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
+		&m.MessageCount)
+	return m, err
+}
+
+func scanMessage(r scanner) (store.Message, error) {
+	var (
+		m     store.Message
+		flags string
+		date  int64
+	)
+	err := r.Scan(&m.ID, &m.MailboxID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &m.Envelope, &m.Structure)
+	if flags != "" {
+		m.Flags = strings.Split(flags, " ")
+	}
+	m.InternalDate = fromNanos(date)
+	return m, err
+}

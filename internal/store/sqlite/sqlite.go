@@ -1,0 +1,284 @@
+// Package sqlite implements store.Store on an SQLite database file (modernc.org/sqlite, no cgo).
+//
+// Connections: a Store holds two pools on the same file. Writes go through a pool of exactly one
+// connection whose transactions start with BEGIN IMMEDIATE, so writers queue in Go instead of
+// failing with SQLITE_BUSY on a lock upgrade; reads use a separate pool of query-only
+// connections, which WAL mode lets run beside the writer. Another process (the admin CLI next to
+// the running server) takes the same write lock and waits for it up to busyTimeout.
+//
+// Durability: journal_mode=WAL with synchronous=FULL, so a commit returns only after the WAL is
+// fsync'd; Deliver's caller may answer 250 once Deliver returns.
+//
+// Schema: migrations/NNNN_name.sql, embedded and applied in order at Open in one transaction;
+// table schema_version records each applied file. A database whose version is newer than the
+// newest embedded migration is refused rather than misread.
+//
+// Invariants kept here and verified by Check: a message's UID is below its mailbox's uidnext and
+// unique in the mailbox; its MODSEQ is at most the mailbox's highestmodseq; a blob row's refs
+// equals the number of message rows naming it, and a blob row whose count reaches zero is deleted
+// in the transaction that removed its last message; an alias target names an existing account
+// or alias (removing one removes the targets naming it, and an alias left without target goes
+// too); UIDVALIDITY values come from a counter that only grows, so a mailbox created again under
+// an old name never reuses one (RFC 9051 §2.3.1.1).
+//
+// Names: addresses and domains are stored lower-cased; the mailbox name INBOX is matched
+// case-insensitively (RFC 9051 §5.1), other names exactly.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"posthorn/internal/store"
+)
+
+// busyTimeout is how long a connection waits for a lock held by another connection or process.
+const busyTimeout = 10 * time.Second
+
+// Store is a store.Store on one SQLite file. Its methods are safe for concurrent use, also
+// beside other processes using the same file.
+type Store struct {
+	write *sql.DB // one connection: every write transaction
+	read  *sql.DB // query-only connections
+	stmts writeStmts
+	now   func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// writeStmts are the statements of the hot path (Deliver), prepared once on the write
+// connection and bound to each transaction with Tx.StmtContext.
+type writeStmts struct {
+	findMailbox   *sql.Stmt
+	updateMailbox *sql.Stmt
+	insertBlob    *sql.Stmt
+	insertMessage *sql.Stmt
+}
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{now: time.Now}
+	if err := s.open(ctx, abs); err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), s.Close())
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, path string) error {
+	var err error
+	s.write, err = sql.Open("sqlite", dsn(path, url.Values{
+		"_txlock":       {"immediate"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+	}))
+	if err != nil {
+		return err
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetMaxIdleConns(1)
+	s.write.SetConnMaxLifetime(0)
+	s.write.SetConnMaxIdleTime(0)
+
+	var mode string
+	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		// WAL is what lets readers run beside the writer; a filesystem without it (some
+		// network filesystems) would bring SQLITE_BUSY errors under load.
+		return fmt.Errorf("journal mode is %q, not WAL: is the file on a local filesystem?", mode)
+	}
+	if err := migrate(ctx, s.write, s.now); err != nil {
+		return err
+	}
+
+	s.read, err = sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}}))
+	if err != nil {
+		return err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.read.SetMaxOpenConns(n)
+	s.read.SetMaxIdleConns(n)
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.prepare(ctx)
+}
+
+// dsn builds a modernc.org/sqlite data source name for the file at the absolute path, with the
+// settings every connection needs and the extra ones given.
+func dsn(path string, extra url.Values) string {
+	q := url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		"_foreign_keys": {"1"},
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	// A file: URI, so that a path with '?' or '#' in it survives.
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.stmts.findMailbox, `SELECT id, uidnext, highestmodseq FROM mailboxes
+			WHERE account_id = ? AND name = ?`},
+		{&s.stmts.updateMailbox, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`},
+		{&s.stmts.insertBlob, `INSERT INTO blobs (id, size, refs) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs`},
+		{&s.stmts.insertMessage, `INSERT INTO messages
+			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		st, err := s.write.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+// Close closes the statements and both pools. It is safe on a partly opened Store.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.stmts.findMailbox, s.stmts.updateMailbox, s.stmts.insertBlob, s.stmts.insertMessage} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	for _, db := range []*sql.DB{s.read, s.write} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction, committed if fn returns nil and rolled back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return joinRollback(err, tx)
+	}
+	return tx.Commit()
+}
+
+// inReadTx runs fn in a read transaction, so that its queries see one snapshot.
+func (s *Store) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return joinRollback(err, tx)
+	}
+	return rollback(tx)
+}
+
+// joinRollback rolls tx back after err, adding the rollback's own failure if any.
+func joinRollback(err error, tx *sql.Tx) error {
+	if rerr := rollback(tx); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// nowNanos returns the current time as stored: unix nanoseconds.
+func (s *Store) nowNanos() int64 { return s.now().UnixNano() }
+
+// fromNanos turns a stored time back into a time.Time.
+func fromNanos(n int64) time.Time { return time.Unix(0, n) }
+
+// splitAddress returns the lower-cased address and its domain; the local part may be empty
+// only when catchAll allows it.
+func splitAddress(address string, catchAll bool) (addr, domain string, err error) {
+	addr = strings.ToLower(address)
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || at == len(addr)-1 || (at == 0 && !catchAll) {
+		return "", "", fmt.Errorf("invalid address %q", address)
+	}
+	return addr, addr[at+1:], nil
+}
+
+// mailboxName returns the stored form of a mailbox name: INBOX is case-insensitive (RFC 9051
+// §5.1), every other name is kept as given.
+func mailboxName(name string) string {
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	return name
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	var out []T
+	err := scanRows(rows, func(r scanner) error {
+		v, err := scan(r)
+		out = append(out, v)
+		return err
+	})
+	return out, err
+}
+
+func scanString(r scanner) (string, error) {
+	var v string
+	return v, r.Scan(&v)
+}
+
+// scanRows calls fn for every row and closes rows.
+func scanRows(rows *sql.Rows, fn func(scanner) error) error {
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return errors.Join(err, rows.Close())
+		}
+	}
+	return errors.Join(rows.Err(), rows.Close())
+}
+
+// affectedOne returns store.ErrNotFound unless res changed a row.
+func affectedOne(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

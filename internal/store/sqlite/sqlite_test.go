@@ -1,0 +1,327 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"posthorn/internal/store"
+	"posthorn/internal/store/storetest"
+)
+
+func openTemp(t testing.TB) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "posthorn.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestPragmas(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, p := range []struct {
+		db    string
+		query string
+		want  string
+	}{
+		{"write", "PRAGMA journal_mode", "wal"},
+		{"write", "PRAGMA synchronous", "2"}, // FULL
+		{"write", "PRAGMA foreign_keys", "1"},
+		{"write", "PRAGMA busy_timeout", "10000"},
+		{"read", "PRAGMA foreign_keys", "1"},
+		{"read", "PRAGMA busy_timeout", "10000"},
+		{"read", "PRAGMA query_only", "1"},
+	} {
+		db := s.write
+		if p.db == "read" {
+			db = s.read
+		}
+		var got string
+		if err := db.QueryRowContext(t.Context(), p.query).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != p.want {
+			t.Errorf("%s: %s = %s, want %s", p.db, p.query, got, p.want)
+		}
+	}
+}
+
+// TestOpenOddPath: the path goes into a file: URI, so its special characters must be escaped.
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b?c#d%e")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "posthorn.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at its path: %v", err)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "posthorn.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAccount(ctx, "alice@example.org", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Deliver(ctx, []store.Delivery{{BlobID: "b1", Size: 10, InternalDate: time.Now(),
+		Targets: []store.Target{{AccountID: a.ID, Mailbox: "INBOX"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 {
+		s, err = Open(ctx, path)
+		if err != nil {
+			t.Fatalf("re-open: %v", err)
+		}
+		msgs, err := s.ListMessages(ctx, res[0][0].MailboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].BlobID != "b1" {
+			t.Fatalf("after re-open: messages %+v, want the one delivered", msgs)
+		}
+		var versions int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_version`).Scan(&versions); err != nil {
+			t.Fatal(err)
+		}
+		all, err := migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if versions != len(all) {
+			t.Fatalf("schema_version has %d rows, want one per migration (%d)", versions, len(all))
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := t.Context()
+	s, path := openTemp(t)
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at)
+		VALUES (9999, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a newer schema: %v, want an error saying it is newer", err)
+	}
+}
+
+// TestUIDValidityIncreases: UIDVALIDITY values grow strictly over the life of the database, even
+// when many mailboxes are created within one second and the clock goes backwards.
+func TestUIDValidityIncreases(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	clock := time.Unix(1_800_000_000, 0)
+	s.now = func() time.Time { return clock }
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	var last uint32
+	for i := range 4 {
+		if i == 2 {
+			clock = clock.Add(-time.Hour)
+		}
+		a, err := s.AddAccount(ctx, fmt.Sprintf("user%d@example.org", i), "hash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes, err := s.ListMailboxes(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range boxes {
+			if m.UIDValidity <= last {
+				t.Fatalf("UIDVALIDITY %d of %s after %d", m.UIDValidity, m.Name, last)
+			}
+			last = m.UIDValidity
+		}
+	}
+	if first := uint32(clock.Add(time.Hour).Unix()); last != first+4*uint32(len(store.DefaultMailboxes))-1 {
+		t.Fatalf("last UIDVALIDITY %d, want %d", last, first+4*uint32(len(store.DefaultMailboxes))-1)
+	}
+}
+
+// TestTwoProcesses: two Stores on one file, as the admin CLI beside the running server, write
+// concurrently without SQLITE_BUSY and without reusing a UID.
+func TestTwoProcesses(t *testing.T) {
+	ctx := t.Context()
+	server, path := openTemp(t)
+	cli, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := cli.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if _, err := server.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := server.AddAccount(ctx, "alice@example.org", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const per = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i, s := range []*Store{server, cli, server, cli} {
+		wg.Go(func() {
+			for j := range per {
+				d := store.Delivery{BlobID: fmt.Sprintf("b%d-%d", i, j), Size: 1,
+					Targets: []store.Target{{AccountID: a.ID, Mailbox: "INBOX"}}}
+				if _, err := s.Deliver(ctx, []store.Delivery{d}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for j := range 5 {
+			if _, err := cli.AddAccount(ctx, fmt.Sprintf("u%d@example.org", j), "hash"); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	inbox, err := cli.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inbox.MessageCount != 4*per || inbox.UIDNext != 4*per+1 {
+		t.Fatalf("INBOX = %+v, want %d messages", inbox, 4*per)
+	}
+	problems, err := server.Check(ctx)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("Check = %v, %v", problems, err)
+	}
+}
+
+// TestCheckFindsProblems breaks each invariant behind the store's back and expects Check to say so.
+func TestCheckFindsProblems(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAccount(ctx, "alice@example.org", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAlias(ctx, "team@example.org", []string{"alice@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(ctx, []store.Delivery{{BlobID: "b1", Size: 1,
+		Targets: []store.Target{{AccountID: a.ID, Mailbox: "INBOX"}, {AccountID: a.ID, Mailbox: "Sent"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE mailboxes SET uidnext = 1, highestmodseq = 1 WHERE name = 'INBOX'`,
+		`UPDATE blobs SET refs = 5`,
+		`UPDATE alias_targets SET target = 'gone@example.org'`,
+	} {
+		if _, err := s.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems, err := s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(problems, "\n")
+	for _, want := range []string{"not below uidnext", "above highestmodseq", "blob b1: refs 5, but 2 messages",
+		"target gone@example.org"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Check problems %q lack %q", problems, want)
+		}
+	}
+}
+
+func BenchmarkDeliver(b *testing.B) {
+	for _, size := range []int{1, 8} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			benchmarkDeliver(b, size)
+		})
+	}
+}
+
+// benchmarkDeliver measures Deliver of batches of size deliveries, each to three INBOXes, the
+// way the SMTP server commits; b.N counts deliveries.
+func benchmarkDeliver(b *testing.B, size int) {
+	ctx := context.Background()
+	s, _ := openTemp(b)
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		b.Fatal(err)
+	}
+	var targets []store.Target
+	for i := range 3 {
+		a, err := s.AddAccount(ctx, fmt.Sprintf("user%d@example.org", i), "hash")
+		if err != nil {
+			b.Fatal(err)
+		}
+		targets = append(targets, store.Target{AccountID: a.ID, Mailbox: "INBOX"})
+	}
+	envelope, structure := make([]byte, 300), make([]byte, 200)
+	now := time.Now()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += size {
+		batch := make([]store.Delivery, min(size, b.N-n))
+		for i := range batch {
+			batch[i] = store.Delivery{BlobID: fmt.Sprintf("20260102-%024d", n+i), Size: 4096, InternalDate: now,
+				Envelope: envelope, Structure: structure, Targets: targets}
+		}
+		if _, err := s.Deliver(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
