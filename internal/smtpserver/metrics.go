@@ -1,0 +1,90 @@
+package smtpserver
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the inbound SMTP metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	connections        prometheus.Counter
+	connectionsActive  prometheus.Gauge
+	connectionsRefused prometheus.Counter
+	messages           prometheus.Counter
+	rejections         *prometheus.CounterVec
+	bytes              prometheus.Counter
+	latency            prometheus.Histogram
+	receivedHeaders    prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		connections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posthorn_smtp_connections_total", Help: "Inbound SMTP connections accepted.",
+		}),
+		connectionsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "posthorn_smtp_connections_active", Help: "Inbound SMTP connections open now.",
+		}),
+		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posthorn_smtp_connections_refused_total", Help: "Inbound SMTP connections refused by the connection limit.",
+		}),
+		messages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posthorn_smtp_messages_received_total", Help: "Messages accepted (250) and stored.",
+		}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posthorn_smtp_messages_rejected_total", Help: "Recipients or messages refused, by reason.",
+		}, []string{"reason"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posthorn_smtp_received_bytes_total", Help: "Bytes of accepted messages.",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "posthorn_smtp_delivery_seconds",
+			Help:    "Time from the start of DATA to the durable commit of a message.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		receivedHeaders: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "posthorn_smtp_received_headers",
+			Help:    "Received headers per accepted message, ours included.",
+			Buckets: []float64{1, 2, 3, 5, 8, 13, 21, 34, 50},
+		}),
+	}
+	reg.MustRegister(m.connections, m.connectionsActive, m.connectionsRefused, m.messages,
+		m.rejections, m.bytes, m.latency, m.receivedHeaders)
+	return m
+}
+
+func (m *Metrics) connectionOpened() {
+	if m != nil {
+		m.connections.Inc()
+		m.connectionsActive.Inc()
+	}
+}
+
+func (m *Metrics) connectionClosed() {
+	if m != nil {
+		m.connectionsActive.Dec()
+	}
+}
+
+func (m *Metrics) connectionRefused() {
+	if m != nil {
+		m.connectionsRefused.Inc()
+	}
+}
+
+func (m *Metrics) rejected(reason string) {
+	if m != nil {
+		m.rejections.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) received(size int64, receivedHeaders int, took time.Duration) {
+	if m != nil {
+		m.messages.Inc()
+		m.bytes.Add(float64(size))
+		m.latency.Observe(took.Seconds())
+		m.receivedHeaders.Observe(float64(receivedHeaders))
+	}
+}

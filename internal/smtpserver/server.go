@@ -1,0 +1,229 @@
+// Package smtpserver is posthorn's inbound MX (RFC 5321) on go-smtp, up to the durable commit.
+//
+// A session decides each RCPT TO at once (store.Resolve: account, alias, sub-address, catch-all;
+// an unknown local user gets 550 5.1.1, a domain that is not ours 554 5.7.1, so the MX is never an
+// open relay), streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
+// §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
+// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), counts Received
+// headers (more than MaxReceived is a loop, 554 5.4.6), computes the IMAP parse results and hands
+// the blob to the delivery.Committer. 250 is written only when the committer returns, i.e. when
+// the body is fsync'd and the rows are committed.
+//
+// Shutdown stops accepting, closes idle connections with 421, lets transactions in flight finish
+// until its context ends, then closes what remains.
+package smtpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"posthorn/internal/blob"
+	"posthorn/internal/delivery"
+	"posthorn/internal/maillog"
+	"posthorn/internal/store"
+)
+
+// MaxReceived is the most Received headers a message may carry before it is refused as a loop
+// (RFC 5321 §6.3 suggests a large threshold, "usually 100"; Postfix uses 50).
+const MaxReceived = 50
+
+// Analysis is what the server stores with a message for IMAP, computed once at delivery.
+type Analysis struct {
+	MessageID string
+	Envelope  []byte
+	Structure []byte
+}
+
+// Analyzer computes the Analysis of a stored message.
+type Analyzer func(r io.ReaderAt, size int64) (Analysis, error)
+
+// Server is an inbound SMTP server. Set the fields, then call Serve.
+type Server struct {
+	Hostname        string      // in the greeting and Received headers
+	Store           store.Store // accounts, aliases, mailboxes
+	Blobs           *blob.FS    // where bodies are written
+	Committer       *delivery.Committer
+	Analyze         Analyzer     // parse results stored with each message
+	Logger          *slog.Logger // server log
+	MailLog         *maillog.Logger
+	Metrics         *Metrics
+	TLSConfig       *tls.Config   // nil: no STARTTLS
+	MaxMessageBytes int64         // over it: 552 5.3.4
+	MaxRecipients   int           // over it: 452 4.5.3
+	MaxConnections  int           // over it: 421 4.7.0 at connect
+	Timeout         time.Duration // idle time allowed between commands
+
+	initOnce sync.Once
+	smtp     *smtp.Server
+	nextConn atomic.Uint64
+	active   atomic.Int64
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closing  bool
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+		srv.Domain = s.Hostname
+		srv.MaxMessageBytes = s.MaxMessageBytes
+		srv.MaxRecipients = s.MaxRecipients
+		srv.ReadTimeout = s.Timeout
+		srv.WriteTimeout = s.Timeout
+		srv.TLSConfig = s.TLSConfig
+		srv.EnableSMTPUTF8 = true // RFC 6531
+		srv.ErrorLog = log.New(slogWriter{s.Logger}, "", 0)
+		s.smtp = srv
+		s.sessions = map[*session]struct{}{}
+	})
+}
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	err := s.smtp.Serve(&limitListener{Listener: l, server: s})
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, says 421 to idle sessions, waits for transactions in flight until
+// ctx ends, then closes every connection left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.smtp.Shutdown(ctx) }()
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case err := <-done:
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				cerr := s.smtp.Close()
+				if errors.Is(cerr, smtp.ErrServerClosed) {
+					cerr = nil
+				}
+				return cerr
+			}
+			if errors.Is(err, smtp.ErrServerClosed) {
+				return nil
+			}
+			return err
+		case <-ticker.C:
+		}
+	}
+}
+
+func (s *Server) closeIdle() {
+	var idle []net.Conn
+	s.mu.Lock()
+	for sess := range s.sessions {
+		if !sess.busy.Load() && !sess.closed {
+			sess.closed = true
+			idle = append(idle, sess.conn.Conn())
+		}
+	}
+	s.mu.Unlock()
+	// Closing the network connection ends go-smtp's read loop, which then logs the session out;
+	// go-smtp's own Conn.Close would call Logout, and so endSession, from here.
+	for _, c := range idle {
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = io.WriteString(c, "421 4.3.2 "+s.Hostname+" shutting down\r\n")
+		_ = c.Close()
+	}
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	id := strconv.FormatUint(s.nextConn.Add(1), 36)
+	remote := ""
+	if addr, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		remote = addr.IP.String()
+	}
+	sess := &session{
+		server: s,
+		conn:   c,
+		id:     "smtp-" + id,
+		remote: remote,
+		logger: s.Logger.With("conn", "smtp-"+id, "proto", "smtp", "remote", remote),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down"}
+	}
+	s.sessions[sess] = struct{}{}
+	sess.logger.Debug("session started", "ehlo", c.Hostname())
+	return sess, nil
+}
+
+func (s *Server) endSession(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+}
+
+// limitListener refuses connections over MaxConnections with 421 (RFC 5321 §3.1).
+type limitListener struct {
+	net.Listener
+	server *Server
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		s := l.server
+		if s.MaxConnections > 0 && s.active.Load() >= int64(s.MaxConnections) {
+			s.Metrics.connectionRefused()
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = fmt.Fprintf(c, "421 4.7.0 %s too many connections, try again later\r\n", s.Hostname)
+			_ = c.Close()
+			continue
+		}
+		s.active.Add(1)
+		s.Metrics.connectionOpened()
+		return &countedConn{Conn: c, server: s}, nil
+	}
+}
+
+type countedConn struct {
+	net.Conn
+	server *Server
+	once   sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.server.active.Add(-1)
+		c.server.Metrics.connectionClosed()
+	})
+	return c.Conn.Close()
+}
+
+// slogWriter routes go-smtp's internal error log into the server log.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("smtp library", "msg", string(p))
+	return len(p), nil
+}

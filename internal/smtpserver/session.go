@@ -1,0 +1,203 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"posthorn/internal/address"
+	"posthorn/internal/maillog"
+	"posthorn/internal/store"
+)
+
+// session is one SMTP connection after EHLO/HELO.
+type session struct {
+	server *Server
+	conn   *smtp.Conn
+	id     string
+	remote string
+	logger *slog.Logger
+	busy   atomic.Bool // between MAIL FROM and the end of the transaction
+	closed bool        // guarded by server.mu
+
+	from       string
+	rcpts      []string
+	accounts   []store.Account // deduplicated: one copy per account
+	accountIDs map[int64]bool
+}
+
+// Replies, RFC 5321 §4.2 with RFC 3463 enhanced codes.
+var (
+	errBadAddress   = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	errBadSender    = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Bad sender address syntax"}
+	errRelayDenied  = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relay access denied"}
+	errUnknownUser  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	errTempLookup   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary lookup failure, try again later"}
+	errTempStore    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary storage failure, try again later"}
+	errLoop         = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Too many Received headers: mail loop detected"}
+	errTooLarge     = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for system"}
+	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down, try again later"}
+)
+
+// Mail handles MAIL FROM (RFC 5321 §4.1.1.2). The null reverse-path <> is allowed (bounces).
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.reset()
+	if from != "" {
+		a, err := address.Parse(from)
+		if err != nil {
+			return errBadSender
+		}
+		from = a.String()
+	}
+	s.from = from
+	s.busy.Store(true)
+	return nil
+}
+
+// Rcpt handles RCPT TO (RFC 5321 §4.1.1.3): each recipient is decided now.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	a, err := address.Parse(to)
+	if err != nil {
+		s.reject(to, "bad-address", errBadAddress)
+		return errBadAddress
+	}
+	// RFC 5321 §4.5.1: mail for "postmaster" must be accepted, case-insensitively; Parse
+	// lower-cases, so the account or alias "postmaster@domain" is found like any other.
+	res, err := store.Resolve(context.Background(), s.server.Store, a)
+	switch {
+	case errors.Is(err, store.ErrUnknownDomain):
+		s.reject(a.String(), "relay-denied", errRelayDenied)
+		return errRelayDenied
+	case errors.Is(err, store.ErrNoSuchUser):
+		s.reject(a.String(), "unknown-user", errUnknownUser)
+		return errUnknownUser
+	case err != nil:
+		s.logger.Error("resolve recipient", "rcpt", a.String(), "err", err)
+		s.reject(a.String(), "lookup-failed", errTempLookup)
+		return errTempLookup
+	}
+	s.rcpts = append(s.rcpts, a.String())
+	for _, acc := range res.Accounts {
+		if !s.accountIDs[acc.ID] {
+			s.accountIDs[acc.ID] = true
+			s.accounts = append(s.accounts, acc)
+		}
+	}
+	s.logger.Debug("recipient accepted", "rcpt", a.String(), "via", res.Via, "accounts", len(res.Accounts))
+	return nil
+}
+
+// Reset handles RSET and the end of every transaction.
+func (s *session) Reset() { s.reset() }
+
+func (s *session) reset() {
+	s.from = ""
+	s.rcpts = nil
+	s.accounts = nil
+	s.accountIDs = map[int64]bool{}
+	s.busy.Store(false)
+}
+
+// Logout ends the session.
+func (s *session) Logout() error {
+	s.server.endSession(s)
+	s.logger.Debug("session ended")
+	return nil
+}
+
+// reject writes the mail log record of a refused recipient or message.
+func (s *session) reject(rcpt, result string, e *smtp.SMTPError) {
+	s.server.Metrics.rejected(result)
+	event := "rejected"
+	if e.Code/100 == 4 {
+		event = "tempfail"
+	}
+	s.server.MailLog.Record(maillog.Event{
+		Event: event, From: s.from, Rcpt: rcpt, Result: result, Code: replyCode(e),
+		Remote: s.remote, Conn: s.id,
+	})
+}
+
+// Data handles DATA and BDAT (RFC 5321 §4.1.1.4, RFC 3030): go-smtp hands us the message
+// already dot-unstuffed, or the concatenated chunks.
+func (s *session) Data(r io.Reader) error {
+	defer s.busy.Store(false)
+	start := time.Now()
+	rcpt := strings.Join(s.rcpts, ",")
+	body, err := s.server.Blobs.Create()
+	if err != nil {
+		s.logger.Error("create message body", "err", err)
+		s.reject(rcpt, "storage-failed", errTempStore)
+		return errTempStore
+	}
+	tls := false
+	if _, ok := s.conn.TLSConnectionState(); ok {
+		tls = true
+	}
+	received := receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, body.ID(), s.rcpts, tls, time.Now())
+	stats, err := copyMessage(body, received, r, s.server.MaxMessageBytes)
+	if err != nil {
+		if aerr := body.Abort(); aerr != nil {
+			s.logger.Error("delete refused message body", "err", aerr)
+		}
+		var reply *smtp.SMTPError
+		result := "read-failed"
+		switch {
+		case errors.Is(err, errLoop):
+			reply, result = errLoop, "loop"
+		case errors.Is(err, smtp.ErrDataTooLarge), errors.Is(err, errTooLarge):
+			reply, result = errTooLarge, "too-large"
+		case errors.Is(err, smtp.ErrDataReset):
+			return err // RSET or QUIT during BDAT: nothing to reply
+		default:
+			s.logger.Info("message transfer failed", "err", err)
+			return err
+		}
+		s.reject(rcpt, result, reply)
+		return reply
+	}
+	size := body.Size()
+	analysis, err := s.server.Analyze(body, size)
+	if err != nil {
+		// The parser never refuses a message; an error here is an I/O error.
+		s.logger.Error("analyze message", "err", err)
+		_ = body.Abort()
+		s.reject(rcpt, "storage-failed", errTempStore)
+		return errTempStore
+	}
+	targets := make([]store.Target, len(s.accounts))
+	for i, acc := range s.accounts {
+		targets[i] = store.Target{AccountID: acc.ID, Mailbox: "INBOX"}
+	}
+	id := body.ID()
+	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
+		InternalDate: time.Now(),
+		Envelope:     analysis.Envelope,
+		Structure:    analysis.Structure,
+		Targets:      targets,
+	})
+	if err != nil {
+		s.logger.Error("commit message", "err", err)
+		s.reject(rcpt, "storage-failed", errTempStore)
+		return errTempStore
+	}
+	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
+	s.server.MailLog.Record(maillog.Event{
+		Event: "received", ID: id, MsgID: analysis.MessageID, From: s.from, Rcpt: rcpt,
+		Result: "delivered", Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
+	})
+	return nil
+}
+
+// replyCode renders "550 5.1.1" for the mail log.
+func replyCode(e *smtp.SMTPError) string {
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d", e.Code, c[0], c[1], c[2])
+}
