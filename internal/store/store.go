@@ -174,5 +174,8 @@ type Store interface {
 	// backend's own integrity check) and returns one line per problem found.
 	Check(ctx context.Context) ([]string, error)
 
+	// Ping reports whether the store answers queries (the health check).
+	Ping(ctx context.Context) error
+
 	Close() error
 }

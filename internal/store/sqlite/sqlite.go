@@ -77,6 +77,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// Ping runs a trivial query on the read pool.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
 func (s *Store) open(ctx context.Context, path string) error {
 	var err error
 	s.write, err = sql.Open("sqlite", dsn(path, url.Values{

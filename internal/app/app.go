@@ -1,0 +1,248 @@
+// Package app is the composition root: it builds every service from the configuration, starts
+// them in order and stops them in reverse order on shutdown. It is the one place where
+// components meet; they know nothing of each other beyond the interfaces they are given.
+//
+// Start order: data (store, blobs), orphan sweep, committer, TLS, SMTP and HTTP listeners.
+// Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
+// flight get ShutdownGrace to finish, then the committer drains and the store closes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"posthorn/internal/blob"
+	"posthorn/internal/certs"
+	"posthorn/internal/config"
+	"posthorn/internal/delivery"
+	plog "posthorn/internal/log"
+	"posthorn/internal/maillog"
+	"posthorn/internal/message"
+	"posthorn/internal/smtpserver"
+	"posthorn/internal/store"
+	"posthorn/internal/store/sqlite"
+	"posthorn/internal/web"
+)
+
+// ShutdownGrace bounds how long transactions in flight may take after SIGTERM.
+const ShutdownGrace = 10 * time.Second
+
+// Data is the stored state of one data directory: metadata and message bodies.
+type Data struct {
+	Store store.Store
+	Blobs *blob.FS
+}
+
+// OpenData opens (creating if needed) the data directory of cfg. The admin CLI uses it while
+// the server runs: SQLite's WAL lets both work on one database.
+func OpenData(ctx context.Context, cfg config.Config) (*Data, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data_dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "posthorn.db"))
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.OpenFS(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	return &Data{Store: st, Blobs: blobs}, nil
+}
+
+// Close closes the store.
+func (d *Data) Close() error { return d.Store.Close() }
+
+// Server is a running posthorn.
+type Server struct {
+	cfg       config.Config
+	logger    *slog.Logger
+	data      *Data
+	committer *delivery.Committer
+	smtp      *smtpserver.Server
+	http      *http.Server
+	mailLog   io.Closer
+
+	listeners []net.Listener
+	errs      chan error
+}
+
+// Listening is the set of bound addresses, for tests that listen on port 0.
+type Listening struct {
+	SMTP, HTTP string
+}
+
+// Start opens the data, binds every configured listener and starts serving. Start-up errors
+// (a port in use, a bad certificate) are returned before anything is served.
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, Listening, error) {
+	s := &Server{cfg: cfg, logger: logger, errs: make(chan error, 4)}
+	var listening Listening
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeAll()
+		}
+	}()
+
+	data, err := OpenData(ctx, cfg)
+	if err != nil {
+		return nil, listening, err
+	}
+	s.data = data
+	if err := sweepOrphans(ctx, data, logger); err != nil {
+		return nil, listening, err
+	}
+	mailLogger, closer, err := plog.OpenMailLog(cfg.Log, logger)
+	if err != nil {
+		return nil, listening, err
+	}
+	s.mailLog = closer
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.committer = delivery.New(data.Store, data.Blobs, logger.With("component", "delivery"))
+	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "posthorn_delivery_batch_size",
+		Help:    "Deliveries per group commit (one fsync round and one transaction).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+	registry.MustRegister(batches)
+	s.committer.BatchSizes = func(n int) { batches.Observe(float64(n)) }
+
+	tlsSource, err := certs.Load(cfg.TLS, cfg.Hostname, cfg.DataDir)
+	if err != nil {
+		return nil, listening, err
+	}
+
+	if cfg.Listen.SMTP != "" {
+		l, err := s.listen("listen.smtp", cfg.Listen.SMTP)
+		if err != nil {
+			return nil, listening, err
+		}
+		listening.SMTP = l.Addr().String()
+		s.smtp = &smtpserver.Server{
+			Hostname:        cfg.Hostname,
+			Store:           data.Store,
+			Blobs:           data.Blobs,
+			Committer:       s.committer,
+			Analyze:         analyze,
+			Logger:          logger,
+			MailLog:         maillog.New(mailLogger),
+			Metrics:         smtpserver.NewMetrics(registry),
+			TLSConfig:       tlsSource.Config,
+			MaxMessageBytes: int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
+			MaxRecipients:   cfg.SMTP.MaxRecipients,
+			MaxConnections:  cfg.SMTP.MaxConnections,
+			Timeout:         time.Duration(cfg.SMTP.TimeoutSeconds) * time.Second,
+		}
+		go func() { s.errs <- s.smtp.Serve(l) }()
+	}
+	if cfg.Listen.HTTP != "" {
+		l, err := s.listen("listen.http", cfg.Listen.HTTP)
+		if err != nil {
+			return nil, listening, err
+		}
+		listening.HTTP = l.Addr().String()
+		handler := web.Handler(registry, data.Store, logger)
+		if tlsSource.ACMEHandler != nil {
+			handler = tlsSource.ACMEHandler(handler)
+		}
+		s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() {
+			err := s.http.Serve(l)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			s.errs <- err
+		}()
+	}
+	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
+		"smtp", listening.SMTP, "http", listening.HTTP, "max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB)
+	ok = true
+	return s, listening, nil
+}
+
+func (s *Server) listen(key, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	s.listeners = append(s.listeners, l)
+	return l, nil
+}
+
+// Wait blocks until ctx ends (a signal) or a listener fails, then shuts down gracefully.
+func (s *Server) Wait(ctx context.Context) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-s.errs:
+		if serveErr != nil {
+			s.logger.Error("listener failed", "err", serveErr)
+		}
+	}
+	return errors.Join(serveErr, s.Shutdown())
+}
+
+// Shutdown stops the listeners, lets transactions in flight finish, and closes the data.
+func (s *Server) Shutdown() error {
+	s.logger.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.smtp != nil {
+		errs = append(errs, s.smtp.Shutdown(ctx))
+	}
+	s.closeAll()
+	err := errors.Join(errs...)
+	if err == nil {
+		s.logger.Info("stopped")
+	}
+	return err
+}
+
+func (s *Server) closeAll() {
+	for _, l := range s.listeners {
+		_ = l.Close()
+	}
+	if s.committer != nil {
+		s.committer.Close()
+	}
+	if s.data != nil {
+		if err := s.data.Close(); err != nil {
+			s.logger.Error("close store", "err", err)
+		}
+	}
+	if s.mailLog != nil {
+		_ = s.mailLog.Close()
+	}
+}
+
+// analyze computes what IMAP will serve from a message, once, at delivery.
+func analyze(r io.ReaderAt, size int64) (smtpserver.Analysis, error) {
+	parsed, err := message.Parse(r, size)
+	if err != nil {
+		return smtpserver.Analysis{}, err
+	}
+	env, structure, err := parsed.Marshal()
+	if err != nil {
+		return smtpserver.Analysis{}, err
+	}
+	// The mail log records the id without its angle brackets.
+	return smtpserver.Analysis{MessageID: strings.Trim(parsed.Envelope.MessageID, "<> "), Envelope: env, Structure: structure}, nil
+}

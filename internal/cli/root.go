@@ -1,0 +1,81 @@
+// Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias and
+// check. Admin commands open the data directory of the configuration directly, so they work
+// whether the server runs or not. Every error is one line on standard error and exit status 1.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"posthorn/internal/app"
+	"posthorn/internal/config"
+)
+
+// env is what every command needs: the streams and the global flags.
+type env struct {
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	configPath string
+}
+
+// Main runs the command line with args and returns the process exit status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "posthorn",
+		Short:         "posthorn is a complete mail server in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
+	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.checkCmd())
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "posthorn: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// config loads the configuration of -c, or the defaults without it.
+func (e *env) config() (config.Config, error) {
+	if e.configPath == "" {
+		c := config.Default()
+		return c, c.Validate()
+	}
+	return config.Load(e.configPath)
+}
+
+// withData runs fn on the data directory of the configuration.
+func (e *env) withData(ctx context.Context, fn func(d *app.Data) error) error {
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	d, err := app.OpenData(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ferr := fn(d)
+	if cerr := d.Close(); ferr == nil && cerr != nil {
+		return cerr
+	}
+	return ferr
+}
+
+// exactArgs is cobra.ExactArgs with a message that names what is missing.
+func exactArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return fmt.Errorf("%s: want %s", cmd.CommandPath(), usage)
+		}
+		return nil
+	}
+}
