@@ -1,0 +1,62 @@
+package message
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// corpusDir finds the shared MIME corpus: shared/testdata/mime in this directory or one above it.
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d := filepath.Join(dir, "shared", "testdata", "mime")
+		if _, err := os.Stat(d); err == nil {
+			return d
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no shared/testdata/mime above the package directory")
+		}
+		dir = parent
+	}
+}
+
+// TestCorpus parses every file of the shared corpus: messages from other parsers' test suites,
+// malformed ones included, and some files that are no messages at all. Each must parse without
+// error, with the invariants that parseString checks.
+func TestCorpus(t *testing.T) {
+	root := corpusDir(t)
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		rel, _ := filepath.Rel(root, path)
+		t.Run(rel, func(t *testing.T) {
+			p := parseString(t, string(raw))
+			walk(p.Root, func(pt *Part) {
+				if pt.Type == "" || pt.Subtype == "" || pt.Encoding == "" {
+					t.Errorf("part at %d: type %q/%q, encoding %q", pt.HeaderStart, pt.Type, pt.Subtype, pt.Encoding)
+				}
+			})
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("the corpus is empty")
+	}
+}
