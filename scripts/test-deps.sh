@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian programs the end-to-end tests drive (when missing): swaks and Python 3.
+# Runs as root (CI) or through sudo.
+set -euo pipefail
+need=()
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
+[ -x /usr/bin/python3 ] || need+=(python3)
+if ((${#need[@]})); then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing test dependencies: ${need[*]}"
+  $SUDO apt-get update -q >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null
+fi

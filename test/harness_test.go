@@ -1,0 +1,219 @@
+// Package test drives the real posthorn binary end to end, with real clients (swaks, Python's
+// smtplib, curl-like HTTP) against a server started on loopback with a temporary data directory.
+//
+// TestMain builds ./cmd/posthorn once; each test starts its own server with Start, which picks
+// free ports, writes a config file and waits until the listeners answer.
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the path of the posthorn binary built for this test run.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "posthorn-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "posthorn")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/posthorn")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build posthorn:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Server is a posthorn process started by a test.
+type Server struct {
+	t        *testing.T
+	Dir      string // data directory and config live here
+	Config   string // path of the config file
+	SMTP     string // host:port
+	HTTP     string // host:port
+	cmd      *exec.Cmd
+	stderr   *lockedBuffer
+	exited   chan error
+	Hostname string
+}
+
+// freePort returns a loopback address with a port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// NewServer prepares a data directory and config (extra is appended to the TOML) without
+// starting the process; Start starts it.
+func NewServer(t *testing.T, extra string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
+	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nhttp = %q\n%s\n", s.Hostname, s.SMTP, s.HTTP, extra)
+	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Start starts the server in Dir and waits until SMTP answers. A Server without Config runs
+// `posthorn serve` without -c: the built-in defaults, data in Dir/posthorn-data.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.stderr = &lockedBuffer{}
+	args := []string{"serve"}
+	if s.Config != "" {
+		args = append(args, "-c", s.Config)
+	}
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Dir = s.Dir
+	s.cmd.Stderr = s.stderr
+	s.cmd.Stdout = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+	s.t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.exited:
+			s.t.Fatalf("posthorn exited during start: %v\n%s", err, s.stderr)
+		default:
+		}
+		if c, err := net.Dial("tcp", s.SMTP); err == nil {
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "220 ") {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("posthorn did not start:\n%s", s.stderr)
+}
+
+// Stop sends SIGTERM and returns the exit error (nil for status 0).
+func (s *Server) Stop() error {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		return err
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("posthorn did not stop after SIGTERM:\n%s", s.stderr)
+		return nil
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to end.
+func (s *Server) Kill() {
+	s.t.Helper()
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Log returns what the server wrote so far.
+func (s *Server) Log() string { return s.stderr.String() }
+
+// lockedBuffer is the server's output: os/exec writes it from its own goroutine while a test
+// reads it through Log.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// CLI runs a posthorn admin command on this server's config with stdin, returning stdout,
+// stderr and the exit status.
+func (s *Server) CLI(stdin string, args ...string) (string, string, int) {
+	return runPosthorn(s.t, stdin, append([]string{"-c", s.Config}, args...)...)
+}
+
+// MustCLI runs an admin command that must succeed.
+func (s *Server) MustCLI(stdin string, args ...string) string {
+	s.t.Helper()
+	out, errOut, code := s.CLI(stdin, args...)
+	if code != 0 {
+		s.t.Fatalf("posthorn %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	return out
+}
+
+func runPosthorn(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return runPosthornIn(t, "", stdin, args...)
+}
+
+// runPosthornIn is runPosthorn in working directory dir ("": the test's).
+func runPosthornIn(t *testing.T, dir, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run posthorn %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// requireTool returns the path of a program the tests need; .ci/run and `make test` install
+// them, so a missing one fails the test rather than skipping it.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not installed: run `make test`, which installs the test dependencies", name)
+	}
+	return path
+}
