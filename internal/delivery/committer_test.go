@@ -1,0 +1,164 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"posthorn/internal/blob"
+	"posthorn/internal/store"
+	"posthorn/internal/store/sqlite"
+)
+
+func setup(t *testing.T) (*Committer, store.Store, *blob.FS, []store.Account) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	var accounts []store.Account
+	for _, name := range []string{"a", "b"} {
+		acc, err := st.AddAccount(ctx, name+"@example.org", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts = append(accounts, acc)
+	}
+	c := New(st, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(c.Close)
+	return c, st, blobs, accounts
+}
+
+func body(t *testing.T, blobs *blob.FS, text string) *blob.Writer {
+	t.Helper()
+	w, err := blobs.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, text); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func count(t *testing.T, st store.Store, acc store.Account) int {
+	t.Helper()
+	mb, err := st.GetMailbox(context.Background(), acc.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := st.ListMessages(context.Background(), mb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(msgs)
+}
+
+func TestConcurrentCommitsAreBatched(t *testing.T) {
+	c, st, blobs, accounts := setup(t)
+	var mu sync.Mutex
+	var batches []int
+	c.BatchSizes = func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() }
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := body(t, blobs, fmt.Sprintf("message %d\r\n", i))
+			got, err := c.Commit(context.Background(), w, store.Delivery{InternalDate: time.Now(),
+				Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: "INBOX"}, {AccountID: accounts[1].ID, Mailbox: "INBOX"}}})
+			if err == nil && len(got) != 2 {
+				err = fmt.Errorf("got %d results, want 2", len(got))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := count(t, st, accounts[0]), count(t, st, accounts[1]); a != n || b != n {
+		t.Fatalf("stored %d and %d, want %d each", a, b, n)
+	}
+	total := 0
+	for _, size := range batches {
+		total += size
+	}
+	if total != n || len(batches) >= n {
+		t.Fatalf("batches %v: want %d deliveries in fewer than %d commits", batches, n, n)
+	}
+}
+
+// TestBadDeliveryDoesNotFailTheBatch: a delivery to a missing mailbox fails alone, and its body
+// is deleted; the others of the batch are committed.
+func TestBadDeliveryDoesNotFailTheBatch(t *testing.T) {
+	c, st, blobs, accounts := setup(t)
+	// Hold the committer busy so the next requests form one batch.
+	var wg sync.WaitGroup
+	results := make([]error, 3)
+	writers := make([]*blob.Writer, 3)
+	for i := range writers {
+		writers[i] = body(t, blobs, "x\r\n")
+	}
+	for i := range writers {
+		mailbox := "INBOX"
+		if i == 1 {
+			mailbox = "No Such Mailbox"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, results[i] = c.Commit(context.Background(), writers[i], store.Delivery{
+				Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: mailbox}}})
+		}()
+	}
+	wg.Wait()
+	if results[0] != nil || results[2] != nil || results[1] == nil {
+		t.Fatalf("results %v: want only the second to fail", results)
+	}
+	if n := count(t, st, accounts[0]); n != 2 {
+		t.Fatalf("stored %d, want 2", n)
+	}
+	if _, err := blobs.Open(writers[1].ID()); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("failed delivery's body still there: %v", err)
+	}
+	if f, err := blobs.Open(writers[0].ID()); err != nil {
+		t.Fatalf("committed body missing: %v", err)
+	} else {
+		f.Close()
+	}
+}
+
+func TestCommitAfterClose(t *testing.T) {
+	c, _, blobs, accounts := setup(t)
+	c.Close()
+	w := body(t, blobs, "x\r\n")
+	_, err := c.Commit(context.Background(), w, store.Delivery{Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: "INBOX"}}})
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+	if _, err := blobs.Open(w.ID()); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatal("body of a refused commit was kept")
+	}
+}
