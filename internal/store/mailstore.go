@@ -34,10 +34,10 @@ type UIDPair struct {
 type ChangeKind int
 
 const (
-	ChangeNew      ChangeKind = iota + 1 // messages added to a mailbox
-	ChangeFlags                          // flags of messages changed
-	ChangeExpunge                        // messages removed
-	ChangeMailbox                        // a mailbox was created, renamed or deleted
+	ChangeNew     ChangeKind = iota + 1 // messages added to a mailbox
+	ChangeFlags                         // flags of messages changed
+	ChangeExpunge                       // messages removed
+	ChangeMailbox                       // a mailbox was created, renamed or deleted
 )
 
 // Change is one event of the change feed: something in one mailbox of one account changed, up

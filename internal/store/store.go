@@ -127,6 +127,10 @@ type Delivered struct {
 
 // Store is the metadata store. Every method is safe for concurrent use.
 type Store interface {
+	// MailStore is what mail access protocols use: mailbox management, flags, expunge, copy
+	// and move, and the change feed.
+	MailStore
+
 	// AddDomain adds a local domain; ErrExists if present.
 	AddDomain(ctx context.Context, name string) (Domain, error)
 	// GetDomain returns a domain by name; ErrNotFound if absent.

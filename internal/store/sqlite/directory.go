@@ -113,17 +113,32 @@ func (s *Store) AddAccount(ctx context.Context, address, passwordHash string) (s
 
 // createMailboxes creates mailboxes for an account, each with a new UIDVALIDITY.
 func (s *Store) createMailboxes(ctx context.Context, tx *sql.Tx, accountID int64, specs []store.MailboxSpec) error {
-	validity, err := s.allocUIDValidity(ctx, tx, len(specs))
-	if err != nil {
-		return err
-	}
-	for i, m := range specs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity)
-			VALUES (?, ?, ?, ?)`, accountID, mailboxName(m.Name), m.SpecialUse, validity+int64(i)); err != nil {
-			return fmt.Errorf("create mailbox %s: %w", m.Name, err)
+	for _, m := range specs {
+		if _, err := s.createMailbox(ctx, tx, accountID, m); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// createMailbox creates one mailbox with a new UIDVALIDITY and returns its id; store.ErrExists
+// if the account has a mailbox of that name.
+func (s *Store) createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, m store.MailboxSpec) (int64, error) {
+	validity, err := s.allocUIDValidity(ctx, tx, 1)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity)
+		VALUES (?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING RETURNING id`,
+		accountID, mailboxName(m.Name), m.SpecialUse, validity).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrExists
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create mailbox %s: %w", m.Name, err)
+	}
+	return id, nil
 }
 
 // allocUIDValidity reserves n consecutive UIDVALIDITY values and returns the first. Values are the
@@ -258,10 +273,12 @@ func accountBlobRefs(ctx context.Context, tx *sql.Tx, accountID int64) ([]blobRe
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (blobRef, error) {
-		var b blobRef
-		return b, r.Scan(&b.id, &b.n)
-	})
+	return collect(rows, scanBlobRef)
+}
+
+func scanBlobRef(r scanner) (blobRef, error) {
+	var b blobRef
+	return b, r.Scan(&b.id, &b.n)
 }
 
 // dropBlobRefs takes references away from blobs, deletes the rows left without any, and returns

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"posthorn/internal/store"
 )
+
+const messageColumns = `SELECT id, mailbox_id, uid, modseq, flags, internal_date, size, blob_id,
+	envelope, structure FROM messages`
 
 const mailboxColumns = `SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq,
 	(SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id) FROM mailboxes b`
@@ -56,8 +58,7 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64) ([]store.Mess
 		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)`, mailboxID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, mailbox_id, uid, modseq, flags, internal_date, size, blob_id,
-			envelope, structure FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+		rows, err := tx.QueryContext(ctx, messageColumns+` WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -70,8 +71,9 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64) ([]store.Mess
 	return out, nil
 }
 
-// Deliver commits the deliveries in one write transaction. A delivery without InternalDate gets
-// the time of the call.
+// Deliver commits the deliveries in one write transaction, then publishes one store.ChangeNew
+// per mailbox delivered to. A delivery without InternalDate gets the time of the call; flags are
+// normalised as by UpdateFlags.
 func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]store.Delivered, error) {
 	if len(deliveries) == 0 {
 		return nil, nil
@@ -82,9 +84,9 @@ func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]s
 		}
 	}
 	var out [][]store.Delivered
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTxPublish(ctx, func(tx *sql.Tx, publish func(store.Change)) error {
 		var err error
-		out, err = s.deliver(ctx, tx, deliveries)
+		out, err = s.deliver(ctx, tx, deliveries, publish)
 		return err
 	})
 	if err != nil {
@@ -101,10 +103,8 @@ func validDelivery(d store.Delivery) error {
 		return fmt.Errorf("blob %s: no target", d.BlobID)
 	}
 	for _, t := range d.Targets {
-		for _, f := range t.Flags {
-			if f == "" || strings.ContainsAny(f, " \t\r\n") {
-				return fmt.Errorf("blob %s: invalid flag %q", d.BlobID, f)
-			}
+		if _, err := normalizeFlags(t.Flags); err != nil {
+			return fmt.Errorf("blob %s: %w", d.BlobID, err)
 		}
 	}
 	return nil
@@ -120,11 +120,13 @@ type mailboxKey struct {
 // written back once per mailbox at the end of the batch.
 type counters struct {
 	id            int64
+	accountID     int64
 	uidNext       int64
 	highestModSeq int64
 }
 
-func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery) ([][]store.Delivered, error) {
+func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery,
+	publish func(store.Change)) ([][]store.Delivered, error) {
 	find := tx.StmtContext(ctx, s.stmts.findMailbox)
 	insertBlob := tx.StmtContext(ctx, s.stmts.insertBlob)
 	insertMessage := tx.StmtContext(ctx, s.stmts.insertMessage)
@@ -146,7 +148,7 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			key := mailboxKey{t.AccountID, mailboxName(t.Mailbox)}
 			mb := boxes[key]
 			if mb == nil {
-				mb = &counters{}
+				mb = &counters{accountID: key.accountID}
 				err := find.QueryRowContext(ctx, key.accountID, key.name).Scan(&mb.id, &mb.uidNext, &mb.highestModSeq)
 				if errors.Is(err, sql.ErrNoRows) {
 					err = store.ErrNotFound
@@ -165,7 +167,8 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			uid := mb.uidNext
 			mb.uidNext++
 			mb.highestModSeq++
-			if _, err := insertMessage.ExecContext(ctx, mb.id, uid, mb.highestModSeq, strings.Join(t.Flags, " "),
+			flags, _ := normalizeFlags(t.Flags) // validDelivery checked them
+			if _, err := insertMessage.ExecContext(ctx, mb.id, uid, mb.highestModSeq, joinFlags(flags),
 				date, d.Size, d.BlobID, d.Envelope, d.Structure); err != nil {
 				return nil, fmt.Errorf("blob %s: insert into mailbox %d: %w", d.BlobID, mb.id, err)
 			}
@@ -177,6 +180,8 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 		if _, err := update.ExecContext(ctx, mb.uidNext, mb.highestModSeq, mb.id); err != nil {
 			return nil, fmt.Errorf("update mailbox %d: %w", mb.id, err)
 		}
+		publish(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeNew,
+			ModSeq: uint64(mb.highestModSeq)})
 	}
 	return out, nil
 }
@@ -207,9 +212,7 @@ func scanMessage(r scanner) (store.Message, error) {
 		date  int64
 	)
 	err := r.Scan(&m.ID, &m.MailboxID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &m.Envelope, &m.Structure)
-	if flags != "" {
-		m.Flags = strings.Split(flags, " ")
-	}
+	m.Flags = splitFlags(flags)
 	m.InternalDate = fromNanos(date)
 	return m, err
 }

@@ -50,18 +50,55 @@ type Store struct {
 	write *sql.DB // one connection: every write transaction
 	read  *sql.DB // query-only connections
 	stmts writeStmts
+	hub   *store.Hub // the change feed: what this process commits, published after the commit
 	now   func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
 
-// writeStmts are the statements of the hot path (Deliver), prepared once on the write
-// connection and bound to each transaction with Tx.StmtContext.
+// writeStmts are the statements of the hot paths (Deliver, and the per-message steps of flag
+// changes, expunge, copy and move), prepared once on the write connection and bound to each
+// transaction with Tx.StmtContext.
 type writeStmts struct {
 	findMailbox   *sql.Stmt
 	updateMailbox *sql.Stmt
 	insertBlob    *sql.Stmt
 	insertMessage *sql.Stmt
+	setFlags      *sql.Stmt
+	deleteMessage *sql.Stmt
+	addExpunged   *sql.Stmt
+	copyMessage   *sql.Stmt
+	moveMessage   *sql.Stmt
+	addBlobRefs   *sql.Stmt
+}
+
+// queries pairs each statement with its SQL.
+func (w *writeStmts) queries() []struct {
+	stmt  **sql.Stmt
+	query string
+} {
+	return []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&w.findMailbox, `SELECT id, uidnext, highestmodseq FROM mailboxes
+			WHERE account_id = ? AND name = ?`},
+		{&w.updateMailbox, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`},
+		{&w.insertBlob, `INSERT INTO blobs (id, size, refs) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs`},
+		{&w.insertMessage, `INSERT INTO messages
+			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.setFlags, `UPDATE messages SET flags = ?, modseq = ? WHERE id = ?`},
+		{&w.deleteMessage, `DELETE FROM messages WHERE id = ?`},
+		{&w.addExpunged, `INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)
+			ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`},
+		{&w.copyMessage, `INSERT INTO messages
+			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
+			SELECT ?, ?, ?, flags, internal_date, size, blob_id, envelope, structure FROM messages WHERE id = ?`},
+		{&w.moveMessage, `UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?`},
+		{&w.addBlobRefs, `UPDATE blobs SET refs = refs + ? WHERE id = ?`},
+	}
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -70,7 +107,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{now: time.Now}
+	s := &Store{hub: store.NewHub(), now: time.Now}
 	if err := s.open(ctx, abs); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), s.Close())
 	}
@@ -140,19 +177,7 @@ func dsn(path string, extra url.Values) string {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	for _, p := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&s.stmts.findMailbox, `SELECT id, uidnext, highestmodseq FROM mailboxes
-			WHERE account_id = ? AND name = ?`},
-		{&s.stmts.updateMailbox, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`},
-		{&s.stmts.insertBlob, `INSERT INTO blobs (id, size, refs) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs`},
-		{&s.stmts.insertMessage, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-	} {
+	for _, p := range s.stmts.queries() {
 		st, err := s.write.PrepareContext(ctx, p.query)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.query, err)
@@ -165,9 +190,9 @@ func (s *Store) prepare(ctx context.Context) error {
 // Close closes the statements and both pools. It is safe on a partly opened Store.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.stmts.findMailbox, s.stmts.updateMailbox, s.stmts.insertBlob, s.stmts.insertMessage} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, p := range s.stmts.queries() {
+		if *p.stmt != nil {
+			errs = append(errs, (*p.stmt).Close())
 		}
 	}
 	for _, db := range []*sql.DB{s.read, s.write} {
@@ -191,6 +216,28 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return joinRollback(err, tx)
 	}
 	return tx.Commit()
+}
+
+// inTxPublish runs fn in a write transaction like inTx; fn notes the changes it makes with
+// add, and they are published on the hub once the commit has succeeded, never before.
+func (s *Store) inTxPublish(ctx context.Context, fn func(tx *sql.Tx, add func(store.Change)) error) error {
+	var changes []store.Change
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(tx, func(c store.Change) { changes = append(changes, c) })
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		s.hub.Publish(c)
+	}
+	return nil
+}
+
+// Subscribe returns the changes this Store commits to one account's mailboxes. Changes made by
+// another process on the same file (the admin CLI) are not seen.
+func (s *Store) Subscribe(accountID int64) (<-chan store.Change, func()) {
+	return s.hub.Subscribe(accountID)
 }
 
 // inReadTx runs fn in a read transaction, so that its queries see one snapshot.
