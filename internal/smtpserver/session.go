@@ -24,8 +24,10 @@ type session struct {
 	id     string
 	remote string
 	logger *slog.Logger
-	busy   atomic.Bool // between MAIL FROM and the end of the transaction
-	closed bool        // guarded by server.mu
+	// busy is set from MAIL FROM until go-smtp resets the session, which it does after writing
+	// the final reply to DATA or BDAT: a shutdown must not close the connection before that reply.
+	busy   atomic.Bool
+	closed bool // guarded by server.mu
 
 	from       string
 	rcpts      []string
@@ -128,7 +130,6 @@ func (s *session) reject(rcpt, result string, e *smtp.SMTPError) {
 // Data handles DATA and BDAT (RFC 5321 §4.1.1.4, RFC 3030): go-smtp hands us the message
 // already dot-unstuffed, or the concatenated chunks.
 func (s *session) Data(r io.Reader) error {
-	defer s.busy.Store(false)
 	start := time.Now()
 	rcpt := strings.Join(s.rcpts, ",")
 	body, err := s.server.Blobs.Create()
