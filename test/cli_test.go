@@ -83,7 +83,7 @@ added alias @example.org -> alice@example.org
 $ alias add all@other.example team@example.org
 added alias all@other.example -> team@example.org
 $ alias add sales@example.org alice@example.org nobody@example.org
-posthorn: alias sales@example.org: add alias sales@example.org: target nobody@example.org is neither an account nor an alias: not found (targets must be local accounts or aliases)
+posthorn: add alias sales@example.org: target nobody@example.org is neither an account nor an alias: not found (targets must be local accounts or aliases)
 [exit 1]
 $ alias add sales@unknown.example alice@example.org
 posthorn: alias sales@unknown.example: its domain is not local; add it first with posthorn domain add

@@ -44,7 +44,7 @@ func (e *env) aliasCmd() *cobra.Command {
 				case errors.Is(err, store.ErrExists):
 					return fmt.Errorf("%s already exists (as an account or alias)", alias)
 				case errors.Is(err, store.ErrNotFound):
-					return fmt.Errorf("alias %s: %v (targets must be local accounts or aliases)", alias, err)
+					return fmt.Errorf("%v (targets must be local accounts or aliases)", err)
 				case err != nil:
 					return err
 				}
