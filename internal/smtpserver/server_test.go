@@ -29,7 +29,7 @@ import (
 // harness is a running Server over a fresh store with domain example.org, accounts alice and
 // bob, alias team -> alice,bob and catch-all @catch.example -> bob.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	addr   string
 	store  store.Store
@@ -37,7 +37,8 @@ type harness struct {
 	maxMsg int64
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness starts the server; each configure function may change its fields before it serves.
+func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -87,6 +88,9 @@ func newHarness(t *testing.T) *harness {
 		MaxRecipients:   10,
 		MaxConnections:  50,
 		Timeout:         10 * time.Second,
+	}
+	for _, f := range configure {
+		f(srv)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -138,7 +142,7 @@ func (h *harness) bodies(account string) []string {
 
 // conn is a raw SMTP client for transcripts.
 type conn struct {
-	t *testing.T
+	t testing.TB
 	c net.Conn
 	r *bufio.Reader
 }
