@@ -69,6 +69,11 @@ var checks = []struct {
 			OR highestmodseq < 1`},
 	{"blob refs", `SELECT format('blob %s: refs %d, but %d messages use it', b.id, b.refs, count(m.id))
 		FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id GROUP BY b.id HAVING b.refs != count(m.id)`},
+	{"expunged present", `SELECT format('mailbox %d: uid %d is recorded as expunged but still present', e.mailbox_id, e.uid)
+		FROM expunged e JOIN messages m ON m.mailbox_id = e.mailbox_id AND m.uid = e.uid`},
+	{"expunged counters", `SELECT format('mailbox %d: expunged uid %d with modseq %d, not below uidnext %d or above highestmodseq %d',
+			b.id, e.uid, e.modseq, b.uidnext, b.highestmodseq)
+		FROM expunged e JOIN mailboxes b ON b.id = e.mailbox_id WHERE e.uid >= b.uidnext OR e.modseq > b.highestmodseq`},
 	{"alias targets", `SELECT format('alias %s: target %s is neither an account nor an alias', a.address, t.target)
 		FROM alias_targets t JOIN aliases a ON a.id = t.alias_id
 		WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE address = t.target)

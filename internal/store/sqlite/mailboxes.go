@@ -65,8 +65,9 @@ func mailboxChange(m store.Mailbox) store.Change {
 }
 
 // DeleteMailbox deletes a mailbox with its messages and its record of expunged UIDs, and
-// publishes store.ChangeMailbox. Mailboxes below it stay (RFC 9051 §6.3.5), and so do
-// subscriptions to its name (§6.3.7). It returns, sorted, the blobs left without reference.
+// publishes store.ChangeMailbox. Mailboxes below it stay, its name remaining a level of the
+// hierarchy (RFC 9051 §6.3.5), and so do subscriptions to its name (§6.3.7: a server SHOULD NOT
+// remove them). It returns, sorted, the blobs left without reference.
 func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string) ([]string, error) {
 	name = mailboxName(name)
 	if name == "INBOX" {
@@ -189,9 +190,9 @@ func renameTree(ctx context.Context, tx *sql.Tx, accountID int64, oldName, newNa
 			}
 		}
 	}
-	// Names are unique at every row update, not at the end of a statement: when a new name is
-	// the old name of another mailbox being renamed ("a" to "a/b" with "a/b/c" below), the
-	// rows would collide in passing. So every row first takes a name no mailbox can have.
+	// Names must be unique after every row update, not only at the end: renaming "a" to "a/b"
+	// makes "a/c" into "a/b/c", which may still be the name of a mailbox "a/b/c" about to
+	// become "a/b/b/c". So every row first takes a name no mailbox can have.
 	for id := range renamed {
 		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET name = ? WHERE id = ?`,
 			fmt.Sprintf("\x00%d", id), id); err != nil {

@@ -21,8 +21,18 @@
 // too); UIDVALIDITY values come from a counter that only grows, so a mailbox created again under
 // an old name never reuses one (RFC 9051 §2.3.1.1).
 //
+// Changes (RFC 7162): a mailbox's highestmodseq grows by one per command that changes it (Deliver:
+// per message), and the messages changed take the new value. An expunge, or a move out, deletes
+// (or re-homes) the message row and records its UID in table expunged with the new MODSEQ, for
+// QRESYNC's VANISHED; a UID is never both expunged and present. Flags are one text column, the
+// normal form of flags.go. Every write that changes a mailbox collects store.Change events and
+// publishes them on the Store's store.Hub once the transaction has committed, so a subscriber
+// woken by an event always reads the state it announces. The hub is in-process: changes made by
+// another process on the same file are not announced.
+//
 // Names: addresses and domains are stored lower-cased; the mailbox name INBOX is matched
-// case-insensitively (RFC 9051 §5.1), other names exactly.
+// case-insensitively (RFC 9051 §5.1), other names exactly, as the UTF-8 the caller gives; the
+// hierarchy separator is "/".
 package sqlite
 
 import (

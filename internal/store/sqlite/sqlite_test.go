@@ -325,3 +325,107 @@ func benchmarkDeliver(b *testing.B, size int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// fill delivers n messages to the INBOX of a new account, in batches as the SMTP server
+// commits them, and returns the INBOX.
+func fill(b *testing.B, s *Store, n int) store.Mailbox {
+	ctx := context.Background()
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		b.Fatal(err)
+	}
+	a, err := s.AddAccount(ctx, "user@example.org", "hash")
+	if err != nil {
+		b.Fatal(err)
+	}
+	envelope, structure := make([]byte, 300), make([]byte, 200)
+	now := time.Now()
+	for done := 0; done < n; {
+		batch := make([]store.Delivery, min(1000, n-done))
+		for i := range batch {
+			batch[i] = store.Delivery{BlobID: fmt.Sprintf("20260102-%024d", done+i), Size: 4096, InternalDate: now,
+				Envelope: envelope, Structure: structure,
+				Targets: []store.Target{{AccountID: a.ID, Mailbox: "INBOX"}}}
+		}
+		if _, err := s.Deliver(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		done += len(batch)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inbox
+}
+
+// BenchmarkUpdateFlags measures STORE +FLAGS / -FLAGS \Seen on 1,000 messages, every one of
+// which changes, in a 3,000-message mailbox: UIDs 1:1000, and every other UID of 1001:3000.
+func BenchmarkUpdateFlags(b *testing.B) {
+	s, _ := openTemp(b)
+	inbox := fill(b, s, 3000)
+	var contiguous, sparse []uint32
+	for u := uint32(1); u <= 1000; u++ {
+		contiguous = append(contiguous, u)
+		sparse = append(sparse, 1000+2*u)
+	}
+	for name, uids := range map[string][]uint32{"uids=1:1000": contiguous, "uids=every-other": sparse} {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			for i := 0; b.Loop(); i++ {
+				op := store.FlagsAdd
+				if i%2 == 1 {
+					op = store.FlagsRemove
+				}
+				updated, _, err := s.UpdateFlags(ctx, inbox.ID, uids, op, []string{`\Seen`}, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(updated) != len(uids) {
+					b.Fatalf("%d updated, want %d", len(updated), len(uids))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkListUIDs measures what SELECT costs to number a 100,000-message mailbox.
+func BenchmarkListUIDs(b *testing.B) {
+	s, _ := openTemp(b)
+	inbox := fill(b, s, 100_000)
+	ctx := context.Background()
+	for b.Loop() {
+		uids, err := s.ListUIDs(ctx, inbox.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(uids) != 100_000 {
+			b.Fatalf("%d UIDs", len(uids))
+		}
+	}
+}
+
+// BenchmarkGetMessages measures a FETCH of 1,000 messages of a 100,000-message mailbox, by
+// range and by a sparse set.
+func BenchmarkGetMessages(b *testing.B) {
+	s, _ := openTemp(b)
+	inbox := fill(b, s, 100_000)
+	var contiguous, sparse []uint32
+	for u := uint32(1); u <= 1000; u++ {
+		contiguous = append(contiguous, 50_000+u)
+		sparse = append(sparse, u*97)
+	}
+	for name, uids := range map[string][]uint32{"range": contiguous, "sparse": sparse} {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				msgs, err := s.GetMessages(ctx, inbox.ID, uids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(msgs) != 1000 {
+					b.Fatalf("%d messages", len(msgs))
+				}
+			}
+		})
+	}
+}

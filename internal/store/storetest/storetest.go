@@ -13,13 +13,25 @@
 //   - removing an account or alias removes the alias targets naming it, and an alias left
 //     without target goes too;
 //   - a new mailbox starts with UIDNEXT 1 and a HIGHESTMODSEQ of at least 1 (RFC 7162 §3.1.1);
-//     each delivered message takes the mailbox's UIDNEXT as UID and HIGHESTMODSEQ+1 as MODSEQ.
+//     each delivered message takes the mailbox's UIDNEXT as UID and HIGHESTMODSEQ+1 as MODSEQ;
+//   - flags are stored normalised: system flags in canonical case, no flag twice (keywords
+//     compared case-insensitively, the first spelling kept), never \Recent; UpdateFlags,
+//     Expunge, Copy and Move take exactly one new MODSEQ per mailbox they change, and a call
+//     that changes nothing takes none and publishes nothing;
+//   - Copy and Move assign destination UIDs in source UID order and leave out UIDs without a
+//     message; Move records the source UIDs for ExpungedSince;
+//   - DeleteMailbox leaves the mailboxes below it and the subscriptions; RenameMailbox of a
+//     tree keeps ids and UIDVALIDITY; renaming INBOX renumbers its messages from 1 in a new
+//     mailbox;
+//   - AccountUsage counts a message once per mailbox it is in; account-level methods on an
+//     unknown account, and mailbox-level ones on an unknown mailbox, are store.ErrNotFound.
 package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,6 +60,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlobIDs", testBlobIDs},
 		{"Resolve", testResolve},
 		{"ConcurrentDeliver", testConcurrentDeliver},
+		{"CreateMailbox", testCreateMailbox},
+		{"DeleteMailbox", testDeleteMailbox},
+		{"RenameMailbox", testRenameMailbox},
+		{"Subscriptions", testSubscriptions},
+		{"ReadMessages", testReadMessages},
+		{"UnknownMailbox", testUnknownMailbox},
+		{"UpdateFlags", testUpdateFlags},
+		{"ModSeqMonotonic", testModSeqMonotonic},
+		{"Expunge", testExpunge},
+		{"CopyMove", testCopyMove},
+		{"ChangeFeed", testChangeFeed},
+		{"AccountUsage", testAccountUsage},
+		{"RecordJunkMove", testRecordJunkMove},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,4 +211,113 @@ func wantErr(t *testing.T, what string, err, target error) {
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: error %v, want %v", what, err, target)
 	}
+}
+
+func (f *fixture) create(a store.Account, name, specialUse string) store.Mailbox {
+	f.t.Helper()
+	m, err := f.s.CreateMailbox(f.ctx, a.ID, name, specialUse)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m
+}
+
+// byID returns a mailbox as it is now.
+func (f *fixture) byID(m store.Mailbox) store.Mailbox {
+	f.t.Helper()
+	got, err := f.s.GetMailboxByID(f.ctx, m.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return got
+}
+
+// deliverTo delivers n new messages to one mailbox in one batch and returns their UIDs.
+func (f *fixture) deliverTo(a store.Account, mailbox string, n int, flags ...string) []uint32 {
+	f.t.Helper()
+	ds := make([]store.Delivery, n)
+	for i := range ds {
+		ds[i] = f.deliveryTo(store.Target{AccountID: a.ID, Mailbox: mailbox, Flags: flags})
+	}
+	var uids []uint32
+	for _, r := range f.deliver(ds...) {
+		uids = append(uids, r[0].UID)
+	}
+	return uids
+}
+
+func (f *fixture) uids(m store.Mailbox) []uint32 {
+	f.t.Helper()
+	uids, err := f.s.ListUIDs(f.ctx, m.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return uids
+}
+
+func (f *fixture) get(m store.Mailbox, uids ...uint32) []store.Message {
+	f.t.Helper()
+	msgs, err := f.s.GetMessages(f.ctx, m.ID, uids)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (f *fixture) updateFlags(m store.Mailbox, uids []uint32, op store.FlagOp, flags []string,
+	unchangedSince uint64) ([]store.FlagUpdate, []uint32) {
+	f.t.Helper()
+	updated, failed, err := f.s.UpdateFlags(f.ctx, m.ID, uids, op, flags, unchangedSince)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.checkClean()
+	return updated, failed
+}
+
+func (f *fixture) expunge(m store.Mailbox, uids []uint32) (expunged []uint32, unreferenced []string) {
+	f.t.Helper()
+	expunged, unreferenced, err := f.s.Expunge(f.ctx, m.ID, uids)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.checkClean()
+	return expunged, unreferenced
+}
+
+// remove marks messages \Deleted and expunges them.
+func (f *fixture) remove(m store.Mailbox, uids ...uint32) []string {
+	f.t.Helper()
+	f.updateFlags(m, uids, store.FlagsAdd, []string{`\Deleted`}, 0)
+	got, unreferenced := f.expunge(m, uids)
+	if !slices.Equal(got, uids) {
+		f.t.Fatalf("Expunge of %v in %s removed %v", uids, m.Name, got)
+	}
+	return unreferenced
+}
+
+func (f *fixture) expungedSince(m store.Mailbox, modseq uint64) []uint32 {
+	f.t.Helper()
+	uids, err := f.s.ExpungedSince(f.ctx, m.ID, modseq)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return uids
+}
+
+func (f *fixture) changedSince(m store.Mailbox, modseq uint64) []uint32 {
+	f.t.Helper()
+	msgs, err := f.s.ChangedSince(f.ctx, m.ID, modseq)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return messageUIDs(msgs)
+}
+
+func messageUIDs(msgs []store.Message) []uint32 {
+	uids := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	return uids
 }
