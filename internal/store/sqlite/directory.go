@@ -124,7 +124,7 @@ func (s *Store) createMailboxes(ctx context.Context, tx *sql.Tx, accountID int64
 // createMailbox creates one mailbox with a new UIDVALIDITY and returns its id; store.ErrExists
 // if the account has a mailbox of that name.
 func (s *Store) createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, m store.MailboxSpec) (int64, error) {
-	validity, err := s.allocUIDValidity(ctx, tx, 1)
+	validity, err := s.allocUIDValidity(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
@@ -141,24 +141,23 @@ func (s *Store) createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, 
 	return id, nil
 }
 
-// allocUIDValidity reserves n consecutive UIDVALIDITY values and returns the first. Values are the
-// current unix time in seconds, or one more than the last value handed out when that is larger:
-// distinct per mailbox creation, strictly increasing over the life of the database, and still
-// increasing after a restore from an older copy as long as the clock has moved on.
-func (s *Store) allocUIDValidity(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+// allocUIDValidity reserves a UIDVALIDITY value: the current unix time in seconds, or one more
+// than the last value handed out when that is larger. Values are distinct per mailbox creation,
+// strictly increasing over the life of the database, and still increasing after a restore from
+// an older copy as long as the clock has moved on.
+func (s *Store) allocUIDValidity(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var last int64
 	if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'uidvalidity'`).Scan(&last); err != nil {
 		return 0, fmt.Errorf("read uidvalidity counter: %w", err)
 	}
-	first := max(s.now().Unix(), last+1)
-	end := first + int64(n) - 1
-	if end > math.MaxUint32 {
+	next := max(s.now().Unix(), last+1)
+	if next > math.MaxUint32 {
 		return 0, fmt.Errorf("uidvalidity counter exhausted (%d)", last)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = 'uidvalidity'`, end); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = 'uidvalidity'`, next); err != nil {
 		return 0, fmt.Errorf("update uidvalidity counter: %w", err)
 	}
-	return first, nil
+	return next, nil
 }
 
 // GetAccount returns an account by address; store.ErrNotFound if absent.

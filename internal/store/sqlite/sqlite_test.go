@@ -2,9 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -427,5 +431,69 @@ func BenchmarkGetMessages(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMigrateFromVersion1: a database written by the first schema, with flags stored before
+// they were normalised, is brought up to date and reads as normal.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "posthorn.db")
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, url.Values{"_journal_mode": {"WAL"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyMigrations(ctx, tx, all[:1], time.Now); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO domains (id, name, created_at) VALUES (1, 'example.org', 0)`,
+		`INSERT INTO accounts (id, address, domain_id, password_hash, created_at) VALUES (1, 'alice@example.org', 1, 'hash', 0)`,
+		`INSERT INTO mailboxes (id, account_id, name, uidvalidity, uidnext, highestmodseq) VALUES (1, 1, 'INBOX', 7, 2, 2)`,
+		`INSERT INTO blobs (id, size, refs) VALUES ('b1', 10, 1)`,
+		`INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_id)
+			VALUES (1, 1, 2, '\seen $Work \Recent \Seen $work', 0, 10, 'b1')`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := errors.Join(tx.Commit(), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	msgs, err := s.GetMessages(ctx, 1, []uint32{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !slices.Equal(msgs[0].Flags, []string{`\Seen`, "$Work"}) {
+		t.Fatalf("old message after migration = %+v, want flags [\\Seen $Work]", msgs)
+	}
+	updated, _, err := s.UpdateFlags(ctx, 1, []uint32{1}, store.FlagsRemove, []string{"$WORK"}, 0)
+	if err != nil || len(updated) != 1 || !slices.Equal(updated[0].Flags, []string{`\Seen`}) {
+		t.Fatalf("UpdateFlags after migration = %+v, %v", updated, err)
+	}
+	if got, _, err := s.Expunge(ctx, 1, nil); err != nil || len(got) != 0 {
+		t.Fatalf("Expunge without \\Deleted = %v, %v", got, err)
+	}
+	if problems, err := s.Check(ctx); err != nil || len(problems) != 0 {
+		t.Fatalf("Check after migration = %v, %v", problems, err)
 	}
 }
