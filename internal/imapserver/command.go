@@ -153,7 +153,7 @@ var commandSpecs = map[string]commandSpec{
 }
 
 // parseCommand reads one command: tag SP command CRLF (RFC 9051 §9). It returns the command
-// with whatever was parsed of it and an error: a *protoError for a command to refuse (the tag
+// with whatever was parsed of it and an error: a *response for a command to refuse (the tag
 // is set when it could be read), another error when the connection failed. For APPEND it stops
 // before the message literal: see appendArgs.lit. The caller checks the state before arguments
 // are parsed through parseArgs, so a command not valid now gets no continuation.
@@ -165,7 +165,7 @@ func parseCommand(p *parser) (*command, commandSpec, error) {
 	c.tag = p.takeWhile(isTagChar)
 	if c.tag == "" || !p.consume(' ') {
 		c.tag = ""
-		return c, commandSpec{}, &protoError{status: "BAD", text: "missing or invalid tag"}
+		return c, commandSpec{}, &response{status: "BAD", text: "missing or invalid tag"}
 	}
 	name, err := p.keyword()
 	if err != nil {

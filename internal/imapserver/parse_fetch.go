@@ -1,8 +1,9 @@
 package imapserver
 
 import (
-	"strconv"
 	"strings"
+
+	"posthorn/internal/imapserver/wire"
 )
 
 // fetchKind is a FETCH data item (RFC 9051 §6.4.5).
@@ -29,45 +30,10 @@ const (
 type fetchItem struct {
 	kind    fetchKind
 	peek    bool // BODY.PEEK, BINARY.PEEK: \Seen is not set
-	section section
+	section wire.Section
 	partial bool
 	offset  int64 // with partial: first octet
 	count   int64 // with partial: octets, > 0
-}
-
-// section is a body section (RFC 9051 §6.4.5): a part number and what of it.
-type section struct {
-	part   []int    // empty for the whole message
-	text   string   // "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"
-	fields []string // for HEADER.FIELDS (.NOT), as sent
-}
-
-// String writes the section specification as a FETCH response names it.
-func (s section) String() string {
-	var b strings.Builder
-	for i, n := range s.part {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(strconv.Itoa(n))
-	}
-	if s.text != "" {
-		if len(s.part) > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.text)
-	}
-	if s.text == "HEADER.FIELDS" || s.text == "HEADER.FIELDS.NOT" {
-		b.WriteString(" (")
-		for i, f := range s.fields {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			writeFieldName(&b, f)
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
 }
 
 // Fetch macros (RFC 9051 §6.4.5).
@@ -220,8 +186,8 @@ const maxSectionDepth = 100
 
 // parseSection: "[" [section-spec] "]" with section-spec = section-msgtext / (section-part
 // ["." section-text]), section-text = section-msgtext / "MIME".
-func parseSection(p *parser) (section, error) {
-	var s section
+func parseSection(p *parser) (wire.Section, error) {
+	var s wire.Section
 	if err := p.expect('['); err != nil {
 		return s, err
 	}
@@ -230,7 +196,7 @@ func parseSection(p *parser) (section, error) {
 	}
 	wantText := false
 	for isDigit(p.peek()) {
-		if err := s.readPart(p); err != nil {
+		if err := readPart(p, &s); err != nil {
 			return s, err
 		}
 		if !p.consume('.') {
@@ -241,19 +207,27 @@ func parseSection(p *parser) (section, error) {
 			break
 		}
 	}
-	if !wantText && len(s.part) > 0 {
+	if !wantText && len(s.Part) > 0 {
 		return s, p.expect(']')
 	}
 	text := strings.ToUpper(p.takeWhile(func(c byte) bool {
 		return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '.'
 	}))
 	switch text {
-	case "HEADER", "TEXT":
+	case "HEADER":
+		s.Kind = wire.SectionHeader
+	case "TEXT":
+		s.Kind = wire.SectionText
 	case "MIME":
-		if len(s.part) == 0 {
+		s.Kind = wire.SectionMIME
+		if len(s.Part) == 0 {
 			return s, badf("MIME needs a part number")
 		}
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+		s.Kind = wire.SectionHeaderFields
+		if text == "HEADER.FIELDS.NOT" {
+			s.Kind = wire.SectionHeaderFieldsNot
+		}
 		if err := p.sp(); err != nil {
 			return s, err
 		}
@@ -264,35 +238,34 @@ func parseSection(p *parser) (section, error) {
 				return err
 			case !validFieldName(f):
 				return badf("bad header field name")
-			case len(s.fields) >= 1000:
+			case len(s.Fields) >= 1000:
 				return badf("too many header fields")
 			}
-			s.fields = append(s.fields, f)
+			s.Fields = append(s.Fields, f)
 			return nil
 		})
 		if err != nil {
 			return s, err
 		}
-		if len(s.fields) == 0 {
+		if len(s.Fields) == 0 {
 			return s, badf("empty header field list")
 		}
 	default:
 		return s, badf("bad section")
 	}
-	s.text = text
 	return s, p.expect(']')
 }
 
 // readPart reads the next number of the section's part.
-func (s *section) readPart(p *parser) error {
+func readPart(p *parser, s *wire.Section) error {
 	n, err := p.nzNumber()
 	if err != nil {
 		return err
 	}
-	if len(s.part) >= maxSectionDepth {
+	if len(s.Part) >= maxSectionDepth {
 		return badf("section too deep")
 	}
-	s.part = append(s.part, int(n))
+	s.Part = append(s.Part, int(n))
 	return nil
 }
 
@@ -310,32 +283,20 @@ func validFieldName(f string) bool {
 }
 
 // parseBinarySection: section-binary = "[" [section-part] "]" (RFC 3516 §6).
-func parseBinarySection(p *parser) (section, error) {
-	var s section
+func parseBinarySection(p *parser) (wire.Section, error) {
+	var s wire.Section
 	if err := p.expect('['); err != nil {
 		return s, err
 	}
 	for !p.consume(']') {
-		if len(s.part) > 0 {
+		if len(s.Part) > 0 {
 			if err := p.expect('.'); err != nil {
 				return s, err
 			}
 		}
-		if err := s.readPart(p); err != nil {
+		if err := readPart(p, &s); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
-}
-
-// writeFieldName writes a header field name of a HEADER.FIELDS list as the client may have
-// sent it: an atom, or a quoted string when it holds atom-specials.
-func writeFieldName(b *strings.Builder, f string) {
-	for i := 0; i < len(f); i++ {
-		if !isAStringChar(f[i]) {
-			b.WriteString(strconv.Quote(f)) // f is printable ASCII: Quote escapes only " and \
-			return
-		}
-	}
-	b.WriteString(f)
 }

@@ -24,27 +24,34 @@ const (
 	maxCommand = 1 << 20  // one whole command: lines and literals
 )
 
-// protoError is a refusal of a command: the tagged (or untagged, without a tag) BAD or NO
-// response it gets. The connection stays usable.
-type protoError struct {
-	status string // "BAD" or "NO"
+// response is the status response that ends a command (RFC 9051 §7.1): a refusal (BAD, NO) of
+// the parser or of a command, returned as an error, or an OK with a response code. The
+// connection stays usable.
+type response struct {
+	status string // "OK", "NO" or "BAD"
 	code   string // response code without brackets, e.g. "TOOBIG"; "" for none
 	text   string
 }
 
-func (e *protoError) Error() string {
+func (e *response) Error() string {
 	if e.code != "" {
 		return e.status + " [" + e.code + "] " + e.text
 	}
 	return e.status + " " + e.text
 }
 
-func badf(format string, args ...any) *protoError {
-	return &protoError{status: "BAD", text: fmt.Sprintf(format, args...)}
+func badf(format string, args ...any) *response {
+	return &response{status: "BAD", text: fmt.Sprintf(format, args...)}
 }
 
+// no is a NO response with an optional code.
+func no(code, text string) *response { return &response{status: "NO", code: code, text: text} }
+
+// okCode is an OK response with a response code.
+func okCode(code, text string) *response { return &response{status: "OK", code: code, text: text} }
+
 // errLineTooLong is returned for a line over maxLine; the rest of it was discarded.
-var errLineTooLong = &protoError{status: "BAD", code: "TOOBIG", text: "command line too long"}
+var errLineTooLong = &response{status: "BAD", code: "TOOBIG", text: "command line too long"}
 
 // parser reads and tokenises one command at a time from r.
 type parser struct {
@@ -111,7 +118,7 @@ func (p *parser) readLine() error {
 	}
 	p.line = line
 	if p.read > maxCommand {
-		return &protoError{status: "BAD", code: "TOOBIG", text: "command too long"}
+		return &response{status: "BAD", code: "TOOBIG", text: "command too long"}
 	}
 	return nil
 }
@@ -383,7 +390,7 @@ func (p *parser) literal(limit int64) ([]byte, error) {
 		return nil, badf("literal8 not allowed here")
 	}
 	if m.size > limit {
-		return nil, &protoError{status: "BAD", code: "TOOBIG", text: fmt.Sprintf("literal over %d octets", limit)}
+		return nil, &response{status: "BAD", code: "TOOBIG", text: fmt.Sprintf("literal over %d octets", limit)}
 	}
 	if err := p.acceptLiteral(m); err != nil {
 		return nil, err
@@ -418,7 +425,7 @@ func (p *parser) literalHeader() (literalMarker, error) {
 	p.pos = end
 	m.binary = binary
 	if p.read+m.size > maxCommand && m.size <= maxLiteral {
-		return m, &protoError{status: "BAD", code: "TOOBIG", text: "command too long"}
+		return m, &response{status: "BAD", code: "TOOBIG", text: "command too long"}
 	}
 	return m, nil
 }

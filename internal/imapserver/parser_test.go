@@ -23,7 +23,7 @@ func parseStream(input string) (results []string, conts int, err error) {
 		if err == nil {
 			if a, ok := c.args.(*appendArgs); ok {
 				if a.lit.size > 1<<20 {
-					err = &protoError{status: "NO", code: "TOOBIG", text: "too big"}
+					err = &response{status: "NO", code: "TOOBIG", text: "too big"}
 				} else {
 					if err = p.acceptLiteral(a.lit); err == nil {
 						var body []byte
@@ -39,7 +39,7 @@ func parseStream(input string) (results []string, conts int, err error) {
 				}
 			}
 		}
-		var pe *protoError
+		var pe *response
 		switch {
 		case err == nil:
 			results = append(results, fmt.Sprintf("%s %s %s", c.tag, c.name, describe(c.args)))

@@ -1,0 +1,134 @@
+package imapserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"posthorn/internal/message"
+	"posthorn/internal/store"
+)
+
+// cmdAppend: APPEND (RFC 9051 §6.3.12) with APPENDUID (UIDPLUS, RFC 4315 §3), APPENDLIMIT (RFC
+// 7889) and the UTF8 form of RFC 6855 §4. The message is streamed from the connection into a
+// new blob and committed through the delivery committer: the tagged OK is written only once it
+// is durable (the design's first invariant), exactly as for SMTP.
+func (s *session) cmdAppend(c *command) error {
+	a := c.args.(*appendArgs)
+	mb, err := s.checkAppend(a)
+	if err != nil {
+		// Refused before the message was read: a synchronizing literal is never asked for,
+		// a non-synchronizing one is read and dropped.
+		if serr := s.p.skip(); serr != nil {
+			return &connError{serr}
+		}
+		return err
+	}
+	body, err := s.server.Blobs.Create()
+	if err != nil {
+		_ = s.p.skip()
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if err := body.Abort(); err != nil {
+				s.logger.Warn("delete refused message body", "err", err)
+			}
+		}
+	}()
+	if err := s.p.acceptLiteral(a.lit); err != nil {
+		return &connError{err}
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
+	if _, err := io.CopyN(body, s.br, a.lit.size); err != nil {
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return &connError{err}
+		}
+		return fmt.Errorf("write message body: %w", err)
+	}
+	s.p.read += a.lit.size
+	if err := finishAppend(s.p, a); err != nil {
+		var resp *response
+		if errors.As(err, &resp) {
+			_ = s.p.skip()
+			return resp
+		}
+		return &connError{err}
+	}
+	parsed, err := message.Parse(body, body.Size())
+	if err != nil {
+		return fmt.Errorf("parse appended message: %w", err)
+	}
+	envelope, structure, err := parsed.Marshal()
+	if err != nil {
+		return err
+	}
+	date := time.Now()
+	if a.hasDate {
+		date = a.date
+	}
+	committed = true // from here on the committer owns body
+	delivered, err := s.server.Committer.Commit(s.ctx, body, store.Delivery{
+		InternalDate: date,
+		Envelope:     envelope,
+		Structure:    structure,
+		Targets:      []store.Target{{AccountID: s.account.ID, Mailbox: mb.Name, Flags: appendFlags(a.flags)}},
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return no("TRYCREATE", "mailbox does not exist")
+	}
+	if err != nil {
+		return err
+	}
+	s.server.Metrics.appended(a.lit.size)
+	// RFC 4315 §3: APPENDUID uidvalidity uid.
+	return okCode(fmt.Sprintf("APPENDUID %d %d", mb.UIDValidity, delivered[0].UID), "APPEND completed")
+}
+
+// checkAppend checks an APPEND before its message is read: the target mailbox, the size.
+func (s *session) checkAppend(a *appendArgs) (store.Mailbox, error) {
+	name, err := s.mailboxName(a.mailbox)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	if a.lit.size > s.server.appendLimit() {
+		return store.Mailbox{}, no("TOOBIG", fmt.Sprintf("message over the limit of %d octets", s.server.appendLimit())) // RFC 7889 §4
+	}
+	if a.lit.size == 0 {
+		return store.Mailbox{}, no("CANNOT", "empty message")
+	}
+	for _, f := range a.flags {
+		if strings.HasPrefix(f, `\`) && !isSystemFlag(f) && f != `\Recent` {
+			return store.Mailbox{}, badf("unknown system flag %s", f)
+		}
+	}
+	mb, err := s.server.Store.GetMailbox(s.ctx, s.account.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return mb, no("TRYCREATE", "mailbox does not exist") // RFC 9051 §6.3.12
+	}
+	return mb, err
+}
+
+// appendFlags drops \Recent, which a client cannot set (RFC 9051 §2.3.2).
+func appendFlags(flags []string) []string {
+	out := flags[:0:0]
+	for _, f := range flags {
+		if f != `\Recent` {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func isSystemFlag(f string) bool {
+	for _, sys := range systemFlags {
+		if f == sys {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,38 @@
+package imapserver
+
+import "strings"
+
+// cmdEnable: ENABLE (RFC 5161). The answer lists the extensions this command enabled; unknown
+// ones are ignored, as §3.1 asks.
+func (s *session) cmdEnable(c *command) error {
+	var enabled []string
+	for _, name := range c.args.(*enableArgs).caps {
+		switch name {
+		case "CONDSTORE": // RFC 7162 §3.1
+			if !s.condstore {
+				s.condstore = true
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "UTF8=ACCEPT": // RFC 6855 §3
+			if !s.utf8Accept {
+				s.utf8Accept = true
+				enabled = append(enabled, "UTF8=ACCEPT")
+			}
+		case "IMAP4REV2": // RFC 9051 §6.3.1
+			if !s.rev2 {
+				s.rev2 = true
+				enabled = append(enabled, "IMAP4rev2")
+			}
+		}
+	}
+	s.untagged("ENABLED%s", prefixSpace(strings.Join(enabled, " ")))
+	return nil
+}
+
+// prefixSpace returns " "+s, or "" for an empty s.
+func prefixSpace(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}

@@ -1,0 +1,283 @@
+package imapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/auth"
+	"posthorn/internal/blob"
+	"posthorn/internal/certs"
+	"posthorn/internal/config"
+	"posthorn/internal/delivery"
+	"posthorn/internal/message"
+	"posthorn/internal/store"
+	"posthorn/internal/store/sqlite"
+)
+
+// Test accounts: alice and bob of example.org, both with this password.
+const testPassword = "correct horse battery"
+
+// harness is a running Server over a fresh store: domain example.org, accounts alice and bob.
+type harness struct {
+	t         testing.TB
+	srv       *Server
+	addr      string // plain listener (STARTTLS)
+	tlsAddr   string // implicit TLS listener
+	store     store.Store
+	blobs     *blob.FS
+	committer *delivery.Committer
+	alice     store.Account
+	bob       store.Account
+}
+
+var (
+	hashOnce sync.Once
+	hashed   string
+)
+
+// passwordHash hashes testPassword once per test binary: argon2id is slow on purpose.
+func passwordHash(t testing.TB) string {
+	hashOnce.Do(func() {
+		var err error
+		if hashed, err = auth.HashPassword(testPassword); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return hashed
+}
+
+func newHarness(t testing.TB, configure ...func(*Server)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "posthorn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: st, blobs: blobs}
+	for _, a := range []*store.Account{&h.alice, &h.bob} {
+		name := "alice@example.org"
+		if a == &h.bob {
+			name = "bob@example.org"
+		}
+		if *a, err = st.AddAccount(ctx, name, passwordHash(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tlsSource, err := certs.Load(config.TLS{}, "imap.example.org", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h.committer = delivery.New(st, blobs, logger)
+	t.Cleanup(h.committer.Close)
+	reg := prometheus.NewRegistry()
+	h.srv = &Server{
+		Hostname:          "imap.example.org",
+		Store:             st,
+		Blobs:             blobs,
+		Committer:         h.committer,
+		Auth:              auth.NewAuthenticator(st, logger, reg),
+		Logger:            logger,
+		Metrics:           NewMetrics(reg),
+		TLSConfig:         tlsSource.Config,
+		AllowInsecureAuth: true,
+	}
+	for _, f := range configure {
+		f(h.srv)
+	}
+	for _, implicit := range []bool{false, true} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve := h.srv.Serve
+		if implicit {
+			serve = h.srv.ServeTLS
+			h.tlsAddr = l.Addr().String()
+		} else {
+			h.addr = l.Addr().String()
+		}
+		go serve(l)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return h
+}
+
+// deliver stores a message in a mailbox of acc as SMTP delivery would, and returns its UID.
+func (h *harness) deliver(acc store.Account, mailbox, text string, flags ...string) uint32 {
+	h.t.Helper()
+	w, err := h.blobs.Create()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, text); err != nil {
+		h.t.Fatal(err)
+	}
+	parsed, err := message.Parse(w, w.Size())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	env, structure, err := parsed.Marshal()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	d, err := h.committer.Commit(context.Background(), w, store.Delivery{
+		InternalDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Envelope:     env, Structure: structure,
+		Targets: []store.Target{{AccountID: acc.ID, Mailbox: mailbox, Flags: flags}},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d[0].UID
+}
+
+// testMessage is a small message numbered n.
+func testMessage(n int) string {
+	return fmt.Sprintf("From: Sender %d <sender%d@example.net>\r\nTo: alice@example.org\r\n"+
+		"Subject: message %d\r\nDate: Thu, 1 Jan 2026 10:00:00 +0000\r\nMessage-ID: <%d@example.net>\r\n\r\n"+
+		"Body of message %d.\r\n", n, n, n, n, n)
+}
+
+// conn is a raw client connection for transcripts.
+type conn struct {
+	t testing.TB
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (h *harness) dial() *conn {
+	h.t.Helper()
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Close() })
+	cn := &conn{t: h.t, c: c, r: bufio.NewReader(c)}
+	cn.expect(`* OK [CAPABILITY ...] imap.example.org posthorn IMAP ready`)
+	return cn
+}
+
+func (h *harness) dialTLS() *conn {
+	h.t.Helper()
+	c, err := tls.Dial("tcp", h.tlsAddr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Close() })
+	cn := &conn{t: h.t, c: c, r: bufio.NewReader(c)}
+	cn.expect(`* OK [CAPABILITY ...] ...`)
+	return cn
+}
+
+// login dials and logs in as alice (or the address given).
+func (h *harness) login(user ...string) *conn {
+	c := h.dial()
+	u := "alice@example.org"
+	if len(user) > 0 {
+		u = user[0]
+	}
+	c.send(fmt.Sprintf("L1 LOGIN %s %q", u, testPassword))
+	c.expect("L1 OK [CAPABILITY ...] logged in")
+	return c
+}
+
+func (c *conn) send(line string) {
+	c.t.Helper()
+	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c.c, line+"\r\n"); err != nil {
+		c.t.Fatalf("send %q: %v", line, err)
+	}
+}
+
+// sendRaw sends bytes as they are.
+func (c *conn) sendRaw(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.c, s); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// readLine reads one response line, with literals inlined as {n}\r\n<octets>.
+func (c *conn) readLine() string {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("read: %v (after %q)", err, b.String()+line)
+		}
+		line = strings.TrimSuffix(line, "\r\n")
+		b.WriteString(line)
+		m := literalAtEnd.FindStringSubmatch(line)
+		if m == nil {
+			return b.String()
+		}
+		var n int
+		fmt.Sscan(m[1], &n)
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(c.r, buf); err != nil {
+			c.t.Fatalf("read literal: %v", err)
+		}
+		b.WriteString("\r\n")
+		b.Write(buf)
+	}
+}
+
+var literalAtEnd = regexp.MustCompile(`~?\{(\d+)\}$`)
+
+// expect reads a line and checks it against pattern, where "..." matches anything.
+func (c *conn) expect(pattern string) string {
+	c.t.Helper()
+	line := c.readLine()
+	if !patternRegexp(pattern).MatchString(line) {
+		c.t.Fatalf("got  %q\nwant %q", line, pattern)
+	}
+	return line
+}
+
+func patternRegexp(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(`^(?s)` + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\.\.\.`, `.*`) + `$`)
+}
+
+// cmd sends a line and expects the lines given, the last one the tagged response.
+func (c *conn) cmd(line string, want ...string) {
+	c.t.Helper()
+	c.send(line)
+	for _, w := range want {
+		c.expect(w)
+	}
+}

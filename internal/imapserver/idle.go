@@ -1,0 +1,63 @@
+package imapserver
+
+import (
+	"strings"
+	"time"
+)
+
+// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). Updates go out as soon as the change feed has
+// them, until the client sends DONE. A second goroutine waits for that line while this one
+// waits for changes; it ends with the line (or with the connection).
+func (s *session) cmdIdle(c *command) error {
+	if err := s.sync(true); err != nil {
+		return err
+	}
+	s.bw.WriteString("+ idling\r\n")
+	if err := s.bw.Flush(); err != nil {
+		return &connError{err}
+	}
+	s.server.Metrics.idle(1)
+	defer s.server.Metrics.idle(-1)
+	_ = s.conn.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
+	type lineResult struct {
+		line string
+		err  error
+	}
+	lines := make(chan lineResult, 1)
+	go func() {
+		line, err := s.readLine(64)
+		lines <- lineResult{line, err}
+	}()
+	keepalive := time.NewTicker(idleKeepalive)
+	defer keepalive.Stop()
+	for {
+		select {
+		case r := <-lines:
+			if r.err != nil {
+				return r.err
+			}
+			if !strings.EqualFold(r.line, "DONE") {
+				return badf("expected DONE")
+			}
+			return nil
+		case <-s.changes:
+			s.changed = true
+			if err := s.sync(true); err != nil {
+				return err
+			}
+		case <-keepalive.C:
+			s.untagged("OK still here")
+		case <-s.server.shuttingDown():
+			s.mu.Lock()
+			s.closed = true
+			s.bye("server shutting down")
+			s.mu.Unlock()
+			_ = s.conn.Close()
+			<-lines
+			return errLogout
+		}
+		if err := s.bw.Flush(); err != nil {
+			return &connError{err}
+		}
+	}
+}

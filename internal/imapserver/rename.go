@@ -1,0 +1,50 @@
+package imapserver
+
+import (
+	"errors"
+	"strings"
+
+	"posthorn/internal/store"
+)
+
+// cmdRename: RENAME (RFC 9051 §6.3.6). Mailboxes below the old name move along; renaming
+// INBOX moves its messages into a new mailbox and leaves INBOX empty (the store does both).
+func (s *session) cmdRename(c *command) error {
+	a := c.args.(*renameArgs)
+	from, err := s.mailboxName(a.from)
+	if err != nil {
+		return err
+	}
+	to, err := s.mailboxName(a.to)
+	if err != nil {
+		return err
+	}
+	to = strings.TrimRight(to, string(hierarchyDelimiter))
+	if err := validNewName(to); err != nil {
+		return err
+	}
+	if _, err := s.server.Store.GetMailbox(s.ctx, s.account.ID, from); errors.Is(err, store.ErrNotFound) {
+		return no("NONEXISTENT", "no such mailbox")
+	} else if err != nil {
+		return err
+	}
+	if strings.HasPrefix(to, from+string(hierarchyDelimiter)) {
+		return no("CANNOT", "cannot move a mailbox below itself")
+	}
+	if err := s.createSuperiors(to); err != nil {
+		return err
+	}
+	err = s.server.Store.RenameMailbox(s.ctx, s.account.ID, from, to)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return no("NONEXISTENT", "no such mailbox")
+	case errors.Is(err, store.ErrExists):
+		return no("ALREADYEXISTS", "target mailbox already exists")
+	case err != nil:
+		return err
+	}
+	if s.sel != nil && s.sel.name == from && from != "INBOX" {
+		s.sel.name = to
+	}
+	return nil
+}

@@ -1,0 +1,368 @@
+package imapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"posthorn/internal/store"
+)
+
+// Buffer sizes of a connection: small, so an idle session costs little (the design's goal is
+// tens of KiB per idle connection). A longer command line is gathered by the parser.
+const (
+	readBufferSize  = 4 << 10
+	writeBufferSize = 4 << 10
+)
+
+// session is one IMAP connection. Its goroutine reads a command, executes it, writes its
+// responses, and so on; responses are flushed when no further command is waiting in the read
+// buffer, so pipelined commands (RFC 9051 §5.5) are answered in order in few writes.
+type session struct {
+	server *Server
+	conn   net.Conn
+	cw     *connWriter
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	p      *parser
+	id     string
+	remote netip.Addr
+	logger *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	tls    bool
+
+	// mu guards busy and closed: Shutdown may write "* BYE" only to a session that is not
+	// executing a command.
+	mu     sync.Mutex
+	busy   bool
+	closed bool
+
+	state   sessionState
+	account store.Account
+	// Extensions the client enabled (RFC 5161 ENABLE).
+	condstore, qresync, utf8Accept, rev2 bool
+
+	sel         *selected
+	changes     <-chan store.Change // the account's change feed, after login
+	unsubscribe func()
+	changed     bool // an event arrived since the last check
+}
+
+// connWriter remembers the first write error, so the session sees a dead connection once,
+// after a command, instead of at every write.
+type connWriter struct {
+	c   net.Conn
+	err error
+}
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.c.Write(p)
+	w.err = err
+	return n, err
+}
+
+// connError is a failure of the connection itself: the session ends.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return "connection: " + e.err.Error() }
+func (e *connError) Unwrap() error { return e.err }
+
+func newSession(srv *Server, c net.Conn, id string) *session {
+	remote := netip.Addr{}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		remote = ap.Addr().Unmap()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		server: srv,
+		conn:   c,
+		cw:     &connWriter{c: c},
+		id:     id,
+		remote: remote,
+		logger: srv.Logger.With("conn", id, "proto", "imap", "remote", remote.String()),
+		ctx:    ctx,
+		cancel: cancel,
+		state:  stateNotAuthenticated,
+		busy:   true,
+	}
+	s.br = bufio.NewReaderSize(c, readBufferSize)
+	s.bw = bufio.NewWriterSize(s.cw, writeBufferSize)
+	s.p = newParser(s.br, s.continueLiteral)
+	return s
+}
+
+// run serves the connection until LOGOUT, an error or shutdown.
+func (s *session) run() {
+	defer s.close()
+	s.logger.Debug("session started", "tls", s.tls)
+	fmt.Fprintf(s.bw, "* OK [CAPABILITY %s] %s posthorn IMAP ready\r\n", s.capabilities(), s.server.Hostname)
+	for {
+		if s.br.Buffered() == 0 {
+			if err := s.bw.Flush(); err != nil {
+				return
+			}
+		}
+		if !s.setIdle() {
+			return
+		}
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
+		c, spec, err := parseCommand(s.p)
+		if !s.setBusy() {
+			return
+		}
+		if !s.execute(c, spec, err) {
+			_ = s.bw.Flush()
+			return
+		}
+	}
+}
+
+// setIdle marks the session as waiting for a command; if the server is shutting down it
+// says goodbye instead and returns false.
+func (s *session) setIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.server.shuttingDown():
+		s.closed = true
+		s.bye("server shutting down")
+		return false
+	default:
+	}
+	s.busy = false
+	return !s.closed
+}
+
+func (s *session) setBusy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.busy = true
+	return !s.closed
+}
+
+// byeIfIdle ends the session with "* BYE" if it is waiting for a command (Shutdown).
+func (s *session) byeIfIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy || s.closed {
+		return
+	}
+	s.closed = true
+	s.bye("server shutting down")
+	_ = s.conn.Close()
+}
+
+// bye writes an untagged BYE (RFC 9051 §7.1.5) and flushes it, with a short deadline.
+func (s *session) bye(text string) {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(s.bw, "* BYE %s\r\n", text)
+	_ = s.bw.Flush()
+}
+
+func (s *session) close() {
+	if s.unsubscribe != nil {
+		s.unsubscribe()
+	}
+	s.cancel()
+	if err := s.conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		s.logger.Debug("close connection", "err", err)
+	}
+	s.logger.Debug("session ended")
+}
+
+// continueLiteral asks the client for a synchronizing literal (RFC 9051 §7.5).
+func (s *session) continueLiteral() error {
+	s.bw.WriteString("+ Ready for literal data\r\n")
+	return s.bw.Flush()
+}
+
+// handler executes a command. It returns nil for "OK <command> completed", a *response for
+// another status response, a *connError when the connection failed, and any other error for
+// a failure of the server (logged; the client gets NO [SERVERBUG]).
+type handler func(s *session, c *command) error
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"CAPABILITY": (*session).cmdCapability, "NOOP": (*session).cmdNoop,
+		"LOGOUT": (*session).cmdLogout, "ID": (*session).cmdID,
+		"STARTTLS": (*session).cmdStartTLS, "LOGIN": (*session).cmdLogin,
+		"AUTHENTICATE": (*session).cmdAuthenticate, "ENABLE": (*session).cmdEnable,
+		"SELECT": (*session).cmdSelect, "EXAMINE": (*session).cmdSelect,
+		"CREATE": (*session).cmdCreate, "DELETE": (*session).cmdDelete,
+		"RENAME": (*session).cmdRename, "SUBSCRIBE": (*session).cmdSubscribe,
+		"UNSUBSCRIBE": (*session).cmdSubscribe, "LIST": (*session).cmdList,
+		"LSUB": (*session).cmdList, "NAMESPACE": (*session).cmdNamespace,
+		"STATUS": (*session).cmdStatus, "APPEND": (*session).cmdAppend,
+		"IDLE": (*session).cmdIdle, "CHECK": (*session).cmdNoop,
+		"CLOSE": (*session).cmdClose, "UNSELECT": (*session).cmdClose,
+		"EXPUNGE": (*session).cmdExpunge, "UID EXPUNGE": (*session).cmdExpunge,
+		"SEARCH": (*session).cmdSearch, "UID SEARCH": (*session).cmdSearch,
+		"FETCH": (*session).cmdFetch, "UID FETCH": (*session).cmdFetch,
+		"STORE": (*session).cmdStore, "UID STORE": (*session).cmdStore,
+		"COPY": (*session).cmdCopy, "UID COPY": (*session).cmdCopy,
+		"MOVE": (*session).cmdCopy, "UID MOVE": (*session).cmdCopy,
+	}
+}
+
+// Handler results that are not failures: errLogout ends the session after LOGOUT's tagged OK;
+// errHandled says the handler wrote its tagged response itself (STARTTLS, which must answer
+// before the handshake).
+var (
+	errLogout  = errors.New("logout")
+	errHandled = errors.New("handled")
+)
+
+// execute runs one parsed command and writes its responses. It returns false when the
+// session must end.
+func (s *session) execute(c *command, spec commandSpec, err error) bool {
+	start := time.Now()
+	if err == nil && spec.states&s.state == 0 {
+		err = s.wrongState(c)
+	}
+	if err == nil {
+		err = parseArgs(s.p, spec, c)
+	}
+	var resp *response
+	if err != nil {
+		if !errors.As(err, &resp) {
+			s.logger.Debug("read command", "err", err)
+			return false
+		}
+		if err := s.p.skip(); err != nil {
+			return false
+		}
+		s.writeStatus(c, resp)
+		s.server.Metrics.command(c.name, resp.status)
+		return true
+	}
+	err = handlers[c.name](s, c)
+	var ce *connError
+	switch {
+	case errors.Is(err, errLogout):
+		return false
+	case errors.Is(err, errHandled):
+		s.server.Metrics.command(c.name, "OK")
+		return s.cw.err == nil
+	case errors.As(err, &ce):
+		s.logger.Debug("connection failed", "cmd", c.name, "err", ce.err)
+		return false
+	case err == nil:
+		resp = &response{status: "OK", text: c.name + " completed"}
+	case errors.As(err, &resp):
+	default:
+		s.logger.Error("command failed", "cmd", c.name, "err", err)
+		resp = no("SERVERBUG", c.name+" failed: internal error")
+	}
+	if resp.status != "BAD" {
+		// Tell the client what other sessions changed before the command ends (RFC 9051
+		// §7), but never an EXPUNGE in answer to FETCH, STORE or SEARCH (§7.5.1).
+		if err := s.sync(!noExpungeDuring[c.name]); err != nil {
+			s.logger.Error("mailbox update", "err", err)
+		}
+	}
+	s.writeStatus(c, resp)
+	s.server.Metrics.command(c.name, resp.status)
+	s.logger.Debug("command", "cmd", c.name, "status", resp.status, "took", time.Since(start))
+	return s.cw.err == nil
+}
+
+// noExpungeDuring are the commands during which no EXPUNGE may be sent (RFC 9051 §7.5.1): they
+// use sequence numbers, and the client must be able to rely on them. Their UID forms may.
+var noExpungeDuring = map[string]bool{"FETCH": true, "STORE": true, "SEARCH": true}
+
+// wrongState is the answer to a command not valid in the session's state.
+func (s *session) wrongState(c *command) error {
+	switch {
+	case s.state == stateNotAuthenticated:
+		return badf("%s: log in first", c.name)
+	case c.name == "STARTTLS" || c.name == "LOGIN" || c.name == "AUTHENTICATE":
+		return badf("%s: already authenticated", c.name)
+	default:
+		return badf("%s: no mailbox selected", c.name)
+	}
+}
+
+// writeStatus writes a command's tagged status response, or an untagged one when the tag
+// could not be read.
+func (s *session) writeStatus(c *command, r *response) {
+	tag := c.tag
+	if tag == "" {
+		tag = "*"
+	}
+	s.bw.WriteString(tag)
+	s.bw.WriteByte(' ')
+	s.bw.WriteString(r.status)
+	if r.code != "" {
+		s.bw.WriteString(" [")
+		s.bw.WriteString(r.code)
+		s.bw.WriteByte(']')
+	}
+	s.bw.WriteByte(' ')
+	s.bw.WriteString(strings.ToValidUTF8(r.text, "?"))
+	s.bw.WriteString("\r\n")
+}
+
+// untagged writes "* " and the text of a response line.
+func (s *session) untagged(format string, args ...any) {
+	s.bw.WriteString("* ")
+	fmt.Fprintf(s.bw, format, args...)
+	s.bw.WriteString("\r\n")
+}
+
+// utf8 reports whether UTF-8 may go in quoted strings and mailbox names: in IMAP4rev2 or
+// after ENABLE UTF8=ACCEPT (RFC 6855 §3).
+func (s *session) utf8() bool { return s.rev2 || s.utf8Accept }
+
+// startTLS wraps the connection in TLS and performs the handshake. Whatever the client sent
+// after STARTTLS in clear is discarded (RFC 9051 §6.2.1: no command injection).
+func (s *session) startTLS() error {
+	tc := tls.Server(s.conn, s.server.TLSConfig)
+	_ = s.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := tc.HandshakeContext(s.ctx); err != nil {
+		return err
+	}
+	_ = s.conn.SetDeadline(time.Time{})
+	s.conn = tc
+	s.cw.c = tc
+	s.br.Reset(tc)
+	s.tls = true
+	return nil
+}
+
+// readLine reads one line outside the command grammar (AUTHENTICATE responses, IDLE's DONE),
+// at most max octets.
+func (s *session) readLine(max int) (string, error) {
+	var b []byte
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		if len(b)+len(chunk) > max {
+			return "", badf("line too long")
+		}
+		b = append(b, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", &connError{err}
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+}

@@ -1,0 +1,104 @@
+package imapserver
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"posthorn/internal/store"
+)
+
+// cmdStatus: STATUS (RFC 9051 §6.3.11), with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6),
+// APPENDLIMIT (RFC 7889) and IMAP4rev1's RECENT (always 0).
+func (s *session) cmdStatus(c *command) error {
+	a := c.args.(*statusArgs)
+	name, err := s.mailboxName(a.mailbox)
+	if err != nil {
+		return err
+	}
+	mb, err := s.server.Store.GetMailbox(s.ctx, s.account.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return no("NONEXISTENT", "no such mailbox")
+	}
+	if err != nil {
+		return err
+	}
+	return s.writeMailboxStatus(mb, a.items)
+}
+
+// writeMailboxStatus writes "* STATUS name (item value ...)" with items in the order asked.
+func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
+	var unseen, deleted int64
+	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") {
+		var err error
+		if unseen, deleted, err = s.countFlags(mb.ID); err != nil {
+			return err
+		}
+	}
+	var size int64
+	if slices.Contains(items, "SIZE") {
+		var err error
+		if size, err = s.server.Store.MailboxSize(s.ctx, mb.ID); err != nil {
+			return err
+		}
+	}
+	b := s.bw
+	b.WriteString("* STATUS ")
+	s.writeMailbox(mb.Name)
+	b.WriteString(" (")
+	for i, item := range items {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		var v int64
+		switch item {
+		case "MESSAGES":
+			v = mb.MessageCount
+		case "UIDNEXT":
+			v = int64(mb.UIDNext)
+		case "UIDVALIDITY":
+			v = int64(mb.UIDValidity)
+		case "UNSEEN":
+			v = unseen
+		case "DELETED":
+			v = deleted
+		case "SIZE":
+			v = size
+		case "HIGHESTMODSEQ":
+			v = int64(mb.HighestModSeq)
+		case "APPENDLIMIT":
+			v = s.server.appendLimit()
+		case "RECENT":
+		}
+		b.WriteString(item)
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(v, 10))
+	}
+	b.WriteString(")\r\n")
+	return nil
+}
+
+// countFlags returns how many messages of a mailbox lack \Seen and how many have \Deleted.
+// It reads every message's metadata: fine for mailboxes of thousands of messages; a store
+// query that counts would serve large ones better.
+func (s *session) countFlags(mailboxID int64) (unseen, deleted int64, err error) {
+	msgs, err := s.server.Store.ChangedSince(s.ctx, mailboxID, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range msgs {
+		if !hasFlag(m.Flags, `\Seen`) {
+			unseen++
+		}
+		if hasFlag(m.Flags, `\Deleted`) {
+			deleted++
+		}
+	}
+	return unseen, deleted, nil
+}
+
+// hasFlag reports whether flags holds f, compared case-insensitively.
+func hasFlag(flags []string, f string) bool {
+	return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(g, f) })
+}
