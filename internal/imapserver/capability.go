@@ -41,6 +41,7 @@ func (s *session) capabilities() string {
 		"ESEARCH",            // RFC 4731
 		"SEARCHRES",          // RFC 5182
 		"STATUS=SIZE",        // RFC 8438
+		"BINARY",             // RFC 3516
 		"APPENDLIMIT="+strconv.FormatInt(s.server.appendLimit(), 10), // RFC 7889
 		"UTF8=ACCEPT", // RFC 6855
 		"CONDSTORE",   // RFC 7162
