@@ -109,6 +109,8 @@ data_dir = "data"
 [listen]
 smtp = "127.0.0.1:0"
 http = "127.0.0.1:0"
+imap = ""
+imaps = ""
 [log]
 level = "info"
 mail_log = "mail.log"

@@ -48,6 +48,8 @@ type Server struct {
 	Dir      string // data directory and config live here
 	Config   string // path of the config file
 	SMTP     string // host:port
+	IMAP     string // host:port, STARTTLS
+	IMAPS    string // host:port, implicit TLS
 	HTTP     string // host:port
 	cmd      *exec.Cmd
 	stderr   *lockedBuffer
@@ -71,8 +73,10 @@ func freePort(t *testing.T) string {
 func NewServer(t *testing.T, extra string) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
-	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nhttp = %q\n%s\n", s.Hostname, s.SMTP, s.HTTP, extra)
+	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), IMAP: freePort(t),
+		IMAPS: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
+	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\nhttp = %q\n%s\n",
+		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.HTTP, extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

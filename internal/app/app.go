@@ -2,7 +2,8 @@
 // them in order and stops them in reverse order on shutdown. It is the one place where
 // components meet; they know nothing of each other beyond the interfaces they are given.
 //
-// Start order: data (store, blobs), orphan sweep, committer, TLS, SMTP and HTTP listeners.
+// Start order: data (store, blobs), orphan sweep, committer, TLS, authenticator, SMTP, IMAP
+// and HTTP listeners.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, then the committer drains and the store closes.
 package app
@@ -23,10 +24,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"posthorn/internal/auth"
 	"posthorn/internal/blob"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
+	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
 	"posthorn/internal/maillog"
 	"posthorn/internal/message"
@@ -72,6 +75,7 @@ type Server struct {
 	data      *Data
 	committer *delivery.Committer
 	smtp      *smtpserver.Server
+	imap      *imapserver.Server
 	http      *http.Server
 	mailLog   io.Closer
 
@@ -81,13 +85,13 @@ type Server struct {
 
 // Listening is the set of bound addresses, for tests that listen on port 0.
 type Listening struct {
-	SMTP, HTTP string
+	SMTP, IMAP, IMAPS, HTTP string
 }
 
 // Start opens the data, binds every configured listener and starts serving. Start-up errors
 // (a port in use, a bad certificate) are returned before anything is served.
 func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, Listening, error) {
-	s := &Server{cfg: cfg, logger: logger, errs: make(chan error, 4)}
+	s := &Server{cfg: cfg, logger: logger, errs: make(chan error, 8)}
 	var listening Listening
 	ok := false
 	defer func() {
@@ -149,6 +153,42 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}
 		go func() { s.errs <- s.smtp.Serve(l) }()
 	}
+	// One authenticator for every protocol that logs in, so failed logins are throttled
+	// across them (per IP and per account).
+	authenticator := auth.NewAuthenticator(data.Store, logger.With("component", "auth"), registry)
+	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
+		s.imap = &imapserver.Server{
+			Hostname:          cfg.Hostname,
+			Store:             data.Store,
+			Blobs:             data.Blobs,
+			Committer:         s.committer,
+			Auth:              authenticator,
+			Logger:            logger,
+			Metrics:           imapserver.NewMetrics(registry),
+			TLSConfig:         tlsSource.Config,
+			AllowInsecureAuth: cfg.IMAP.AllowPlaintextLoopback,
+			AppendLimit:       int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
+			MaxConnections:    cfg.IMAP.MaxConnections,
+		}
+	}
+	for _, imap := range []struct {
+		key, addr string
+		bound     *string
+		serve     func(*imapserver.Server, net.Listener) error
+	}{
+		{"listen.imap", cfg.Listen.IMAP, &listening.IMAP, (*imapserver.Server).Serve},
+		{"listen.imaps", cfg.Listen.IMAPS, &listening.IMAPS, (*imapserver.Server).ServeTLS},
+	} {
+		if imap.addr == "" {
+			continue
+		}
+		l, err := s.listen(imap.key, imap.addr)
+		if err != nil {
+			return nil, listening, err
+		}
+		*imap.bound = l.Addr().String()
+		go func() { s.errs <- imap.serve(s.imap, l) }()
+	}
 	if cfg.Listen.HTTP != "" {
 		l, err := s.listen("listen.http", cfg.Listen.HTTP)
 		if err != nil {
@@ -169,7 +209,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}()
 	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
-		"smtp", listening.SMTP, "http", listening.HTTP, "max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB)
+		"smtp", listening.SMTP, "imap", listening.IMAP, "imaps", listening.IMAPS, "http", listening.HTTP,
+		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback)
 	ok = true
 	return s, listening, nil
 }
@@ -207,6 +248,9 @@ func (s *Server) Shutdown() error {
 	}
 	if s.smtp != nil {
 		errs = append(errs, s.smtp.Shutdown(ctx))
+	}
+	if s.imap != nil {
+		errs = append(errs, s.imap.Shutdown(ctx))
 	}
 	s.closeAll()
 	err := errors.Join(errs...)

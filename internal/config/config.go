@@ -31,6 +31,7 @@ type Config struct {
 	TLS     TLS    `toml:"tls"`
 	DNS     DNS    `toml:"dns"`
 	SMTP    SMTP   `toml:"smtp"`
+	IMAP    IMAP   `toml:"imap"`
 	Log     Log    `toml:"log"`
 }
 
@@ -39,8 +40,8 @@ type Listen struct {
 	SMTP        string `toml:"smtp"`        // inbound MX. Default: "127.0.0.1:2525".
 	Submission  string `toml:"submission"`  // STARTTLS + AUTH. Not implemented yet: must be "".
 	Submissions string `toml:"submissions"` // implicit TLS + AUTH. Not implemented yet: must be "".
-	IMAP        string `toml:"imap"`        // Not implemented yet: must be "".
-	IMAPS       string `toml:"imaps"`       // Not implemented yet: must be "".
+	IMAP        string `toml:"imap"`        // IMAP with STARTTLS. Default: "127.0.0.1:2143".
+	IMAPS       string `toml:"imaps"`       // IMAP with implicit TLS. Default: "127.0.0.1:2993".
 	POP3        string `toml:"pop3"`        // Not implemented yet: must be "".
 	POP3S       string `toml:"pop3s"`       // Not implemented yet: must be "".
 	HTTP        string `toml:"http"`        // admin, API, metrics, health. Default: "127.0.0.1:8080".
@@ -71,6 +72,16 @@ type SMTP struct {
 	TimeoutSeconds int `toml:"timeout_seconds"`
 }
 
+// IMAP configures the IMAP listeners (listen.imap, listen.imaps).
+type IMAP struct {
+	// Let LOGIN and AUTHENTICATE PLAIN work without TLS on connections from a loopback
+	// address; from anywhere else they need TLS (LOGINDISABLED until STARTTLS). Default: true.
+	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+	// Most simultaneous IMAP connections, both listeners together; more get "* BYE" at
+	// once. Default: 1000.
+	MaxConnections int `toml:"max_connections"`
+}
+
 // Log configures the server log and the mail log.
 type Log struct {
 	// Minimum level: "debug", "info", "warn" or "error". Default: "info".
@@ -88,14 +99,20 @@ func Default() Config {
 		Hostname: "localhost",
 		DataDir:  "./posthorn-data",
 		Listen: Listen{
-			SMTP: "127.0.0.1:2525",
-			HTTP: "127.0.0.1:8080",
+			SMTP:  "127.0.0.1:2525",
+			IMAP:  "127.0.0.1:2143",
+			IMAPS: "127.0.0.1:2993",
+			HTTP:  "127.0.0.1:8080",
 		},
 		SMTP: SMTP{
 			MaxMessageSizeMiB: 50,
 			MaxRecipients:     100,
 			MaxConnections:    1000,
 			TimeoutSeconds:    300,
+		},
+		IMAP: IMAP{
+			AllowPlaintextLoopback: true,
+			MaxConnections:         1000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -168,8 +185,8 @@ func (c *Config) Validate() error {
 		{"listen.smtp", c.Listen.SMTP, true},
 		{"listen.submission", c.Listen.Submission, false},
 		{"listen.submissions", c.Listen.Submissions, false},
-		{"listen.imap", c.Listen.IMAP, false},
-		{"listen.imaps", c.Listen.IMAPS, false},
+		{"listen.imap", c.Listen.IMAP, true},
+		{"listen.imaps", c.Listen.IMAPS, true},
 		{"listen.pop3", c.Listen.POP3, false},
 		{"listen.pop3s", c.Listen.POP3S, false},
 		{"listen.http", c.Listen.HTTP, true},
@@ -196,12 +213,13 @@ func (c *Config) Validate() error {
 	if c.TLS.CertFile != "" && c.TLS.ACMEEmail != "" {
 		return errors.New("key tls.acme_email: cannot be combined with tls.cert_file")
 	}
-	for key, path := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile} {
-		if path == "" {
+	// In this order, so the error names the same key every time.
+	for _, f := range [...]struct{ key, path string }{{"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile}} {
+		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("key %s: %w", key, err)
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("key %s: %w", f.key, err)
 		}
 	}
 	if c.DNS.Resolver != "" {
@@ -217,6 +235,7 @@ func (c *Config) Validate() error {
 		{"smtp.max_recipients", c.SMTP.MaxRecipients},
 		{"smtp.max_connections", c.SMTP.MaxConnections},
 		{"smtp.timeout_seconds", c.SMTP.TimeoutSeconds},
+		{"imap.max_connections", c.IMAP.MaxConnections},
 	}
 	for _, p := range positive {
 		if p.value <= 0 {

@@ -16,8 +16,8 @@ data_dir = "./posthorn-data"
 smtp = "127.0.0.1:2525"    # inbound MX (production: ":25")
 submission = ""            # STARTTLS + AUTH, port 587: not implemented in this version, keep ""
 submissions = ""           # implicit TLS + AUTH, port 465: not implemented in this version, keep ""
-imap = ""                  # port 143: not implemented in this version, keep ""
-imaps = ""                 # port 993: not implemented in this version, keep ""
+imap = "127.0.0.1:2143"    # IMAP with STARTTLS (production: ":143")
+imaps = "127.0.0.1:2993"   # IMAP with implicit TLS (production: ":993")
 pop3 = ""                  # port 110: not implemented in this version, keep ""
 pop3s = ""                 # port 995: not implemented in this version, keep ""
 http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz
@@ -43,6 +43,14 @@ max_recipients = 100
 max_connections = 1000
 # Idle time allowed between commands and data chunks, in seconds (RFC 5321 §4.5.3.2).
 timeout_seconds = 300
+
+[imap]
+# Let LOGIN and AUTHENTICATE PLAIN work without TLS on connections from 127.0.0.1 or ::1 (a
+# trial server, local tools); from any other address they need TLS.
+allow_plaintext_loopback = true
+# Most simultaneous IMAP connections (imap and imaps together); more get "* BYE" at once.
+max_connections = 1000
+# The largest message APPEND accepts is smtp.max_message_size_mib (IMAP APPENDLIMIT).
 
 [log]
 # Minimum level of the server log: "debug", "info", "warn" or "error".
