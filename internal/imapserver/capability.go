@@ -45,6 +45,7 @@ func (s *session) capabilities() string {
 		"APPENDLIMIT="+strconv.FormatInt(s.server.appendLimit(), 10), // RFC 7889
 		"UTF8=ACCEPT", // RFC 6855
 		"CONDSTORE",   // RFC 7162
+		"QRESYNC",     // RFC 7162 §3.2
 	)
 	return strings.Join(caps, " ")
 }

@@ -13,6 +13,11 @@ func (s *session) cmdEnable(c *command) error {
 				s.condstore = true
 				enabled = append(enabled, "CONDSTORE")
 			}
+		case "QRESYNC": // RFC 7162 §3.2.3: implies CONDSTORE
+			if !s.qresync {
+				s.qresync, s.condstore = true, true
+				enabled = append(enabled, "QRESYNC")
+			}
 		case "UTF8=ACCEPT": // RFC 6855 §3
 			if !s.utf8Accept {
 				s.utf8Accept = true

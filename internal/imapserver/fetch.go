@@ -28,12 +28,17 @@ const (
 func (s *session) cmdFetch(c *command) error {
 	a := c.args.(*fetchArgs)
 	sel := s.sel
-	if a.vanished {
-		return badf("VANISHED needs QRESYNC")
+	if a.vanished && (!s.qresync || !c.uid || !a.hasChanged) {
+		return badf("VANISHED needs QRESYNC, UID FETCH and CHANGEDSINCE") // RFC 7162 §3.2.6
 	}
 	refs, err := s.resolve(a.set, c.uid, false)
 	if err != nil {
 		return err
+	}
+	if a.vanished {
+		if err := s.writeVanishedEarlier(a.set, a.changedSince); err != nil {
+			return err
+		}
 	}
 	items := a.items
 	has := func(k fetchKind) bool {

@@ -73,6 +73,7 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { blobs.Close() })
 	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
 	}

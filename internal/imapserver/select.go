@@ -25,8 +25,8 @@ func (s *session) cmdSelect(c *command) error {
 		s.state = stateAuthenticated
 		s.untagged("OK [CLOSED] previous mailbox closed")
 	}
-	if a.qresync != nil {
-		return badf("QRESYNC is not enabled")
+	if a.qresync != nil && !s.qresync {
+		return badf("QRESYNC is not enabled") // RFC 7162 §3.2.5
 	}
 	name, err := s.mailboxName(a.mailbox)
 	if err != nil {
@@ -83,6 +83,11 @@ func (s *session) cmdSelect(c *command) error {
 		}
 		attrs, _ := s.listAttributes(mb.Name, &mb, entries, false)
 		s.writeListLine(mb.Name, attrs, "")
+	}
+	if a.qresync != nil && a.qresync.uidValidity == sel.uidValidity {
+		if err := s.resync(sel, a.qresync); err != nil {
+			return err
+		}
 	}
 	s.sel = sel
 	s.state = stateSelected

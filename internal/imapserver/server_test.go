@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -115,4 +116,44 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "* BYE [UNAVAILABLE]") {
 		t.Fatalf("got %q, %v", line, err)
 	}
+}
+
+// TestQresync: after ENABLE QRESYNC, expunges are announced with VANISHED; SELECT with the
+// QRESYNC parameter reports what changed and vanished since a MODSEQ, and UID FETCH's VANISHED
+// modifier does the same for a set (RFC 7162 §3.2).
+func TestQresync(t *testing.T) {
+	h := newHarness(t)
+	for i := 1; i <= 5; i++ {
+		h.deliver(h.alice, "INBOX", testMessage(i))
+	}
+	c := h.login()
+	c.cmd("a0 SELECT INBOX (QRESYNC (1 1))", "a0 BAD QRESYNC is not enabled")
+	c.cmd("a1 ENABLE QRESYNC", "* ENABLED QRESYNC", "a1 OK ENABLE completed")
+	c.send("a2 SELECT INBOX")
+	c.expect("* FLAGS ...")
+	c.expect("* 5 EXISTS")
+	c.expect("* 0 RECENT")
+	var validity uint32
+	var modseq uint64
+	fmt.Sscanf(c.expect("* OK [UIDVALIDITY ...] UIDs valid"), "* OK [UIDVALIDITY %d]", &validity)
+	c.expect("* OK [UIDNEXT 6] ...")
+	c.expect("* OK [PERMANENTFLAGS ...] ...")
+	fmt.Sscanf(c.expect("* OK [HIGHESTMODSEQ ...] ..."), "* OK [HIGHESTMODSEQ %d]", &modseq)
+	c.expect("a2 OK [READ-WRITE] SELECT completed")
+
+	c.cmd(`a3 STORE 2,3 +FLAGS.SILENT (\Deleted)`, "* 2 FETCH (UID 2 MODSEQ (...))", "* 3 FETCH (UID 3 MODSEQ (...))", "a3 OK STORE completed")
+	c.cmd(`a4 UID EXPUNGE 3`, "* VANISHED 3", "a4 OK UID EXPUNGE completed")
+	c.cmd(`a5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE `+fmt.Sprint(modseq)+` VANISHED)`,
+		"* VANISHED (EARLIER) 3", `* 2 FETCH (UID 2 FLAGS (\Deleted) MODSEQ (...))`, "a5 OK UID FETCH completed")
+	c.cmd("a6 UID FETCH 1:* (FLAGS) (VANISHED)", "a6 BAD VANISHED needs QRESYNC, UID FETCH and CHANGEDSINCE")
+
+	c.cmd(fmt.Sprintf("a7 SELECT INBOX (QRESYNC (%d %d 1:4))", validity, modseq),
+		"* OK [CLOSED] previous mailbox closed", "* FLAGS ...", "* 4 EXISTS", "* 0 RECENT",
+		"* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ...] ...", "* OK [HIGHESTMODSEQ ...] ...",
+		"* VANISHED (EARLIER) 3", `* 2 FETCH (UID 2 FLAGS (\Deleted) MODSEQ (...))`, "a7 OK [READ-WRITE] SELECT completed")
+	// A stale UIDVALIDITY gets the plain SELECT answer.
+	c.cmd(fmt.Sprintf("a8 EXAMINE INBOX (QRESYNC (%d %d))", validity+1, modseq),
+		"* OK [CLOSED] previous mailbox closed", "* FLAGS ...", "* 4 EXISTS", "* 0 RECENT",
+		"* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ()] ...", "* OK [HIGHESTMODSEQ ...] ...",
+		"a8 OK [READ-ONLY] EXAMINE completed")
 }
