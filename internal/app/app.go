@@ -65,8 +65,8 @@ func OpenData(ctx context.Context, cfg config.Config) (*Data, error) {
 	return &Data{Store: st, Blobs: blobs}, nil
 }
 
-// Close closes the store.
-func (d *Data) Close() error { return d.Store.Close() }
+// Close closes the store and the blob store.
+func (d *Data) Close() error { return errors.Join(d.Blobs.Close(), d.Store.Close()) }
 
 // Server is a running posthorn.
 type Server struct {

@@ -30,7 +30,7 @@ func sweepOrphans(ctx context.Context, d *Data, logger *slog.Logger) error {
 // Only call it while no server writes to the data directory.
 func RemoveOrphans(ctx context.Context, d *Data, since time.Time) (int, error) {
 	removed := 0
-	err := d.Blobs.Walk(since, func(id string) error {
+	err := d.Blobs.Walk(since, func(id string, _ int64) error {
 		used, err := d.Store.HasBlob(ctx, id)
 		if err != nil || used {
 			return err
@@ -62,7 +62,11 @@ func Check(ctx context.Context, d *Data) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = d.Blobs.Walk(time.Time{}, func(id string) error {
+	// Empty files are the running server's pool of files created ahead of deliveries.
+	err = d.Blobs.Walk(time.Time{}, func(id string, size int64) error {
+		if size == 0 {
+			return nil
+		}
 		used, err := d.Store.HasBlob(ctx, id)
 		if err == nil && !used {
 			problems = append(problems, fmt.Sprintf("blob %s is not referenced (orphan)", id))

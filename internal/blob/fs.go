@@ -9,8 +9,15 @@
 // journal commit) and one fsync per day directory, so the new names survive a crash too. Nothing
 // refers to a blob before SyncAll returns; the metadata commit follows it.
 //
-// A crash between Create and the metadata commit leaves an orphan file that nothing references;
-// Orphans finds them (the server removes those of recent days at start, `posthorn check` all).
+// Creating a file costs a directory update that must itself be made durable (fsync of the
+// directory), and on a busy disk the create waits behind other syncs. So Create does not create:
+// a background goroutine keeps a small pool of empty files created ahead of time, whose
+// directory entries it has already made durable with one directory fsync per refill. A delivery
+// takes a file from the pool, writes it, and SyncAll needs only fdatasync on the files.
+//
+// A crash leaves unused pool files and files whose commit never happened: nothing references
+// them, and the server removes such orphans of recent days at start (`posthorn check --repair`
+// removes all). Close removes the unused pool files.
 package blob
 
 import (
@@ -35,10 +42,19 @@ var ErrNotFound = errors.New("blob not found")
 // maxParallelSyncs bounds the goroutines of one SyncAll.
 const maxParallelSyncs = 32
 
+// poolSize is how many empty files the pool keeps ready.
+const poolSize = 64
+
 // FS is a blob store in a directory of the local filesystem.
 type FS struct {
 	dir string
 	now func() time.Time
+
+	poolOnce sync.Once
+	pool     chan *os.File
+	quit     chan struct{}
+	done     chan struct{}
+	closing  sync.Once
 }
 
 // OpenFS opens (creating if needed) a blob store rooted at dir.
@@ -46,18 +62,100 @@ func OpenFS(dir string) (*FS, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create blob directory: %w", err)
 	}
-	return &FS{dir: dir, now: time.Now}, nil
+	return &FS{dir: dir, now: time.Now, quit: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// Close stops the pool and removes its unused files. Blobs in flight stay valid.
+func (s *FS) Close() error {
+	var errs []error
+	s.closing.Do(func() {
+		close(s.quit)
+		s.poolOnce.Do(func() {}) // a pool not started by now never starts
+		if s.pool == nil {
+			return
+		}
+		<-s.done
+		for {
+			select {
+			case f := <-s.pool:
+				errs = append(errs, f.Close(), os.Remove(f.Name()))
+			default:
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// fill keeps the pool full: it creates files in batches and makes their names durable with one
+// directory fsync per batch before offering them.
+func (s *FS) fill() {
+	defer close(s.done)
+	for {
+		var batch []*os.File
+		for len(batch) < poolSize/4 {
+			f, err := s.create()
+			if err != nil {
+				break
+			}
+			batch = append(batch, f)
+		}
+		if len(batch) == 0 || syncDir(filepath.Dir(batch[0].Name())) != nil {
+			for _, f := range batch {
+				_ = f.Close()
+				_ = os.Remove(f.Name())
+			}
+			// The create path in Create reports the error to a caller; retry later.
+			select {
+			case <-time.After(time.Second):
+				continue
+			case <-s.quit:
+				return
+			}
+		}
+		for i, f := range batch {
+			select {
+			case s.pool <- f:
+			case <-s.quit:
+				for _, g := range batch[i:] {
+					_ = g.Close()
+					_ = os.Remove(g.Name())
+				}
+				return
+			}
+		}
+	}
 }
 
 // Writer receives the bytes of one new blob.
 type Writer struct {
-	id   string
-	f    *os.File
-	size int64
+	id      string
+	f       *os.File
+	size    int64
+	newName bool // created on demand: its directory entry is not durable yet
 }
 
 // Create starts a new blob. The caller writes it, then passes it to SyncAll, or calls Abort.
 func (s *FS) Create() (*Writer, error) {
+	s.poolOnce.Do(func() {
+		s.pool = make(chan *os.File, poolSize)
+		go s.fill()
+	})
+	select {
+	case f := <-s.pool:
+		return &Writer{id: filepath.Base(f.Name()), f: f}, nil
+	default:
+	}
+	// The pool is empty (a burst): create one here and make its name durable in SyncAll.
+	f, err := s.create()
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{id: filepath.Base(f.Name()), f: f, newName: true}, nil
+}
+
+// create makes a new empty file with a fresh id in the day directory.
+func (s *FS) create() (*os.File, error) {
 	var random [12]byte
 	if _, err := rand.Read(random[:]); err != nil {
 		return nil, fmt.Errorf("blob id: %w", err)
@@ -78,7 +176,7 @@ func (s *FS) Create() (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create blob: %w", err)
 	}
-	return &Writer{id: id, f: f}, nil
+	return f, nil
 }
 
 // ID is the new blob's id.
@@ -116,7 +214,9 @@ func (s *FS) SyncAll(ctx context.Context, batch []*Writer) error {
 	var wg sync.WaitGroup
 	dirs := map[string]bool{}
 	for i, w := range batch {
-		dirs[filepath.Dir(w.f.Name())] = true
+		if w.newName {
+			dirs[filepath.Dir(w.f.Name())] = true
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -167,9 +267,10 @@ func (s *FS) Remove(id string) error {
 	return nil
 }
 
-// Walk calls fn with the id of every blob file, day directories in order. With since set, only
-// day directories from since's day on are read.
-func (s *FS) Walk(since time.Time, fn func(id string) error) error {
+// Walk calls fn with the id and size of every blob file, day directories in order. With since
+// set, only day directories from since's day on are read. Empty files are pool files (or bodies
+// just being written): callers that run beside a server must not take them for orphans.
+func (s *FS) Walk(since time.Time, fn func(id string, size int64) error) error {
 	days, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("read blob directory: %w", err)
@@ -187,10 +288,18 @@ func (s *FS) Walk(since time.Time, fn func(id string) error) error {
 			return fmt.Errorf("read blob directory: %w", err)
 		}
 		for _, e := range entries {
-			if validID(e.Name()) {
-				if err := fn(e.Name()); err != nil {
-					return err
-				}
+			if !validID(e.Name()) {
+				continue
+			}
+			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // taken and aborted, or removed, while we read the directory
+			}
+			if err != nil {
+				return fmt.Errorf("read blob directory: %w", err)
+			}
+			if err := fn(e.Name(), info.Size()); err != nil {
+				return err
 			}
 		}
 	}

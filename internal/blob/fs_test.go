@@ -15,6 +15,7 @@ func TestCreateSyncOpenRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	var batch []*Writer
 	for _, body := range []string{"first\r\n", "second\r\n", ""} {
 		w, err := s.Create()
@@ -65,6 +66,7 @@ func TestAbortDeletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	w, err := s.Create()
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +84,7 @@ func TestIDsCannotEscape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	for _, id := range []string{"", "../../etc/passwd", "20261125-../../x", "20261125-0123456789abcdef0123456g", "2026112-0123456789abcdef01234567"} {
 		if _, err := s.Open(id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", id, err)
@@ -100,26 +103,28 @@ func TestWalkSince(t *testing.T) {
 	}
 	day := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return day }
-	old, _ := s.Create()
+	old, _ := s.create()
 	s.now = func() time.Time { return day.AddDate(0, 0, 3) }
-	recent, _ := s.Create()
-	if err := s.SyncAll(context.Background(), []*Writer{old, recent}); err != nil {
-		t.Fatal(err)
+	recent, _ := s.create()
+	for _, f := range []*os.File{old, recent} {
+		f.WriteString("x")
+		f.Close()
 	}
 	if err := os.WriteFile(filepath.Join(dir, "20260102", "stray.tmp"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var all, since []string
-	if err := s.Walk(time.Time{}, func(id string) error { all = append(all, id); return nil }); err != nil {
+	if err := s.Walk(time.Time{}, func(id string, _ int64) error { all = append(all, id); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Walk(day.AddDate(0, 0, 1), func(id string) error { since = append(since, id); return nil }); err != nil {
+	if err := s.Walk(day.AddDate(0, 0, 1), func(id string, _ int64) error { since = append(since, id); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 2 || all[0] != old.ID() || all[1] != recent.ID() {
+	oldID, recentID := filepath.Base(old.Name()), filepath.Base(recent.Name())
+	if len(all) != 2 || all[0] != oldID || all[1] != recentID {
 		t.Fatalf("Walk all = %v", all)
 	}
-	if len(since) != 1 || since[0] != recent.ID() {
+	if len(since) != 1 || since[0] != recentID {
 		t.Fatalf("Walk since = %v", since)
 	}
 }
@@ -129,6 +134,7 @@ func BenchmarkCreateSync8(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
 	body := make([]byte, 4096)
 	for b.Loop() {
 		batch := make([]*Writer, 8)
@@ -148,5 +154,33 @@ func BenchmarkCreateSync8(b *testing.B) {
 		for _, w := range batch {
 			w.Close()
 		}
+	}
+}
+
+// TestPoolFilesAreDurableAndRemovedOnClose: Create hands out files created ahead, which need no
+// directory sync, and Close removes the ones never used.
+func TestPoolFilesAreDurableAndRemovedOnClose(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("body\r\n"))
+	if err := s.SyncAll(context.Background(), []*Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	time.Sleep(50 * time.Millisecond) // let the pool fill
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	s.Walk(time.Time{}, func(id string, size int64) error { left = append(left, id); return nil })
+	if len(left) != 1 || left[0] != w.ID() {
+		t.Fatalf("after Close: %v, want only %s", left, w.ID())
 	}
 }

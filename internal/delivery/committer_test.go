@@ -29,6 +29,7 @@ func setup(t *testing.T) (*Committer, store.Store, *blob.FS, []store.Account) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { blobs.Close() })
 	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
 	}
