@@ -34,7 +34,7 @@ func (s *Store) AddDomain(ctx context.Context, name string) (store.Domain, error
 // GetDomain returns a domain by name; store.ErrNotFound if absent.
 func (s *Store) GetDomain(ctx context.Context, name string) (store.Domain, error) {
 	name = strings.ToLower(name)
-	d, err := scanDomain(s.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM domains WHERE name = ?`, name))
+	d, err := scanDomain(s.reads.getDomain.QueryRowContext(ctx, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -163,7 +163,7 @@ func (s *Store) allocUIDValidity(ctx context.Context, tx *sql.Tx) (int64, error)
 // GetAccount returns an account by address; store.ErrNotFound if absent.
 func (s *Store) GetAccount(ctx context.Context, address string) (store.Account, error) {
 	address = strings.ToLower(address)
-	a, err := scanAccount(s.read.QueryRowContext(ctx, accountColumns+` WHERE address = ?`, address))
+	a, err := scanAccount(s.reads.getAccount.QueryRowContext(ctx, address))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

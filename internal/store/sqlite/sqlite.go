@@ -60,6 +60,7 @@ type Store struct {
 	write *sql.DB // one connection: every write transaction
 	read  *sql.DB // query-only connections
 	stmts writeStmts
+	reads readStmts
 	hub   *store.Hub // the change feed: what this process commits, published after the commit
 	now   func() time.Time
 }
@@ -108,6 +109,26 @@ func (w *writeStmts) queries() []struct {
 			SELECT ?, ?, ?, flags, internal_date, size, blob_id, envelope, structure FROM messages WHERE id = ?`},
 		{&w.moveMessage, `UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?`},
 		{&w.addBlobRefs, `UPDATE blobs SET refs = refs + ? WHERE id = ?`},
+	}
+}
+
+// readStmts are the lookups every SMTP recipient makes (store.Resolve), prepared once on the
+// read pool (database/sql prepares them again on each connection that first runs them).
+type readStmts struct {
+	getDomain  *sql.Stmt
+	getAccount *sql.Stmt
+}
+
+func (r *readStmts) queries() []struct {
+	stmt  **sql.Stmt
+	query string
+} {
+	return []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&r.getDomain, `SELECT id, name, created_at FROM domains WHERE name = ?`},
+		{&r.getAccount, accountColumns + ` WHERE address = ?`},
 	}
 }
 
@@ -194,13 +215,20 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 		*p.stmt = st
 	}
+	for _, p := range s.reads.queries() {
+		st, err := s.read.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.stmt = st
+	}
 	return nil
 }
 
 // Close closes the statements and both pools. It is safe on a partly opened Store.
 func (s *Store) Close() error {
 	var errs []error
-	for _, p := range s.stmts.queries() {
+	for _, p := range append(s.stmts.queries(), s.reads.queries()...) {
 		if *p.stmt != nil {
 			errs = append(errs, (*p.stmt).Close())
 		}
