@@ -28,11 +28,21 @@ func (s *session) cmdIdle(c *command) error {
 		line, err := s.readLine(64)
 		lines <- lineResult{line, err}
 	}()
+	// Until the line is in, the reader owns s.br: any other way out ends the connection and
+	// waits for the reader, so that no command is read beside it.
+	lineRead := false
+	defer func() {
+		if !lineRead {
+			_ = s.conn.Close()
+			<-lines
+		}
+	}()
 	keepalive := time.NewTicker(idleKeepalive)
 	defer keepalive.Stop()
 	for {
 		select {
 		case r := <-lines:
+			lineRead = true
 			if r.err != nil {
 				return r.err
 			}
@@ -43,7 +53,8 @@ func (s *session) cmdIdle(c *command) error {
 		case <-s.changes:
 			s.changed = true
 			if err := s.sync(true); err != nil {
-				return err
+				s.logger.Error("mailbox update during IDLE", "err", err)
+				return &connError{err}
 			}
 		case <-keepalive.C:
 			s.untagged("OK still here")
@@ -52,10 +63,9 @@ func (s *session) cmdIdle(c *command) error {
 			s.closed = true
 			s.bye("server shutting down")
 			s.mu.Unlock()
-			_ = s.conn.Close()
-			<-lines
 			return errLogout
 		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err := s.bw.Flush(); err != nil {
 			return &connError{err}
 		}

@@ -27,6 +27,9 @@ const (
 	// idleKeepalive is how often an IDLE session is told the server is still there, so NAT
 	// boxes keep the connection (RFC 2177 §3 asks clients to re-IDLE within 29 minutes).
 	idleKeepalive = 2 * time.Minute
+	// writeTimeout bounds how long one command's responses may take to be written: a client
+	// that stops reading does not hold its session forever.
+	writeTimeout = 5 * time.Minute
 )
 
 // Server is an IMAP server. Set the fields, then call Serve or ServeTLS.
@@ -135,7 +138,20 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			return err
 		}
 		delay = 0
+		s.mu.Lock()
+		closing := s.closing
+		if !closing {
+			s.wg.Add(1) // under mu, so never after Shutdown began to wait
+		}
+		s.mu.Unlock()
+		if closing {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = fmt.Fprintf(c, "* BYE server shutting down\r\n")
+			_ = c.Close()
+			continue
+		}
 		if s.MaxConnections > 0 && s.active.Load() >= int64(s.MaxConnections) {
+			s.wg.Done()
 			s.Metrics.connectionRefused()
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = fmt.Fprintf(c, "* BYE [UNAVAILABLE] too many connections, try again later\r\n")
@@ -144,7 +160,6 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 		}
 		s.active.Add(1)
 		s.Metrics.connectionOpened()
-		s.wg.Add(1)
 		go func() {
 			defer func() {
 				s.active.Add(-1)

@@ -123,6 +123,7 @@ func (s *session) run() {
 		if !s.setBusy() {
 			return
 		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if !s.execute(c, spec, err) {
 			_ = s.bw.Flush()
 			return
@@ -345,15 +346,18 @@ func (s *session) startTLS() error {
 }
 
 // readLine reads one line outside the command grammar (AUTHENTICATE responses, IDLE's DONE),
-// at most max octets.
+// at most max octets; a longer one is read to its end and refused.
 func (s *session) readLine(max int) (string, error) {
 	var b []byte
+	tooLong := false
 	for {
 		chunk, err := s.br.ReadSlice('\n')
 		if len(b)+len(chunk) > max {
-			return "", badf("line too long")
+			tooLong, b = true, b[:0]
 		}
-		b = append(b, chunk...)
+		if !tooLong {
+			b = append(b, chunk...)
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
@@ -362,6 +366,9 @@ func (s *session) readLine(max int) (string, error) {
 				err = io.ErrUnexpectedEOF
 			}
 			return "", &connError{err}
+		}
+		if tooLong {
+			return "", badf("line too long")
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
