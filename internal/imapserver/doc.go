@@ -3,6 +3,22 @@
 // delivery committer (package delivery). One file per command; the grammar is in parser.go and
 // the parse_*.go files, the response encoders for message data in package wire.
 //
+// # Connections
+//
+// Server.Serve takes plain connections (STARTTLS), Server.ServeTLS implicit-TLS ones. Each
+// connection has one goroutine, a 4 KiB read buffer and a 4 KiB write buffer, and nothing else
+// while it waits for a command (about 19 KiB per idle session with a mailbox selected; see
+// TestIdleConnectionMemory); IDLE adds a second goroutine that waits for DONE. Commands are
+// executed in the order they arrive; responses are flushed when no further command waits in
+// the read buffer, so a pipelining client (RFC 9051 §5.5) gets its answers in few packets and in
+// order. Shutdown sends "* BYE" to every session that waits for a command or idles, lets the
+// others finish their command first, and closes what is left when its context ends.
+//
+// Logins (LOGIN, AUTHENTICATE PLAIN with SASL-IR) go through the shared auth.Authenticator,
+// which throttles failures per IP address and per account for every protocol. Without TLS they
+// are refused (LOGINDISABLED, NO [PRIVACYREQUIRED]) unless AllowInsecureAuth is set and the
+// client is on a loopback address.
+//
 // # Commands
 //
 // A command is read line by line from the connection (parser.go). Literals: a synchronizing
@@ -11,5 +27,30 @@
 // literals are held in memory up to maxLiteral octets and a whole command up to maxCommand;
 // beyond that the command is refused with BAD [TOOBIG] and its non-synchronizing literals are
 // read and dropped. APPEND's message is the exception: it is streamed from the connection into
-// a new blob, up to AppendLimit octets (NO [TOOBIG] beyond).
+// a new blob, up to AppendLimit octets (NO [TOOBIG] beyond), parsed once for its envelope and
+// structure, and committed through the delivery committer; the tagged OK is written only when
+// the message is durable, as for SMTP.
+//
+// # The selected mailbox
+//
+// A session keeps the UIDs of its selected mailbox as runs of consecutive UIDs (uidList): the
+// sequence numbers the client knows are positions in it. Other sessions and deliveries change
+// the mailbox at any time; the account's change feed (store.Subscribe) says so, and at the end
+// of the next command (at once in IDLE) the session reads what changed since the highest MODSEQ
+// it knows and tells the client: EXISTS for new messages, FETCH (UID FLAGS [MODSEQ]) for flag
+// changes, EXPUNGE (VANISHED with QRESYNC) for removals. A removal is never announced while
+// answering FETCH, STORE or SEARCH (RFC 9051 §7.5.1): it waits for a later command, and until
+// then the message keeps its number and matches nothing.
+//
+// FLAGS, UID, INTERNALDATE, RFC822.SIZE and MODSEQ come from the message rows, ENVELOPE and
+// BODYSTRUCTURE from the parse results stored at delivery; BODY[...] and BINARY[...] read only
+// the octets they need from the blob. SEARCH evaluates flags, dates, sizes, UIDs and MODSEQ on
+// the message rows and addresses and subjects on the stored envelope, cheap keys first; HEADER,
+// BODY and TEXT read the messages (a full-text index is to come).
+//
+// Choices where the RFCs leave one: \Recent is not kept (RFC 9051 dropped it; IMAP4rev1
+// sessions are told "0 RECENT"); the FLAGS response lists the system flags and PERMANENTFLAGS
+// includes \* rather than listing the keywords in use; a STORE reports the messages whose flags
+// changed; mailbox names are UTF-8 in the store and modified UTF-7 on the wire until the client
+// enables IMAP4rev2 or UTF8=ACCEPT; CREATE makes the missing superior levels.
 package imapserver
