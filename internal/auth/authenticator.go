@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ type Authenticator struct {
 	byIP    map[netip.Prefix]*failures
 	byAcct  map[string]*failures
 	results *prometheus.CounterVec
+	// hashing bounds the password hashes computed at once: each takes 64 MiB, so a burst of
+	// logins (or of guesses) queues here instead of exhausting memory.
+	hashing chan struct{}
 }
 
 type failures struct {
@@ -54,12 +58,13 @@ type failures struct {
 // NewAuthenticator returns an Authenticator over st that registers its metrics with reg.
 func NewAuthenticator(st store.Store, logger *slog.Logger, reg prometheus.Registerer) *Authenticator {
 	a := &Authenticator{
-		store:  st,
-		logger: logger,
-		sleep:  sleepContext,
-		now:    time.Now,
-		byIP:   map[netip.Prefix]*failures{},
-		byAcct: map[string]*failures{},
+		store:   st,
+		logger:  logger,
+		sleep:   sleepContext,
+		now:     time.Now,
+		byIP:    map[netip.Prefix]*failures{},
+		byAcct:  map[string]*failures{},
+		hashing: make(chan struct{}, max(2, runtime.NumCPU())),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posthorn_auth_attempts_total",
 			Help: "Password authentication attempts by protocol and result (ok, failed, throttled).",
@@ -112,6 +117,12 @@ func (a *Authenticator) Login(ctx context.Context, protocol, username, password 
 func (a *Authenticator) check(ctx context.Context, addr address.Address, perr error, password string) (store.Account, error) {
 	if perr != nil {
 		return store.Account{}, ErrInvalidCredentials
+	}
+	select {
+	case a.hashing <- struct{}{}:
+		defer func() { <-a.hashing }()
+	case <-ctx.Done():
+		return store.Account{}, ctx.Err()
 	}
 	acc, err := a.store.GetAccount(ctx, addr.String())
 	if errors.Is(err, store.ErrNotFound) {

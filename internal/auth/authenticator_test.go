@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +92,42 @@ func TestFailuresSlowDownThenRefuse(t *testing.T) {
 	*now = now.Add(Window + time.Minute)
 	if _, err := a.Login(ctx, "imap", "alice@example.org", "right password", home); err != nil {
 		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// TestConcurrentHashesAreBounded: many simultaneous logins never compute more hashes at once
+// than the limit (each costs 64 MiB).
+func TestConcurrentHashesAreBounded(t *testing.T) {
+	a, _, _ := newAuthenticator(t)
+	a.sleep = func(context.Context, time.Duration) error { return nil }
+	limit := cap(a.hashing)
+	var peak atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				n := int32(len(a.hashing))
+				if n > peak.Load() {
+					peak.Store(n)
+				}
+				runtime.Gosched()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < 4*limit; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.Login(context.Background(), "imap", "alice@example.org", "guess", netip.AddrFrom4([4]byte{10, 0, byte(i / 256), byte(i)}))
+		}()
+	}
+	wg.Wait()
+	close(done)
+	if p := int(peak.Load()); p > limit || p == 0 {
+		t.Fatalf("peak concurrent hashes %d, limit %d", p, limit)
 	}
 }
