@@ -44,16 +44,32 @@ func (s *session) cmdList(c *command) error {
 		if !slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, e.name) }) {
 			continue
 		}
-		attrs, childInfo := s.listAttributes(e.name, e.mb, entries, e.subscribed)
+		attrs, _ := s.listAttributes(e.name, e.mb, entries, e.subscribed)
+		if !a.extended && !s.rev2 {
+			// Without LIST-EXTENDED an IMAP4rev1 client knows no \NonExistent: a name that is
+			// no mailbox is \Noselect (RFC 3501 §7.2.2). Never both: mbx-list-flags allows
+			// one mbx-list-sflag (RFC 9051 §9), and \NonExistent implies \Noselect.
+			for i := range attrs {
+				if attrs[i] == `\NonExistent` {
+					attrs[i] = `\Noselect`
+				}
+			}
+		}
 		switch {
 		case a.lsub:
-			if !e.subscribed {
-				continue
+			if e.subscribed {
+				s.writeLsubLine(e, e.mb == nil)
+			} else if subscribedBelow(entries, e.name, patterns) {
+				// RFC 3501 §6.3.9: "foo/bar" subscribed, "foo" not: LSUB with "%" returns foo,
+				// flagged \Noselect.
+				s.writeLsubLine(e, true)
 			}
-			s.writeLsubLine(e)
 			continue
 		case subscribedOnly && !e.subscribed:
-			if !a.selRecursive || !childInfo {
+			// RFC 5258 §3.5: RECURSIVEMATCH reports a name that is not subscribed with
+			// CHILDINFO when a name below it is and the patterns do not match that one
+			// (when they do, it is listed itself).
+			if !a.selRecursive || !subscribedBelow(entries, e.name, patterns) {
 				continue
 			}
 			attrs = slices.DeleteFunc(attrs, func(s string) bool { return s == `\Subscribed` })
@@ -139,9 +155,6 @@ func inboxFirst(entries []listEntry) []int {
 func (s *session) listAttributes(name string, mb *store.Mailbox, entries []listEntry, subscribed bool) (attrs []string, childSubscribed bool) {
 	if mb == nil {
 		attrs = append(attrs, `\NonExistent`)
-		if !s.rev2 {
-			attrs = append(attrs, `\Noselect`)
-		}
 	}
 	prefix := name + string(hierarchyDelimiter)
 	i, _ := slices.BinarySearchFunc(entries, prefix, func(e listEntry, p string) int { return strings.Compare(e.name, p) })
@@ -174,10 +187,24 @@ func (s *session) writeListLine(name string, attrs []string, extended string) {
 	s.bw.WriteString("\r\n")
 }
 
+// subscribedBelow reports whether a name below name is subscribed and matches none of the
+// patterns. entries are sorted.
+func subscribedBelow(entries []listEntry, name string, patterns []string) bool {
+	prefix := name + string(hierarchyDelimiter)
+	i, _ := slices.BinarySearchFunc(entries, prefix, func(e listEntry, p string) int { return strings.Compare(e.name, p) })
+	for ; i < len(entries) && strings.HasPrefix(entries[i].name, prefix); i++ {
+		e := &entries[i]
+		if e.subscribed && !slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, e.name) }) {
+			return true
+		}
+	}
+	return false
+}
+
 // writeLsubLine writes an LSUB response (RFC 3501 §7.2.3).
-func (s *session) writeLsubLine(e *listEntry) {
+func (s *session) writeLsubLine(e *listEntry, noselect bool) {
 	attrs := "()"
-	if e.mb == nil {
+	if noselect {
 		attrs = `(\Noselect)`
 	}
 	s.bw.WriteString("* LSUB " + attrs + ` "/" `)
