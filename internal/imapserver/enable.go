@@ -34,6 +34,19 @@ func (s *session) cmdEnable(c *command) error {
 	return nil
 }
 
+// enableCondstore runs for a CONDSTORE enabling command (RFC 7162 §3.1): "The first CONDSTORE
+// enabling command executed in the session with a currently selected mailbox MUST cause the
+// server to return HIGHESTMODSEQ (Section 3.1.2.1) for the currently selected mailbox."
+func (s *session) enableCondstore() {
+	if s.condstore {
+		return
+	}
+	s.condstore = true
+	if s.sel != nil {
+		s.untagged("OK [HIGHESTMODSEQ %d] highest MODSEQ", s.sel.modseq)
+	}
+}
+
 // prefixSpace returns " "+s, or "" for an empty s.
 func prefixSpace(s string) string {
 	if s == "" {

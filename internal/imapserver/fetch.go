@@ -51,7 +51,7 @@ func (s *session) cmdFetch(c *command) error {
 		items = append(items, fetchItem{kind: fetchModSeq}) // RFC 7162 §3.1.4.1
 	}
 	if a.hasChanged || has(fetchModSeq) {
-		s.condstore = true // RFC 7162 §3.1: CONDSTORE enabling
+		s.enableCondstore()
 	}
 	f := &fetcher{s: s, sel: sel, items: items, changedSince: a.changedSince}
 	for _, it := range items {

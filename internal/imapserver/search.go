@@ -19,11 +19,23 @@ func (s *session) cmdSearch(c *command) error {
 	}
 	sel := s.sel
 	if usesKey(a.key, "MODSEQ") {
-		s.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		s.enableCondstore()
 	}
 	matches, highest, err := s.search(sel, a.key)
 	if err != nil {
 		return err
+	}
+	if highest > 0 && minMaxOnly(a.ret) {
+		// RFC 4731 §3.2: with MIN and/or MAX and neither ALL nor COUNT, MODSEQ is the highest
+		// mod-sequence of the messages returned.
+		msgs, err := s.server.Store.GetMessages(s.ctx, sel.id, savedResult(matches, a.ret))
+		if err != nil {
+			return err
+		}
+		highest = 0
+		for _, m := range msgs {
+			highest = max(highest, m.ModSeq)
+		}
 	}
 	save := slices.Contains(a.ret, "SAVE")
 	if save {
@@ -40,11 +52,16 @@ func (s *session) cmdSearch(c *command) error {
 	return nil
 }
 
+// minMaxOnly reports whether the RETURN options ask for MIN or MAX but neither ALL nor COUNT.
+func minMaxOnly(ret []string) bool {
+	return (slices.Contains(ret, "MIN") || slices.Contains(ret, "MAX")) &&
+		!slices.Contains(ret, "ALL") && !slices.Contains(ret, "COUNT")
+}
+
 // savedResult is what SAVE keeps (RFC 5182 §2.1): with MIN or MAX (and not ALL or COUNT), only
 // those messages; otherwise all matches.
 func savedResult(matches []msgRef, ret []string) []uint32 {
-	if len(matches) == 0 || slices.Contains(ret, "ALL") || slices.Contains(ret, "COUNT") ||
-		!slices.Contains(ret, "MIN") && !slices.Contains(ret, "MAX") {
+	if len(matches) == 0 || !minMaxOnly(ret) {
 		return uidsOf(matches)
 	}
 	var out []uint32

@@ -32,7 +32,7 @@ func (s *session) cmdStore(c *command) error {
 		return err
 	}
 	if a.hasUnchanged {
-		s.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		s.enableCondstore()
 	}
 	if len(refs) == 0 {
 		return nil
