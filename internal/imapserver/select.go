@@ -64,6 +64,16 @@ func (s *session) cmdSelect(c *command) error {
 	s.untagged("%d EXISTS", sel.uids.len())
 	if !s.rev2 {
 		s.untagged("0 RECENT") // RFC 3501 §6.3.1; \Recent is not kept (RFC 9051 dropped it)
+		// RFC 3501 §6.3.1: OK [UNSEEN n], the first message without \Seen (IMAP4rev2 dropped
+		// it). Left out when there is none: "If this is missing, the client can not make any
+		// assumptions about the first unseen message in the mailbox."
+		uid, err := st.FirstUnseen(s.ctx, mb.ID)
+		if err != nil {
+			return err
+		}
+		if seq := sel.uids.seq(uid); uid != 0 && seq != 0 {
+			s.untagged("OK [UNSEEN %d] first unseen message", seq)
+		}
 	}
 	s.untagged("OK [UIDVALIDITY %d] UIDs valid", sel.uidValidity)
 	s.untagged("OK [UIDNEXT %d] predicted next UID", uidNext)

@@ -73,7 +73,7 @@ func TestIdleWakesOnDelivery(t *testing.T) {
 	}
 	// A flag change by another session, too.
 	other := h.login()
-	other.cmd("b1 SELECT INBOX", "* FLAGS ...", "* 3 EXISTS", "* 0 RECENT", "* OK [UIDVALIDITY ...] ...",
+	other.cmd("b1 SELECT INBOX", "* FLAGS ...", "* 3 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...", "* OK [UIDVALIDITY ...] ...",
 		"* OK [UIDNEXT 4] ...", "* OK [PERMANENTFLAGS ...] ...", "b1 OK [READ-WRITE] SELECT completed")
 	other.cmd("b2 STORE 2 +FLAGS.SILENT (\\Answered)", "b2 OK STORE completed")
 	c.expect(`* 2 FETCH (UID 2 FLAGS (\Answered))`)
@@ -133,6 +133,7 @@ func TestQresync(t *testing.T) {
 	c.expect("* FLAGS ...")
 	c.expect("* 5 EXISTS")
 	c.expect("* 0 RECENT")
+	c.expect("* OK [UNSEEN 1] first unseen message")
 	var validity uint32
 	var modseq uint64
 	fmt.Sscanf(c.expect("* OK [UIDVALIDITY ...] UIDs valid"), "* OK [UIDVALIDITY %d]", &validity)
@@ -149,11 +150,11 @@ func TestQresync(t *testing.T) {
 
 	c.cmd(fmt.Sprintf("a7 SELECT INBOX (QRESYNC (%d %d 1:4))", validity, modseq),
 		"* OK [CLOSED] previous mailbox closed", "* FLAGS ...", "* 4 EXISTS", "* 0 RECENT",
-		"* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ...] ...", "* OK [HIGHESTMODSEQ ...] ...",
+		"* OK [UNSEEN 1] ...", "* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ...] ...", "* OK [HIGHESTMODSEQ ...] ...",
 		"* VANISHED (EARLIER) 3", `* 2 FETCH (UID 2 FLAGS (\Deleted) MODSEQ (...))`, "a7 OK [READ-WRITE] SELECT completed")
 	// A stale UIDVALIDITY gets the plain SELECT answer.
 	c.cmd(fmt.Sprintf("a8 EXAMINE INBOX (QRESYNC (%d %d))", validity+1, modseq),
 		"* OK [CLOSED] previous mailbox closed", "* FLAGS ...", "* 4 EXISTS", "* 0 RECENT",
-		"* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ()] ...", "* OK [HIGHESTMODSEQ ...] ...",
+		"* OK [UNSEEN 1] ...", "* OK [UIDVALIDITY ...] ...", "* OK [UIDNEXT 6] ...", "* OK [PERMANENTFLAGS ()] ...", "* OK [HIGHESTMODSEQ ...] ...",
 		"a8 OK [READ-ONLY] EXAMINE completed")
 }

@@ -72,6 +72,9 @@ type MailStore interface {
 	GetMailboxByID(ctx context.Context, mailboxID int64) (Mailbox, error)
 	// MailboxSize is the total size in bytes of a mailbox's messages (STATUS SIZE, RFC 8438).
 	MailboxSize(ctx context.Context, mailboxID int64) (int64, error)
+	// FirstUnseen returns the lowest UID of a mailbox's messages without \Seen, 0 when every
+	// message has it (IMAP4rev1 SELECT's UNSEEN, RFC 3501 §6.3.1).
+	FirstUnseen(ctx context.Context, mailboxID int64) (uint32, error)
 	// ListUIDs returns the UIDs of a mailbox in ascending order: the message sequence numbers
 	// of a session are the positions in this list.
 	ListUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)

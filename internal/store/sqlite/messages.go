@@ -27,6 +27,21 @@ func (s *Store) MailboxSize(ctx context.Context, mailboxID int64) (int64, error)
 	return size, nil
 }
 
+// FirstUnseen returns the lowest UID without \Seen, 0 when there is none. It walks the
+// (mailbox_id, uid) index and stops at the first such row.
+func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (uint32, error) {
+	var uid uint32
+	err := s.read.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ?
+		AND instr(' ' || flags || ' ', ' \Seen ') = 0 ORDER BY uid LIMIT 1`, mailboxID).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("first unseen message of mailbox %d: %w", mailboxID, err)
+	}
+	return uid, nil
+}
+
 // ListUIDs returns the UIDs of a mailbox, ascending; store.ErrNotFound if it does not exist.
 // The UIDs come from the (mailbox_id, uid) index alone, joined into one text value by SQLite:
 // one row to scan instead of one per message, about three times faster for a large mailbox.

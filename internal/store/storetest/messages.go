@@ -174,6 +174,15 @@ func testUpdateFlags(f *fixture) {
 		t.Fatalf("ChangedSince of a huge MODSEQ = %v", got)
 	}
 
+	// FirstUnseen: uids[0] is \Seen, uids[1] not; then none is unseen.
+	if got, err := s.FirstUnseen(ctx, inbox.ID); err != nil || got != uids[1] {
+		t.Fatalf("FirstUnseen = %d, %v; want %d", got, err, uids[1])
+	}
+	f.updateFlags(inbox, uids, store.FlagsAdd, []string{`\Seen`}, 0)
+	if got, err := s.FirstUnseen(ctx, inbox.ID); err != nil || got != 0 {
+		t.Fatalf("FirstUnseen with every message seen = %d, %v; want 0", got, err)
+	}
+
 	for _, bad := range []string{"", "two words", "line\r\nbreak"} {
 		if _, _, err := s.UpdateFlags(ctx, inbox.ID, uids, store.FlagsAdd, []string{bad}, 0); err == nil {
 			t.Fatalf("UpdateFlags with flag %q succeeded", bad)
