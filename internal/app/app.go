@@ -277,16 +277,16 @@ func (s *Server) closeAll() {
 	}
 }
 
-// analyze computes what IMAP will serve from a message, once, at delivery.
+// analyze computes what IMAP will serve from a message, once, at delivery: envelope, body
+// structure and the searchable text for the full-text index. It runs in the SMTP session,
+// before the commit, so the committer only writes rows.
 func analyze(r io.ReaderAt, size int64) (smtpserver.Analysis, error) {
-	parsed, err := message.Parse(r, size)
-	if err != nil {
-		return smtpserver.Analysis{}, err
-	}
-	env, structure, err := parsed.Marshal()
+	a, err := message.Analyze(r, size)
 	if err != nil {
 		return smtpserver.Analysis{}, err
 	}
 	// The mail log records the id without its angle brackets.
-	return smtpserver.Analysis{MessageID: strings.Trim(parsed.Envelope.MessageID, "<> "), Envelope: env, Structure: structure}, nil
+	return smtpserver.Analysis{MessageID: strings.Trim(a.Parsed.Envelope.MessageID, "<> "),
+		Envelope: a.Envelope, Structure: a.Structure,
+		Text: &store.Text{Header: a.Text.Header, Body: a.Text.Body}}, nil
 }

@@ -59,13 +59,9 @@ func (s *session) cmdAppend(c *command) error {
 		}
 		return &connError{err}
 	}
-	parsed, err := message.Parse(body, body.Size())
+	analysis, err := message.Analyze(body, body.Size())
 	if err != nil {
-		return fmt.Errorf("parse appended message: %w", err)
-	}
-	envelope, structure, err := parsed.Marshal()
-	if err != nil {
-		return err
+		return fmt.Errorf("analyze appended message: %w", err)
 	}
 	date := time.Now()
 	if a.hasDate {
@@ -74,8 +70,9 @@ func (s *session) cmdAppend(c *command) error {
 	committed = true // from here on the committer owns body
 	delivered, err := s.server.Committer.Commit(s.ctx, body, store.Delivery{
 		InternalDate: date,
-		Envelope:     envelope,
-		Structure:    structure,
+		Envelope:     analysis.Envelope,
+		Structure:    analysis.Structure,
+		Text:         &store.Text{Header: analysis.Text.Header, Body: analysis.Text.Body},
 		Targets:      []store.Target{{AccountID: s.account.ID, Mailbox: mb.Name, Flags: appendFlags(a.flags)}},
 	})
 	if errors.Is(err, store.ErrNotFound) {

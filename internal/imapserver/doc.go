@@ -45,8 +45,13 @@
 // FLAGS, UID, INTERNALDATE, RFC822.SIZE and MODSEQ come from the message rows, ENVELOPE and
 // BODYSTRUCTURE from the parse results stored at delivery; BODY[...] and BINARY[...] read only
 // the octets they need from the blob. SEARCH evaluates flags, dates, sizes, UIDs and MODSEQ on
-// the message rows and addresses and subjects on the stored envelope, cheap keys first; HEADER,
-// BODY and TEXT read the messages (a full-text index is to come).
+// the message rows and addresses and subjects on the stored envelope, cheap keys first; HEADER
+// reads the message's header. BODY and TEXT ask the store's full-text index (store.SearchText)
+// once per search, before any message is looked at; a message the index has no text of
+// (delivered before it existed) and a string too short for it (under three characters) are
+// decided by extracting the message's text as delivery does (message.ExtractText), so both ways
+// give the same answer: a case-insensitive substring of the text a reader sees, with white
+// space runs compared as one space.
 //
 // Choices where the RFCs leave one: \Recent is not kept (RFC 9051 dropped it; IMAP4rev1
 // sessions are told "0 RECENT"); the FLAGS response lists the system flags and PERMANENTFLAGS

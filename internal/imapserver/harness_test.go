@@ -139,6 +139,16 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 // deliver stores a message in a mailbox of acc as SMTP delivery would, and returns its UID.
 func (h *harness) deliver(acc store.Account, mailbox, text string, flags ...string) uint32 {
 	h.t.Helper()
+	return h.deliverIndexed(acc, mailbox, text, func(t message.Text) *store.Text {
+		return &store.Text{Header: t.Header, Body: t.Body}
+	}, flags...)
+}
+
+// deliverIndexed is deliver with the text for the full-text index chosen by index, from the
+// text delivery extracts: nil leaves the message unindexed.
+func (h *harness) deliverIndexed(acc store.Account, mailbox, text string, index func(message.Text) *store.Text,
+	flags ...string) uint32 {
+	h.t.Helper()
 	w, err := h.blobs.Create()
 	if err != nil {
 		h.t.Fatal(err)
@@ -146,17 +156,14 @@ func (h *harness) deliver(acc store.Account, mailbox, text string, flags ...stri
 	if _, err := io.WriteString(w, text); err != nil {
 		h.t.Fatal(err)
 	}
-	parsed, err := message.Parse(w, w.Size())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	env, structure, err := parsed.Marshal()
+	a, err := message.Analyze(w, w.Size())
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	d, err := h.committer.Commit(context.Background(), w, store.Delivery{
 		InternalDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Envelope:     env, Structure: structure,
+		Envelope:     a.Envelope, Structure: a.Structure,
+		Text:    index(a.Text),
 		Targets: []store.Target{{AccountID: acc.ID, Mailbox: mailbox, Flags: flags}},
 	})
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 // cmdSearch: SEARCH and UID SEARCH (RFC 9051 §6.4.4) with ESEARCH return options MIN, MAX, ALL,
 // COUNT (RFC 4731), SAVE (SEARCHRES, RFC 5182) and the MODSEQ key (CONDSTORE, RFC 7162
 // §3.1.5). Keys on flags, dates, sizes, UIDs and MODSEQ are evaluated on the message metadata;
-// address and subject keys on the stored envelope; HEADER, BODY and TEXT read the message.
+// address and subject keys on the stored envelope; BODY and TEXT on the full-text index;
+// HEADER reads the message.
 func (s *session) cmdSearch(c *command) error {
 	a := c.args.(*searchArgs)
 	switch a.charset {

@@ -1,21 +1,14 @@
 package imapserver
 
 import (
-	"bytes"
-	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
 	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/text/encoding/htmlindex"
 
 	"posthorn/internal/blob"
 	"posthorn/internal/message"
@@ -36,15 +29,18 @@ const (
 // search returns the messages of the view that match key, ascending, and the highest MODSEQ
 // among them when key uses MODSEQ (0 otherwise).
 func (s *session) search(sel *selected, key searchKey) ([]msgRef, uint64, error) {
-	key = orderByCost(key)
 	candidates, err := s.resolve(numSet{ranges: []numRange{{1, 0}}}, false, true)
 	if err != nil {
 		return nil, 0, err
 	}
 	ev := &searchEval{s: s, sel: sel}
+	if err := ev.searchIndex(key); err != nil {
+		return nil, 0, err
+	}
+	key = ev.orderByCost(key)
 	var matches []msgRef
 	var highest uint64
-	if keyCost(key) == costNumber {
+	if ev.keyCost(key) == costNumber {
 		for _, r := range candidates {
 			if slices.Contains(sel.pending, r.uid) {
 				continue // removed by another session: it matches nothing
@@ -87,19 +83,25 @@ func (s *session) search(sel *selected, key searchKey) ([]msgRef, uint64, error)
 	return matches, highest, nil
 }
 
-// keyCost is the most expensive thing evaluating k needs.
-func keyCost(k searchKey) int {
+// keyCost is the most expensive thing evaluating k needs. BODY and TEXT need only the UID when
+// the full-text index answered them for every message.
+func (ev *searchEval) keyCost(k searchKey) int {
 	switch k.op {
 	case "SEQ", "UID", "ALL", "NEW", "RECENT", "OLD":
 		return costNumber
 	case "FROM", "TO", "CC", "BCC", "SUBJECT", "SENTBEFORE", "SENTON", "SENTSINCE":
 		return costEnvelope
-	case "HEADER", "BODY", "TEXT":
+	case "BODY", "TEXT":
+		if r := ev.text[textQuery{k.op, k.str}]; r != nil && len(r.unindexed) == 0 {
+			return costNumber
+		}
+		return costBody
+	case "HEADER":
 		return costBody
 	case "AND", "OR", "NOT":
 		c := costNumber
 		for _, sub := range k.sub {
-			c = max(c, keyCost(sub))
+			c = max(c, ev.keyCost(sub))
 		}
 		return c
 	}
@@ -107,16 +109,16 @@ func keyCost(k searchKey) int {
 }
 
 // orderByCost sorts the keys of every AND so that cheap ones decide first.
-func orderByCost(k searchKey) searchKey {
+func (ev *searchEval) orderByCost(k searchKey) searchKey {
 	if len(k.sub) == 0 {
 		return k
 	}
 	sub := make([]searchKey, len(k.sub))
 	for i, c := range k.sub {
-		sub[i] = orderByCost(c)
+		sub[i] = ev.orderByCost(c)
 	}
 	if k.op == "AND" {
-		slices.SortStableFunc(sub, func(a, b searchKey) int { return keyCost(a) - keyCost(b) })
+		slices.SortStableFunc(sub, func(a, b searchKey) int { return ev.keyCost(a) - ev.keyCost(b) })
 	}
 	k.sub = sub
 	return k
@@ -128,13 +130,61 @@ type searchMsg struct {
 	m    *store.Message
 	env  *message.Envelope
 	root *message.Part
+	text *message.Text
 }
 
 // searchEval evaluates keys; the first error reading a message stops the search.
 type searchEval struct {
-	s   *session
-	sel *selected
-	err error
+	s    *session
+	sel  *selected
+	text map[textQuery]*textMatches // what the full-text index said of each BODY and TEXT key
+	err  error
+}
+
+// textQuery is a BODY or TEXT key: op and string.
+type textQuery struct{ op, str string }
+
+// textMatches is the full-text index's answer for a textQuery: the UIDs whose text holds the
+// string, and those it has no text of (which are read to decide). Both ascending.
+type textMatches struct {
+	matched, unindexed []uint32
+}
+
+// searchIndex asks the full-text index (store.SearchText) about every BODY and TEXT key of k
+// whose string it can answer; the others are decided by reading the messages.
+func (ev *searchEval) searchIndex(k searchKey) error {
+	switch k.op {
+	case "AND", "OR", "NOT":
+		for _, sub := range k.sub {
+			if err := ev.searchIndex(sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "BODY", "TEXT":
+	default:
+		return nil
+	}
+	q := textQuery{k.op, k.str}
+	if _, done := ev.text[q]; done {
+		return nil
+	}
+	field := store.FieldBody
+	if k.op == "TEXT" {
+		field = store.FieldText
+	}
+	matched, unindexed, err := ev.s.server.Store.SearchText(ev.s.ctx, ev.sel.id, field, message.NormalizeText(k.str))
+	if errors.Is(err, store.ErrNotIndexable) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.text == nil {
+		ev.text = map[textQuery]*textMatches{}
+	}
+	ev.text[q] = &textMatches{matched: matched, unindexed: unindexed}
+	return nil
 }
 
 func (ev *searchEval) match(k searchKey, m *searchMsg) bool {
@@ -243,31 +293,17 @@ func (ev *searchEval) sentDate(m *searchMsg) time.Time {
 	return m.m.InternalDate
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
-
-// decodeWords decodes the RFC 2047 encoded words of a header value, leaving it as it is when
-// it cannot.
-func decodeWords(s string) string {
-	if !strings.Contains(s, "=?") {
-		return s
-	}
-	if d, err := wordDecoder.DecodeHeader(s); err == nil {
-		return d
-	}
-	return s
-}
-
 // matchEnvelope matches FROM, TO, CC, BCC and SUBJECT on the stored envelope, decoded, as a
 // case-insensitive substring (RFC 9051 §6.4.4).
 func (ev *searchEval) matchEnvelope(k searchKey, m *searchMsg) bool {
 	env := ev.envelope(m)
 	needle := strings.ToLower(k.str)
 	if k.op == "SUBJECT" {
-		return strings.Contains(strings.ToLower(decodeWords(env.Subject)), needle)
+		return strings.Contains(strings.ToLower(message.DecodeWords(env.Subject)), needle)
 	}
 	list := map[string][]message.Address{"FROM": env.From, "TO": env.To, "CC": env.Cc, "BCC": env.Bcc}[k.op]
 	for _, a := range list {
-		text := decodeWords(a.Name) + " <" + a.Mailbox + "@" + a.Host + ">"
+		text := message.DecodeWords(a.Name) + " <" + a.Mailbox + "@" + a.Host + ">"
 		if strings.Contains(strings.ToLower(text), needle) {
 			return true
 		}
@@ -275,8 +311,23 @@ func (ev *searchEval) matchEnvelope(k searchKey, m *searchMsg) bool {
 	return false
 }
 
-// matchMessage matches HEADER, BODY and TEXT by reading the message.
+// matchMessage matches HEADER by reading the message's header, and BODY and TEXT from the
+// full-text index, or, for a message it has no text of or a string it cannot answer, by
+// extracting the text as delivery does (message.ExtractText) and looking in it.
 func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
+	if k.op != "HEADER" {
+		if r := ev.text[textQuery{k.op, k.str}]; r != nil {
+			if _, ok := slices.BinarySearch(r.matched, m.ref.uid); ok {
+				return true, nil
+			}
+			if _, ok := slices.BinarySearch(r.unindexed, m.ref.uid); !ok {
+				return false, nil
+			}
+		}
+	}
+	if m.m == nil {
+		return false, nil // removed meanwhile
+	}
 	if m.root == nil {
 		root, err := message.UnmarshalStructure(m.m.Structure)
 		if err != nil {
@@ -292,15 +343,19 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	switch k.op {
-	case "HEADER":
+	if k.op == "HEADER" {
 		return headerContains(io.NewSectionReader(f, 0, m.root.BodyStart), k.field, k.str)
-	case "TEXT":
-		if ok, err := containsFold(io.NewSectionReader(f, 0, m.root.BodyStart), k.str); ok || err != nil {
-			return ok, err
-		}
 	}
-	return bodyContains(ev.s.ctx, f, m.root, k.str)
+	if m.text == nil {
+		text, err := message.ExtractText(f, m.root)
+		if err != nil {
+			return false, err
+		}
+		m.text = &text
+	}
+	needle := strings.ToLower(message.NormalizeText(k.str))
+	return k.op == "TEXT" && strings.Contains(strings.ToLower(m.text.Header), needle) ||
+		strings.Contains(strings.ToLower(m.text.Body), needle), nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
@@ -314,111 +369,9 @@ func headerContains(r io.Reader, name, value string) (bool, error) {
 	}
 	needle := strings.ToLower(value)
 	for _, v := range msg.Header[textproto.CanonicalMIMEHeaderKey(name)] {
-		if strings.Contains(strings.ToLower(decodeWords(v)), needle) {
+		if strings.Contains(strings.ToLower(message.DecodeWords(v)), needle) {
 			return true, nil
 		}
 	}
 	return false, nil
-}
-
-// containsFold reports whether what r yields holds needle, case-insensitively, reading it in
-// chunks (bounded memory whatever the size).
-func containsFold(r io.Reader, needle string) (bool, error) {
-	n := []byte(strings.ToLower(needle))
-	if len(n) == 0 {
-		return true, nil
-	}
-	buf := make([]byte, 0, 32<<10+len(n))
-	chunk := make([]byte, 32<<10)
-	for {
-		k, err := r.Read(chunk)
-		buf = append(buf, chunk[:k]...)
-		if bytes.Contains(bytes.ToLower(buf), n) {
-			return true, nil
-		}
-		// Keep a tail that may begin a match, a few octets more for split UTF-8 sequences.
-		if keep := len(n) + 4; len(buf) > keep {
-			buf = append(buf[:0], buf[len(buf)-keep:]...)
-		}
-		if err == io.EOF {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
-}
-
-// bodyContains searches the text of the message's parts: each text or message leaf with its
-// Content-Transfer-Encoding and charset decoded.
-func bodyContains(ctx context.Context, f io.ReaderAt, root *message.Part, needle string) (bool, error) {
-	var found bool
-	var ferr error
-	var walk func(p *message.Part)
-	walk = func(p *message.Part) {
-		if found || ferr != nil || ctx.Err() != nil {
-			return
-		}
-		switch {
-		case p.IsMultipart():
-			for _, c := range p.Parts {
-				walk(c)
-			}
-		case p.IsMessage():
-			if ok, err := containsFold(io.NewSectionReader(f, p.Message.HeaderStart, p.Message.BodyStart-p.Message.HeaderStart), needle); ok || err != nil {
-				found, ferr = ok, err
-				return
-			}
-			walk(p.Message)
-		case p.Type == "text" || p.Type == "message" || p.Type == "":
-			r := decodedText(io.NewSectionReader(f, p.BodyStart, p.Size()), p)
-			found, ferr = containsFold(r, needle)
-		}
-	}
-	walk(root)
-	return found, ferr
-}
-
-// decodedText returns the text of a part with its Content-Transfer-Encoding and charset
-// decoded to UTF-8. Decoding is lenient: malformed input ends the text rather than the search.
-func decodedText(r io.Reader, p *message.Part) io.Reader {
-	switch p.Encoding {
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	}
-	for _, param := range p.Params {
-		if param.Name == "charset" {
-			if cr, err := charsetReader(param.Value, r); err == nil {
-				r = cr
-			}
-		}
-	}
-	return lenientReader{r}
-}
-
-// charsetReader decodes text in the named charset to UTF-8 (WHATWG labels, which cover what
-// mail uses: ISO-8859-*, Windows-125*, KOI8, Shift_JIS, GB18030, ...).
-func charsetReader(charset string, r io.Reader) (io.Reader, error) {
-	switch strings.ToLower(charset) {
-	case "", "utf-8", "us-ascii", "utf8", "ascii":
-		return r, nil
-	}
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, err
-	}
-	return enc.NewDecoder().Reader(r), nil
-}
-
-// lenientReader ends the text at the first error.
-type lenientReader struct{ r io.Reader }
-
-func (l lenientReader) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = io.EOF
-	}
-	return n, err
 }

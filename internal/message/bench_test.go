@@ -103,3 +103,21 @@ func TestBenchMessage(t *testing.T) {
 		t.Errorf("structure:\n%s", got)
 	}
 }
+
+// BenchmarkExtractText extracts the searchable text of the typical message: what delivery adds
+// to Parse for the full-text index.
+func BenchmarkExtractText(b *testing.B) {
+	raw := benchMessage()
+	r := strings.NewReader(raw)
+	p, err := Parse(r, int64(len(raw)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ExtractText(r, p.Root); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -27,10 +27,9 @@ func corpusDir(t *testing.T) string {
 	}
 }
 
-// TestCorpus parses every file of the shared corpus: messages from other parsers' test suites,
-// malformed ones included, and some files that are no messages at all. Each must parse without
-// error, with the invariants that parseString checks.
-func TestCorpus(t *testing.T) {
+// eachCorpusFile calls fn with every file of the shared corpus, as a subtest named by its path
+// in the corpus.
+func eachCorpusFile(t *testing.T, fn func(t *testing.T, raw []byte)) {
 	root := corpusDir(t)
 	n := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -43,14 +42,7 @@ func TestCorpus(t *testing.T) {
 		}
 		n++
 		rel, _ := filepath.Rel(root, path)
-		t.Run(rel, func(t *testing.T) {
-			p := parseString(t, string(raw))
-			walk(p.Root, func(pt *Part) {
-				if pt.Type == "" || pt.Subtype == "" || pt.Encoding == "" {
-					t.Errorf("part at %d: type %q/%q, encoding %q", pt.HeaderStart, pt.Type, pt.Subtype, pt.Encoding)
-				}
-			})
-		})
+		t.Run(rel, func(t *testing.T) { fn(t, raw) })
 		return nil
 	})
 	if err != nil {
@@ -59,4 +51,18 @@ func TestCorpus(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the corpus is empty")
 	}
+}
+
+// TestCorpus parses every file of the shared corpus: messages from other parsers' test suites,
+// malformed ones included, and some files that are no messages at all. Each must parse without
+// error, with the invariants that parseString checks.
+func TestCorpus(t *testing.T) {
+	eachCorpusFile(t, func(t *testing.T, raw []byte) {
+		p := parseString(t, string(raw))
+		walk(p.Root, func(pt *Part) {
+			if pt.Type == "" || pt.Subtype == "" || pt.Encoding == "" {
+				t.Errorf("part at %d: type %q/%q, encoding %q", pt.HeaderStart, pt.Type, pt.Subtype, pt.Encoding)
+			}
+		})
+	})
 }

@@ -44,6 +44,7 @@ type Analysis struct {
 	MessageID string
 	Envelope  []byte
 	Structure []byte
+	Text      *store.Text // for the full-text index; nil leaves the message unindexed
 }
 
 // Analyzer computes the Analysis of a stored message.

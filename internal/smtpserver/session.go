@@ -182,6 +182,7 @@ func (s *session) Data(r io.Reader) error {
 		InternalDate: time.Now(),
 		Envelope:     analysis.Envelope,
 		Structure:    analysis.Structure,
+		Text:         analysis.Text,
 		Targets:      targets,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -39,6 +40,18 @@ const (
 	ChangeExpunge                       // messages removed
 	ChangeMailbox                       // a mailbox was created, renamed or deleted
 )
+
+// TextField is what SearchText looks in (RFC 9051 §6.4.4).
+type TextField int
+
+const (
+	FieldBody TextField = iota // SEARCH BODY: the body's text
+	FieldText                  // SEARCH TEXT: the header and the body's text
+)
+
+// ErrNotIndexable is returned by SearchText for a query the full-text index cannot answer
+// (one too short for it): the caller reads the messages instead.
+var ErrNotIndexable = errors.New("query not answerable from the full-text index")
 
 // Change is one event of the change feed: something in one mailbox of one account changed, up
 // to ModSeq. Subscribers re-read the mailbox state; the event carries no payload on purpose, so
@@ -104,6 +117,12 @@ type MailStore interface {
 	// originals in the same transaction (RFC 6851), recording them as expunged.
 	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) ([]UIDPair, error)
 	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) ([]UIDPair, error)
+
+	// SearchText returns, ascending, the UIDs of the mailbox's messages whose searchable text
+	// (store.Text, as delivered) holds query, compared case-insensitively, and, apart, the
+	// UIDs of the messages that have no indexed text (delivered without Text): the caller
+	// reads those to decide. ErrNotIndexable (wrapped) when the index cannot answer the query.
+	SearchText(ctx context.Context, mailboxID int64, field TextField, query string) (matched, unindexed []uint32, err error)
 
 	// AccountUsage returns the bytes and number of messages stored for an account (QUOTA).
 	AccountUsage(ctx context.Context, accountID int64) (bytes, messages int64, err error)

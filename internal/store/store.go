@@ -108,7 +108,17 @@ type Delivery struct {
 	InternalDate time.Time
 	Envelope     []byte
 	Structure    []byte
-	Targets      []Target
+	// Text is the searchable text of the message, indexed in the same transaction for
+	// SearchText; nil leaves the message unindexed (SearchText then reports it as such).
+	Text    *Text
+	Targets []Target
+}
+
+// Text is the searchable text of a message (computed by message.ExtractText): the header
+// fields, which only a search of the whole text (FieldText) looks at, and the body's text.
+type Text struct {
+	Header string
+	Body   string
 }
 
 // Target is a mailbox a delivery goes to, named by account and mailbox name.

@@ -74,6 +74,14 @@ var checks = []struct {
 	{"expunged counters", `SELECT format('mailbox %d: expunged uid %d with modseq %d, not below uidnext %d or above highestmodseq %d',
 			b.id, e.uid, e.modseq, b.uidnext, b.highestmodseq)
 		FROM expunged e JOIN mailboxes b ON b.id = e.mailbox_id WHERE e.uid >= b.uidnext OR e.modseq > b.highestmodseq`},
+	{"text index", `SELECT format('message %d: text_doc %s, but its blob %s has %s', m.id,
+			coalesce(m.text_doc, 'NULL'), b.id, coalesce(b.text_doc, 'NULL'))
+		FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.text_doc IS NOT b.text_doc`},
+	{"text index rows", `SELECT format('blob %s: text index row %d is missing', id, text_doc) FROM blobs
+		WHERE text_doc IS NOT NULL AND text_doc NOT IN (SELECT rowid FROM message_text)
+		UNION ALL
+		SELECT format('text index row %d belongs to no blob', rowid) FROM message_text
+		WHERE rowid NOT IN (SELECT text_doc FROM blobs WHERE text_doc IS NOT NULL)`},
 	{"alias targets", `SELECT format('alias %s: target %s is neither an account nor an alias', a.address, t.target)
 		FROM alias_targets t JOIN aliases a ON a.id = t.alias_id
 		WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE address = t.target)

@@ -280,14 +280,15 @@ func scanBlobRef(r scanner) (blobRef, error) {
 	return b, r.Scan(&b.id, &b.n)
 }
 
-// dropBlobRefs takes references away from blobs, deletes the rows left without any, and returns
-// their ids, sorted.
+// dropBlobRefs takes references away from blobs, deletes the rows left without any, with their
+// full-text index rows, and returns their ids, sorted.
 func dropBlobRefs(ctx context.Context, tx *sql.Tx, refs []blobRef) ([]string, error) {
 	var gone []string
 	for _, r := range refs {
 		var left int64
-		if err := tx.QueryRowContext(ctx, `UPDATE blobs SET refs = refs - ? WHERE id = ? RETURNING refs`,
-			r.n, r.id).Scan(&left); err != nil {
+		var doc sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `UPDATE blobs SET refs = refs - ? WHERE id = ? RETURNING refs, text_doc`,
+			r.n, r.id).Scan(&left, &doc); err != nil {
 			return nil, fmt.Errorf("blob %s: %w", r.id, err)
 		}
 		if left > 0 {
@@ -295,6 +296,11 @@ func dropBlobRefs(ctx context.Context, tx *sql.Tx, refs []blobRef) ([]string, er
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE id = ?`, r.id); err != nil {
 			return nil, fmt.Errorf("blob %s: %w", r.id, err)
+		}
+		if doc.Valid {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM message_text WHERE rowid = ?`, doc.Int64); err != nil {
+				return nil, fmt.Errorf("blob %s: drop text index row: %w", r.id, err)
+			}
 		}
 		gone = append(gone, r.id)
 	}

@@ -134,9 +134,14 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 	var touched []*counters
 	now := s.nowNanos()
 
+	docs, err := s.indexTexts(ctx, tx, deliveries)
+	if err != nil {
+		return nil, err
+	}
 	out := make([][]store.Delivered, len(deliveries))
 	for i, d := range deliveries {
-		if _, err := insertBlob.ExecContext(ctx, d.BlobID, d.Size, len(d.Targets)); err != nil {
+		textDoc, err := s.insertBlob(ctx, tx, insertBlob, d, docs[i])
+		if err != nil {
 			return nil, fmt.Errorf("blob %s: %w", d.BlobID, err)
 		}
 		date := now
@@ -169,7 +174,7 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			mb.highestModSeq++
 			flags, _ := normalizeFlags(t.Flags) // validDelivery checked them
 			if _, err := insertMessage.ExecContext(ctx, mb.id, uid, mb.highestModSeq, joinFlags(flags),
-				date, d.Size, d.BlobID, d.Envelope, d.Structure); err != nil {
+				date, d.Size, d.BlobID, d.Envelope, d.Structure, textDoc); err != nil {
 				return nil, fmt.Errorf("blob %s: insert into mailbox %d: %w", d.BlobID, mb.id, err)
 			}
 			out[i][j] = store.Delivered{MailboxID: mb.id, UID: uint32(uid), ModSeq: uint64(mb.highestModSeq)}
@@ -184,6 +189,53 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			ModSeq: uint64(mb.highestModSeq)})
 	}
 	return out, nil
+}
+
+// indexTexts adds the text of every delivery that has one to the full-text index and returns
+// the rowids, NULL for a delivery without text. The rows are written one after the other, before
+// any other row of the transaction: FTS5 writes what it holds in memory out as a new segment at
+// the start of every later statement that opens a statement journal (its xSavepoint), so
+// interleaving them with the message rows would make one segment per message, several times
+// slower to write and to merge.
+func (s *Store) indexTexts(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery) ([]sql.NullInt64, error) {
+	docs := make([]sql.NullInt64, len(deliveries))
+	var insert *sql.Stmt
+	for i, d := range deliveries {
+		if d.Text == nil {
+			continue
+		}
+		if insert == nil {
+			insert = tx.StmtContext(ctx, s.stmts.insertText)
+		}
+		res, err := insert.ExecContext(ctx, d.Text.Header, d.Text.Body)
+		if err == nil {
+			docs[i].Int64, err = res.LastInsertId()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blob %s: index text: %w", d.BlobID, err)
+		}
+		docs[i].Valid = true
+	}
+	return docs, nil
+}
+
+// insertBlob adds the blob row of a delivery, or its references to the row that exists already,
+// with doc, the rowid of its text in the index. It returns the rowid the blob keeps, which every
+// message row of the blob carries: NULL when the blob has no indexed text.
+func (s *Store) insertBlob(ctx context.Context, tx *sql.Tx, insertBlob *sql.Stmt, d store.Delivery,
+	doc sql.NullInt64) (sql.NullInt64, error) {
+	var kept sql.NullInt64
+	if err := insertBlob.QueryRowContext(ctx, d.BlobID, d.Size, len(d.Targets), doc).Scan(&kept); err != nil {
+		return kept, err
+	}
+	// A blob id delivered again (blob ids are new for every body, so only by a caller's
+	// mistake) keeps the text it was first indexed with.
+	if doc.Valid && kept != doc {
+		if _, err := tx.StmtContext(ctx, s.stmts.deleteText).ExecContext(ctx, doc.Int64); err != nil {
+			return kept, fmt.Errorf("drop text index row: %w", err)
+		}
+	}
+	return kept, nil
 }
 
 // exists runs a SELECT EXISTS query and returns store.ErrNotFound if it is false.

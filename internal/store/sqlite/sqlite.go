@@ -30,6 +30,12 @@
 // woken by an event always reads the state it announces. The hub is in-process: changes made by
 // another process on the same file are not announced.
 //
+// Full-text index (SEARCH BODY and TEXT): table message_text (FTS5, contentless, trigram
+// tokenizer, see migrations/0003_fulltext.sql) holds one row per blob delivered with a
+// store.Text, written in the delivering transaction; the blob row and each of its message rows
+// carry its rowid in text_doc (NULL: no text, e.g. delivered before the index existed), copies
+// included, and the row is deleted with the blob's last reference. Check verifies both.
+//
 // Names: addresses and domains are stored lower-cased; the mailbox name INBOX is matched
 // case-insensitively (RFC 9051 §5.1), other names exactly, as the UTF-8 the caller gives; the
 // hierarchy separator is "/".
@@ -81,6 +87,8 @@ type writeStmts struct {
 	copyMessage   *sql.Stmt
 	moveMessage   *sql.Stmt
 	addBlobRefs   *sql.Stmt
+	insertText    *sql.Stmt
+	deleteText    *sql.Stmt
 }
 
 // queries pairs each statement with its SQL.
@@ -95,20 +103,23 @@ func (w *writeStmts) queries() []struct {
 		{&w.findMailbox, `SELECT id, uidnext, highestmodseq FROM mailboxes
 			WHERE account_id = ? AND name = ?`},
 		{&w.updateMailbox, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`},
-		{&w.insertBlob, `INSERT INTO blobs (id, size, refs) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs`},
+		{&w.insertBlob, `INSERT INTO blobs (id, size, refs, text_doc) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs RETURNING text_doc`},
 		{&w.insertMessage, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure, text_doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.setFlags, `UPDATE messages SET flags = ?, modseq = ? WHERE id = ?`},
 		{&w.deleteMessage, `DELETE FROM messages WHERE id = ?`},
 		{&w.addExpunged, `INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)
 			ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`},
 		{&w.copyMessage, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)
-			SELECT ?, ?, ?, flags, internal_date, size, blob_id, envelope, structure FROM messages WHERE id = ?`},
+			(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure, text_doc)
+			SELECT ?, ?, ?, flags, internal_date, size, blob_id, envelope, structure, text_doc
+			FROM messages WHERE id = ?`},
 		{&w.moveMessage, `UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?`},
 		{&w.addBlobRefs, `UPDATE blobs SET refs = refs + ? WHERE id = ?`},
+		{&w.insertText, `INSERT INTO message_text (header, body) VALUES (?, ?)`},
+		{&w.deleteText, `DELETE FROM message_text WHERE rowid = ?`},
 	}
 }
 

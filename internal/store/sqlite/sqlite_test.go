@@ -33,6 +33,20 @@ func openTemp(t testing.TB) (*Store, string) {
 	return s, path
 }
 
+// openWithAlice opens a new store with the domain example.org and its account alice.
+func openWithAlice(t *testing.T) (*Store, store.Account) {
+	t.Helper()
+	s, _ := openTemp(t)
+	if _, err := s.AddDomain(t.Context(), "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAccount(t.Context(), "alice@example.org", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s, _ := openTemp(t)
@@ -253,14 +267,7 @@ func TestTwoProcesses(t *testing.T) {
 // TestCheckFindsProblems breaks each invariant behind the store's back and expects Check to say so.
 func TestCheckFindsProblems(t *testing.T) {
 	ctx := t.Context()
-	s, _ := openTemp(t)
-	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.AddAccount(ctx, "alice@example.org", "hash")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, a := openWithAlice(t)
 	if _, err := s.AddAlias(ctx, "team@example.org", []string{"alice@example.org"}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +279,8 @@ func TestCheckFindsProblems(t *testing.T) {
 		`UPDATE mailboxes SET uidnext = 1, highestmodseq = 1 WHERE name = 'INBOX'`,
 		`UPDATE blobs SET refs = 5`,
 		`UPDATE alias_targets SET target = 'gone@example.org'`,
+		`INSERT INTO message_text (rowid, header, body) VALUES (99, 'Subject: orphan', '')`,
+		`UPDATE messages SET text_doc = 98 WHERE mailbox_id = (SELECT id FROM mailboxes WHERE name = 'Sent')`,
 	} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -283,7 +292,7 @@ func TestCheckFindsProblems(t *testing.T) {
 	}
 	text := strings.Join(problems, "\n")
 	for _, want := range []string{"not below uidnext", "above highestmodseq", "blob b1: refs 5, but 2 messages",
-		"target gone@example.org"} {
+		"target gone@example.org", "text index row 99 belongs to no blob", "text_doc 98, but its blob b1 has NULL"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Check problems %q lack %q", problems, want)
 		}
@@ -293,14 +302,18 @@ func TestCheckFindsProblems(t *testing.T) {
 func BenchmarkDeliver(b *testing.B) {
 	for _, size := range []int{1, 8} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			benchmarkDeliver(b, size)
+			benchmarkDeliver(b, size, nil)
 		})
 	}
+	// With a searchable text of about 3 KiB per message, indexed in the same transaction.
+	text := &store.Text{Header: strings.Repeat("Received: from relay.example.net by mx.example.org; ", 10),
+		Body: strings.Repeat("The quick brown fox jumps over the lazy dog, again and again. ", 40)}
+	b.Run("batch=8/text", func(b *testing.B) { benchmarkDeliver(b, 8, text) })
 }
 
 // benchmarkDeliver measures Deliver of batches of size deliveries, each to three INBOXes, the
 // way the SMTP server commits; b.N counts deliveries.
-func benchmarkDeliver(b *testing.B, size int) {
+func benchmarkDeliver(b *testing.B, size int, text *store.Text) {
 	ctx := context.Background()
 	s, _ := openTemp(b)
 	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
@@ -321,7 +334,7 @@ func benchmarkDeliver(b *testing.B, size int) {
 		batch := make([]store.Delivery, min(size, b.N-n))
 		for i := range batch {
 			batch[i] = store.Delivery{BlobID: fmt.Sprintf("20260102-%024d", n+i), Size: 4096, InternalDate: now,
-				Envelope: envelope, Structure: structure, Targets: targets}
+				Envelope: envelope, Structure: structure, Text: text, Targets: targets}
 		}
 		if _, err := s.Deliver(ctx, batch); err != nil {
 			b.Fatal(err)
@@ -497,5 +510,50 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if problems, err := s.Check(ctx); err != nil || len(problems) != 0 {
 		t.Fatalf("Check after migration = %v, %v", problems, err)
+	}
+	// A message delivered before the full-text index has no text in it: SearchText says so.
+	if got, unindexed, err := s.SearchText(ctx, 1, store.FieldText, "anything"); err != nil ||
+		len(got) != 0 || !slices.Equal(unindexed, []uint32{1}) {
+		t.Fatalf("SearchText after migration = %v, unindexed %v, %v; want none, [1]", got, unindexed, err)
+	}
+}
+
+// TestTextIndexRows: a blob's text is indexed once, however many messages share it, and its row
+// goes with the blob's last reference.
+func TestTextIndexRows(t *testing.T) {
+	ctx := t.Context()
+	s, a := openWithAlice(t)
+	rows := func() int {
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM message_text`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	d := store.Delivery{BlobID: "b1", Size: 10, Text: &store.Text{Header: "Subject: hello", Body: "world wide"},
+		Targets: []store.Target{{AccountID: a.ID, Mailbox: "INBOX"}, {AccountID: a.ID, Mailbox: "Sent"}}}
+	if _, err := s.Deliver(ctx, []store.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := s.ListMailboxes(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Copy(ctx, boxes[0].ID, []uint32{1}, boxes[5].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d text index rows for one blob in three mailboxes", n)
+	}
+	for i, box := range []store.Mailbox{boxes[0], boxes[1], boxes[5]} {
+		if _, _, err := s.UpdateFlags(ctx, box.ID, []uint32{1}, store.FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Expunge(ctx, box.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 1}[i == 2]; rows() != want {
+			t.Fatalf("after expunging %d of 3 messages: %d text index rows, want %d", i+1, rows(), want)
+		}
 	}
 }

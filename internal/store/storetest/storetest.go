@@ -23,6 +23,9 @@
 //   - DeleteMailbox leaves the mailboxes below it and the subscriptions; RenameMailbox of a
 //     tree keeps ids and UIDVALIDITY; renaming INBOX renumbers its messages from 1 in a new
 //     mailbox;
+//   - SearchText matches a substring of the text as delivered (store.Text), case-insensitively,
+//     in one mailbox, copies and moved messages included; a message delivered without text is
+//     reported apart, and a query shorter than the index can answer is store.ErrNotIndexable;
 //   - AccountUsage counts a message once per mailbox it is in; account-level methods on an
 //     unknown account, and mailbox-level ones on an unknown mailbox, are store.ErrNotFound.
 package storetest
@@ -71,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Expunge", testExpunge},
 		{"CopyMove", testCopyMove},
 		{"ChangeFeed", testChangeFeed},
+		{"SearchText", testSearchText},
 		{"AccountUsage", testAccountUsage},
 		{"RecordJunkMove", testRecordJunkMove},
 	}

@@ -1,0 +1,38 @@
+package imapserver
+
+import (
+	"testing"
+
+	"posthorn/internal/message"
+	"posthorn/internal/store"
+)
+
+// TestSearchTextSources: SEARCH BODY and TEXT are answered from the full-text index for the
+// messages it has text of, by reading the message for those it has none of (delivered before
+// the index existed), and by reading every message for strings too short for the index.
+func TestSearchTextSources(t *testing.T) {
+	h := newHarness(t)
+	// Message 1's indexed text is not its body: only the index finds "indexonly", and only a
+	// read of the message finds "message 1".
+	h.deliverIndexed(h.alice, "INBOX", testMessage(1), func(message.Text) *store.Text {
+		return &store.Text{Header: "X-Tag: headeronly", Body: "indexonly words"}
+	})
+	h.deliverIndexed(h.alice, "INBOX", testMessage(2), func(message.Text) *store.Text { return nil })
+	h.deliver(h.alice, "INBOX", testMessage(3))
+	c := h.login()
+	c.cmd("s0 EXAMINE INBOX", "* FLAGS ...", "* 3 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...",
+		"* OK [UIDVALIDITY ...] UIDs valid",
+		"* OK [UIDNEXT 4] predicted next UID", "* OK [PERMANENTFLAGS ()] ...", "s0 OK [READ-ONLY] EXAMINE completed")
+	for _, step := range [][]string{
+		{`s1 SEARCH BODY indexonly`, "* SEARCH 1"},
+		{`s2 SEARCH TEXT headeronly`, "* SEARCH 1"},
+		{`s3 SEARCH BODY headeronly`, "* SEARCH"},
+		{`s4 SEARCH BODY "of message"`, "* SEARCH 2 3"}, // 2 read, 3 from the index, 1 not
+		{`s5 SEARCH TEXT "sender2@"`, "* SEARCH 2"},
+		{`s6 SEARCH NOT BODY "of message"`, "* SEARCH 1"},
+		{`s7 SEARCH BODY "1."`, "* SEARCH 1"}, // too short for the index: every message is read
+		{`s8 SEARCH TEXT "X-"`, "* SEARCH"},
+	} {
+		c.cmd(step[0], step[1], step[0][:2]+" OK SEARCH completed")
+	}
+}
