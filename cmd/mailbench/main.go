@@ -80,5 +80,7 @@ func newRootCommand() *cobra.Command {
 		return fmt.Errorf("%w (see --help)", err)
 	})
 	root.AddCommand(newSMTPCommand())
+	root.AddCommand(newIMAPCommand())
+	root.AddCommand(newFillCommand())
 	return root
 }
