@@ -1,0 +1,270 @@
+// Package netserver runs the connections of a line-based mail protocol server (POP3 now; IMAP
+// has the same logic in its own server.go and can move onto this): the accept loop, a limit on
+// simultaneous connections, and a graceful shutdown that says goodbye to every session as soon
+// as it waits for a command and closes what is left when the caller's deadline passes.
+//
+// A protocol server sets the fields of a Server and calls Serve for each listener. Serve runs
+// Handle in a goroutine per connection with a *Conn, whose session calls Waiting before it reads
+// a command and Working after; while it waits, Shutdown may call its Goodbye and close the
+// connection. A session is working (not to be interrupted) from its start until its first
+// Waiting. Metrics counts the connections; Writer and ReadLine are what a session needs to
+// write responses and read lines.
+package netserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server accepts connections and runs them. Set the fields, then call Serve.
+type Server struct {
+	// MaxConnections refuses connections over it with Refused; 0 means no limit.
+	MaxConnections int
+	// Refused is written to a connection over MaxConnections, ShuttingDown to one accepted
+	// while Shutdown runs; each a whole response line with CRLF.
+	Refused, ShuttingDown string
+	// Handle runs one connection until it ends; implicitTLS tells which Serve accepted it. The
+	// connection is closed when Handle returns.
+	Handle  func(c *Conn, implicitTLS bool)
+	Metrics *Metrics // nil records nothing
+
+	active atomic.Int64
+
+	mu        sync.Mutex
+	conns     map[*Conn]struct{}
+	listeners map[net.Listener]struct{}
+	closing   bool
+	done      chan struct{} // closed when Shutdown starts
+	wg        sync.WaitGroup
+}
+
+func (s *Server) init() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[*Conn]struct{}{}
+		s.listeners = map[net.Listener]struct{}{}
+		s.done = make(chan struct{})
+	}
+}
+
+// Serve accepts connections on l until Shutdown, then returns nil; it returns an accept error
+// that is not temporary.
+func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
+	s.init()
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		conn := &Conn{server: s, c: c, busy: true}
+		switch {
+		case !s.add(conn):
+			refuse(c, s.ShuttingDown)
+		case s.MaxConnections > 0 && s.active.Load() >= int64(s.MaxConnections):
+			s.remove(conn)
+			s.Metrics.refused()
+			refuse(c, s.Refused)
+		default:
+			s.active.Add(1)
+			s.Metrics.opened()
+			go func() {
+				defer func() {
+					_ = conn.NetConn().Close()
+					s.active.Add(-1)
+					s.Metrics.closed()
+					s.remove(conn)
+				}()
+				s.Handle(conn, implicitTLS)
+			}()
+		}
+	}
+}
+
+// refuse writes line and closes c, without waiting long for a client that does not read.
+func refuse(c net.Conn, line string) {
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write([]byte(line))
+	_ = c.Close()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// add registers a connection, unless Shutdown has begun.
+func (s *Server) add(c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1) // under mu, so never after Shutdown began to wait
+	return true
+}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Shutdown stops accepting, says goodbye to every session as soon as it waits for a command
+// (at once to those waiting now), and waits for the sessions to end until ctx is done; then it
+// closes the connections left and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+	}
+	for l := range s.listeners {
+		_ = l.Close()
+	}
+	s.mu.Unlock()
+	finished := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(finished)
+	}()
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		for _, c := range s.snapshot() {
+			c.goodbyeIfWaiting()
+		}
+		select {
+		case <-finished:
+			return nil
+		case <-ctx.Done():
+			for _, c := range s.snapshot() {
+				_ = c.NetConn().Close()
+			}
+			<-finished
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+func (s *Server) snapshot() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// Conn is one connection and whether its session may be interrupted.
+type Conn struct {
+	server *Server
+	// Goodbye, when set, writes the session's farewell (IMAP "* BYE", POP3 "-ERR") before
+	// Shutdown closes a waiting session. It runs on Shutdown's goroutine, while the session
+	// goroutine is blocked reading, so it must write only: to the connection, or through the
+	// session's buffered writer, which the session does not touch while it waits.
+	Goodbye func()
+
+	// mu guards the fields below: Shutdown may interrupt only a session that waits.
+	mu     sync.Mutex
+	c      net.Conn
+	busy   bool
+	closed bool
+}
+
+// NetConn is the connection, TLS once SetNetConn was called.
+func (c *Conn) NetConn() net.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.c
+}
+
+// SetNetConn replaces the connection, after a TLS handshake.
+func (c *Conn) SetNetConn(nc net.Conn) {
+	c.mu.Lock()
+	c.c = nc
+	c.mu.Unlock()
+}
+
+// Waiting marks the session as waiting for a command. If the server is shutting down it says
+// goodbye instead and returns false: the session must end.
+func (c *Conn) Waiting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.server.done:
+		if !c.closed {
+			c.closed = true
+			c.sayGoodbye()
+		}
+		return false
+	default:
+	}
+	c.busy = false
+	return !c.closed
+}
+
+// Working marks the session as executing a command; false if Shutdown closed it meanwhile.
+func (c *Conn) Working() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = true
+	return !c.closed
+}
+
+// ShuttingDown is closed when Shutdown starts, for sessions that wait on something else than
+// a command (IMAP IDLE).
+func (c *Conn) ShuttingDown() <-chan struct{} { return c.server.done }
+
+func (c *Conn) goodbyeIfWaiting() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy || c.closed {
+		return
+	}
+	c.closed = true
+	c.sayGoodbye()
+	_ = c.c.Close()
+}
+
+// sayGoodbye runs Goodbye with a short write deadline. Called with mu held.
+func (c *Conn) sayGoodbye() {
+	if c.Goodbye == nil {
+		return
+	}
+	_ = c.c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Goodbye()
+}
