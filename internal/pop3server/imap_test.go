@@ -1,0 +1,128 @@
+package pop3server
+
+import (
+	"context"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"posthorn/internal/imapserver"
+)
+
+// imapFor starts an IMAP server on the harness's store and returns a go-imap client logged in
+// as alice with INBOX selected; expunged receives the sequence numbers of EXPUNGE responses.
+func (h *harness) imapFor(t *testing.T, expunged chan<- uint32) *imapclient.Client {
+	t.Helper()
+	srv := &imapserver.Server{
+		Hostname: "imap.example.org", Store: h.Store, Blobs: h.Blobs, Committer: h.Committer,
+		Auth: h.srv.Auth, Logger: h.Logger, TLSConfig: h.TLSConfig, AllowInsecureAuth: true,
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	c, err := imapclient.DialInsecure(l.Addr().String(), &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Expunge: func(seq uint32) { expunged <- seq },
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login("alice@example.org", testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDeletionShowsInIMAP: messages deleted by POP3 are expunged at QUIT, and an IMAP session
+// idling on INBOX gets EXPUNGE for each; a message retrieved and kept is \Seen for IMAP.
+func TestDeletionShowsInIMAP(t *testing.T) {
+	h := newHarness(t)
+	for i := 1; i <= 4; i++ {
+		h.Deliver(h.Alice, "INBOX", testMessage(i))
+	}
+	expunged := make(chan uint32, 10)
+	c := h.imapFor(t, expunged)
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := h.login()
+	p.cmd("DELE 2", "+OK message 2 deleted")
+	p.cmd("DELE 4", "+OK message 4 deleted")
+	p.cmd("RETR 3", "+OK 216 octets", "...", "...", "...", "...", "...", "...", "", "...", "...", "...", ".")
+	p.cmd("QUIT", "+OK pop.example.org posthorn POP3 signing off (2 messages left)")
+
+	// EXPUNGE 2 then EXPUNGE 3 (the old 4), or 4 then 2: either order names the same messages.
+	var got []uint32
+	for len(got) < 2 {
+		select {
+		case seq := <-expunged:
+			got = append(got, seq)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("IMAP session saw EXPUNGE for %v only", got)
+		}
+	}
+	if !slices.Equal(got, []uint32{2, 3}) && !slices.Equal(got, []uint32{4, 2}) {
+		t.Errorf("EXPUNGE %v", got)
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].UID != 1 || msgs[1].UID != 3 {
+		t.Fatalf("left in INBOX: %+v", msgs)
+	}
+	if len(msgs[0].Flags) != 0 || !slices.Equal(msgs[1].Flags, []imap.Flag{imap.FlagSeen}) {
+		t.Errorf("flags: UID 1 %v, UID 3 %v; want none and \\Seen", msgs[0].Flags, msgs[1].Flags)
+	}
+}
+
+// TestIMAPExpungeDuringSession: the other way round. A message expunged through IMAP while a
+// POP3 session has it keeps its number there; RETR gets -ERR, DELE and QUIT still work; the
+// next session does not list it.
+func TestIMAPExpungeDuringSession(t *testing.T) {
+	h := newHarness(t)
+	for i := 1; i <= 3; i++ {
+		h.Deliver(h.Alice, "INBOX", testMessage(i))
+	}
+	c := h.imapFor(t, make(chan uint32, 10))
+	p := h.login()
+	p.cmd("STAT", "+OK 3 648")
+	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd("LIST 1", "+OK 1 216")
+	p.cmd("RETR 1", "-ERR message was removed by another session")
+	p.cmd("RETR 2", "+OK 216 octets", "From: Sender 2 <sender2@example.net>", "...", "...", "...", "...", "...", "", "...", "...", "...", ".")
+	p.cmd("DELE 1", "+OK message 1 deleted")
+	p.cmd("QUIT", "+OK pop.example.org posthorn POP3 signing off (2 messages left)")
+	p = h.loginWhenFree()
+	p.cmd("UIDL", "+OK unique-id listing follows", "1 ...00000002", "2 ...00000003", ".")
+	p.cmd("QUIT", "+OK ...")
+}
