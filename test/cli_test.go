@@ -238,6 +238,9 @@ ok
 	if cfg.Hostname != "mail.example.com" || cfg.DataDir != data || cfg.Listen.SMTP != ":25" {
 		t.Errorf("loaded config: hostname %q, data_dir %q, listen.smtp %q", cfg.Hostname, cfg.DataDir, cfg.Listen.SMTP)
 	}
+	if cfg.Listen.POP3 != ":110" || cfg.Listen.POP3S != ":995" {
+		t.Errorf("loaded config: listen.pop3 %q, listen.pop3s %q", cfg.Listen.POP3, cfg.Listen.POP3S)
+	}
 	d, err := app.OpenData(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -254,14 +257,14 @@ ok
 }
 
 // TestServeWithoutConfig: `posthorn serve` in an empty directory runs the trial configuration
-// on 127.0.0.1:2525, 2143, 2993 and 8080. The first start creates postmaster@localhost and
+// on 127.0.0.1:2525, 2143, 2993, 2110, 2995 and 8080. The first start creates postmaster@localhost and
 // prints its password; the second start prints nothing of the kind.
 //
 // Every other test listens on ports the kernel picks from the ephemeral range, so only another
 // program can hold these.
 func TestServeWithoutConfig(t *testing.T) {
 	t.Parallel()
-	for _, addr := range []string{"127.0.0.1:2525", "127.0.0.1:2143", "127.0.0.1:2993", "127.0.0.1:8080"} {
+	for _, addr := range []string{"127.0.0.1:2525", "127.0.0.1:2143", "127.0.0.1:2993", "127.0.0.1:2110", "127.0.0.1:2995", "127.0.0.1:8080"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("%s is in use by another program, and `posthorn serve` without -c needs it: %v", addr, err)
@@ -269,7 +272,8 @@ func TestServeWithoutConfig(t *testing.T) {
 		l.Close()
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, Dir: dir, SMTP: "127.0.0.1:2525", IMAP: "127.0.0.1:2143", IMAPS: "127.0.0.1:2993", HTTP: "127.0.0.1:8080", Hostname: "localhost"}
+	s := &Server{t: t, Dir: dir, SMTP: "127.0.0.1:2525", IMAP: "127.0.0.1:2143", IMAPS: "127.0.0.1:2993",
+		POP3: "127.0.0.1:2110", POP3S: "127.0.0.1:2995", HTTP: "127.0.0.1:8080", Hostname: "localhost"}
 	passwordLine := regexp.MustCompile(`(?m)^Password of postmaster@localhost \(shown only now\): (\S+)$`)
 
 	s.Start()

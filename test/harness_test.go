@@ -50,6 +50,8 @@ type Server struct {
 	SMTP     string // host:port
 	IMAP     string // host:port, STARTTLS
 	IMAPS    string // host:port, implicit TLS
+	POP3     string // host:port, STLS
+	POP3S    string // host:port, implicit TLS
 	HTTP     string // host:port
 	cmd      *exec.Cmd
 	stderr   *lockedBuffer
@@ -74,9 +76,9 @@ func NewServer(t *testing.T, extra string) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), IMAP: freePort(t),
-		IMAPS: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
-	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\nhttp = %q\n%s\n",
-		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.HTTP, extra)
+		IMAPS: freePort(t), POP3: freePort(t), POP3S: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
+	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\npop3 = %q\npop3s = %q\nhttp = %q\n%s\n",
+		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.POP3, s.POP3S, s.HTTP, extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@
 // them in order and stops them in reverse order on shutdown. It is the one place where
 // components meet; they know nothing of each other beyond the interfaces they are given.
 //
-// Start order: data (store, blobs), orphan sweep, committer, TLS, authenticator, SMTP, IMAP
-// and HTTP listeners.
+// Start order: data (store, blobs), orphan sweep, committer, TLS, authenticator, SMTP, IMAP,
+// POP3 and HTTP listeners.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, then the committer drains and the store closes.
 package app
@@ -33,6 +33,7 @@ import (
 	plog "posthorn/internal/log"
 	"posthorn/internal/maillog"
 	"posthorn/internal/message"
+	"posthorn/internal/pop3server"
 	"posthorn/internal/smtpserver"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
@@ -76,6 +77,7 @@ type Server struct {
 	committer *delivery.Committer
 	smtp      *smtpserver.Server
 	imap      *imapserver.Server
+	pop3      *pop3server.Server
 	http      *http.Server
 	mailLog   io.Closer
 
@@ -85,7 +87,7 @@ type Server struct {
 
 // Listening is the set of bound addresses, for tests that listen on port 0.
 type Listening struct {
-	SMTP, IMAP, IMAPS, HTTP string
+	SMTP, IMAP, IMAPS, POP3, POP3S, HTTP string
 }
 
 // Start opens the data, binds every configured listener and starts serving. Start-up errors
@@ -171,23 +173,39 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			MaxConnections:    cfg.IMAP.MaxConnections,
 		}
 	}
-	for _, imap := range []struct {
+	if cfg.Listen.POP3 != "" || cfg.Listen.POP3S != "" {
+		s.pop3 = &pop3server.Server{
+			Hostname:          cfg.Hostname,
+			Store:             data.Store,
+			Blobs:             data.Blobs,
+			Auth:              authenticator,
+			Logger:            logger,
+			Metrics:           pop3server.NewMetrics(registry),
+			TLSConfig:         tlsSource.Config,
+			AllowInsecureAuth: cfg.POP3.AllowPlaintextLoopback,
+			MaxConnections:    cfg.POP3.MaxConnections,
+		}
+	}
+	for _, l := range []struct {
 		key, addr string
 		bound     *string
-		serve     func(*imapserver.Server, net.Listener) error
+		serve     func(net.Listener) error
 	}{
-		{"listen.imap", cfg.Listen.IMAP, &listening.IMAP, (*imapserver.Server).Serve},
-		{"listen.imaps", cfg.Listen.IMAPS, &listening.IMAPS, (*imapserver.Server).ServeTLS},
+		{"listen.imap", cfg.Listen.IMAP, &listening.IMAP, s.imap.Serve},
+		{"listen.imaps", cfg.Listen.IMAPS, &listening.IMAPS, s.imap.ServeTLS},
+		{"listen.pop3", cfg.Listen.POP3, &listening.POP3, s.pop3.Serve},
+		{"listen.pop3s", cfg.Listen.POP3S, &listening.POP3S, s.pop3.ServeTLS},
 	} {
-		if imap.addr == "" {
+		// A server that is nil has no address here: its method values are never called.
+		if l.addr == "" {
 			continue
 		}
-		l, err := s.listen(imap.key, imap.addr)
+		bound, err := s.listen(l.key, l.addr)
 		if err != nil {
 			return nil, listening, err
 		}
-		*imap.bound = l.Addr().String()
-		go func() { s.errs <- imap.serve(s.imap, l) }()
+		*l.bound = bound.Addr().String()
+		go func() { s.errs <- l.serve(bound) }()
 	}
 	if cfg.Listen.HTTP != "" {
 		l, err := s.listen("listen.http", cfg.Listen.HTTP)
@@ -209,8 +227,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}()
 	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
-		"smtp", listening.SMTP, "imap", listening.IMAP, "imaps", listening.IMAPS, "http", listening.HTTP,
-		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback)
+		"smtp", listening.SMTP, "imap", listening.IMAP, "imaps", listening.IMAPS,
+		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP,
+		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
+		"pop3_allow_plaintext_loopback", cfg.POP3.AllowPlaintextLoopback)
 	ok = true
 	return s, listening, nil
 }
@@ -251,6 +271,9 @@ func (s *Server) Shutdown() error {
 	}
 	if s.imap != nil {
 		errs = append(errs, s.imap.Shutdown(ctx))
+	}
+	if s.pop3 != nil {
+		errs = append(errs, s.pop3.Shutdown(ctx))
 	}
 	s.closeAll()
 	err := errors.Join(errs...)

@@ -50,6 +50,8 @@ and print that account's password once. An existing configuration file is never 
 			cfg.Listen.SMTP = ":25"
 			cfg.Listen.IMAP = ":143"
 			cfg.Listen.IMAPS = ":993"
+			cfg.Listen.POP3 = ":110"
+			cfg.Listen.POP3S = ":995"
 			cfg.Listen.HTTP = ":8080"
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("init: %w", err)

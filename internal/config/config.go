@@ -32,6 +32,7 @@ type Config struct {
 	DNS     DNS    `toml:"dns"`
 	SMTP    SMTP   `toml:"smtp"`
 	IMAP    IMAP   `toml:"imap"`
+	POP3    POP3   `toml:"pop3"`
 	Log     Log    `toml:"log"`
 }
 
@@ -42,8 +43,8 @@ type Listen struct {
 	Submissions string `toml:"submissions"` // implicit TLS + AUTH. Not implemented yet: must be "".
 	IMAP        string `toml:"imap"`        // IMAP with STARTTLS. Default: "127.0.0.1:2143".
 	IMAPS       string `toml:"imaps"`       // IMAP with implicit TLS. Default: "127.0.0.1:2993".
-	POP3        string `toml:"pop3"`        // Not implemented yet: must be "".
-	POP3S       string `toml:"pop3s"`       // Not implemented yet: must be "".
+	POP3        string `toml:"pop3"`        // POP3 with STLS. Default: "127.0.0.1:2110".
+	POP3S       string `toml:"pop3s"`       // POP3 with implicit TLS. Default: "127.0.0.1:2995".
 	HTTP        string `toml:"http"`        // admin, API, metrics, health. Default: "127.0.0.1:8080".
 }
 
@@ -82,6 +83,16 @@ type IMAP struct {
 	MaxConnections int `toml:"max_connections"`
 }
 
+// POP3 configures the POP3 listeners (listen.pop3, listen.pop3s).
+type POP3 struct {
+	// Let USER/PASS and AUTH PLAIN work without TLS on connections from a loopback address;
+	// from anywhere else they need TLS (STLS first). Default: true.
+	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+	// Most simultaneous POP3 connections, both listeners together; more get "-ERR" at once.
+	// Default: 1000.
+	MaxConnections int `toml:"max_connections"`
+}
+
 // Log configures the server log and the mail log.
 type Log struct {
 	// Minimum level: "debug", "info", "warn" or "error". Default: "info".
@@ -102,6 +113,8 @@ func Default() Config {
 			SMTP:  "127.0.0.1:2525",
 			IMAP:  "127.0.0.1:2143",
 			IMAPS: "127.0.0.1:2993",
+			POP3:  "127.0.0.1:2110",
+			POP3S: "127.0.0.1:2995",
 			HTTP:  "127.0.0.1:8080",
 		},
 		SMTP: SMTP{
@@ -111,6 +124,10 @@ func Default() Config {
 			TimeoutSeconds:    300,
 		},
 		IMAP: IMAP{
+			AllowPlaintextLoopback: true,
+			MaxConnections:         1000,
+		},
+		POP3: POP3{
 			AllowPlaintextLoopback: true,
 			MaxConnections:         1000,
 		},
@@ -187,8 +204,8 @@ func (c *Config) Validate() error {
 		{"listen.submissions", c.Listen.Submissions, false},
 		{"listen.imap", c.Listen.IMAP, true},
 		{"listen.imaps", c.Listen.IMAPS, true},
-		{"listen.pop3", c.Listen.POP3, false},
-		{"listen.pop3s", c.Listen.POP3S, false},
+		{"listen.pop3", c.Listen.POP3, true},
+		{"listen.pop3s", c.Listen.POP3S, true},
 		{"listen.http", c.Listen.HTTP, true},
 	}
 	enabled := 0
@@ -236,6 +253,7 @@ func (c *Config) Validate() error {
 		{"smtp.max_connections", c.SMTP.MaxConnections},
 		{"smtp.timeout_seconds", c.SMTP.TimeoutSeconds},
 		{"imap.max_connections", c.IMAP.MaxConnections},
+		{"pop3.max_connections", c.POP3.MaxConnections},
 	}
 	for _, p := range positive {
 		if p.value <= 0 {

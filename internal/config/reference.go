@@ -18,8 +18,8 @@ submission = ""            # STARTTLS + AUTH, port 587: not implemented in this 
 submissions = ""           # implicit TLS + AUTH, port 465: not implemented in this version, keep ""
 imap = "127.0.0.1:2143"    # IMAP with STARTTLS (production: ":143")
 imaps = "127.0.0.1:2993"   # IMAP with implicit TLS (production: ":993")
-pop3 = ""                  # port 110: not implemented in this version, keep ""
-pop3s = ""                 # port 995: not implemented in this version, keep ""
+pop3 = "127.0.0.1:2110"    # POP3 with STLS (production: ":110")
+pop3s = "127.0.0.1:2995"   # POP3 with implicit TLS (production: ":995")
 http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz
 
 [tls]
@@ -51,6 +51,13 @@ allow_plaintext_loopback = true
 # Most simultaneous IMAP connections (imap and imaps together); more get "* BYE" at once.
 max_connections = 1000
 # The largest message APPEND accepts is smtp.max_message_size_mib (IMAP APPENDLIMIT).
+
+[pop3]
+# Let USER/PASS and AUTH PLAIN work without TLS on connections from 127.0.0.1 or ::1 (a trial
+# server, local tools); from any other address they need TLS (STLS, or the pop3s listener).
+allow_plaintext_loopback = true
+# Most simultaneous POP3 connections (pop3 and pop3s together); more get "-ERR" at once.
+max_connections = 1000
 
 [log]
 # Minimum level of the server log: "debug", "info", "warn" or "error".
