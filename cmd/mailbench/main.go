@@ -80,6 +80,7 @@ func newRootCommand() *cobra.Command {
 		return fmt.Errorf("%w (see --help)", err)
 	})
 	root.AddCommand(newSMTPCommand())
+	root.AddCommand(newPOP3Command())
 	root.AddCommand(newIMAPCommand())
 	root.AddCommand(newFillCommand())
 	return root
