@@ -75,6 +75,25 @@ posthorn: unknown user nobody@example.org
 $ user passwd bob@example.org --password-stdin <<< short
 posthorn: password must be at least 8 characters
 [exit 1]
+$ user quota alice@example.org
+alice@example.org: quota the default: none; 0.0 MiB used by 0 messages
+$ user quota Alice@example.org 100
+set the quota of alice@example.org to 100 MiB
+$ user quota alice@example.org
+alice@example.org: quota 100 MiB; 0.0 MiB used by 0 messages
+$ user quota alice@example.org 0
+set the quota of alice@example.org to none
+$ user quota alice@example.org default
+set the quota of alice@example.org to the default: none
+$ user quota alice@example.org lots
+posthorn: quota "lots": want a size in MiB, 0 for none, or "default"
+[exit 1]
+$ user quota nobody@example.org 5
+posthorn: unknown user nobody@example.org
+[exit 1]
+$ user quota
+posthorn: posthorn user quota: want an address and, to set it, a quota in MiB or "default"
+[exit 1]
 
 $ alias add team@example.org alice@example.org Bob@example.org
 added alias team@example.org -> alice@example.org, bob@example.org

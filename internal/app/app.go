@@ -152,6 +152,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			MaxRecipients:   cfg.SMTP.MaxRecipients,
 			MaxConnections:  cfg.SMTP.MaxConnections,
 			Timeout:         time.Duration(cfg.SMTP.TimeoutSeconds) * time.Second,
+			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
 		}
 		go func() { s.errs <- s.smtp.Serve(l) }()
 	}
@@ -171,6 +172,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			AllowInsecureAuth: cfg.IMAP.AllowPlaintextLoopback,
 			AppendLimit:       int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
 			MaxConnections:    cfg.IMAP.MaxConnections,
+			DefaultQuota:      cfg.Limits.DefaultQuotaMiB << 20,
 		}
 	}
 	if cfg.Listen.POP3 != "" || cfg.Listen.POP3S != "" {
@@ -229,7 +231,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "imap", listening.IMAP, "imaps", listening.IMAPS,
 		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP,
-		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
+		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "default_quota_mib", cfg.Limits.DefaultQuotaMiB,
+		"imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
 		"pop3_allow_plaintext_loopback", cfg.POP3.AllowPlaintextLoopback)
 	ok = true
 	return s, listening, nil

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -73,7 +75,7 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from the first line of standard input")
-	cmd.AddCommand(add, passwd, &cobra.Command{
+	cmd.AddCommand(add, passwd, e.userQuotaCmd(), &cobra.Command{
 		Use:   "list [DOMAIN]",
 		Short: "List accounts, of one domain or all",
 		Args:  cobra.MaximumNArgs(1),
@@ -117,6 +119,94 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// userQuotaCmd: "user quota ADDRESS" shows an account's storage quota and usage; "user quota
+// ADDRESS MIB" sets the quota (0: none), "user quota ADDRESS default" makes it follow the
+// configuration's limits.default_quota_mib again (RFC 9208 STORAGE; see config.Limits).
+func (e *env) userQuotaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "quota ADDRESS [MIB|default]",
+		Short: "Show an account's storage quota and usage, or set the quota in MiB (0: none)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return fmt.Errorf("%s: want an address and, to set it, a quota in MiB or \"default\"", cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := address.Parse(args[0])
+			if err != nil {
+				return err
+			}
+			cfg, err := e.config()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return e.withData(ctx, func(d *app.Data) error {
+				if len(args) == 1 {
+					return e.showQuota(ctx, d, addr.String(), cfg.Limits.DefaultQuotaMiB)
+				}
+				bytes, err := parseQuota(args[1])
+				if err != nil {
+					return err
+				}
+				if err := d.Store.SetQuota(ctx, addr.String(), bytes); errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("unknown user %s", addr)
+				} else if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "set the quota of %s to %s\n", addr,
+					describeQuota(bytes, cfg.Limits.DefaultQuotaMiB))
+				return err
+			})
+		},
+	}
+}
+
+// parseQuota reads a quota given in MiB, or "default", as octets (store.QuotaDefault).
+func parseQuota(arg string) (int64, error) {
+	if arg == "default" {
+		return store.QuotaDefault, nil
+	}
+	mib, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || mib < 0 || mib > 1<<40 {
+		return 0, fmt.Errorf("quota %q: want a size in MiB, 0 for none, or \"default\"", arg)
+	}
+	return mib << 20, nil
+}
+
+// describeQuota says what an account's QuotaBytes means, defaultMiB being the configuration's.
+func describeQuota(bytes, defaultMiB int64) string {
+	switch {
+	case bytes == store.QuotaDefault && defaultMiB == 0:
+		return "the default: none"
+	case bytes == store.QuotaDefault:
+		return fmt.Sprintf("the default: %d MiB", defaultMiB)
+	case bytes == 0:
+		return "none"
+	}
+	if bytes%(1<<20) != 0 {
+		return fmt.Sprintf("%d octets", bytes)
+	}
+	return fmt.Sprintf("%d MiB", bytes>>20)
+}
+
+func (e *env) showQuota(ctx context.Context, d *app.Data, addr string, defaultMiB int64) error {
+	acc, err := d.Store.GetAccount(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("unknown user %s", addr)
+	} else if err != nil {
+		return err
+	}
+	used, messages, err := d.Store.AccountUsage(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s: quota %s; %.1f MiB used by %d messages\n", addr,
+		describeQuota(acc.QuotaBytes, defaultMiB), float64(used)/(1<<20), messages)
+	return err
 }
 
 // newPasswordHash reads a new password (a line of stdin, or twice from the terminal without

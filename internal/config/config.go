@@ -34,6 +34,7 @@ type Config struct {
 	IMAP    IMAP   `toml:"imap"`
 	POP3    POP3   `toml:"pop3"`
 	Log     Log    `toml:"log"`
+	Limits  Limits `toml:"limits"`
 }
 
 // Listen holds one address per listener, "host:port"; "" disables the listener.
@@ -101,6 +102,14 @@ type Log struct {
 	Format string `toml:"format"`
 	// File for the mail log (one line per mail event); "" = the server log. Default: "".
 	MailLog string `toml:"mail_log"`
+}
+
+// Limits bounds what an account may store.
+type Limits struct {
+	// Storage quota of an account without its own (posthorn user quota), in MiB; 0 = no quota.
+	// Over it, SMTP refuses the account's mail with 452 4.2.2 and IMAP APPEND and COPY answer
+	// NO [OVERQUOTA] (RFC 9208). Default: 0.
+	DefaultQuotaMiB int64 `toml:"default_quota_mib"`
 }
 
 // Default returns the configuration of `posthorn serve` without a file: a server for trying
@@ -259,6 +268,9 @@ func (c *Config) Validate() error {
 		if p.value <= 0 {
 			return fmt.Errorf("key %s: must be greater than 0, got %d", p.key, p.value)
 		}
+	}
+	if c.Limits.DefaultQuotaMiB < 0 || c.Limits.DefaultQuotaMiB > 1<<40 {
+		return fmt.Errorf("key limits.default_quota_mib: must be 0 (no quota) or a size in MiB, got %d", c.Limits.DefaultQuotaMiB)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

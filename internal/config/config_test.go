@@ -70,6 +70,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"zero imap connections", "[imap]\nmax_connections = 0", "key imap.max_connections"},
 		{"zero pop3 connections", "[pop3]\nmax_connections = 0", "key pop3.max_connections"},
 		{"all disabled", "[listen]\nsmtp = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\nhttp = \"\"", "every listener is disabled"},
+		{"negative quota", "[limits]\ndefault_quota_mib = -1", "key limits.default_quota_mib"},
 		{"missing cert", "[tls]\ncert_file = \"nope.pem\"\nkey_file = \"nope.key\"", "key tls.cert_file"},
 		{"cert without key", "[tls]\ncert_file = \"a.pem\"", "set both or neither"},
 		{"bad hostname", `hostname = "bad host"`, "key hostname"},

@@ -66,4 +66,10 @@ level = "info"
 format = "text"
 # File for the mail log (one line per received or rejected message, fixed keys); "" = server log.
 mail_log = ""
+
+[limits]
+# Storage quota of an account, in MiB, unless set for it with "posthorn user quota ADDRESS MIB";
+# 0 = no quota. Over quota, SMTP answers 452 4.2.2 (at RCPT when the account is full, after DATA
+# when the message would not fit) and IMAP APPEND and COPY answer NO [OVERQUOTA] (RFC 9208).
+default_quota_mib = 0
 `

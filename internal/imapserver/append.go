@@ -86,7 +86,8 @@ func (s *session) cmdAppend(c *command) error {
 	return okCode(fmt.Sprintf("APPENDUID %d %d", mb.UIDValidity, delivered[0].UID), "APPEND completed")
 }
 
-// checkAppend checks an APPEND before its message is read: the target mailbox, the size.
+// checkAppend checks an APPEND before its message is read: the target mailbox, the size, the
+// quota.
 func (s *session) checkAppend(a *appendArgs) (store.Mailbox, error) {
 	name, err := s.mailboxName(a.mailbox)
 	if err != nil {
@@ -97,6 +98,9 @@ func (s *session) checkAppend(a *appendArgs) (store.Mailbox, error) {
 	}
 	if a.lit.size == 0 {
 		return store.Mailbox{}, no("CANNOT", "empty message")
+	}
+	if err := s.checkQuota(a.lit.size); err != nil {
+		return store.Mailbox{}, err // RFC 9208 §4.3.1: NO [OVERQUOTA]
 	}
 	for _, f := range a.flags {
 		if strings.HasPrefix(f, `\`) && !isSystemFlag(f) && f != `\Recent` {

@@ -43,9 +43,11 @@ func (s *session) capabilities() string {
 		"STATUS=SIZE",        // RFC 8438
 		"BINARY",             // RFC 3516
 		"APPENDLIMIT="+strconv.FormatInt(s.server.appendLimit(), 10), // RFC 7889
-		"UTF8=ACCEPT", // RFC 6855
-		"CONDSTORE",   // RFC 7162
-		"QRESYNC",     // RFC 7162 §3.2
+		"UTF8=ACCEPT",       // RFC 6855
+		"CONDSTORE",         // RFC 7162
+		"QRESYNC",           // RFC 7162 §3.2
+		"QUOTA",             // RFC 9208 (and RFC 2087 before it)
+		"QUOTA=RES-STORAGE", // RFC 9208 §3.1, §5.1
 	)
 	return strings.Join(caps, " ")
 }

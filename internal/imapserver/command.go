@@ -134,6 +134,10 @@ var commandSpecs = map[string]commandSpec{
 	"STATUS":      {states: stateAuth, parse: parseStatus},
 	"APPEND":      {states: stateAuth, parse: parseAppend},
 	"IDLE":        {states: stateAuth}, // RFC 2177
+	// RFC 9208 QUOTA.
+	"GETQUOTA":     {states: stateAuth, parse: parseGetQuota},
+	"GETQUOTAROOT": {states: stateAuth, parse: parseGetQuotaRoot},
+	"SETQUOTA":     {states: stateAuth, parse: parseSetQuota},
 	// §6.4: selected.
 	"CHECK":       {states: stateSelected},
 	"CLOSE":       {states: stateSelected},
@@ -400,10 +404,10 @@ func parseQresync(p *parser) (*qresyncParams, error) {
 }
 
 // statusItems are the STATUS data items we answer (RFC 9051 §6.3.11, RFC 8438 SIZE, RFC 7162
-// HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, and RECENT of RFC 3501).
+// HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 9208 DELETED-STORAGE, and RECENT of RFC 3501).
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "DELETED": true,
-	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "APPENDLIMIT": true,
+	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "APPENDLIMIT": true, "DELETED-STORAGE": true,
 }
 
 // parseStatusItems: "(" status-att *(SP status-att) ")".

@@ -41,6 +41,13 @@ func (s *session) cmdCopy(c *command) error {
 	}
 	uids := uidsOf(refs)
 	junk := s.junkMove(sel.specialUse, dst.SpecialUse, move)
+	if !move {
+		// RFC 9208 §4.3.1: a COPY that would go over quota is refused. A MOVE leaves the
+		// account's usage as it is.
+		if err := s.checkCopyQuota(uids); err != nil {
+			return err
+		}
+	}
 	var blobs []store.Message
 	if junk != 0 {
 		if blobs, err = st.GetMessages(s.ctx, sel.id, uids); err != nil {
@@ -81,6 +88,27 @@ func (s *session) cmdCopy(c *command) error {
 	sel.pending = nil
 	s.announceExpunged(sel, slices.Compact(all))
 	return &response{status: "OK", text: c.name + " completed"}
+}
+
+// checkCopyQuota answers NO [OVERQUOTA] when copies of the messages with the given UIDs would
+// take the account over its storage quota. It reads their sizes only when there is a quota.
+func (s *session) checkCopyQuota(uids []uint32) error {
+	q, err := s.quota()
+	if err != nil || q.Limit == 0 {
+		return err
+	}
+	msgs, err := s.server.Store.GetMessages(s.ctx, s.sel.id, uids)
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, m := range msgs {
+		size += m.Size
+	}
+	if q.Exceeded(size) {
+		return errOverQuota
+	}
+	return nil
 }
 
 // junkMove says whether messages going from a mailbox with special use from to one with to

@@ -1,10 +1,12 @@
 package imapserver
 
 import (
+	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"posthorn/internal/imapserver/wire"
+	"posthorn/internal/store"
 )
 
 // mailboxName decodes a mailbox name as the client sent it: UTF-8 in IMAP4rev2 and after
@@ -26,6 +28,20 @@ func (s *session) mailboxName(raw string) (string, error) {
 		return "", no("CANNOT", "mailbox name holds a control character")
 	}
 	return normalizeInbox(name), nil
+}
+
+// existingMailbox returns the account's mailbox of a name as the client sent it; NO
+// [NONEXISTENT] when there is none (RFC 9051 §7.1).
+func (s *session) existingMailbox(raw string) (store.Mailbox, error) {
+	name, err := s.mailboxName(raw)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	mb, err := s.server.Store.GetMailbox(s.ctx, s.account.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return mb, no("NONEXISTENT", "no such mailbox")
+	}
+	return mb, err
 }
 
 // normalizeInbox spells INBOX, and INBOX as the first level of a name, in upper case.

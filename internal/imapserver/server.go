@@ -52,6 +52,9 @@ type Server struct {
 	MaxConnections int
 	// IdleTimeout ends a session silent for that long outside IDLE. Default: 30 minutes.
 	IdleTimeout time.Duration
+	// DefaultQuota is the storage quota, in octets, of an account without its own
+	// (store.Account.Quota); 0: none (RFC 9208, see quota.go).
+	DefaultQuota int64
 
 	nextConn atomic.Uint64
 	active   atomic.Int64

@@ -217,6 +217,8 @@ func init() {
 		"STORE": (*session).cmdStore, "UID STORE": (*session).cmdStore,
 		"COPY": (*session).cmdCopy, "UID COPY": (*session).cmdCopy,
 		"MOVE": (*session).cmdCopy, "UID MOVE": (*session).cmdCopy,
+		"GETQUOTA": (*session).cmdGetQuota, "GETQUOTAROOT": (*session).cmdGetQuotaRoot,
+		"SETQUOTA": (*session).cmdSetQuota,
 	}
 }
 

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,17 +9,12 @@ import (
 )
 
 // cmdStatus: STATUS (RFC 9051 §6.3.11), with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6),
-// APPENDLIMIT (RFC 7889) and IMAP4rev1's RECENT (always 0).
+// APPENDLIMIT (RFC 7889), DELETED-STORAGE (RFC 9208 §4.1.4: the octets an EXPUNGE would free
+// from the quota, the sum of the RFC822.SIZE of the messages with \Deleted) and IMAP4rev1's
+// RECENT (always 0).
 func (s *session) cmdStatus(c *command) error {
 	a := c.args.(*statusArgs)
-	name, err := s.mailboxName(a.mailbox)
-	if err != nil {
-		return err
-	}
-	mb, err := s.server.Store.GetMailbox(s.ctx, s.account.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return no("NONEXISTENT", "no such mailbox")
-	}
+	mb, err := s.existingMailbox(a.mailbox)
 	if err != nil {
 		return err
 	}
@@ -29,10 +23,10 @@ func (s *session) cmdStatus(c *command) error {
 
 // writeMailboxStatus writes "* STATUS name (item value ...)" with items in the order asked.
 func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
-	var unseen, deleted int64
-	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") {
+	var unseen, deleted, deletedSize int64
+	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") || slices.Contains(items, "DELETED-STORAGE") {
 		var err error
-		if unseen, deleted, err = s.countFlags(mb.ID); err != nil {
+		if unseen, deleted, deletedSize, err = s.countFlags(mb.ID); err != nil {
 			return err
 		}
 	}
@@ -63,6 +57,8 @@ func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
 			v = unseen
 		case "DELETED":
 			v = deleted
+		case "DELETED-STORAGE":
+			v = deletedSize
 		case "SIZE":
 			v = size
 		case "HIGHESTMODSEQ":
@@ -79,13 +75,13 @@ func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
 	return nil
 }
 
-// countFlags returns how many messages of a mailbox lack \Seen and how many have \Deleted.
-// It reads every message's metadata: fine for mailboxes of thousands of messages; a store
-// query that counts would serve large ones better.
-func (s *session) countFlags(mailboxID int64) (unseen, deleted int64, err error) {
+// countFlags returns how many messages of a mailbox lack \Seen, how many have \Deleted and
+// their total size. It reads every message's metadata: fine for mailboxes of thousands of
+// messages; a store query that counts would serve large ones better.
+func (s *session) countFlags(mailboxID int64) (unseen, deleted, deletedSize int64, err error) {
 	msgs, err := s.server.Store.ChangedSince(s.ctx, mailboxID, 0)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, m := range msgs {
 		if !hasFlag(m.Flags, `\Seen`) {
@@ -93,9 +89,10 @@ func (s *session) countFlags(mailboxID int64) (unseen, deleted int64, err error)
 		}
 		if hasFlag(m.Flags, `\Deleted`) {
 			deleted++
+			deletedSize += m.Size
 		}
 	}
-	return unseen, deleted, nil
+	return unseen, deleted, deletedSize, nil
 }
 
 // hasFlag reports whether flags holds f, compared case-insensitively.

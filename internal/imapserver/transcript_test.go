@@ -15,6 +15,7 @@ import (
 //	!login [N]                    dial connection N (default 1) and log in as alice
 //	!dial [N]                     dial connection N, no login
 //	!deliver MAILBOX COUNT [FLAG] deliver COUNT test messages (testMessage) to alice's MAILBOX
+//	!quota BYTES                  set alice's storage quota (0: none)
 //	C: line      / CN: line       send a line on connection 1 / N (CRLF added)
 //	S: pattern   / SN: pattern    expect a line on connection 1 / N; "..." matches anything
 //	S+ text                       continue the pattern before: CRLF, then text
@@ -70,6 +71,11 @@ func runTranscript(t *testing.T, h *harness, script string) {
 				count, _ := strconv.Atoi(f[2])
 				for k := 1; k <= count; k++ {
 					h.deliver(h.alice, f[1], testMessage(k), f[3:]...)
+				}
+			case "quota":
+				bytes, _ := strconv.ParseInt(f[1], 10, 64)
+				if err := h.store.SetQuota(t.Context(), h.alice.Address, bytes); err != nil {
+					t.Fatal(err)
 				}
 			default:
 				t.Fatalf("line %d: unknown directive %s", i+1, f[0])

@@ -6,7 +6,9 @@
 // §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
 // ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), counts Received
 // headers (more than MaxReceived is a loop, 554 5.4.6), computes the IMAP parse results and hands
-// the blob to the delivery.Committer. 250 is written only when the committer returns, i.e. when
+// the blob to the delivery.Committer. A recipient whose account uses all its storage quota (or
+// would with the size MAIL FROM declared, RFC 1870) gets 452 4.2.2 at RCPT, and a message that
+// would take one of its accounts over gets 452 4.2.2 at the end of DATA. 250 is written only when the committer returns, i.e. when
 // the body is fsync'd and the rows are committed.
 //
 // Shutdown stops accepting, closes idle connections with 421, lets transactions in flight finish
@@ -65,6 +67,9 @@ type Server struct {
 	MaxRecipients   int           // over it: 452 4.5.3
 	MaxConnections  int           // over it: 421 4.7.0 at connect
 	Timeout         time.Duration // idle time allowed between commands
+	// DefaultQuota is the storage quota, in octets, of an account without its own
+	// (store.Account.Quota); 0: none. Over its quota, an account's mail gets 452 4.2.2.
+	DefaultQuota int64
 
 	initOnce sync.Once
 	smtp     *smtp.Server

@@ -523,3 +523,61 @@ func sendPlain(addr, from, to, msg string) error {
 	}
 	return c.Quit()
 }
+
+// TestOverQuota: a recipient whose account uses all its storage quota, or would with the size
+// MAIL FROM declares, is refused at RCPT with 452 4.2.2; a message that would take an account
+// over its quota is refused at the end of DATA, for every recipient (RFC 3463 X.2.2 mailbox full).
+func TestOverQuota(t *testing.T) {
+	h := newHarness(t, func(s *Server) { s.DefaultQuota = 1 << 20 }) // bob follows the default
+	ctx := context.Background()
+	setQuota := func(bytes int64) {
+		t.Helper()
+		if err := h.store.SetQuota(ctx, "alice@example.org", bytes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := h.dial()
+	c.cmd("EHLO client.example", "250 ")
+
+	// A message larger than the whole quota: refused after DATA, for bob too.
+	setQuota(200)
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO:<alice@example.org>", "250 ")
+	c.cmd("RCPT TO:<bob@example.org>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: big\r\n\r\n" + strings.Repeat("x", 300) + "\r\n.")
+	c.expect("452 4.2.2 ")
+	if len(h.bodies("alice@example.org"))+len(h.bodies("bob@example.org")) != 0 {
+		t.Fatal("a message over quota was stored")
+	}
+
+	// Room for it: delivered. Then the quota is lowered under the usage: RCPT refused, and
+	// also when the declared size would not fit.
+	setQuota(10 << 10)
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO:<alice@example.org>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: fits\r\n\r\n" + strings.Repeat("x", 300) + "\r\n.")
+	c.expect("250 ")
+	c.cmd("MAIL FROM:<a@remote.example> SIZE=20000", "250 ")
+	c.cmd("RCPT TO:<alice@example.org>", "452 4.2.2 ")
+	c.cmd("RCPT TO:<bob@example.org>", "250 ")
+	c.cmd("RSET", "250 ")
+	setQuota(100)
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO:<alice@example.org>", "452 4.2.2 ")
+	c.cmd("RCPT TO:<team@example.org>", "452 4.2.2 ") // an alias with alice among its targets
+	c.cmd("RCPT TO:<bob@example.org>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: bob only\r\n\r\nhi\r\n.")
+	c.expect("250 ")
+
+	// No quota at all: anything goes.
+	setQuota(0)
+	c.cmd("MAIL FROM:<a@remote.example> SIZE=60000", "250 ")
+	c.cmd("RCPT TO:<alice@example.org>", "250 ")
+	c.cmd("QUIT", "221 ")
+	if a, b := len(h.bodies("alice@example.org")), len(h.bodies("bob@example.org")); a != 1 || b != 1 {
+		t.Fatalf("alice has %d messages, bob %d; want 1 each", a, b)
+	}
+}

@@ -30,6 +30,7 @@ type session struct {
 	closed bool // guarded by server.mu
 
 	from       string
+	size       int64 // declared with MAIL FROM SIZE= (RFC 1870), 0 when not
 	rcpts      []string
 	accounts   []store.Account // deduplicated: one copy per account
 	accountIDs map[int64]bool
@@ -46,6 +47,7 @@ var (
 	errLoop         = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Too many Received headers: mail loop detected"}
 	errTooLarge     = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for system"}
 	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down, try again later"}
+	errOverQuota    = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full, try again later"}
 )
 
 // Mail handles MAIL FROM (RFC 5321 §4.1.1.2). The null reverse-path <> is allowed (bounces).
@@ -59,6 +61,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		from = a.String()
 	}
 	s.from = from
+	if opts != nil {
+		s.size = opts.Size
+	}
 	s.busy.Store(true)
 	return nil
 }
@@ -85,6 +90,14 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.reject(a.String(), "lookup-failed", errTempLookup)
 		return errTempLookup
 	}
+	if over, err := s.overQuota(res.Accounts, s.size); err != nil {
+		s.logger.Error("read quota", "rcpt", a.String(), "err", err)
+		s.reject(a.String(), "lookup-failed", errTempLookup)
+		return errTempLookup
+	} else if over != "" {
+		s.reject(a.String(), "over-quota", errOverQuota)
+		return errOverQuota
+	}
 	s.rcpts = append(s.rcpts, a.String())
 	for _, acc := range res.Accounts {
 		if !s.accountIDs[acc.ID] {
@@ -101,6 +114,7 @@ func (s *session) Reset() { s.reset() }
 
 func (s *session) reset() {
 	s.from = ""
+	s.size = 0
 	s.rcpts = nil
 	s.accounts = nil
 	s.accountIDs = map[int64]bool{}
@@ -165,6 +179,19 @@ func (s *session) Data(r io.Reader) error {
 		return reply
 	}
 	size := body.Size()
+	if over, err := s.overQuota(s.accounts, size); err != nil || over != "" {
+		_ = body.Abort()
+		if err != nil {
+			s.logger.Error("read quota", "err", err)
+			s.reject(rcpt, "lookup-failed", errTempLookup)
+			return errTempLookup
+		}
+		// One reply for every recipient (SMTP has no per-recipient reply to DATA): the sender
+		// retries them all later.
+		s.logger.Info("message over quota", "account", over, "size", size)
+		s.reject(rcpt, "over-quota", errOverQuota)
+		return errOverQuota
+	}
 	analysis, err := s.server.Analyze(body, size)
 	if err != nil {
 		// The parser never refuses a message; an error here is an I/O error.
@@ -196,6 +223,21 @@ func (s *session) Data(r io.Reader) error {
 		Result: "delivered", Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
 	})
 	return nil
+}
+
+// overQuota returns the address of the first account that uses all its storage quota or would
+// go over it with add more octets, or "" when none does.
+func (s *session) overQuota(accounts []store.Account, add int64) (string, error) {
+	for _, acc := range accounts {
+		q, err := store.GetQuota(context.Background(), s.server.Store, acc, s.server.DefaultQuota)
+		if err != nil {
+			return "", err
+		}
+		if q.Exceeded(add) {
+			return acc.Address, nil
+		}
+	}
+	return "", nil
 }
 
 // replyCode renders "550 5.1.1" for the mail log.

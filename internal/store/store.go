@@ -66,6 +66,20 @@ type Account struct {
 	DomainID     int64
 	PasswordHash string // argon2id in PHC string format
 	CreatedAt    time.Time
+	// QuotaBytes is the account's storage quota (RFC 9208 STORAGE) in octets: 0 for none,
+	// QuotaDefault to follow the server's default.
+	QuotaBytes int64
+}
+
+// QuotaDefault is the QuotaBytes of an account whose quota is the server's default.
+const QuotaDefault = -1
+
+// Quota returns the account's storage quota in octets given the server's default; 0 is none.
+func (a Account) Quota(defaultBytes int64) int64 {
+	if a.QuotaBytes == QuotaDefault {
+		return max(defaultBytes, 0)
+	}
+	return a.QuotaBytes
 }
 
 // Alias maps one address (or "@domain", a catch-all) to one or more local addresses.
@@ -157,6 +171,9 @@ type Store interface {
 	// ListAccounts lists the accounts of one domain, or of all domains when domain is "".
 	ListAccounts(ctx context.Context, domain string) ([]Account, error)
 	SetPassword(ctx context.Context, address, passwordHash string) error
+	// SetQuota sets an account's storage quota in octets: 0 for none, QuotaDefault for the
+	// server's default.
+	SetQuota(ctx context.Context, address string, quotaBytes int64) error
 	// RemoveAccount deletes an account, its mailboxes and messages, and every alias target
 	// naming it (an alias left with no target is deleted). It returns the blobs whose last
 	// reference went away: the caller deletes them from the blob store after the commit.

@@ -74,6 +74,10 @@ var checks = []struct {
 	{"expunged counters", `SELECT format('mailbox %d: expunged uid %d with modseq %d, not below uidnext %d or above highestmodseq %d',
 			b.id, e.uid, e.modseq, b.uidnext, b.highestmodseq)
 		FROM expunged e JOIN mailboxes b ON b.id = e.mailbox_id WHERE e.uid >= b.uidnext OR e.modseq > b.highestmodseq`},
+	{"mailbox usage", `SELECT format('mailbox %d (%s of account %d): counted %d messages of %d octets, holds %d of %d',
+			b.id, b.name, b.account_id, b.message_count, b.message_bytes, count(m.id), coalesce(sum(m.size), 0))
+		FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id GROUP BY b.id
+		HAVING b.message_count != count(m.id) OR b.message_bytes != coalesce(sum(m.size), 0)`},
 	{"text index", `SELECT format('message %d: text_doc %s, but its blob %s has %s', m.id,
 			coalesce(m.text_doc, 'NULL'), b.id, coalesce(b.text_doc, 'NULL'))
 		FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.text_doc IS NOT b.text_doc`},

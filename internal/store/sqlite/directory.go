@@ -89,7 +89,7 @@ func (s *Store) AddAccount(ctx context.Context, address, passwordHash string) (s
 	if err != nil {
 		return store.Account{}, fmt.Errorf("add account: %w", err)
 	}
-	a := store.Account{Address: addr, PasswordHash: passwordHash}
+	a := store.Account{Address: addr, PasswordHash: passwordHash, QuotaBytes: store.QuotaDefault}
 	created := s.nowNanos()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if a.DomainID, err = localDomainID(ctx, tx, domain); err != nil {
@@ -221,6 +221,24 @@ func (s *Store) SetPassword(ctx context.Context, address, passwordHash string) e
 	}
 	if err != nil {
 		return fmt.Errorf("set password %s: %w", address, err)
+	}
+	return nil
+}
+
+// SetQuota sets an account's storage quota in octets (stored NULL for store.QuotaDefault);
+// store.ErrNotFound if there is no account.
+func (s *Store) SetQuota(ctx context.Context, address string, quotaBytes int64) error {
+	address = strings.ToLower(address)
+	if quotaBytes < store.QuotaDefault {
+		return fmt.Errorf("set quota of %s: %d octets", address, quotaBytes)
+	}
+	quota := sql.NullInt64{Int64: quotaBytes, Valid: quotaBytes != store.QuotaDefault}
+	res, err := s.write.ExecContext(ctx, `UPDATE accounts SET quota_bytes = ? WHERE address = ?`, quota, address)
+	if err == nil {
+		err = affectedOne(res)
+	}
+	if err != nil {
+		return fmt.Errorf("set quota of %s: %w", address, err)
 	}
 	return nil
 }
@@ -508,15 +526,20 @@ func dedupeLower(addrs []string) []string {
 	return out
 }
 
-const accountColumns = `SELECT id, address, domain_id, password_hash, created_at FROM accounts`
+const accountColumns = `SELECT id, address, domain_id, password_hash, created_at, quota_bytes FROM accounts`
 
 func scanAccount(r scanner) (store.Account, error) {
 	var (
 		a       store.Account
 		created int64
+		quota   sql.NullInt64
 	)
-	err := r.Scan(&a.ID, &a.Address, &a.DomainID, &a.PasswordHash, &created)
+	err := r.Scan(&a.ID, &a.Address, &a.DomainID, &a.PasswordHash, &created, &quota)
 	a.CreatedAt = fromNanos(created)
+	a.QuotaBytes = store.QuotaDefault
+	if quota.Valid {
+		a.QuotaBytes = quota.Int64
+	}
 	return a, err
 }
 

@@ -14,7 +14,7 @@ const messageColumns = `SELECT id, mailbox_id, uid, modseq, flags, internal_date
 	envelope, structure FROM messages`
 
 const mailboxColumns = `SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq,
-	(SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id) FROM mailboxes b`
+	message_count FROM mailboxes b`
 
 // ListMailboxes returns an account's mailboxes in creation order; store.ErrNotFound if the
 // account does not exist.

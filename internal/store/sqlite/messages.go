@@ -16,8 +16,7 @@ import (
 // MailboxSize is the total size in bytes of a mailbox's messages (RFC 8438 STATUS SIZE).
 func (s *Store) MailboxSize(ctx context.Context, mailboxID int64) (int64, error) {
 	var size int64
-	err := s.read.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = b.id)
-		FROM mailboxes b WHERE id = ?`, mailboxID).Scan(&size)
+	err := s.read.QueryRowContext(ctx, `SELECT message_bytes FROM mailboxes WHERE id = ?`, mailboxID).Scan(&size)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -165,11 +164,12 @@ func clampModSeq(m uint64) int64 {
 
 // AccountUsage returns the bytes and the number of messages of an account's mailboxes: a
 // message in two mailboxes counts twice, though its blob is stored once (RFC 9208 §5.1 counts
-// the messages of the account). store.ErrNotFound if the account does not exist.
+// the messages of the account). It reads the counters of the mailbox rows, which triggers keep
+// (migrations/0004_quota.sql). store.ErrNotFound if the account does not exist.
 func (s *Store) AccountUsage(ctx context.Context, accountID int64) (bytes, messages int64, err error) {
-	err = s.read.QueryRowContext(ctx, `SELECT coalesce(sum(m.size), 0), count(m.id) FROM accounts a
-		LEFT JOIN mailboxes b ON b.account_id = a.id LEFT JOIN messages m ON m.mailbox_id = b.id
-		WHERE a.id = ? GROUP BY a.id`, accountID).Scan(&bytes, &messages)
+	err = s.read.QueryRowContext(ctx, `SELECT coalesce(sum(b.message_bytes), 0), coalesce(sum(b.message_count), 0)
+		FROM accounts a LEFT JOIN mailboxes b ON b.account_id = a.id WHERE a.id = ? GROUP BY a.id`,
+		accountID).Scan(&bytes, &messages)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

@@ -30,6 +30,12 @@
 // woken by an event always reads the state it announces. The hub is in-process: changes made by
 // another process on the same file are not announced.
 //
+// Usage (RFC 9208 QUOTA, RFC 8438 STATUS SIZE): a mailbox row counts its messages and their
+// octets in message_count and message_bytes, kept by triggers on the messages table
+// (migrations/0004_quota.sql), so AccountUsage and MailboxSize read a few rows whatever the
+// number of messages; Check verifies them. An account's quota_bytes is NULL for the server's
+// default.
+//
 // Full-text index (SEARCH BODY and TEXT): table message_text (FTS5, contentless, trigram
 // tokenizer, see migrations/0003_fulltext.sql) holds one row per blob delivered with a
 // store.Text, written in the delivering transaction; the blob row and each of its message rows

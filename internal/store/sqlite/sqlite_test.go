@@ -280,6 +280,7 @@ func TestCheckFindsProblems(t *testing.T) {
 		`UPDATE blobs SET refs = 5`,
 		`UPDATE alias_targets SET target = 'gone@example.org'`,
 		`INSERT INTO message_text (rowid, header, body) VALUES (99, 'Subject: orphan', '')`,
+		`UPDATE mailboxes SET message_bytes = 3 WHERE name = 'Trash'`,
 		`UPDATE messages SET text_doc = 98 WHERE mailbox_id = (SELECT id FROM mailboxes WHERE name = 'Sent')`,
 	} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
@@ -292,7 +293,8 @@ func TestCheckFindsProblems(t *testing.T) {
 	}
 	text := strings.Join(problems, "\n")
 	for _, want := range []string{"not below uidnext", "above highestmodseq", "blob b1: refs 5, but 2 messages",
-		"target gone@example.org", "text index row 99 belongs to no blob", "text_doc 98, but its blob b1 has NULL"} {
+		"target gone@example.org", "text index row 99 belongs to no blob", "text_doc 98, but its blob b1 has NULL",
+		"(Trash of account 1): counted 0 messages of 3 octets, holds 0 of 0"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Check problems %q lack %q", problems, want)
 		}

@@ -306,6 +306,52 @@ func testAccountUsage(f *fixture) {
 	}
 	_, _, err = s.AccountUsage(ctx, bob.ID+1000)
 	wantErr(t, "AccountUsage of a missing account", err, store.ErrNotFound)
+
+	// Moving and renaming keep the usage; deleting a mailbox takes its messages away.
+	want, _ = usage(alice)
+	archive := f.mailbox(alice, "Archive")
+	f.move(archive, f.uids(archive), f.mailbox(alice, "Trash"))
+	if err := s.RenameMailbox(ctx, alice.ID, "Trash", "Bin"); err != nil {
+		t.Fatal(err)
+	}
+	if b, n := usage(alice); b != want || n != 2 {
+		t.Fatalf("usage after a move and a rename = %d bytes, %d messages; want %d, 2", b, n, want)
+	}
+	if size, err = s.MailboxSize(ctx, f.mailbox(alice, "Bin").ID); err != nil || size == 0 {
+		t.Fatalf("MailboxSize of Bin = %d, %v", size, err)
+	}
+	if _, err := s.DeleteMailbox(ctx, alice.ID, "Bin"); err != nil {
+		t.Fatal(err)
+	}
+	if b, n := usage(alice); b != want-size || n != 1 {
+		t.Fatalf("usage after deleting Bin = %d bytes, %d messages; want %d, 1", b, n, want-size)
+	}
+}
+
+// testQuota: an account's quota follows the server's default until set; 0 means none.
+func testQuota(f *fixture) {
+	ctx, s, t := f.ctx, f.s, f.t
+	f.domain("example.org")
+	alice := f.account("alice@example.org")
+	if alice.QuotaBytes != store.QuotaDefault || alice.Quota(5<<20) != 5<<20 || alice.Quota(0) != 0 {
+		t.Fatalf("new account: QuotaBytes %d, Quota(5 MiB) %d", alice.QuotaBytes, alice.Quota(5<<20))
+	}
+	for _, q := range []int64{1000, 0, store.QuotaDefault} {
+		if err := s.SetQuota(ctx, "ALICE@example.org", q); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetAccountByID(ctx, alice.ID)
+		if err != nil || got.QuotaBytes != q {
+			t.Fatalf("after SetQuota(%d): QuotaBytes %d, %v", q, got.QuotaBytes, err)
+		}
+		if want := map[int64]int64{1000: 1000, 0: 0, store.QuotaDefault: 7}[q]; got.Quota(7) != want {
+			t.Fatalf("after SetQuota(%d): Quota(7) = %d, want %d", q, got.Quota(7), want)
+		}
+	}
+	wantErr(t, "SetQuota of a missing account", s.SetQuota(ctx, "nobody@example.org", 1), store.ErrNotFound)
+	if err := s.SetQuota(ctx, "alice@example.org", -5); err == nil {
+		t.Fatal("SetQuota(-5) succeeded")
+	}
 }
 
 func testRecordJunkMove(f *fixture) {

@@ -26,7 +26,8 @@
 //   - SearchText matches a substring of the text as delivered (store.Text), case-insensitively,
 //     in one mailbox, copies and moved messages included; a message delivered without text is
 //     reported apart, and a query shorter than the index can answer is store.ErrNotIndexable;
-//   - AccountUsage counts a message once per mailbox it is in; account-level methods on an
+//   - AccountUsage counts a message once per mailbox it is in; a new account's QuotaBytes is
+//     store.QuotaDefault; account-level methods on an
 //     unknown account, and mailbox-level ones on an unknown mailbox, are store.ErrNotFound.
 package storetest
 
@@ -76,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChangeFeed", testChangeFeed},
 		{"SearchText", testSearchText},
 		{"AccountUsage", testAccountUsage},
+		{"Quota", testQuota},
 		{"RecordJunkMove", testRecordJunkMove},
 	}
 	for _, tt := range tests {
