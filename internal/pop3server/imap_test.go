@@ -1,9 +1,11 @@
 package pop3server
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,21 +19,7 @@ import (
 // as alice with INBOX selected; expunged receives the sequence numbers of EXPUNGE responses.
 func (h *harness) imapFor(t *testing.T, expunged chan<- uint32) *imapclient.Client {
 	t.Helper()
-	srv := &imapserver.Server{
-		Hostname: "imap.example.org", Store: h.Store, Blobs: h.Blobs, Committer: h.Committer,
-		Auth: h.srv.Auth, Logger: h.Logger, TLSConfig: h.TLSConfig, AllowInsecureAuth: true,
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	c, err := imapclient.DialInsecure(l.Addr().String(), &imapclient.Options{
+	c, err := imapclient.DialInsecure(h.startIMAP(t), &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Expunge: func(seq uint32) { expunged <- seq },
 		},
@@ -47,6 +35,26 @@ func (h *harness) imapFor(t *testing.T, expunged chan<- uint32) *imapclient.Clie
 		t.Fatal(err)
 	}
 	return c
+}
+
+// startIMAP starts an IMAP server on the harness's store and returns its address.
+func (h *harness) startIMAP(t *testing.T) string {
+	t.Helper()
+	srv := &imapserver.Server{
+		Hostname: "imap.example.org", Store: h.Store, Blobs: h.Blobs, Committer: h.Committer,
+		Auth: h.srv.Auth, Logger: h.Logger, TLSConfig: h.TLSConfig, AllowInsecureAuth: true,
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return l.Addr().String()
 }
 
 // TestDeletionShowsInIMAP: messages deleted by POP3 are expunged at QUIT, and an IMAP session
@@ -125,4 +133,45 @@ func TestIMAPExpungeDuringSession(t *testing.T) {
 	p = h.loginWhenFree()
 	p.cmd("UIDL", "+OK unique-id listing follows", "1 ...00000002", "2 ...00000003", ".")
 	p.cmd("QUIT", "+OK ...")
+}
+
+// TestDeletionShowsAsVanished: an IMAP session that enabled QRESYNC (RFC 7162 §3.2.10) learns
+// of POP3 deletions as VANISHED, in IDLE; raw lines, as go-imap's client has no QRESYNC.
+func TestDeletionShowsAsVanished(t *testing.T) {
+	h := newHarness(t)
+	for i := 1; i <= 3; i++ {
+		h.Deliver(h.Alice, "INBOX", testMessage(i))
+	}
+	nc, err := net.Dial("tcp", h.startIMAP(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := &conn{t: t, c: nc, r: bufio.NewReader(nc)}
+	c.expect("* OK ...")
+	c.cmd(`a LOGIN alice@example.org "`+testPassword+`"`, "a OK ...")
+	c.cmd("b ENABLE QRESYNC", "* ENABLED QRESYNC", "b OK ...")
+	c.send("c SELECT INBOX\r\n")
+	for !strings.HasPrefix(c.readLine(), "c OK") {
+	}
+	c.cmd("d IDLE", "+ idling")
+
+	p := h.login()
+	p.cmd("DELE 1", "+OK message 1 deleted")
+	p.cmd("DELE 3", "+OK message 3 deleted")
+	p.cmd("QUIT", "+OK ...")
+	// The \Deleted flags may be announced first, depending on when the session looks.
+	for {
+		line := c.readLine()
+		if strings.HasPrefix(line, "* VANISHED ") {
+			if line != "* VANISHED 1,3" {
+				t.Fatalf("got %q, want * VANISHED 1,3", line)
+			}
+			break
+		}
+		if !strings.Contains(line, `FETCH (UID`) {
+			t.Fatalf("unexpected %q", line)
+		}
+	}
+	c.cmd("DONE", "d OK ...")
 }
