@@ -301,26 +301,47 @@ func scanBlobRef(r scanner) (blobRef, error) {
 // dropBlobRefs takes references away from blobs, deletes the rows left without any, with their
 // full-text index rows, and returns their ids, sorted.
 func dropBlobRefs(ctx context.Context, tx *sql.Tx, refs []blobRef) ([]string, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	// Prepared once per call: an expunge of thousands of messages runs these per body.
+	decrement, err := tx.PrepareContext(ctx, `UPDATE blobs SET refs = refs - ? WHERE id = ? RETURNING refs, text_doc`)
+	if err != nil {
+		return nil, err
+	}
+	defer decrement.Close()
+	remove, err := tx.PrepareContext(ctx, `DELETE FROM blobs WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer remove.Close()
 	var gone []string
+	var docs []any
 	for _, r := range refs {
 		var left int64
 		var doc sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `UPDATE blobs SET refs = refs - ? WHERE id = ? RETURNING refs, text_doc`,
-			r.n, r.id).Scan(&left, &doc); err != nil {
+		if err := decrement.QueryRowContext(ctx, r.n, r.id).Scan(&left, &doc); err != nil {
 			return nil, fmt.Errorf("blob %s: %w", r.id, err)
 		}
 		if left > 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE id = ?`, r.id); err != nil {
+		if _, err := remove.ExecContext(ctx, r.id); err != nil {
 			return nil, fmt.Errorf("blob %s: %w", r.id, err)
 		}
 		if doc.Valid {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM message_text WHERE rowid = ?`, doc.Int64); err != nil {
-				return nil, fmt.Errorf("blob %s: drop text index row: %w", r.id, err)
-			}
+			docs = append(docs, doc.Int64)
 		}
 		gone = append(gone, r.id)
+	}
+	// Index rows go in batches: one FTS5 statement per row costs far more than one per batch.
+	for len(docs) > 0 {
+		n := min(len(docs), 500)
+		query := `DELETE FROM message_text WHERE rowid IN (?` + strings.Repeat(`, ?`, n-1) + `)`
+		if _, err := tx.ExecContext(ctx, query, docs[:n]...); err != nil {
+			return nil, fmt.Errorf("drop text index rows: %w", err)
+		}
+		docs = docs[n:]
 	}
 	sort.Strings(gone)
 	return gone, nil
