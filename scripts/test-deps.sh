@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
-# fetchmail and mbsync (package isync).
+# curl, fetchmail and mbsync (package isync).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 [ -x /usr/bin/python3 ] || need+=(python3)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v fetchmail >/dev/null 2>&1 || need+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
 if ((${#need[@]})); then

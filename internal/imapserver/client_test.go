@@ -237,7 +237,7 @@ func TestClientSuiteGoIMAP(t *testing.T) {
 func TestClientSuiteImaplib(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("SKIPPED LOUDLY: python3 not found; the imaplib suite did not run")
+		t.Fatal("python3 is not installed: run `make test`, which installs the test dependencies")
 	}
 	h := newHarness(t)
 	dir := t.TempDir()
