@@ -205,16 +205,20 @@ for o in $OPS; do
   fi
   echo "| \`$command\` | $p ms | $d ms | $(ratio "$p" "$d") | $found |"
 done
-for m in rss pss; do
-  p=$(field idle-posthorn "${m}_per_connection_kib") d=$(field idle-dovecot "${m}_per_connection_kib")
-  echo "| memory per idle connection, $(echo $m | tr a-z A-Z) ($IDLE connections) | $p KiB | $d KiB | $(ratio "$p" "$d") | |"
-done
-echo "| memory per idle connection, posthorn's live heap and stacks after GC | $(field idle-posthorn go_live_per_conn_kib) KiB | | | |"
+# after FILE KEY: the figure after the arrow of a "KEY before -> after" line of an idle report.
+after() { awk -v k="$2" '$1 == k {print $4}' "$WORK/$1.txt"; }
+
+p=$(field idle-posthorn go_live_per_conn_kib) d=$(field idle-dovecot pss_per_connection_kib)
+echo "| memory per idle connection ($IDLE connections): posthorn's live heap and stacks after GC, Dovecot's PSS | $p KiB | $d KiB | $(ratio "$p" "$d") | |"
+p=$(field idle-posthorn rss_per_connection_kib) d=$(field idle-dovecot rss_per_connection_kib)
+echo "| RSS per idle connection, (after - before) / $IDLE | $p KiB | $d KiB | $(ratio "$p" "$d") | |"
+p=$(after idle-posthorn rss_mib) d=$(after idle-dovecot rss_mib)
+echo "| RSS with $IDLE idle connections: posthorn's process, Dovecot's imap processes (PSS) | $p MiB | $d MiB ($(after idle-dovecot pss_mib)) | $(ratio "$p" "$d") | |"
 p=$(field idle-posthorn open_seconds) d=$(field idle-dovecot open_seconds)
 echo "| time to log in $IDLE connections, SELECT, IDLE | $p s | $d s | $(ratio "$p" "$d") | |"
 echo
-echo "Fill: posthorn $(cat "$WORK/fill-posthorn.txt" | sed 's/^filled //'), over IMAP APPEND; Dovecot $(cat "$WORK/fill-dovecot.txt" | sed 's/^filled //'), Maildir files written directly."
-echo "Idle memory, posthorn: RSS $(field idle-posthorn rss_mib) $(awk '$1 == "rss_mib" {print $3, $4}' "$WORK/idle-posthorn.txt") MiB; Dovecot imap processes: $(awk '$1 == "processes" {print $2, $3, $4}' "$WORK/idle-dovecot.txt"), RSS $(awk '$1 == "rss_mib" {print $2, $3, $4}' "$WORK/idle-dovecot.txt") MiB, PSS $(awk '$1 == "pss_mib" {print $2, $3, $4}' "$WORK/idle-dovecot.txt") MiB."
+echo "Fill: posthorn $(sed 's/^filled //' "$WORK/fill-posthorn.txt"), over IMAP APPEND; Dovecot $(sed 's/^filled //' "$WORK/fill-dovecot.txt"), Maildir files written directly."
+echo "posthorn's RSS: $(field idle-posthorn rss_mib) -> $(after idle-posthorn rss_mib) MiB around the idle connections, both read after a GC; its live heap and stacks: $(field idle-posthorn go_live_mib) -> $(after idle-posthorn go_live_mib) MiB. The rest of its RSS is heap the Go runtime keeps after the password hashes of the logins (argon2id, 64 MiB each), which swamps the RSS difference."
 for f in fill-dovecot fill-posthorn idle-posthorn idle-dovecot ops-posthorn ops-dovecot; do
   log "mailbench report $f:"
   sed 's/^/  /' "$WORK/$f.txt" >&2
