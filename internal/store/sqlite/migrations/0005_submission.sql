@@ -1,0 +1,1 @@
+-- Schema for submission; filled in by the change that builds it.

@@ -1,0 +1,1 @@
+-- Schema for queue; filled in by the change that builds it.

@@ -1,0 +1,1 @@
+-- Schema for spam; filled in by the change that builds it.

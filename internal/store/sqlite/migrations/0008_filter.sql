@@ -1,0 +1,1 @@
+-- Schema for filter; filled in by the change that builds it.
