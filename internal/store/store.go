@@ -126,6 +126,10 @@ type Delivery struct {
 	// SearchText; nil leaves the message unindexed (SearchText then reports it as such).
 	Text    *Text
 	Targets []Target
+	// Outbound are the remote recipients, queued for delivery to the world in the same
+	// transaction (one queue row and one blob reference each). A delivery has Targets,
+	// Outbound or both.
+	Outbound []Outbound
 }
 
 // Text is the searchable text of a message (computed by message.ExtractText): the header
@@ -192,7 +196,8 @@ type Store interface {
 	ListMessages(ctx context.Context, mailboxID int64) ([]Message, error)
 
 	// Deliver commits several deliveries in one transaction: one blob row per delivery with one
-	// reference per target, one message row per target with the mailbox's next UID and MODSEQ.
+	// reference per target and per outbound recipient, one message row per target with the
+	// mailbox's next UID and MODSEQ, one outbound queue row per outbound recipient.
 	// Either all deliveries are committed or none is. The result has one slice per delivery.
 	Deliver(ctx context.Context, deliveries []Delivery) ([][]Delivered, error)
 

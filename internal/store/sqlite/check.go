@@ -67,8 +67,11 @@ var checks = []struct {
 			id, name, account_id, uidvalidity, uidnext, highestmodseq)
 		FROM mailboxes WHERE uidvalidity < 1 OR uidvalidity > 4294967295 OR uidnext < 1 OR uidnext > 4294967295
 			OR highestmodseq < 1`},
-	{"blob refs", `SELECT format('blob %s: refs %d, but %d messages use it', b.id, b.refs, count(m.id))
-		FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id GROUP BY b.id HAVING b.refs != count(m.id)`},
+	{"blob refs", `SELECT format('blob %s: refs %d, but %d messages and %d queue rows use it', b.id, b.refs,
+			(SELECT count(*) FROM messages m WHERE m.blob_id = b.id),
+			(SELECT count(*) FROM queue q WHERE q.blob_id = b.id))
+		FROM blobs b WHERE b.refs != (SELECT count(*) FROM messages m WHERE m.blob_id = b.id)
+			+ (SELECT count(*) FROM queue q WHERE q.blob_id = b.id)`},
 	{"expunged present", `SELECT format('mailbox %d: uid %d is recorded as expunged but still present', e.mailbox_id, e.uid)
 		FROM expunged e JOIN messages m ON m.mailbox_id = e.mailbox_id AND m.uid = e.uid`},
 	{"expunged counters", `SELECT format('mailbox %d: expunged uid %d with modseq %d, not below uidnext %d or above highestmodseq %d',

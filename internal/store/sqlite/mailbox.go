@@ -92,6 +92,7 @@ func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]s
 	if err != nil {
 		return nil, fmt.Errorf("deliver: %w", err)
 	}
+	s.wakeQueue(deliveries)
 	return out, nil
 }
 
@@ -99,8 +100,11 @@ func validDelivery(d store.Delivery) error {
 	if d.BlobID == "" {
 		return errors.New("delivery without blob id")
 	}
-	if len(d.Targets) == 0 {
+	if len(d.Targets) == 0 && len(d.Outbound) == 0 {
 		return fmt.Errorf("blob %s: no target", d.BlobID)
+	}
+	if err := validOutbound(d.Outbound); err != nil {
+		return fmt.Errorf("blob %s: %w", d.BlobID, err)
 	}
 	for _, t := range d.Targets {
 		if _, err := normalizeFlags(t.Flags); err != nil {
@@ -179,6 +183,9 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			}
 			out[i][j] = store.Delivered{MailboxID: mb.id, UID: uint32(uid), ModSeq: uint64(mb.highestModSeq)}
 		}
+		if err := s.enqueue(ctx, tx, d, date); err != nil {
+			return nil, fmt.Errorf("blob %s: %w", d.BlobID, err)
+		}
 	}
 	update := tx.StmtContext(ctx, s.stmts.updateMailbox)
 	for _, mb := range touched {
@@ -225,7 +232,7 @@ func (s *Store) indexTexts(ctx context.Context, tx *sql.Tx, deliveries []store.D
 func (s *Store) insertBlob(ctx context.Context, tx *sql.Tx, insertBlob *sql.Stmt, d store.Delivery,
 	doc sql.NullInt64) (sql.NullInt64, error) {
 	var kept sql.NullInt64
-	if err := insertBlob.QueryRowContext(ctx, d.BlobID, d.Size, len(d.Targets), doc).Scan(&kept); err != nil {
+	if err := insertBlob.QueryRowContext(ctx, d.BlobID, d.Size, len(d.Targets)+len(d.Outbound), doc).Scan(&kept); err != nil {
 		return kept, err
 	}
 	// A blob id delivered again (blob ids are new for every body, so only by a caller's

@@ -15,10 +15,10 @@
 //
 // Invariants kept here and verified by Check: a message's UID is below its mailbox's uidnext and
 // unique in the mailbox; its MODSEQ is at most the mailbox's highestmodseq; a blob row's refs
-// equals the number of message rows naming it, and a blob row whose count reaches zero is deleted
-// in the transaction that removed its last message; an alias target names an existing account
-// or alias (removing one removes the targets naming it, and an alias left without target goes
-// too); UIDVALIDITY values come from a counter that only grows, so a mailbox created again under
+// equals the number of message rows and outbound queue rows naming it, and a blob row whose count
+// reaches zero is deleted in the transaction that removed its last message or queue row; an
+// alias target names an existing account or alias (removing one removes the targets naming it,
+// and an alias left without target goes too); UIDVALIDITY values come from a counter that only grows, so a mailbox created again under
 // an old name never reuses one (RFC 9051 §2.3.1.1).
 //
 // Changes (RFC 7162): a mailbox's highestmodseq grows by one per command that changes it (Deliver:
@@ -75,6 +75,8 @@ type Store struct {
 	reads readStmts
 	hub   *store.Hub // the change feed: what this process commits, published after the commit
 	now   func() time.Time
+	// queueWake is signalled after a commit that adds outbound queue rows (see QueueWake).
+	queueWake chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -155,7 +157,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{hub: store.NewHub(), now: time.Now}
+	s := &Store{hub: store.NewHub(), now: time.Now, queueWake: make(chan struct{}, 1)}
 	if err := s.open(ctx, abs); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), s.Close())
 	}

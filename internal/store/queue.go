@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Priority is the class of an outbound message. The queue scheduler always serves a lower
+// class first, so bulk mail never delays person-to-person mail.
+type Priority int
+
+const (
+	// PriorityNormal is person-to-person mail, and delivery status notifications.
+	PriorityNormal Priority = 0
+	// PriorityBulk is campaign and list mail.
+	PriorityBulk Priority = 1
+)
+
+// Outbound is one remote recipient of a delivery: a row of the outbound queue, which shares the
+// delivery's blob (one blob reference per row) until it is delivered, bounced or deleted.
+type Outbound struct {
+	// Sender is the envelope sender (RFC 5321 reverse-path), "" for the null sender of a
+	// delivery status notification: a message from the null sender that fails is dropped, never
+	// bounced (RFC 5321 §4.5.5), so bounces cannot loop.
+	Sender    string
+	Recipient string
+	Priority  Priority
+
+	// RFC 3461 DSN parameters of the submission. Ret is "FULL", "HDRS" or "" (unspecified);
+	// EnvID is the ENVID xtext decoded; Notify is "" (unspecified: failures and delays), "NEVER"
+	// or a comma-separated subset of "SUCCESS", "FAILURE", "DELAY"; ORcpt is the ORCPT
+	// parameter as given ("rfc822;addr"), decoded.
+	Ret    string
+	EnvID  string
+	Notify string
+	ORcpt  string
+
+	// RequireTLS is RFC 8689 REQUIRETLS: the message is only ever sent over TLS with a valid
+	// certificate (MTA-STS or DANE validated), and the next hop must support REQUIRETLS.
+	RequireTLS bool
+	// SMTPUTF8 (RFC 6531) and EightBit (RFC 6152 BODY=8BITMIME) ask the next hop for them.
+	SMTPUTF8 bool
+	EightBit bool
+}
+
+// QueueState is where a queued recipient stands.
+type QueueState string
+
+const (
+	QueueReady    QueueState = "ready"    // waiting for its next attempt (which may be now)
+	QueueHeld     QueueState = "held"     // held by the operator: never attempted until released
+	QueueDeferred QueueState = "deferred" // ready, after at least one failed attempt
+)
+
+// QueuedMessage is one row of the outbound queue: one recipient of one message.
+type QueuedMessage struct {
+	ID     int64
+	BlobID string
+	Size   int64
+	Outbound
+	Domain      string // the recipient's domain, lower-cased
+	QueuedAt    time.Time
+	NextAttempt time.Time
+	Attempts    int
+	LastError   string // the last failure, as the remote server or the network said it
+	Held        bool
+	// DelayNotified reports that a delay DSN has been sent for this recipient.
+	DelayNotified bool
+}
+
+// State reports the row's state for display.
+func (q QueuedMessage) State() QueueState {
+	switch {
+	case q.Held:
+		return QueueHeld
+	case q.Attempts > 0:
+		return QueueDeferred
+	}
+	return QueueReady
+}
+
+// QueueStore is the outbound queue's persistence, beside Store (Deliver inserts rows from
+// Delivery.Outbound). Every method is safe for concurrent use.
+type QueueStore interface {
+	// DueQueue returns up to limit rows that are not held and due at now, lowest priority
+	// class first, then oldest next attempt, skipping the ids in exclude (rows in flight).
+	DueQueue(ctx context.Context, now time.Time, limit int, exclude map[int64]bool) ([]QueuedMessage, error)
+	// NextQueueAttempt returns the earliest next attempt of a row that is not held, or the zero
+	// time when there is none.
+	NextQueueAttempt(ctx context.Context) (time.Time, error)
+	// ListQueue returns every row, oldest first.
+	ListQueue(ctx context.Context) ([]QueuedMessage, error)
+	// GetQueued returns one row; ErrNotFound if absent.
+	GetQueued(ctx context.Context, id int64) (QueuedMessage, error)
+	// QueueDone deletes rows (delivered, bounced or deleted by the operator) and their blob
+	// references in one transaction, and returns the blobs whose last reference went away: the
+	// caller deletes them from the blob store after the commit. Unknown ids are ErrNotFound
+	// and nothing is deleted.
+	QueueDone(ctx context.Context, ids ...int64) (unreferenced []string, err error)
+	// QueueDeferred records a failed attempt: attempts+1, the error and the next attempt.
+	QueueDeferred(ctx context.Context, id int64, next time.Time, lastError string) error
+	// QueueDelayNotified records that a delay DSN went out for the rows.
+	QueueDelayNotified(ctx context.Context, ids ...int64) error
+	// SetQueueHeld holds or releases a row; ErrNotFound if absent.
+	SetQueueHeld(ctx context.Context, id int64, held bool) error
+	// RetryQueued makes a row due now (and releases it); ErrNotFound if absent.
+	RetryQueued(ctx context.Context, id int64, now time.Time) error
+	// QueueCounts returns the number of rows per state.
+	QueueCounts(ctx context.Context) (map[QueueState]int64, error)
+	// QueueWake is signalled (without blocking, coalesced) after every commit that adds rows.
+	QueueWake() <-chan struct{}
+
+	// MTASTSPolicy returns the cached MTA-STS policy text of a domain with its id and when it
+	// was fetched; ErrNotFound if none is cached.
+	MTASTSPolicy(ctx context.Context, domain string) (policy, id string, fetched time.Time, err error)
+	// SetMTASTSPolicy caches a domain's policy.
+	SetMTASTSPolicy(ctx context.Context, domain, policy, id string, fetched time.Time) error
+}

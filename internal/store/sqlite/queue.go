@@ -1,0 +1,311 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"posthorn/internal/address"
+	"posthorn/internal/store"
+)
+
+var _ store.QueueStore = (*Store)(nil)
+
+// queueColumns are the columns scanQueued reads, in its order.
+const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, priority, ret, envid, notify, orcpt,
+	requiretls, smtputf8, eightbit, queued_at, next_attempt, attempts, last_error, held, delay_notified FROM queue`
+
+func validOutbound(out []store.Outbound) error {
+	for _, o := range out {
+		if _, err := address.Parse(o.Recipient); err != nil {
+			return fmt.Errorf("outbound recipient %q: %w", o.Recipient, err)
+		}
+		if o.Sender != "" {
+			if _, err := address.Parse(o.Sender); err != nil {
+				return fmt.Errorf("outbound sender %q: %w", o.Sender, err)
+			}
+		}
+		if o.Priority != store.PriorityNormal && o.Priority != store.PriorityBulk {
+			return fmt.Errorf("outbound recipient %q: unknown priority %d", o.Recipient, o.Priority)
+		}
+	}
+	return nil
+}
+
+// enqueue inserts one queue row per outbound recipient of d, due at once; its blob row already
+// counts them.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, now int64) error {
+	if len(d.Outbound) == 0 {
+		return nil
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO queue (blob_id, size, sender, recipient, domain,
+		priority, ret, envid, notify, orcpt, requiretls, smtputf8, eightbit, queued_at, next_attempt)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	for _, o := range d.Outbound {
+		rcpt, _ := address.Parse(o.Recipient) // validOutbound checked it
+		if _, err := insert.ExecContext(ctx, d.BlobID, d.Size, o.Sender, o.Recipient, rcpt.Domain,
+			int(o.Priority), o.Ret, o.EnvID, o.Notify, o.ORcpt, o.RequireTLS, o.SMTPUTF8, o.EightBit,
+			now, now); err != nil {
+			return fmt.Errorf("queue %s: %w", o.Recipient, err)
+		}
+	}
+	return nil
+}
+
+// wakeQueue signals QueueWake if any delivery queued a recipient.
+func (s *Store) wakeQueue(deliveries []store.Delivery) {
+	for _, d := range deliveries {
+		if len(d.Outbound) > 0 {
+			select {
+			case s.queueWake <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// QueueWake is signalled after a commit of this Store that adds queue rows. Rows added by
+// another process on the same file are not signalled: the scheduler also polls.
+func (s *Store) QueueWake() <-chan struct{} { return s.queueWake }
+
+func scanQueued(r scanner) (store.QueuedMessage, error) {
+	var (
+		q                  store.QueuedMessage
+		prio               int
+		queued, next       int64
+		reqTLS, utf8, bits bool
+	)
+	err := r.Scan(&q.ID, &q.BlobID, &q.Size, &q.Sender, &q.Recipient, &q.Domain, &prio, &q.Ret, &q.EnvID,
+		&q.Notify, &q.ORcpt, &reqTLS, &utf8, &bits, &queued, &next, &q.Attempts, &q.LastError, &q.Held,
+		&q.DelayNotified)
+	q.Priority = store.Priority(prio)
+	q.RequireTLS, q.SMTPUTF8, q.EightBit = reqTLS, utf8, bits
+	q.QueuedAt, q.NextAttempt = fromNanos(queued), fromNanos(next)
+	return q, err
+}
+
+// DueQueue reads the due rows by index queue_due, a priority class at a time.
+func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int, exclude map[int64]bool) ([]store.QueuedMessage, error) {
+	var out []store.QueuedMessage
+	for _, prio := range []store.Priority{store.PriorityNormal, store.PriorityBulk} {
+		if len(out) >= limit {
+			break
+		}
+		// Rows in flight are skipped in Go: over-read by their number so a full page of due
+		// rows still comes back.
+		rows, err := s.read.QueryContext(ctx, queueColumns+` WHERE held = 0 AND priority = ? AND next_attempt <= ?
+			ORDER BY next_attempt, id LIMIT ?`, int(prio), now.UnixNano(), limit-len(out)+len(exclude))
+		if err != nil {
+			return nil, fmt.Errorf("due queue: %w", err)
+		}
+		err = scanRows(rows, func(r scanner) error {
+			q, err := scanQueued(r)
+			if err != nil {
+				return err
+			}
+			if !exclude[q.ID] && len(out) < limit {
+				out = append(out, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("due queue: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// NextQueueAttempt returns the earliest next attempt among rows not held.
+func (s *Store) NextQueueAttempt(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt) FROM queue WHERE held = 0`).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("next queue attempt: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return fromNanos(next.Int64), nil
+}
+
+// ListQueue returns every row, oldest first.
+func (s *Store) ListQueue(ctx context.Context) ([]store.QueuedMessage, error) {
+	rows, err := s.read.QueryContext(ctx, queueColumns+` ORDER BY queued_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list queue: %w", err)
+	}
+	out, err := collect(rows, scanQueued)
+	if err != nil {
+		return nil, fmt.Errorf("list queue: %w", err)
+	}
+	return out, nil
+}
+
+// GetQueued returns one row.
+func (s *Store) GetQueued(ctx context.Context, id int64) (store.QueuedMessage, error) {
+	q, err := scanQueued(s.read.QueryRowContext(ctx, queueColumns+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return q, fmt.Errorf("queue %d: %w", id, err)
+	}
+	return q, nil
+}
+
+// QueueDone deletes the rows and drops their blob references in one transaction.
+func (s *Store) QueueDone(ctx context.Context, ids ...int64) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var unreferenced []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		del, err := tx.PrepareContext(ctx, `DELETE FROM queue WHERE id = ? RETURNING blob_id`)
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		var refs []blobRef
+		index := map[string]int{}
+		for _, id := range ids {
+			var blobID string
+			err := del.QueryRowContext(ctx, id).Scan(&blobID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("queue %d: %w", id, store.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("queue %d: %w", id, err)
+			}
+			i, ok := index[blobID]
+			if !ok {
+				i = len(refs)
+				index[blobID] = i
+				refs = append(refs, blobRef{id: blobID})
+			}
+			refs[i].n++
+		}
+		unreferenced, err = dropBlobRefs(ctx, tx, refs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue done: %w", err)
+	}
+	return unreferenced, nil
+}
+
+// QueueDeferred records a failed attempt.
+func (s *Store) QueueDeferred(ctx context.Context, id int64, next time.Time, lastError string) error {
+	return s.updateQueued(ctx, id, `UPDATE queue SET attempts = attempts + 1, next_attempt = ?, last_error = ?
+		WHERE id = ?`, next.UnixNano(), lastError, id)
+}
+
+// QueueDelayNotified marks rows whose delay DSN went out.
+func (s *Store) QueueDelayNotified(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE queue SET delay_notified = 1 WHERE id IN (?`+
+			strings.Repeat(`, ?`, len(ids)-1)+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("queue delay notified: %w", err)
+	}
+	return nil
+}
+
+// SetQueueHeld holds or releases a row.
+func (s *Store) SetQueueHeld(ctx context.Context, id int64, held bool) error {
+	return s.updateQueued(ctx, id, `UPDATE queue SET held = ? WHERE id = ?`, held, id)
+}
+
+// RetryQueued makes a row due at now and releases it.
+func (s *Store) RetryQueued(ctx context.Context, id int64, now time.Time) error {
+	err := s.updateQueued(ctx, id, `UPDATE queue SET held = 0, next_attempt = ? WHERE id = ?`, now.UnixNano(), id)
+	if err == nil {
+		select {
+		case s.queueWake <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+func (s *Store) updateQueued(ctx context.Context, id int64, query string, args ...any) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		return affectedOne(res)
+	})
+	if err != nil {
+		return fmt.Errorf("queue %d: %w", id, err)
+	}
+	return nil
+}
+
+// QueueCounts counts rows per state.
+func (s *Store) QueueCounts(ctx context.Context) (map[store.QueueState]int64, error) {
+	out := map[store.QueueState]int64{store.QueueReady: 0, store.QueueDeferred: 0, store.QueueHeld: 0}
+	rows, err := s.read.QueryContext(ctx, `SELECT CASE WHEN held = 1 THEN 'held' WHEN attempts > 0 THEN 'deferred'
+		ELSE 'ready' END, count(*) FROM queue GROUP BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("queue counts: %w", err)
+	}
+	err = scanRows(rows, func(r scanner) error {
+		var state string
+		var n int64
+		if err := r.Scan(&state, &n); err != nil {
+			return err
+		}
+		out[store.QueueState(state)] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue counts: %w", err)
+	}
+	return out, nil
+}
+
+// MTASTSPolicy returns a cached MTA-STS policy.
+func (s *Store) MTASTSPolicy(ctx context.Context, domain string) (string, string, time.Time, error) {
+	var policy, id string
+	var fetched int64
+	err := s.read.QueryRowContext(ctx, `SELECT policy, policy_id, fetched_at FROM mtasts_policies WHERE domain = ?`,
+		strings.ToLower(domain)).Scan(&policy, &id, &fetched)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return "", "", time.Time{}, fmt.Errorf("mta-sts policy of %s: %w", domain, err)
+	}
+	return policy, id, fromNanos(fetched), nil
+}
+
+// SetMTASTSPolicy caches a domain's policy.
+func (s *Store) SetMTASTSPolicy(ctx context.Context, domain, policy, id string, fetched time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO mtasts_policies (domain, policy_id, policy, fetched_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET policy_id = excluded.policy_id,
+			policy = excluded.policy, fetched_at = excluded.fetched_at`,
+			strings.ToLower(domain), id, policy, fetched.UnixNano())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cache mta-sts policy of %s: %w", domain, err)
+	}
+	return nil
+}
