@@ -75,11 +75,13 @@ type Server struct {
 	logger    *slog.Logger
 	data      *Data
 	committer *delivery.Committer
-	smtp      *smtpserver.Server
-	imap      *imapserver.Server
-	pop3      *pop3server.Server
-	http      *http.Server
-	mailLog   io.Closer
+	// stopIndexer stops the full-text backlog indexer and waits for it.
+	stopIndexer func()
+	smtp        *smtpserver.Server
+	imap        *imapserver.Server
+	pop3        *pop3server.Server
+	http        *http.Server
+	mailLog     io.Closer
 
 	listeners []net.Listener
 	errs      chan error
@@ -126,6 +128,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	})
 	registry.MustRegister(batches)
 	s.committer.BatchSizes = func(n int) { batches.Observe(float64(n)) }
+	s.startIndexer(registry)
 
 	tlsSource, err := certs.Load(cfg.TLS, cfg.Hostname, cfg.DataDir)
 	if err != nil {
@@ -290,6 +293,9 @@ func (s *Server) closeAll() {
 	for _, l := range s.listeners {
 		_ = l.Close()
 	}
+	if s.stopIndexer != nil {
+		s.stopIndexer()
+	}
 	if s.committer != nil {
 		s.committer.Close()
 	}
@@ -308,8 +314,8 @@ func (s *Server) closeAll() {
 //
 // SMTP deliveries are not put in the full-text index: FTS5 trigram inserts cost about 1 ms of
 // the single writer's time per KiB of text, which cut durable intake by half or more when done
-// in the delivering transaction. IMAP SEARCH answers unindexed messages correctly by reading
-// them; indexing them belongs in a background indexer outside the delivery transaction.
+// in the delivering transaction. The background indexer (internal/textindex) indexes them
+// shortly after; until then IMAP SEARCH answers them correctly by reading them.
 func analyze(r io.ReaderAt, size int64) (smtpserver.Analysis, error) {
 	parsed, err := message.Parse(r, size)
 	if err != nil {

@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CopyMove", testCopyMove},
 		{"ChangeFeed", testChangeFeed},
 		{"SearchText", testSearchText},
+		{"TextBacklog", testTextBacklog},
 		{"AccountUsage", testAccountUsage},
 		{"Quota", testQuota},
 		{"RecordJunkMove", testRecordJunkMove},
