@@ -41,7 +41,7 @@ func testTextBacklog(f *fixture) {
 	text := store.Text{Header: "Subject: later", Body: "indexed in the background"}
 	err = backlog.IndexTexts(ctx, map[string]store.Text{
 		plain.BlobID:   text,
-		gone.BlobID:    text,                         // expunged meanwhile
+		gone.BlobID:    text,                          // expunged meanwhile
 		indexed.BlobID: {Body: "must not replace it"}, // indexed at delivery
 	})
 	if err != nil {
