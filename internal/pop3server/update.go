@@ -7,15 +7,12 @@ import (
 )
 
 // update is the UPDATE state (RFC 1939 §6), entered by QUIT from TRANSACTION: the messages
-// retrieved and kept are marked \Seen, the messages marked as deleted get \Deleted and are
-// expunged in one store transaction (IMAP sessions see EXPUNGE or VANISHED), and the session
-// ends. A session that ends any other way changes nothing.
-//
-// The \Deleted flag and the expunge are two store calls: a crash between them leaves the
-// messages in place with \Deleted set, never some of them half removed; the client was not
-// told +OK, and finds them again in its next session. The +OK follows the expunge's commit;
-// the bodies left without reference are deleted after it, as the client needs nothing more
-// (a crash meanwhile leaves files that the orphan sweep removes).
+// retrieved and kept are marked \Seen, the messages marked as deleted are removed in one store
+// transaction (IMAP sessions see EXPUNGE or VANISHED), and the session ends. A session that ends
+// any other way changes nothing. A crash before the removal's commit leaves every message in
+// place, untouched; the client was not told +OK, and finds them again in its next session.
+// The +OK follows the commit; the bodies left without reference are deleted after it, as the
+// client needs nothing more (a crash meanwhile leaves files that the orphan sweep removes).
 func (s *session) update() error {
 	d := s.drop
 	var deleted, seen []uint32
@@ -57,13 +54,8 @@ func (s *session) update() error {
 	return errQuit
 }
 
-// expunge sets \Deleted on the messages of uids and expunges exactly those. It returns the
-// UIDs removed (messages already expunged through IMAP are no error) and the bodies left
-// without reference.
+// expunge removes the messages of uids. It returns the UIDs removed (messages already expunged
+// through IMAP are no error) and the bodies left without reference.
 func (s *session) expunge(uids []uint32) (removed []uint32, unreferenced []string, err error) {
-	d := s.drop
-	if _, _, err := s.server.Store.UpdateFlags(s.ctx, d.mailboxID, uids, store.FlagsAdd, []string{`\Deleted`}, 0); err != nil {
-		return nil, nil, err
-	}
-	return s.server.Store.Expunge(s.ctx, d.mailboxID, uids)
+	return s.server.Store.RemoveMessages(s.ctx, s.drop.mailboxID, uids)
 }

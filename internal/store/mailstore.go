@@ -112,6 +112,11 @@ type MailStore interface {
 	// ExpungedSince. It returns the removed UIDs in ascending order and the blobs whose last
 	// reference went away.
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32) (expunged []uint32, unreferenced []string, err error)
+	// RemoveMessages removes exactly the messages with the given UIDs, whatever their flags,
+	// in one transaction recorded like an expunge (POP3's UPDATE state, RFC 1939 §6). UIDs
+	// that do not exist are skipped; it returns the UIDs removed and the blobs left without
+	// reference.
+	RemoveMessages(ctx context.Context, mailboxID int64, uids []uint32) (removed []uint32, unreferenced []string, err error)
 	// Copy copies messages (flags and internal date kept, new UIDs and MODSEQ) to another
 	// mailbox of the same account, sharing their blobs. Move does the same and removes the
 	// originals in the same transaction (RFC 6851), recording them as expunged.

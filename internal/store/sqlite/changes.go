@@ -131,18 +131,46 @@ const deletedFilter = `flags LIKE '%\Deleted%'`
 // expunged table, and publishes store.ChangeExpunge. It returns the removed UIDs ascending and,
 // sorted, the blobs left without reference.
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (expunged []uint32, unreferenced []string, err error) {
+	expunged, unreferenced, err = s.expunge(ctx, mailboxID, uids, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("expunge in mailbox %d: %w", mailboxID, err)
+	}
+	return expunged, unreferenced, nil
+}
+
+// RemoveMessages implements store.MailStore: Expunge without the \Deleted condition.
+func (s *Store) RemoveMessages(ctx context.Context, mailboxID int64, uids []uint32) (removed []uint32, unreferenced []string, err error) {
+	if len(uids) == 0 {
+		return nil, nil, nil
+	}
+	removed, unreferenced, err = s.expunge(ctx, mailboxID, uids, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remove messages in mailbox %d: %w", mailboxID, err)
+	}
+	return removed, unreferenced, nil
+}
+
+// expunge removes the messages of uids (nil: all), only those with \Deleted when
+// onlyDeleted, in one transaction.
+func (s *Store) expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) (expunged []uint32, unreferenced []string, err error) {
 	all := uids == nil
 	uids = sortedUIDs(uids)
+	filter := ""
+	if onlyDeleted {
+		filter = deletedFilter
+	}
 	err = s.inTxPublish(ctx, func(tx *sql.Tx, publish func(store.Change)) error {
 		mb, err := loadCounters(ctx, tx, mailboxID)
 		if err != nil {
 			return err
 		}
-		msgs, err := messageRefs(ctx, tx, mailboxID, uids, all, deletedFilter)
+		msgs, err := messageRefs(ctx, tx, mailboxID, uids, all, filter)
 		if err != nil {
 			return err
 		}
-		msgs = slices.DeleteFunc(msgs, func(m msgRef) bool { return !hasFlag(splitFlags(m.flags), `\Deleted`) })
+		if onlyDeleted {
+			msgs = slices.DeleteFunc(msgs, func(m msgRef) bool { return !hasFlag(splitFlags(m.flags), `\Deleted`) })
+		}
 		if len(msgs) == 0 {
 			return nil
 		}
@@ -168,7 +196,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (ex
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("expunge in mailbox %d: %w", mailboxID, err)
+		return nil, nil, err
 	}
 	return expunged, unreferenced, nil
 }

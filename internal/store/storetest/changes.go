@@ -281,3 +281,34 @@ func drain(ch <-chan store.Change) []store.Change {
 		}
 	}
 }
+
+// testRemoveMessages: RemoveMessages removes exactly the UIDs given, flagged \Deleted or not,
+// in one change recorded for ExpungedSince, skips UIDs that are gone, and drops the blob
+// references it held.
+func testRemoveMessages(f *fixture) {
+	ctx, t := f.ctx, f.t
+	f.domain("example.org")
+	alice := f.account("alice@example.org")
+	uids := f.deliverTo(alice, "INBOX", 4)
+	inbox := f.mailbox(alice, "INBOX")
+	f.updateFlags(inbox, uids[3:], store.FlagsAdd, []string{`\Deleted`}, 0)
+	start := f.byID(inbox).HighestModSeq
+	removed, gone, err := f.s.RemoveMessages(ctx, inbox.ID, []uint32{uids[2], uids[0], uids[3] + 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint32{uids[0], uids[2]}; !slices.Equal(removed, want) || len(gone) != 2 {
+		t.Fatalf("RemoveMessages = %v, blobs %v; want %v and 2 blobs", removed, gone, want)
+	}
+	after := f.byID(inbox)
+	if got := f.uids(inbox); !slices.Equal(got, []uint32{uids[1], uids[3]}) || after.HighestModSeq != start+1 {
+		t.Fatalf("INBOX after RemoveMessages: UIDs %v, HIGHESTMODSEQ %d; want %v, %d", got, after.HighestModSeq,
+			[]uint32{uids[1], uids[3]}, start+1)
+	}
+	if got := f.expungedSince(inbox, start); !slices.Equal(got, removed) {
+		t.Fatalf("ExpungedSince after RemoveMessages = %v, want %v", got, removed)
+	}
+	if removed, _, err := f.s.RemoveMessages(ctx, inbox.ID, []uint32{uids[0]}); err != nil || len(removed) != 0 {
+		t.Fatalf("RemoveMessages of a removed UID = %v, %v", removed, err)
+	}
+}

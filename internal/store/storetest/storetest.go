@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateFlags", testUpdateFlags},
 		{"ModSeqMonotonic", testModSeqMonotonic},
 		{"Expunge", testExpunge},
+		{"RemoveMessages", testRemoveMessages},
 		{"CopyMove", testCopyMove},
 		{"ChangeFeed", testChangeFeed},
 		{"SearchText", testSearchText},
