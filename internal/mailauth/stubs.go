@@ -6,11 +6,6 @@ import (
 	"net"
 )
 
-// SPF checks the SPF policy for a client address, HELO name and MAIL FROM reverse path.
-func (v *Verifier) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SPFResult {
-	return SPFResult{Status: StatusNone, MailFrom: mailFrom, Helo: helo}
-}
-
 // IPRev runs the iprev check for a client address.
 func (v *Verifier) IPRev(ctx context.Context, ip net.IP) IPRevResult {
 	return IPRevResult{Status: StatusNone, IP: ip}

@@ -1,0 +1,103 @@
+package mailauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"blitiri.com.ar/go/spf"
+
+	"posthorn/internal/dns"
+)
+
+// SPF checks whether ip may send mail for the MAIL FROM domain (RFC 7208 §4), or for the HELO
+// name when the reverse path is null (RFC 7208 §2.4). It can run as soon as MAIL FROM arrives.
+// A DNS failure gives temperror (RFC 7208 §2.6.6); a broken policy gives permerror.
+func (v *Verifier) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SPFResult {
+	res := SPFResult{MailFrom: mailFrom, Helo: helo, Identity: "mailfrom"}
+	sender := mailFrom
+	if at := strings.LastIndexByte(mailFrom, '@'); at >= 0 {
+		res.Domain = mailFrom[at+1:]
+		if at == 0 {
+			// RFC 7208 §4.3: an empty local-part is replaced by "postmaster".
+			sender = "postmaster" + mailFrom
+		}
+	} else {
+		// RFC 7208 §2.4: for the null reverse path, check "postmaster@" the HELO name.
+		res.Identity = "helo"
+		res.Domain = helo
+		sender = "postmaster@" + helo
+	}
+	if res.Domain == "" {
+		res.Status = StatusNone
+		res.Reason = "no domain to check"
+		return res
+	}
+	resolver := &spfResolver{r: v.Resolver}
+	r, err := spf.CheckHostWithSender(ip, helo, sender,
+		spf.WithContext(ctx), spf.WithResolver(resolver))
+	res.Status = Status(r)
+	if err != nil && res.Status != StatusPass {
+		res.Reason = err.Error()
+	}
+	if resolver.syntaxErr != nil {
+		res.Status = StatusPermError
+		res.Reason = resolver.syntaxErr.Error()
+	}
+	v.logger().Debug("spf", "ip", ip, "domain", res.Domain, "result", r, "err", err)
+	return res
+}
+
+// spfResolver adapts dns.Resolver to the SPF library, which tells temporary errors from
+// non-existent names by the fields of *net.DNSError. It also checks the syntax of every SPF
+// record the evaluation fetches (see checkSPFSyntax). One spfResolver serves one check.
+type spfResolver struct {
+	r         dns.Resolver
+	syntaxErr error
+}
+
+func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	txt, err := s.r.LookupTXT(ctx, name)
+	for _, t := range txt {
+		lower := strings.ToLower(t)
+		if (lower == "v=spf1" || strings.HasPrefix(lower, "v=spf1 ")) && s.syntaxErr == nil {
+			if err := checkSPFSyntax(t); err != nil {
+				s.syntaxErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return txt, netError(name, err)
+}
+
+func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	mx, err := s.r.LookupMX(ctx, name)
+	return mx, netError(name, err)
+}
+
+func (s *spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	ips, err := s.r.LookupIPAddr(ctx, host)
+	return ips, netError(host, err)
+}
+
+func (s *spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	names, err := s.r.LookupAddr(ctx, addr)
+	return names, netError(addr, err)
+}
+
+// netError turns any resolver error into a *net.DNSError that says whether the name does not
+// exist or the lookup failed temporarily.
+func netError(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && (dnsErr.IsNotFound || dnsErr.IsTemporary || dnsErr.IsTimeout) {
+		return dnsErr
+	}
+	if dns.IsNotFound(err) {
+		return &net.DNSError{Err: err.Error(), Name: name, IsNotFound: true}
+	}
+	return &net.DNSError{Err: err.Error(), Name: name, IsTemporary: true}
+}
