@@ -1,0 +1,77 @@
+// Package spam is posthorn's built-in spam classifier: a Bayesian token classifier with a global
+// and a per-account model, plus a few scored signals, combined into one Score with named reasons.
+// It lives under internal/filter because the inbound verdict (package filter) is its caller: the
+// verdict runs it at the body stage beside DKIM, DMARC and virus scanning and turns its Score
+// into "deliver to INBOX", "deliver to Junk" or "reject". It imports nothing of package filter,
+// so the CLI (posthorn spam ...) and the trainer use it on their own.
+//
+// # Tokens
+//
+// Tokenize reads a message once, streaming, and yields the tokens the model counts:
+//
+//   - header fields, each word prefixed by the field's lower-cased name ("subject:free"), for
+//     the fields that say something about the sender and the mailer (Subject, From, To, Cc,
+//     Reply-To, Return-Path, Message-ID, X-Mailer, User-Agent, Content-Type, Received, List-Id,
+//     Precedence, ...), plus one "hdr:NAME" token per field name present, since which fields a
+//     mailer writes is a strong hint of which mailer wrote it;
+//   - the text of every text/* part, with its Content-Transfer-Encoding (quoted-printable,
+//     base64) and charset decoded to UTF-8 through package message, and HTML reduced to the text
+//     a reader sees; words lower-cased, 3 to 20 octets long (longer ones give a "skip:" token of
+//     their first letter and length class, as in SpamBayes);
+//   - every URL (in text and in HTML href/src attributes): "url:" its host, each parent domain
+//     of the host ("url:example.com" for www.example.com), and the pieces of its path;
+//   - structure: "ct:" each part's media type, "cte:" its encoding, "charset:", "filename-ext:".
+//
+// A message yields at most MaxTokens distinct tokens and reads at most MaxTextBytes of decoded
+// text, so a huge or hostile message costs bounded memory and time.
+//
+// Tokens are stored as 64-bit FNV-1a hashes, never as text: the model holds no readable words
+// of anyone's mail, and a count row is a small integer key. Collisions at this size are
+// negligible (two tokens of a million collide with probability about 3e-8).
+//
+// # Bayes
+//
+// Each token's spam probability follows Gary Robinson's method as SpamBayes applies it: the raw
+// ratio p = (s/S) / (s/S + h/H) for a token seen s times in S trained spam and h times in H
+// trained ham, shrunk toward 0.5 by its evidence, f = (0.45*0.5 + n*p) / (0.45 + n) with
+// n = s + h. The 150 tokens whose f is farthest from 0.5 (and at least 0.1 away) are combined
+// with Fisher's chi-square method into a spam indication S and a ham indication H; the Bayes
+// probability is (1 + S - H) / 2: near 1 spam, near 0 ham, near 0.5 unsure (both or neither).
+//
+// Models: the global model (every account's training, and the admin's) and one per account.
+// The counts of an account's model weigh in, added to the global ones with weight
+// AccountWeight, once the account has trained at least MinAccountTraining messages of each
+// class; before that its few examples would be noise. A model needs MinTraining messages of
+// each class before Bayes says anything at all.
+//
+// # Score
+//
+// Classify adds contributions, each a Reason with a name and points:
+//
+//	bayes                 BayesWeight * (2p - 1): from -BayesWeight (ham) to +BayesWeight (spam)
+//	gtube                 the GTUBE test string: +1000
+//	spf_fail, spf_softfail, dkim_fail, dmarc_fail, dmarc_pass, dkim_pass
+//	                      from the authentication summary the caller passes in Signals
+//	dnsbl:ZONE, uribl:ZONE the client address, or a URL's domain, listed in a configured zone
+//	missing_date, missing_message_id, html_only, link_mismatch, many_recipients
+//	                      header and structure heuristics (see heuristics.go for why each)
+//	first_time_sender     the account never received from nor sent to the From address
+//
+// Score.Spam is Value >= the Junk threshold; Score.Reject is Value >= the reject threshold when
+// that is enabled (it is not by default). An account's allow list (an address or @domain that
+// matches the From address) or block list (From or the envelope sender) short-circuits all of
+// it: Value is AllowScore or BlockScore and the one reason names the entry. An allow entry is
+// not honoured when DMARC failed, since then the From address is not the sender's to claim.
+//
+// # Learning
+//
+// Train adds (or, undoing an earlier training, removes) one message's tokens to the account's
+// model and to the global model, in one transaction per batch. The Trainer consumes the store's
+// junk_moves events (a user moved a message into or out of Junk in an IMAP client) in id order:
+// each batch trains and advances the trainer's position in the same transaction, so an event is
+// trained exactly once, even across a crash. The store remembers which class each (account,
+// message body) was trained as: moving a message out of Junk unlearns it as spam before
+// learning it as ham, and moving it back does the reverse; a move that repeats the class it
+// already has changes nothing. A body already deleted when the trainer reaches its event is
+// skipped.
+package spam

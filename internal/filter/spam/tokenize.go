@@ -1,0 +1,403 @@
+package spam
+
+import (
+	"bufio"
+	"hash/fnv"
+	"io"
+	"net/mail"
+	"strings"
+
+	"posthorn/internal/message"
+)
+
+// Bounds of what one message may cost.
+const (
+	// MaxTokens is the most distinct tokens taken from one message.
+	MaxTokens = 3000
+	// MaxTextBytes is the most decoded text (all parts together) read from one message.
+	MaxTextBytes = 256 << 10
+	// maxHeaderBytes is the most header octets read, per header section.
+	maxHeaderBytes = 64 << 10
+	// minWord and maxWord bound the length, in octets, of a body word taken as it is.
+	minWord, maxWord = 3, 20
+	// maxURLs is the most URLs whose domains are kept for blocklist lookups.
+	maxURLs = 20
+)
+
+// token is one token of a message and its stored hash.
+type token struct {
+	text string
+	hash uint64
+}
+
+// hashToken is the stored form of a token: 64-bit FNV-1a of its text.
+func hashToken(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// Features are what the heuristics look at, gathered while tokenizing.
+type Features struct {
+	From          string   // the From address, lower-cased; "" when absent or unparsable
+	HasDate       bool     // a Date field
+	HasMessageID  bool     // a Message-ID field
+	Recipients    int      // addresses in To and Cc
+	HTML          bool     // a text/html part
+	PlainText     bool     // a text/plain part with some text in it
+	LinkMismatch  string   // the first link whose text shows another domain than it goes to
+	GTUBE         bool     // the GTUBE test string
+	Domains       []string // registrable domains of the URLs, distinct, at most maxURLs
+	Truncated     bool     // MaxTokens or MaxTextBytes was reached
+	textRemaining int
+}
+
+// Tokens are a message's distinct tokens in the order first seen, and its features.
+type Tokens struct {
+	List     []token
+	Features Features
+	seen     map[string]struct{}
+	domains  map[string]struct{}
+}
+
+// Hashes returns the stored forms of the tokens.
+func (t *Tokens) Hashes() []uint64 {
+	out := make([]uint64, len(t.List))
+	for i, tok := range t.List {
+		out[i] = tok.hash
+	}
+	return out
+}
+
+// add takes a token unless it was seen or the message has enough.
+func (t *Tokens) add(s string) {
+	if _, ok := t.seen[s]; ok {
+		return
+	}
+	if len(t.List) >= MaxTokens {
+		t.Features.Truncated = true
+		return
+	}
+	t.seen[s] = struct{}{}
+	t.List = append(t.List, token{text: s, hash: hashToken(s)})
+}
+
+// Tokenize reads the message of size octets in r and returns its tokens (see the package doc).
+// It fails only when r does.
+func Tokenize(r io.ReaderAt, size int64) (*Tokens, error) {
+	parsed, err := message.Parse(r, size)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tokens{seen: map[string]struct{}{}, domains: map[string]struct{}{}}
+	t.Features.textRemaining = MaxTextBytes
+	src := &readErr{}
+	t.header(src.section(r, parsed.Root.HeaderStart, parsed.Root.BodyStart), true)
+	t.part(src, r, parsed.Root, 0)
+	if src.err != nil {
+		return nil, src.err
+	}
+	if !t.Features.PlainText && t.Features.HTML {
+		t.add("struct:html-only")
+	}
+	return t, nil
+}
+
+// readErr keeps the first error of the message's reader, which the lenient decoders would
+// otherwise take for the end of a part.
+type readErr struct{ err error }
+
+func (e *readErr) section(r io.ReaderAt, start, end int64) io.Reader {
+	return &errReader{r: io.NewSectionReader(r, start, end-start), e: e}
+}
+
+type errReader struct {
+	r io.Reader
+	e *readErr
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.e.err == nil {
+		r.e.err = err
+	}
+	return n, err
+}
+
+// part tokenizes the content of p and of the parts below it.
+func (t *Tokens) part(src *readErr, r io.ReaderAt, p *message.Part, depth int) {
+	if src.err != nil {
+		return
+	}
+	mediaType := p.Type + "/" + p.Subtype
+	t.add("ct:" + mediaType)
+	if p.Encoding != "7bit" {
+		t.add("cte:" + p.Encoding)
+	}
+	for _, prm := range append(p.Params, p.DispositionParams...) {
+		switch strings.ToLower(prm.Name) {
+		case "charset":
+			t.add("charset:" + strings.ToLower(prm.Value))
+		case "name", "filename":
+			name := strings.ToLower(message.DecodeWords(prm.Value))
+			if i := strings.LastIndexByte(name, '.'); i >= 0 && len(name)-i <= 6 {
+				t.add("filename-ext:" + name[i+1:])
+			}
+		}
+	}
+	switch {
+	case p.IsMultipart():
+		for _, c := range p.Parts {
+			t.part(src, r, c, depth+1)
+		}
+	case p.IsMessage():
+		t.header(src.section(r, p.Message.HeaderStart, p.Message.BodyStart), false)
+		t.part(src, r, p.Message, depth+1)
+	case p.Type == "text":
+		if t.Features.textRemaining <= 0 {
+			t.Features.Truncated = true
+			return
+		}
+		body := message.DecodedText(src.section(r, p.BodyStart, p.BodyEnd), p)
+		text, _ := io.ReadAll(io.LimitReader(body, int64(t.Features.textRemaining)))
+		t.Features.textRemaining -= len(text)
+		if p.Subtype == "html" {
+			t.Features.HTML = true
+			t.html(string(text))
+		} else {
+			if strings.TrimSpace(string(text)) != "" && p.Subtype == "plain" {
+				t.Features.PlainText = true
+			}
+			t.text(string(text), "")
+		}
+	}
+}
+
+// gtube is the Generic Test for Unsolicited Bulk Email (SpamAssassin): a message holding it
+// must be classified as spam.
+const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+// text tokenizes plain text: its URLs, then its words, each with prefix.
+func (t *Tokens) text(s, prefix string) {
+	if strings.Contains(s, gtube) {
+		t.Features.GTUBE = true
+	}
+	for _, w := range strings.Fields(s) {
+		t.word(w, prefix)
+	}
+}
+
+// trimChars are taken off both ends of a word: quotes, brackets and sentence punctuation.
+const trimChars = "\"'`()[]{}<>,.;:*|"
+
+// word adds the token(s) of one white-space separated word.
+func (t *Tokens) word(w, prefix string) {
+	if u, ok := urlOf(w); ok {
+		t.url(u)
+		return
+	}
+	w = strings.ToLower(strings.Trim(w, trimChars))
+	switch {
+	case len(w) < minWord:
+	case len(w) <= maxWord:
+		t.add(prefix + w)
+	case strings.Contains(w, "@") && len(w) < 100:
+		// An address in the text: its domain, and that there was one.
+		t.add(prefix + "email:" + w[strings.LastIndexByte(w, '@')+1:])
+	default:
+		// SpamBayes' "skip" tokens: a long word says something through its first
+		// character and its length class, not its exact text.
+		t.add(prefix + "skip:" + w[:1] + " " + itoa(len(w)/10*10))
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// header tokenizes a header section: a presence token per field name, and the words of the
+// fields that tell who sent the message and with what. top is the message's own header (an
+// encapsulated message's header gives tokens but no Features).
+func (t *Tokens) header(r io.Reader, top bool) {
+	br := bufio.NewReaderSize(io.LimitReader(r, maxHeaderBytes), 8<<10)
+	var field strings.Builder
+	fields := 0
+	flush := func() {
+		f := field.String()
+		field.Reset()
+		name, value, ok := strings.Cut(f, ":")
+		if !ok || fields >= 200 {
+			return
+		}
+		fields++
+		t.field(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), top)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		trimmed := strings.TrimRight(line, "\r\n")
+		switch {
+		case trimmed == "" && line != "":
+			err = io.EOF
+		case trimmed != "" && (trimmed[0] == ' ' || trimmed[0] == '\t'):
+			field.WriteString(" ")
+			field.WriteString(strings.TrimSpace(trimmed))
+		case trimmed != "":
+			flush()
+			field.WriteString(trimmed)
+		}
+		if err != nil {
+			break
+		}
+	}
+	flush()
+}
+
+// wordFields are the header fields whose words become tokens.
+var wordFields = map[string]bool{
+	"subject": true, "x-mailer": true, "user-agent": true, "organization": true,
+	"content-type": true, "precedence": true, "list-id": true, "x-priority": true,
+	"x-msmail-priority": true, "importance": true, "mime-version": true,
+}
+
+// addressFields are the header fields whose addresses become tokens.
+var addressFields = map[string]bool{
+	"from": true, "to": true, "cc": true, "reply-to": true, "sender": true, "return-path": true,
+}
+
+// field adds the tokens of one header field.
+func (t *Tokens) field(name, value string, top bool) {
+	t.add("hdr:" + name)
+	if top {
+		switch name {
+		case "date":
+			t.Features.HasDate = true
+		case "message-id":
+			t.Features.HasMessageID = true
+		case "from":
+			if a, err := mail.ParseAddress(message.DecodeWords(value)); err == nil {
+				t.Features.From = strings.ToLower(a.Address)
+			}
+		case "to", "cc":
+			t.Features.Recipients += strings.Count(value, "@")
+		}
+	}
+	switch {
+	case wordFields[name]:
+		value = message.DecodeWords(value)
+		for _, w := range strings.Fields(value) {
+			w = strings.ToLower(strings.Trim(w, trimChars))
+			if len(w) >= 1 && len(w) <= 40 {
+				t.add(name + ":" + w)
+			}
+		}
+		if name == "subject" {
+			t.subject(value)
+		}
+	case addressFields[name]:
+		t.addresses(name, message.DecodeWords(value))
+	case name == "message-id":
+		if at := strings.LastIndexByte(value, '@'); at >= 0 {
+			t.add("message-id:@" + strings.ToLower(strings.Trim(value[at+1:], "<> ")))
+		} else {
+			t.add("message-id:no-at")
+		}
+	case name == "received":
+		t.received(value)
+	}
+}
+
+// subject adds what the shape of a subject says: shouting, money, runs of punctuation.
+func (t *Tokens) subject(s string) {
+	letters, upper := 0, 0
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			upper++
+		}
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+			letters++
+		}
+	}
+	if letters >= 8 && upper*10 >= letters*8 {
+		t.add("subject-shape:upper")
+	}
+	for _, p := range []string{"!!", "$", "%", "??"} {
+		if strings.Contains(s, p) {
+			t.add("subject-shape:" + p)
+		}
+	}
+}
+
+// addresses adds the tokens of an address field: each address, its domain, and the words of
+// display names.
+func (t *Tokens) addresses(name, value string) {
+	list, err := mail.ParseAddressList(value)
+	if err != nil {
+		t.add(name + ":unparsable")
+		for _, w := range strings.Fields(value) {
+			w = strings.ToLower(strings.Trim(w, trimChars))
+			if len(w) >= minWord && len(w) <= 40 {
+				t.add(name + ":" + w)
+			}
+		}
+		return
+	}
+	if len(list) > 3 {
+		t.add(name + ":many")
+		list = list[:3]
+	}
+	for _, a := range list {
+		addr := strings.ToLower(a.Address)
+		t.add(name + ":addr:" + addr)
+		if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+			t.add(name + ":domain:" + addr[at+1:])
+		}
+		if a.Name == "" {
+			t.add(name + ":no-name")
+		}
+		for _, w := range strings.Fields(a.Name) {
+			t.add(name + ":name:" + strings.ToLower(strings.Trim(w, trimChars)))
+		}
+	}
+}
+
+// received adds the host names and address prefixes a Received field names.
+func (t *Tokens) received(value string) {
+	for _, w := range strings.FieldsFunc(value, func(c rune) bool {
+		return c == ' ' || c == '(' || c == ')' || c == '[' || c == ']' || c == ';' || c == '\t'
+	}) {
+		w = strings.ToLower(strings.Trim(w, trimChars))
+		switch {
+		case isIPv4(w):
+			parts := strings.Split(w, ".")
+			t.add("received:ip:" + parts[0] + "." + parts[1])
+			t.add("received:ip:" + strings.Join(parts[:3], "."))
+		case strings.Count(w, ".") >= 1 && len(w) <= 80 && !strings.ContainsAny(w, "@=<>"):
+			labels := strings.Split(w, ".")
+			if len(labels) >= 2 {
+				t.add("received:" + strings.Join(labels[len(labels)-2:], "."))
+			}
+		}
+	}
+}
+
+func isIPv4(s string) bool {
+	if strings.Count(s, ".") != 3 {
+		return false
+	}
+	for _, p := range strings.Split(s, ".") {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
