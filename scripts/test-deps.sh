@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
-# curl, fetchmail and mbsync (package isync).
+# curl, fetchmail, mbsync (package isync) and dkimpy (package python3-dkim, for dkimverify).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
@@ -9,6 +9,7 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v fetchmail >/dev/null 2>&1 || need+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -48,6 +48,8 @@ type Authenticator struct {
 	// hashing bounds the password hashes computed at once: each takes 64 MiB, so a burst of
 	// logins (or of guesses) queues here instead of exhausting memory.
 	hashing chan struct{}
+	// secret keys the fake SCRAM salts of unknown users (see fakeSalt).
+	secret []byte
 }
 
 type failures struct {
@@ -65,6 +67,7 @@ func NewAuthenticator(st store.Store, logger *slog.Logger, reg prometheus.Regist
 		byIP:    map[netip.Prefix]*failures{},
 		byAcct:  map[string]*failures{},
 		hashing: make(chan struct{}, max(2, runtime.NumCPU())),
+		secret:  newSecret(),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posthorn_auth_attempts_total",
 			Help: "Password authentication attempts by protocol and result (ok, failed, throttled).",
@@ -133,11 +136,16 @@ func (a *Authenticator) check(ctx context.Context, addr address.Address, perr er
 	if err != nil {
 		return store.Account{}, err
 	}
-	ok, err := CheckPassword(acc.PasswordHash, password)
-	if err != nil || !ok {
-		return store.Account{}, ErrInvalidCredentials
+	if ok, err := CheckPassword(acc.PasswordHash, password); err == nil && ok {
+		return acc, nil
 	}
-	return acc, nil
+	// An app password works wherever the password does.
+	if ok, err := a.checkAppPasswords(ctx, acc, password); err != nil {
+		return store.Account{}, err
+	} else if ok {
+		return acc, nil
+	}
+	return store.Account{}, ErrInvalidCredentials
 }
 
 // dummyHash is checked for unknown users (its password is unknowable: a random salt and key).

@@ -1,8 +1,26 @@
-// Package auth holds password hashing and, later, SASL mechanisms and login throttling.
+// Package auth checks credentials for every protocol: password hashing, app passwords, SASL
+// mechanisms and login throttling.
 //
 // Passwords are stored as argon2id hashes (RFC 9106) in the PHC string format
 // "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<hash>", so the parameters travel with each hash and
 // can be raised later without invalidating stored passwords.
+//
+// App passwords (AddAppPassword) are generated passwords an account may have several of, each
+// with a name; they are stored like the password (argon2id plus SCRAM keys) and Login accepts
+// them wherever it accepts the password, after the password itself failed.
+//
+// SASL (Authenticator.SASL): PLAIN (RFC 4616), LOGIN and SCRAM-SHA-256 (RFC 5802, RFC 7677,
+// without channel binding: no -PLUS variant, a "p=" gs2 flag fails). SCRAM needs the stored
+// keys of RFC 5802 §3 (StoredKey, ServerKey) under a salt and iteration count; they are derived
+// whenever a password or app password is set (AddAccount, SetPassword, AddAppPassword). One salt
+// serves all credentials of an account because the server names the salt before it knows which
+// credential the client holds; the proof is then checked against each. An account whose
+// password was set before SCRAM keys existed (or by a tool that only wrote the hash) has no
+// keys for its password until the password is set again: SCRAM then fails exactly like a wrong
+// password (the exchange shows a fake salt, as for an unknown user), while PLAIN and LOGIN work.
+//
+// Every mechanism goes through the same failed-login throttling (see FreeFailures), per IP
+// address and per account, across IMAP, POP3 and submission.
 package auth
 
 import (

@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+
+	"posthorn/internal/address"
+	"posthorn/internal/store"
+)
+
+// SASL mechanism names (RFC 4422) offered by every protocol that authenticates.
+const (
+	MechPlain = "PLAIN"         // RFC 4616
+	MechLogin = "LOGIN"         // draft-murchison-sasl-login; only SMTP clients use it
+	MechSCRAM = "SCRAM-SHA-256" // RFC 5802, RFC 7677
+)
+
+// ErrUnknownMechanism is returned by SASL for a mechanism not offered.
+var ErrUnknownMechanism = errors.New("unknown SASL mechanism")
+
+// SASL returns the server side of mechanism for protocol, checking credentials through a with
+// the same throttling, logs and metrics as Login. onLogin is called with the account once the
+// client is authenticated, before the exchange reports success.
+func (a *Authenticator) SASL(ctx context.Context, mechanism, protocol string, remote netip.Addr, onLogin func(store.Account)) (sasl.Server, error) {
+	login := func(username, password string) error {
+		acc, err := a.Login(ctx, protocol, username, password, remote)
+		if err != nil {
+			return err
+		}
+		onLogin(acc)
+		return nil
+	}
+	switch strings.ToUpper(mechanism) {
+	case MechPlain:
+		// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return ErrInvalidCredentials // acting as another user is not offered
+			}
+			return login(username, password)
+		}), nil
+	case MechLogin:
+		return &loginServer{login: login}, nil
+	case MechSCRAM:
+		return a.scram(ctx, protocol, remote, onLogin), nil
+	}
+	return nil, ErrUnknownMechanism
+}
+
+// loginServer is the LOGIN mechanism: the server asks "Username:" then "Password:" and the
+// client answers each; an initial response is the username.
+type loginServer struct {
+	login    func(username, password string) error
+	step     int
+	username string
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response == nil {
+			return []byte("Username:"), false, nil
+		}
+		return l.Next(response)
+	case 1:
+		l.username = string(response)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.login(l.username, string(response))
+	}
+	return nil, false, ErrSASLSyntax
+}
+
+// scram returns a SCRAM-SHA-256 exchange over the account's credentials: its password's keys
+// and its app passwords'. The throttling delay is waited before the server-first-message, and
+// a wrong proof counts as a failed login.
+func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip.Addr, onLogin func(store.Account)) sasl.Server {
+	ipKey := ipPrefix(remote)
+	var acc store.Account
+	var acctKey string
+	log := a.logger.With("proto", protocol, "remote", remote.String(), "mech", MechSCRAM)
+	return &scramServer{
+		nonce: randomNonce,
+		lookup: func(username string) (store.SCRAMSalt, []store.SCRAMKeys, error) {
+			addr, perr := address.Parse(username)
+			acctKey = username
+			if perr == nil {
+				acctKey = addr.String()
+			}
+			delay, refused := a.delay(ipKey, acctKey)
+			if refused {
+				a.results.WithLabelValues(protocol, "throttled").Inc()
+				log.Warn("login refused: too many failures", "user", acctKey)
+				return store.SCRAMSalt{}, nil, ErrThrottled
+			}
+			if delay > 0 {
+				if err := a.sleep(ctx, delay); err != nil {
+					return store.SCRAMSalt{}, nil, err
+				}
+			}
+			fake := store.SCRAMSalt{Salt: a.fakeSalt(acctKey), Iterations: SCRAMIterations}
+			if perr != nil {
+				return fake, nil, nil
+			}
+			var err error
+			acc, err = a.store.GetAccount(ctx, acctKey)
+			if errors.Is(err, store.ErrNotFound) {
+				return fake, nil, nil
+			}
+			if err != nil {
+				return store.SCRAMSalt{}, nil, err
+			}
+			cs, ok := a.store.(store.SubmissionStore)
+			if !ok {
+				return fake, nil, nil
+			}
+			salt, keys, err := cs.SCRAMCredentials(ctx, acc.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				return fake, nil, nil
+			}
+			return salt, keys, err
+		},
+		finish: func(username string, ok bool) error {
+			if !ok {
+				a.fail(ipKey, acctKey)
+				a.results.WithLabelValues(protocol, "failed").Inc()
+				log.Info("login failed", "user", acctKey)
+				return nil
+			}
+			a.succeed(acctKey)
+			a.results.WithLabelValues(protocol, "ok").Inc()
+			log.Debug("login succeeded", "user", acctKey)
+			onLogin(acc)
+			return nil
+		},
+	}
+}
+
+// fakeSalt is the salt shown for an unknown user or one without SCRAM keys: stable per name
+// for this Authenticator's life, so probing the salt does not tell which accounts exist.
+func (a *Authenticator) fakeSalt(username string) []byte {
+	m := hmac.New(sha256.New, a.secret)
+	m.Write([]byte(strings.ToLower(username)))
+	return m.Sum(nil)[:saltLen]
+}
+
+func newSecret() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// checkAppPasswords reports whether password is one of the account's app passwords.
+func (a *Authenticator) checkAppPasswords(ctx context.Context, acc store.Account, password string) (bool, error) {
+	cs, ok := a.store.(store.SubmissionStore)
+	if !ok {
+		return false, nil
+	}
+	list, err := cs.ListAppPasswords(ctx, acc.ID)
+	if err != nil {
+		return false, fmt.Errorf("app passwords of %s: %w", acc.Address, err)
+	}
+	for _, p := range list {
+		if ok, err := CheckPassword(p.PasswordHash, password); err == nil && ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
