@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
-# curl, fetchmail, mbsync (package isync) and dkimpy (package python3-dkim, for dkimverify).
+# curl, fetchmail, mbsync (package isync), dkimpy (package python3-dkim, for dkimverify) and
+# clamd (package clamav-daemon).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
@@ -9,6 +10,8 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v fetchmail >/dev/null 2>&1 || need+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+# clamd (the tests run their own instance with the shared test signatures; never freshclam).
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 if ((${#need[@]})); then
   SUDO=""

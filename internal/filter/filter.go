@@ -1,0 +1,352 @@
+// Package filter is posthorn's inbound verdict: every check on mail arriving at the MX, run at the
+// stage of the SMTP session where it can first decide, in parallel within a stage, merged into
+// one Verdict (accept to INBOX, accept to Junk, temp-fail, reject) with named reasons.
+//
+// Stages and their checks:
+//
+//	connect   Connect: connection rate per IP and per network (/24, /64), in memory -> 421 4.7.0
+//	EHLO      Hello: DNSBL lookups of the client IP on the configured zones -> 554 5.7.1
+//	MAIL      Mail: sender authentication starts (SPF, RFC 7208; iprev) in the background; its
+//	          result joins at the body stage, where DMARC decides with it
+//	RCPT      Rcpt: recipient rate per IP and network -> 451 4.7.1; greylisting of the triplet
+//	          (client /24 or /64, sender, recipient) -> 451 4.7.1
+//	body      Data: DKIM/ARC/DMARC and the Authentication-Results header, the spam classifier
+//	          (once per recipient account), clamd, the attachment policy
+//
+// Merging: the strongest action wins (Reject > TempFail > Junk > Accept) and its check's reply is
+// the one sent; every check's reasons are kept. DMARC p=reject gives 550 5.7.1 (or Junk when
+// DMARCRejectToJunk is set), p=quarantine gives Junk. A virus gives 554 5.7.1 with the signature
+// in the mail log only; clamd unreachable or too slow gives 451 4.7.1, or, with ClamdFailOpen,
+// acceptance with the header X-Posthorn-Virus-Scan: unavailable. The spam classifier decides per
+// recipient account (JunkAccounts); it rejects the message only when it would reject it for
+// every recipient, and sends the copy of a recipient it would reject for to Junk otherwise.
+//
+// A check that cannot run (a DNS timeout in a DNSBL lookup, a missing component) never rejects:
+// public replies name no host, zone or setting. Every verdict is counted in the metrics by stage,
+// action and reason; the SMTP session writes it to the mail log.
+package filter
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"posthorn/internal/dns"
+)
+
+// Filter decides on inbound mail. Set the fields, then use it from any number of sessions at
+// once; a nil field turns its check off.
+type Filter struct {
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Resolver dns.Resolver // for DNSBL lookups
+	// DNSBL are the DNS block list zones the client IP is looked up in (RFC 5782).
+	DNSBL []string
+	// Auth is sender authentication: SPF, iprev, DKIM, ARC, DMARC.
+	Auth Authenticator
+	// DMARCRejectToJunk delivers to Junk what DMARC p=reject would have refused.
+	DMARCRejectToJunk bool
+	// Spam is the spam classifier.
+	Spam SpamClassifier
+	// Clamd is the virus scanner.
+	Clamd *Clamd
+	// ClamdFailOpen accepts a message clamd could not scan, with X-Posthorn-Virus-Scan:
+	// unavailable, instead of answering 451 4.7.1.
+	ClamdFailOpen bool
+	// Attachments is the attachment policy.
+	Attachments *AttachmentPolicy
+	// Greylist delays the first message of a new (network, sender, recipient) triplet.
+	Greylist *Greylist
+	// Limits are the connection and recipient rates.
+	Limits *RateLimits
+	// Timeout bounds each stage's checks together. Default: 60 s.
+	Timeout time.Duration
+}
+
+// Envelope is what the body stage knows of the transaction besides the message.
+type Envelope struct {
+	IP   net.IP
+	HELO string
+	From string // envelope sender, "" for the null sender
+}
+
+// Authenticator verifies who sent a message (internal/mailauth).
+type Authenticator interface {
+	// Sender checks the client and the envelope sender (SPF, iprev). It runs at MAIL FROM.
+	Sender(ctx context.Context, env Envelope) SenderAuth
+	// Message checks the message (DKIM, ARC, DMARC with the sender's SPF result) and returns
+	// the Authentication-Results header value.
+	Message(ctx context.Context, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error)
+}
+
+// SenderAuth is the Authenticator's result at MAIL FROM, handed back to Message.
+type SenderAuth any
+
+// MessageAuth is the outcome of sender authentication that the verdict uses.
+type MessageAuth struct {
+	// DMARC is "pass", "fail", "none", "temperror" or "permerror" (RFC 7489 §11.2).
+	DMARC string
+	// Policy is the DMARC policy that applies to a failing message after pct=: "none",
+	// "quarantine" or "reject".
+	Policy string
+	// AuthResults is the Authentication-Results header value (RFC 8601), without the name.
+	AuthResults string
+	// Signals are authentication facts for the spam classifier, e.g. "spf=fail".
+	Signals []string
+}
+
+// SpamClassifier scores a message for one recipient account.
+type SpamClassifier interface {
+	Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, signals []string) (SpamResult, error)
+}
+
+// SpamResult is the classifier's decision for one account: Accept, Junk or Reject.
+type SpamResult struct {
+	Action Action
+	Score  float64
+	Reason string // e.g. "spam-score", "blocked-sender"
+}
+
+// Connect decides on a new connection from ip before the greeting.
+func (f *Filter) Connect(ip net.IP) Verdict {
+	var v Verdict
+	if f.Limits != nil {
+		if !f.Limits.allowConnection(ip, time.Now()) {
+			v.add(tempFail(Reason{Name: "connection-rate"}, 421, [3]int{4, 7, 0}, "Too many connections from your network, try again later"))
+		}
+	}
+	f.Metrics.count("connect", &v)
+	return v
+}
+
+// Hello decides on a client once it has introduced itself: DNSBL lookups of ip, in parallel.
+func (f *Filter) Hello(ctx context.Context, ip net.IP) Verdict {
+	var v Verdict
+	if len(f.DNSBL) > 0 && f.Resolver != nil {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		for _, d := range f.dnsbl(ctx, ip) {
+			v.add(d)
+		}
+	}
+	f.Metrics.count("connect", &v)
+	return v
+}
+
+// Transaction is the filter's state for one mail transaction, from MAIL FROM to the end of data.
+type Transaction struct {
+	f      *Filter
+	env    Envelope
+	cancel context.CancelFunc
+	sender chan SenderAuth // receives the Authenticator's result once
+	auth   SenderAuth
+	joined bool
+}
+
+// Mail starts a transaction for env at MAIL FROM; sender authentication begins in the
+// background. Close the transaction when it ends.
+func (f *Filter) Mail(ctx context.Context, env Envelope) *Transaction {
+	t := &Transaction{f: f, env: env}
+	if f.Auth != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout())
+		t.cancel = cancel
+		t.sender = make(chan SenderAuth, 1)
+		go func() { t.sender <- f.Auth.Sender(ctx, env) }()
+	}
+	return t
+}
+
+// Close releases the transaction's background work.
+func (t *Transaction) Close() {
+	if t != nil && t.cancel != nil {
+		t.cancel()
+	}
+}
+
+// Rcpt decides on one recipient: recipient rates, then greylisting.
+func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
+	var v Verdict
+	f := t.f
+	if f.Limits != nil && !f.Limits.allowRecipient(t.env.IP, time.Now()) {
+		v.add(tempFail(Reason{Name: "recipient-rate"}, 451, [3]int{4, 7, 1}, "Too many recipients from your network, try again later"))
+	}
+	if v.Action == Accept && f.Greylist != nil {
+		v.add(f.Greylist.check(ctx, t.env.IP, t.env.From, rcpt))
+	}
+	f.Metrics.count("rcpt", &v)
+	return v
+}
+
+// Data decides on the message r (size octets, as it will be stored, our Received header
+// included) for the given recipient accounts. Its checks run in parallel.
+func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accounts []int64) Verdict {
+	f := t.f
+	ctx, cancel := context.WithTimeout(ctx, f.timeout())
+	defer cancel()
+	var v Verdict
+
+	// Each check writes its own slot; merging in slot order keeps the reasons' order stable.
+	var auth MessageAuth
+	var authDecisions, virus, attach []decision
+	var spam []SpamResult
+	var spamErrs []error
+	var wg sync.WaitGroup
+
+	if f.Auth != nil {
+		sender := t.senderAuth(ctx)
+		wg.Go(func() {
+			var err error
+			auth, err = f.Auth.Message(ctx, sender, r, size)
+			authDecisions = f.authDecisions(auth, err)
+		})
+	}
+	if f.Clamd != nil {
+		wg.Go(func() { virus = f.scanVirus(ctx, r, size) })
+	}
+	if f.Attachments != nil {
+		wg.Go(func() { attach = f.Attachments.check(io.NewSectionReader(r, 0, size)) })
+	}
+	if f.Spam != nil {
+		// The classifier wants the authentication results as signals, so it follows them;
+		// it runs beside the virus and attachment checks.
+		spam = make([]SpamResult, len(accounts))
+		spamErrs = make([]error, len(accounts))
+	}
+	if f.Spam != nil && f.Auth == nil {
+		f.classify(ctx, &wg, r, size, accounts, nil, spam, spamErrs)
+	}
+	wg.Wait()
+	if f.Spam != nil && f.Auth != nil {
+		var wg2 sync.WaitGroup
+		f.classify(ctx, &wg2, r, size, accounts, auth.Signals, spam, spamErrs)
+		wg2.Wait()
+	}
+
+	for _, group := range [][]decision{authDecisions, virus, attach, f.spamDecisions(accounts, spam, spamErrs, &v)} {
+		for _, d := range group {
+			v.add(d)
+		}
+	}
+	v.AuthResults = auth.AuthResults
+	for _, d := range virus {
+		if d.reason.Name == "virus-scan-unavailable" && d.action == Accept {
+			v.Headers = append(v.Headers, Header{Name: "X-Posthorn-Virus-Scan", Value: "unavailable"})
+		}
+	}
+	f.Metrics.count("data", &v)
+	return v
+}
+
+// senderAuth waits for the sender authentication started at MAIL FROM.
+func (t *Transaction) senderAuth(ctx context.Context) SenderAuth {
+	if t.joined || t.sender == nil {
+		return t.auth
+	}
+	select {
+	case t.auth = <-t.sender:
+		t.joined = true
+	case <-ctx.Done():
+	}
+	return t.auth
+}
+
+// authDecisions turns DMARC's outcome into actions (RFC 7489 §6.3 p=, §6.6.4 applying policy).
+func (f *Filter) authDecisions(a MessageAuth, err error) []decision {
+	if err != nil {
+		f.Logger.Warn("sender authentication", "err", err)
+		return []decision{note(Reason{Name: "auth-error"})}
+	}
+	if a.DMARC != "fail" {
+		return nil
+	}
+	switch a.Policy {
+	case "reject":
+		if f.DMARCRejectToJunk {
+			return []decision{junk(Reason{Name: "dmarc-reject", Detail: "softened"})}
+		}
+		return []decision{reject(Reason{Name: "dmarc-reject"}, 550, [3]int{5, 7, 1}, "Message rejected: the sender's domain does not authorize it (DMARC)")}
+	case "quarantine":
+		return []decision{junk(Reason{Name: "dmarc-quarantine"})}
+	}
+	return []decision{note(Reason{Name: "dmarc-fail"})}
+}
+
+// classify runs the classifier for every account in parallel.
+func (f *Filter) classify(ctx context.Context, wg *sync.WaitGroup, r io.ReaderAt, size int64, accounts []int64, signals []string, out []SpamResult, errs []error) {
+	for i, acc := range accounts {
+		wg.Go(func() { out[i], errs[i] = f.Spam.Classify(ctx, acc, r, size, signals) })
+	}
+}
+
+// spamDecisions merges per-account spam results: reject when every account rejects, Junk for
+// an account that junks or rejects, INBOX otherwise. A classifier error accepts (logged).
+func (f *Filter) spamDecisions(accounts []int64, results []SpamResult, errs []error, v *Verdict) []decision {
+	if len(results) == 0 {
+		return nil
+	}
+	var out []decision
+	rejects := 0
+	seen := map[string]bool{} // one reason per distinct outcome, not per account
+	for i, res := range results {
+		if errs[i] != nil {
+			f.Logger.Warn("spam classifier", "account", accounts[i], "err", errs[i])
+			if !seen["spam-error"] {
+				seen["spam-error"] = true
+				out = append(out, note(Reason{Name: "spam-error"}))
+			}
+			continue
+		}
+		if res.Action == Accept {
+			continue
+		}
+		if res.Action == Reject {
+			rejects++
+		}
+		if v.JunkAccounts == nil {
+			v.JunkAccounts = map[int64]bool{}
+		}
+		v.JunkAccounts[accounts[i]] = true
+		name := res.Reason
+		if name == "" {
+			name = "spam"
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, note(Reason{Name: name, Detail: formatScore(res.Score)}))
+		}
+	}
+	if rejects == len(results) {
+		out = append(out, reject(Reason{Name: "spam-reject"}, 554, [3]int{5, 7, 1}, "Message rejected as spam"))
+	}
+	return out
+}
+
+func (f *Filter) timeout() time.Duration {
+	if f.Timeout > 0 {
+		return f.Timeout
+	}
+	return 60 * time.Second
+}
+
+// isIPv4 reports whether ip is an IPv4 (or IPv4-mapped) address.
+func isIPv4(ip net.IP) bool { return ip.To4() != nil }
+
+// network returns the client's network for rates and greylisting: the /24 of an IPv4 address,
+// the /64 of an IPv6 one, as text ("192.0.2.0/24").
+func network(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return (&net.IPNet{IP: v4.Mask(net.CIDRMask(24, 32)), Mask: net.CIDRMask(24, 32)}).String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+}
+
+func formatScore(s float64) string {
+	if s == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(s, 'f', 2, 64)
+}
