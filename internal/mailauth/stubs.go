@@ -2,18 +2,12 @@ package mailauth
 
 import (
 	"context"
-	"io"
 	"net"
 )
 
 // IPRev runs the iprev check for a client address.
 func (v *Verifier) IPRev(ctx context.Context, ip net.IP) IPRevResult {
 	return IPRevResult{Status: StatusNone, IP: ip}
-}
-
-// Message verifies DKIM, ARC and DMARC for a message of size bytes.
-func (v *Verifier) Message(ctx context.Context, spf SPFResult, msg io.ReaderAt, size int64) Results {
-	return Results{SPF: spf, ARC: ARCResult{Status: StatusNone}, DMARC: DMARCResult{Status: StatusNone}}
 }
 
 // Header renders the results as one Authentication-Results field.
