@@ -31,7 +31,12 @@ def dnsfunc(name, timeout=5):
     return records.get(name.decode().rstrip('.'), '').encode()
 d = dkim.DKIM(msg)
 n = msg.count(b'DKIM-Signature:')
-print(' '.join(str(d.verify(idx=i, dnsfunc=dnsfunc)) for i in range(n)))
+def one(i):
+    try:
+        return d.verify(idx=i, dnsfunc=dnsfunc)
+    except dkim.ValidationError:
+        return False
+print(' '.join(str(one(i)) for i in range(n)))
 `
 	rec, _ := json.Marshal(records)
 	cmd := exec.Command("/usr/bin/python3", "-c", script, string(rec))
@@ -67,7 +72,7 @@ func TestSignDKIMVerifiedByDkimpy(t *testing.T) {
 		t.Fatalf("signatures:\n%s", strings.Join(sigs, ""))
 	}
 	for _, s := range sigs {
-		if !strings.Contains(s, "c=relaxed/relaxed") || !strings.Contains(strings.ReplaceAll(s, "\r\n\t", ""), "h=from:from:") {
+		if !strings.Contains(s, "c=relaxed/relaxed") || !strings.Contains(strings.ToLower(s), "h=from:from:") {
 			t.Errorf("signature not relaxed/relaxed with From oversigned:\n%s", s)
 		}
 	}
