@@ -14,7 +14,9 @@ import (
 )
 
 // corpusSeed fixes the split of the labelled corpus into training and test messages.
-const corpusSeed = 20260101
+var corpusSeed uint64 = 20260101
+
+var trainPercent = 70
 
 // labelled is one message of the shared corpus.
 type labelled struct {
@@ -41,7 +43,7 @@ func splitCorpus(t testing.TB) (train, test []labelled) {
 		sort.Slice(msgs, func(i, j int) bool { return msgs[i].name < msgs[j].name })
 		rng := rand.New(rand.NewPCG(corpusSeed, uint64(len(msgs))))
 		rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
-		half := len(msgs) / 2
+		half := len(msgs) * trainPercent / 100
 		train = append(train, msgs[:half]...)
 		test = append(test, msgs[half:]...)
 	}

@@ -1,6 +1,8 @@
 package spam
 
 import (
+	"os"
+	"strconv"
 	"math"
 	"sort"
 
@@ -11,12 +13,11 @@ import (
 const (
 	// unknownStrength (Robinson's s) and unknownProb (x) shrink a token's probability toward
 	// x in proportion to how little evidence there is for it.
-	unknownStrength = 0.45
-	unknownProb     = 0.5
+	unknownProbC = 0.5
 	// maxClues is how many tokens, the most decided ones, are combined.
-	maxClues = 150
+	maxCluesC = 150
 	// minStrength is how far from 0.5 a token's probability must be to count.
-	minStrength = 0.1
+	minStrengthC = 0.1
 	// MinTraining is how many messages of each class a model needs before it says anything.
 	MinTraining = 5
 	// MinAccountTraining is how many messages of each class an account's model needs before
@@ -26,6 +27,16 @@ const (
 	// include them once already).
 	AccountWeight = 2
 )
+
+var unknownStrength, unknownProb, maxClues, minStrength = envf("US", 0.45), 0.5, int(envf("MC", 150)), envf("MS", 0.1)
+
+func envf(k string, d float64) float64 {
+	if v := os.Getenv(k); v != "" {
+		f, _ := strconv.ParseFloat(v, 64)
+		return f
+	}
+	return d
+}
 
 // Clue is one token's probability, as used in a Bayes decision.
 type Clue struct {

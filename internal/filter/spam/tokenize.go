@@ -1,6 +1,7 @@
 package spam
 
 import (
+	"os"
 	"bufio"
 	"hash/fnv"
 	"io"
@@ -182,8 +183,14 @@ func (t *Tokens) text(s, prefix string) {
 	if strings.Contains(s, gtube) {
 		t.Features.GTUBE = true
 	}
+	prev := ""
+	bi := os.Getenv("BI") != ""
 	for _, w := range strings.Fields(s) {
-		t.word(w, prefix)
+		cur := t.word(w, prefix)
+		if bi && cur != "" && prev != "" {
+			t.add("bi:" + prev + " " + cur)
+		}
+		prev = cur
 	}
 }
 
@@ -191,16 +198,17 @@ func (t *Tokens) text(s, prefix string) {
 const trimChars = "\"'`()[]{}<>,.;:*|"
 
 // word adds the token(s) of one white-space separated word.
-func (t *Tokens) word(w, prefix string) {
+func (t *Tokens) word(w, prefix string) string {
 	if u, ok := urlOf(w); ok {
 		t.url(u)
-		return
+		return ""
 	}
 	w = strings.ToLower(strings.Trim(w, trimChars))
 	switch {
 	case len(w) < minWord:
 	case len(w) <= maxWord:
 		t.add(prefix + w)
+		return w
 	case strings.Contains(w, "@") && len(w) < 100:
 		// An address in the text: its domain, and that there was one.
 		t.add(prefix + "email:" + w[strings.LastIndexByte(w, '@')+1:])
@@ -209,6 +217,7 @@ func (t *Tokens) word(w, prefix string) {
 		// character and its length class, not its exact text.
 		t.add(prefix + "skip:" + w[:1] + " " + itoa(len(w)/10*10))
 	}
+	return ""
 }
 
 func itoa(n int) string {
@@ -269,6 +278,8 @@ var wordFields = map[string]bool{
 	"x-msmail-priority": true, "importance": true, "mime-version": true,
 }
 
+var skipFields = map[string]bool{"date": true, "dkim-signature": true, "domainkey-signature": true, "arc-seal": true, "arc-message-signature": true, "x-google-dkim-signature": true}
+
 // addressFields are the header fields whose addresses become tokens.
 var addressFields = map[string]bool{
 	"from": true, "to": true, "cc": true, "reply-to": true, "sender": true, "return-path": true,
@@ -313,6 +324,13 @@ func (t *Tokens) field(name, value string, top bool) {
 		}
 	case name == "received":
 		t.received(value)
+	case os.Getenv("ALLH") != "" && !skipFields[name]:
+		for _, w := range strings.Fields(message.DecodeWords(value)) {
+			w = strings.ToLower(strings.Trim(w, trimChars))
+			if len(w) >= minWord && len(w) <= 40 {
+				t.add(name + ":" + w)
+			}
+		}
 	}
 }
 
