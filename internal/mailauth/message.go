@@ -13,7 +13,7 @@ import (
 // evaluates DMARC and the ARC override. The caller adds its iprev result to Results.IPRev.
 func (v *Verifier) Message(ctx context.Context, spf SPFResult, msg io.ReaderAt, size int64) Results {
 	res := Results{SPF: spf}
-	fields, _, err := readHeader(io.NewSectionReader(msg, 0, size))
+	fields, bodyOffset, err := readHeader(io.NewSectionReader(msg, 0, size))
 	if err != nil && !errors.Is(err, errHeaderTooLong) {
 		res.ARC = ARCResult{Status: StatusNone, Reason: "unreadable header"}
 		res.DMARC = DMARCResult{Status: StatusTempError, Policy: PolicyNone, Reason: "unreadable header"}
@@ -26,7 +26,7 @@ func (v *Verifier) Message(ctx context.Context, spf SPFResult, msg io.ReaderAt, 
 	var wg sync.WaitGroup
 	var lookup dmarcLookup
 	wg.Go(func() { res.DKIM = v.dkimResults(ctx, fields, msg, size) })
-	wg.Go(func() { res.ARC = v.arcResult(ctx, fields, msg, size) })
+	wg.Go(func() { res.ARC = v.arcResult(ctx, fields, msg, size, bodyOffset) })
 	if fromErr == nil {
 		wg.Go(func() { lookup = v.lookupDMARC(ctx, from, org) })
 	}

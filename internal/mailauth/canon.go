@@ -1,0 +1,189 @@
+package mailauth
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"strings"
+)
+
+// This file holds the DKIM canonicalization algorithms (RFC 6376 §3.4) that ARC signatures use
+// (RFC 8617 §4.1.2, §5.1.1). DKIM-Signature fields themselves are verified by go-msgauth.
+
+// canonHeaderRelaxed is "relaxed" header canonicalization (RFC 6376 §3.4.2): lower-case name,
+// unfolded value with runs of white space reduced to one space and none at either end.
+func canonHeaderRelaxed(raw []byte) []byte {
+	name, value, _ := bytes.Cut(raw, []byte(":"))
+	var b bytes.Buffer
+	b.Grow(len(raw))
+	b.WriteString(strings.ToLower(strings.TrimRight(string(name), " \t")))
+	b.WriteByte(':')
+	space := false
+	started := false
+	for _, c := range value {
+		switch c {
+		case '\r', '\n':
+			continue
+		case ' ', '\t':
+			space = true
+			continue
+		}
+		if space && started {
+			b.WriteByte(' ')
+		}
+		space = false
+		started = true
+		b.WriteByte(c)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// canonHeaderSimple is "simple" header canonicalization (RFC 6376 §3.4.1): the field unchanged.
+func canonHeaderSimple(raw []byte) []byte {
+	if bytes.HasSuffix(raw, []byte("\r\n")) {
+		return raw
+	}
+	return append(bytes.TrimRight(raw, "\r\n"), '\r', '\n')
+}
+
+// bodyCanonicalizer writes the canonical form of a body (RFC 6376 §3.4.3, §3.4.4) to w: lines
+// end in CRLF, trailing empty lines are dropped, and in relaxed mode white space at line ends
+// is removed and runs of it become one space. An empty simple body is one CRLF; an empty
+// relaxed body is empty.
+type bodyCanonicalizer struct {
+	w       io.Writer
+	relaxed bool
+	line    []byte
+	empty   int // empty lines held back, written only if a non-empty line follows
+	wrote   bool
+	err     error
+}
+
+func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b == '\n' {
+			c.endLine()
+			continue
+		}
+		c.line = append(c.line, b)
+	}
+	return len(p), c.err
+}
+
+func (c *bodyCanonicalizer) endLine() {
+	line := bytes.TrimSuffix(c.line, []byte("\r"))
+	if c.relaxed {
+		line = relaxLine(line)
+	}
+	c.line = c.line[:0]
+	if len(line) == 0 {
+		c.empty++
+		return
+	}
+	for ; c.empty > 0; c.empty-- {
+		c.write([]byte("\r\n"))
+	}
+	c.write(line)
+	c.write([]byte("\r\n"))
+}
+
+func relaxLine(line []byte) []byte {
+	out := line[:0:0]
+	space := false
+	for _, b := range line {
+		if b == ' ' || b == '\t' {
+			space = true
+			continue
+		}
+		if space {
+			out = append(out, ' ')
+			space = false
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func (c *bodyCanonicalizer) write(p []byte) {
+	if c.err == nil {
+		_, c.err = c.w.Write(p)
+		c.wrote = true
+	}
+}
+
+// Close ends a last line without a line break and writes the empty-body form.
+func (c *bodyCanonicalizer) Close() error {
+	if len(c.line) > 0 {
+		c.endLine()
+	}
+	if !c.wrote && !c.relaxed {
+		c.write([]byte("\r\n"))
+	}
+	return c.err
+}
+
+// limitWriter passes on at most n bytes (the l= body length) and drops the rest.
+type limitWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.w.Write(p)
+	}
+	q := p
+	if int64(len(q)) > l.n {
+		q = q[:l.n]
+	}
+	l.n -= int64(len(q))
+	if _, err := l.w.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// bodyHash returns the SHA-256 of the canonical body read from r, limited to limit bytes of
+// canonical body when limit >= 0.
+func bodyHash(r io.Reader, relaxed bool, limit int64) ([]byte, error) {
+	h := sha256.New()
+	c := &bodyCanonicalizer{w: &limitWriter{w: h, n: limit}, relaxed: relaxed}
+	if _, err := io.Copy(c, r); err != nil {
+		return nil, err
+	}
+	if err := c.Close(); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// withoutSignature returns the raw field with the value of its b= tag removed (RFC 6376 §3.7,
+// RFC 8617 §5.1.1), keeping everything else, white space included.
+func withoutSignature(raw []byte) []byte {
+	colon := bytes.IndexByte(raw, ':')
+	if colon < 0 {
+		return raw
+	}
+	out := append([]byte(nil), raw[:colon+1]...)
+	rest := raw[colon+1:]
+	for len(rest) > 0 {
+		seg := rest
+		next := []byte(nil)
+		if i := bytes.IndexByte(rest, ';'); i >= 0 {
+			seg, next = rest[:i+1], rest[i+1:]
+		}
+		if eq := bytes.IndexByte(seg, '='); eq >= 0 && string(bytes.Trim(seg[:eq], " \t\r\n")) == "b" {
+			out = append(out, seg[:eq+1]...)
+			if bytes.HasSuffix(seg, []byte(";")) {
+				out = append(out, ';')
+			} else if bytes.HasSuffix(seg, []byte("\r\n")) {
+				out = append(out, '\r', '\n')
+			}
+		} else {
+			out = append(out, seg...)
+		}
+		rest = next
+	}
+	return out
+}

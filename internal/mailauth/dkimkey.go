@@ -1,0 +1,120 @@
+package mailauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"posthorn/internal/dns"
+)
+
+// publicKey is a DKIM key record (RFC 6376 §3.6.1) as used to verify ARC signatures.
+type publicKey struct {
+	rsa     *rsa.PublicKey
+	ed25519 ed25519.PublicKey
+	hashes  []string // h=, nil for any
+}
+
+// errKeyTemp marks a key that could not be fetched for now.
+var errKeyTemp = errors.New("key lookup failed temporarily")
+
+// lookupKey fetches and parses the key at selector._domainkey.domain.
+func (v *Verifier) lookupKey(ctx context.Context, selector, domain string) (*publicKey, error) {
+	name := selector + "._domainkey." + domain
+	txts, err := v.Resolver.LookupTXT(ctx, name)
+	if dns.IsTemporary(err) {
+		return nil, fmt.Errorf("%s: %w", name, errKeyTemp)
+	}
+	if err != nil || len(txts) == 0 {
+		return nil, fmt.Errorf("no key at %s", name)
+	}
+	if len(txts) > 1 {
+		return nil, fmt.Errorf("several key records at %s", name) // RFC 6376 §3.6.2.2
+	}
+	return parseKey(txts[0])
+}
+
+func parseKey(s string) (*publicKey, error) {
+	tags, _, err := parseTags(s)
+	if err != nil {
+		return nil, fmt.Errorf("key record: %w", err)
+	}
+	if v, ok := tags["v"]; ok && v != "DKIM1" {
+		return nil, errors.New("key record: not DKIM1")
+	}
+	p := stripFWS(tags["p"])
+	if p == "" {
+		return nil, errors.New("key revoked or missing")
+	}
+	b, err := base64.StdEncoding.DecodeString(p)
+	if err != nil {
+		return nil, fmt.Errorf("key record: %w", err)
+	}
+	k := &publicKey{}
+	if h, ok := tags["h"]; ok {
+		for _, a := range strings.Split(h, ":") {
+			k.hashes = append(k.hashes, strings.ToLower(strings.TrimSpace(a)))
+		}
+	}
+	switch strings.ToLower(tags["k"]) {
+	case "", "rsa":
+		pub, err := x509.ParsePKIXPublicKey(b)
+		if err != nil {
+			if pub, err = x509.ParsePKCS1PublicKey(b); err != nil {
+				return nil, fmt.Errorf("key record: %w", err)
+			}
+		}
+		r, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("key record: not an RSA key")
+		}
+		if r.Size()*8 < 1024 {
+			return nil, fmt.Errorf("RSA key of %d bits is too short", r.Size()*8) // RFC 8301 §3.2
+		}
+		k.rsa = r
+	case "ed25519":
+		if len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("key record: bad Ed25519 key size")
+		}
+		k.ed25519 = ed25519.PublicKey(b)
+	default:
+		return nil, fmt.Errorf("key record: unknown key type %q", tags["k"])
+	}
+	return k, nil
+}
+
+// verify checks sig over the SHA-256 hash of the signed data for algorithm a (rsa-sha256 or
+// ed25519-sha256).
+func (k *publicKey) verify(a string, hashed, sig []byte) error {
+	if k.hashes != nil && !containsFold(k.hashes, "sha256") {
+		return errors.New("key does not allow sha256")
+	}
+	switch a {
+	case "rsa-sha256":
+		if k.rsa == nil {
+			return errors.New("key is not RSA")
+		}
+		return rsa.VerifyPKCS1v15(k.rsa, crypto.SHA256, hashed, sig)
+	case "ed25519-sha256":
+		if k.ed25519 == nil || !ed25519.Verify(k.ed25519, hashed, sig) {
+			return errors.New("ed25519 signature does not verify")
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported algorithm %q", a)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
