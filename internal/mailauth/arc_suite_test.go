@@ -58,14 +58,22 @@ const (
 		`(the suite expects no status)`
 )
 
-func TestARCValidationSuite(t *testing.T) {
+type arcScenario struct {
+	records map[string]string
+	names   []string
+	cases   []arcCase
+}
+
+// loadARCSuite reads the validation suite. It is decoded by hand: the suite repeats some test
+// names within a scenario, which a Go map would refuse; every occurrence is kept.
+func loadARCSuite(t testing.TB) []arcScenario {
 	f, err := os.Open(filepath.Join(testutil.SharedTestdata(t, "arc"), "arc-draft-validation-tests.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	dec := yaml.NewDecoder(f)
-	total := 0
+	var scenarios []arcScenario
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
@@ -73,32 +81,45 @@ func TestARCValidationSuite(t *testing.T) {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		// Decoded by hand: the suite repeats some test names within a scenario, which a Go map
-		// would refuse; every occurrence runs.
 		root := doc.Content[0]
-		var tests *yaml.Node
-		records := map[string]string{}
+		sc := arcScenario{records: map[string]string{}}
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			switch root.Content[i].Value {
 			case "tests":
-				tests = root.Content[i+1]
+				tests := root.Content[i+1]
+				for j := 0; j+1 < len(tests.Content); j += 2 {
+					var tc arcCase
+					if err := tests.Content[j+1].Decode(&tc); err != nil {
+						t.Fatal(err)
+					}
+					sc.names = append(sc.names, tests.Content[j].Value)
+					sc.cases = append(sc.cases, tc)
+				}
 			case "txt-records":
-				if err := root.Content[i+1].Decode(&records); err != nil {
+				if err := root.Content[i+1].Decode(&sc.records); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		d := newFakeDNS()
-		for name, rec := range records {
-			d.txt[fqdnKey(name)] = []string{rec}
-		}
-		v := &Verifier{Resolver: d, Hostname: "mx.posthorn.test"}
-		for i := 0; i+1 < len(tests.Content); i += 2 {
-			name := tests.Content[i].Value
-			var tc arcCase
-			if err := tests.Content[i+1].Decode(&tc); err != nil {
-				t.Fatal(err)
-			}
+		scenarios = append(scenarios, sc)
+	}
+	return scenarios
+}
+
+func (sc arcScenario) resolver() *fakeDNS {
+	d := newFakeDNS()
+	for name, rec := range sc.records {
+		d.txt[fqdnKey(name)] = []string{rec}
+	}
+	return d
+}
+
+func TestARCValidationSuite(t *testing.T) {
+	total := 0
+	for _, sc := range loadARCSuite(t) {
+		v := &Verifier{Resolver: sc.resolver(), Hostname: "mx.posthorn.test"}
+		for i, name := range sc.names {
+			tc := sc.cases[i]
 			total++
 			t.Run(name, func(t *testing.T) {
 				msg := crlf([]byte(tc.Message))
@@ -124,4 +145,17 @@ func TestARCValidationSuite(t *testing.T) {
 	if total != 175 {
 		t.Errorf("read %d cases, the suite has 175", total)
 	}
+}
+
+// arcSuiteMessage returns the message of a suite case and the scenario's resolver.
+func arcSuiteMessage(t testing.TB, name string) ([]byte, *fakeDNS) {
+	for _, sc := range loadARCSuite(t) {
+		for i, n := range sc.names {
+			if n == name {
+				return crlf([]byte(sc.cases[i].Message)), sc.resolver()
+			}
+		}
+	}
+	t.Fatalf("no case %s in the ARC suite", name)
+	return nil, nil
 }
