@@ -123,10 +123,11 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int, exclude 
 	return out, nil
 }
 
-// NextQueueAttempt returns the earliest next attempt among rows not held.
-func (s *Store) NextQueueAttempt(ctx context.Context) (time.Time, error) {
+// NextQueueAttempt returns the earliest next attempt after the given time among rows not held.
+func (s *Store) NextQueueAttempt(ctx context.Context, after time.Time) (time.Time, error) {
 	var next sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt) FROM queue WHERE held = 0`).Scan(&next); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt) FROM queue WHERE held = 0 AND next_attempt > ?`,
+		after.UnixNano()).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("next queue attempt: %w", err)
 	}
 	if !next.Valid {

@@ -89,8 +89,8 @@ func TestDeliverOutbound(t *testing.T) {
 	if q.Attempts != 1 || q.LastError != "451 try later" || q.State() != store.QueueDeferred {
 		t.Errorf("deferred row = %+v", q)
 	}
-	if at, err := s.NextQueueAttempt(ctx); err != nil || at.After(time.Now()) {
-		t.Errorf("next attempt = %v, %v; want a time already due", at, err)
+	if at, err := s.NextQueueAttempt(ctx, time.Now()); err != nil || !at.Equal(time.Unix(0, next.UnixNano())) {
+		t.Errorf("next attempt = %v, %v; want %v", at, err, next)
 	}
 	if err := s.SetQueueHeld(ctx, all[0].ID, true); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,330 @@
+package queue
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/mjl-/mox/dns"
+	"github.com/mjl-/mox/sasl"
+	"github.com/mjl-/mox/smtpclient"
+
+	adns "github.com/mjl-/adns"
+
+	"posthorn/internal/maillog"
+	"posthorn/internal/store"
+)
+
+// session is one open SMTP connection to a destination.
+type session struct {
+	client *smtpclient.Client
+	host   string // the MX host (or smarthost) name, for Remote-MTA
+	// verified: the TLS connection was authenticated as a policy (MTA-STS enforce, DANE, an
+	// authenticated smarthost) required, which REQUIRETLS needs.
+	verified bool
+}
+
+func (c *session) close() {
+	_ = c.client.Close()
+}
+
+// work serves one destination on one connection until its list is empty.
+func (s *Scheduler) work(ctx context.Context, d *destination) {
+	defer s.workDone(d)
+	var sess *session
+	defer func() {
+		if sess != nil {
+			sess.close()
+		}
+	}()
+	for {
+		batch := s.take(d)
+		if batch == nil {
+			return
+		}
+		if !s.rateWait(ctx, d) {
+			s.release(ids(batch)...)
+			return
+		}
+		if sess != nil && sess.client.Botched() {
+			sess.close()
+			sess = nil
+		}
+		if sess == nil {
+			var err error
+			sess, err = s.connect(ctx, batch[0])
+			if err != nil {
+				// What keeps one message from a destination keeps all its waiting mail.
+				all := append(batch, s.takeAll(d)...)
+				s.failed(ctx, all, repeat(asFailure(err, ""), len(all)))
+				return
+			}
+		}
+		s.send(ctx, sess, batch)
+	}
+}
+
+func ids(rows []store.QueuedMessage) []int64 {
+	out := make([]int64, len(rows))
+	for i, q := range rows {
+		out[i] = q.ID
+	}
+	return out
+}
+
+func repeat[T any](v T, n int) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// connect opens a connection for the destination of q: the smarthost, or the first MX host
+// that answers.
+func (s *Scheduler) connect(ctx context.Context, q store.QueuedMessage) (*session, error) {
+	if s.Smarthost.Addr != "" {
+		return s.connectSmarthost(ctx)
+	}
+	r, err := s.route(ctx, q.Domain)
+	if err != nil {
+		return nil, err
+	}
+	var last error
+	for _, host := range r.hosts {
+		sess, err := s.connectHost(ctx, host, r.enforce)
+		if err == nil {
+			return sess, nil
+		}
+		s.Logger.Debug("queue: host failed", "domain", q.Domain, "host", host, "err", err)
+		last = err
+	}
+	return nil, last
+}
+
+// connectHost tries each address of one MX host.
+func (s *Scheduler) connectHost(ctx context.Context, host string, enforceSTS bool) (*session, error) {
+	addrs, err := s.Resolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, temporary("4.4.3", host, "cannot resolve MX host %s: %v", host, err)
+	}
+	mode, verifyPKIX := smtpclient.TLSOpportunistic, false
+	if enforceSTS {
+		// RFC 8461 §5: a host of an enforced policy must offer STARTTLS with a valid
+		// certificate for its name.
+		mode, verifyPKIX = smtpclient.TLSRequiredStartTLS, true
+	}
+	var daneRecords []adns.TLSA
+	if s.TLSA != nil {
+		records, authentic, err := s.TLSA.LookupTLSA(ctx, host, s.Port)
+		if err != nil {
+			return nil, temporary("4.4.3", host, "TLSA lookup for %s: %v", host, err)
+		}
+		// RFC 7672 §2.2: only authenticated, usable TLSA records make TLS mandatory.
+		if authentic && len(records) > 0 {
+			mode, daneRecords = smtpclient.TLSRequiredStartTLS, records
+		}
+	}
+	var last error
+	for _, a := range addrs {
+		addr := net.JoinHostPort(a.IP.String(), strconv.Itoa(s.Port))
+		sess, err := s.dialSession(ctx, addr, host, mode, verifyPKIX, daneRecords, nil)
+		if err != nil && mode == smtpclient.TLSOpportunistic && errors.Is(err, smtpclient.ErrTLS) {
+			// Opportunistic TLS that fails its handshake is retried in plain text, as every
+			// MTA does: the alternative is not delivering at all.
+			sess, err = s.dialSession(ctx, addr, host, smtpclient.TLSSkip, false, nil, nil)
+		}
+		if err == nil {
+			sess.verified = verifyPKIX || daneRecords != nil
+			return sess, nil
+		}
+		last = err
+	}
+	if last == nil {
+		last = temporary("4.4.3", host, "MX host %s has no address", host)
+	}
+	return nil, last
+}
+
+// connectSmarthost connects to the configured relay.
+func (s *Scheduler) connectSmarthost(ctx context.Context) (*session, error) {
+	host, port, err := net.SplitHostPort(s.Smarthost.Addr)
+	if err != nil {
+		return nil, permanent("4.3.5", "", "smarthost %q is not host:port", s.Smarthost.Addr)
+	}
+	mode, verify := smtpclient.TLSOpportunistic, false
+	if port == "465" {
+		mode, verify = smtpclient.TLSImmediate, true
+	} else if s.Smarthost.Username != "" {
+		mode, verify = smtpclient.TLSRequiredStartTLS, true
+	}
+	var auth func([]string, *tls.ConnectionState) (sasl.Client, error)
+	if s.Smarthost.Username != "" {
+		auth = func(mechanisms []string, _ *tls.ConnectionState) (sasl.Client, error) {
+			if !slices.Contains(mechanisms, "PLAIN") {
+				return nil, errors.New("smarthost does not offer AUTH PLAIN")
+			}
+			return sasl.NewClientPlain(s.Smarthost.Username, s.Smarthost.Password), nil
+		}
+	}
+	sess, err := s.dialSession(ctx, s.Smarthost.Addr, host, mode, verify, nil, auth)
+	if err != nil {
+		return nil, err
+	}
+	sess.verified = verify
+	return sess, nil
+}
+
+// dialSession opens a TCP connection to addr and runs the SMTP greeting, EHLO, STARTTLS as mode
+// says and AUTH when auth is set.
+func (s *Scheduler) dialSession(ctx context.Context, addr, host string, mode smtpclient.TLSMode, verifyPKIX bool,
+	daneRecords []adns.TLSA, auth func([]string, *tls.ConnectionState) (sasl.Client, error)) (*session, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := s.Dial(dctx, "tcp", addr)
+	if err != nil {
+		return nil, temporary("4.4.1", host, "connect to %s (%s): %v", host, addr, err)
+	}
+	ehlo, err := dns.ParseDomainLax(s.Hostname)
+	if err != nil {
+		_ = conn.Close()
+		return nil, permanent("4.3.5", "", "hostname %q: %v", s.Hostname, err)
+	}
+	remote, err := dns.ParseDomainLax(host)
+	if err != nil {
+		remote = dns.Domain{ASCII: host}
+	}
+	opts := smtpclient.Opts{RootCAs: s.RootCAs, Auth: auth}
+	if daneRecords != nil {
+		opts.DANERecords = daneRecords
+	}
+	client, err := smtpclient.New(dctx, s.Logger, conn, mode, verifyPKIX, ehlo, remote, opts)
+	if err != nil {
+		_ = conn.Close()
+		return nil, asFailure(err, host)
+	}
+	return &session{client: client, host: host}, nil
+}
+
+// send runs one transaction: one message to the recipients of batch.
+func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.QueuedMessage) {
+	first := batch[0]
+	if first.RequireTLS && !sess.verified {
+		// RFC 8689 §4.2.1: without MTA-STS or DANE the next hop cannot be authenticated.
+		s.failed(ctx, batch, repeat(permanent("5.7.30", sess.host,
+			"REQUIRETLS: %s is not authenticated by MTA-STS or DANE", sess.host), len(batch)))
+		return
+	}
+	body, err := s.Blobs.Open(first.BlobID)
+	if err != nil {
+		s.failed(ctx, batch, repeat(temporary("4.3.0", "", "message body %s: %v", first.BlobID, err), len(batch)))
+		return
+	}
+	defer body.Close()
+	rcpts := make([]string, len(batch))
+	for i, q := range batch {
+		rcpts[i] = q.Recipient
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	resps, err := sess.client.DeliverMultiple(tctx, first.Sender, rcpts, first.Size, body,
+		first.EightBit, first.SMTPUTF8, first.RequireTLS)
+	cancel()
+	var delivered, failedRows []store.QueuedMessage
+	var failures []*failure
+	for i, q := range batch {
+		var f *failure
+		switch {
+		case len(resps) == len(batch) && resps[i].Code != 0 && resps[i].Code/100 != 2:
+			f = asFailure(smtpclient.Error(resps[i]), sess.host)
+		case err != nil:
+			f = asFailure(err, sess.host)
+		}
+		if f == nil {
+			delivered = append(delivered, q)
+		} else {
+			failedRows = append(failedRows, q)
+			failures = append(failures, f)
+		}
+	}
+	if len(delivered) > 0 {
+		// First thing after the 250: the marker commits the rows' removal.
+		s.marks <- ids(delivered)
+		now := s.Now()
+		for _, q := range delivered {
+			s.record(maillog.Event{Event: "delivered", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,
+				Result: "delivered", Code: "250", Remote: sess.host, Size: q.Size})
+			if s.Metrics != nil {
+				s.Metrics.result("delivered")
+				s.Metrics.latency.Observe(now.Sub(q.QueuedAt).Seconds())
+			}
+		}
+	}
+	if len(failedRows) > 0 {
+		s.failed(ctx, failedRows, failures)
+	}
+}
+
+func (s *Scheduler) record(e maillog.Event) {
+	if s.MailLog != nil {
+		s.MailLog.Record(e)
+	}
+}
+
+// failure is why a recipient was not delivered.
+type failure struct {
+	Permanent bool
+	Code      int    // SMTP reply code; 0 when the failure is not a reply
+	Status    string // RFC 3463 enhanced status code, e.g. "5.1.1"
+	Text      string // the reply line, or what went wrong
+	RemoteMTA string // the host that replied, "" if none did
+}
+
+func (f *failure) Error() string { return f.Text }
+
+func temporary(status, host, format string, args ...any) *failure {
+	return &failure{Status: status, Text: fmt.Sprintf(format, args...), RemoteMTA: host}
+}
+
+func permanent(status, host, format string, args ...any) *failure {
+	return &failure{Permanent: true, Status: status, Text: fmt.Sprintf(format, args...), RemoteMTA: host}
+}
+
+// asFailure classifies an error of connect or smtpclient: SMTP replies by their code (5xx
+// permanent), everything else (network, TLS, DNS) temporary.
+func asFailure(err error, host string) *failure {
+	var f *failure
+	if errors.As(err, &f) {
+		return f
+	}
+	var e smtpclient.Error
+	if errors.As(err, &e) {
+		out := &failure{Permanent: e.Permanent, Code: e.Code, Text: e.Line, RemoteMTA: host}
+		if out.Text == "" {
+			out.Text = e.Error()
+		}
+		class := "4"
+		if e.Permanent {
+			class = "5"
+		}
+		switch {
+		case e.Secode != "":
+			out.Status = class + "." + e.Secode
+		case errors.Is(e.Err, smtpclient.ErrRequireTLSUnsupported):
+			out.Status = "5.7.30"
+			out.Permanent = true
+		case errors.Is(e.Err, smtpclient.ErrTLS):
+			out.Status = "4.7.5"
+		case e.Code == 0:
+			out.Status = class + ".4.0"
+		default:
+			out.Status = class + ".0.0"
+		}
+		return out
+	}
+	return temporary("4.4.0", host, "%v", err)
+}
