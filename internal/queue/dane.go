@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	adns "github.com/mjl-/adns"
 	mdns "github.com/miekg/dns"
+	adns "github.com/mjl-/adns"
 )
 
 // TLSAResolver looks up the DANE TLSA records of an MX host (RFC 7672 §2.2: _PORT._tcp.HOST).
