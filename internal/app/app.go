@@ -78,6 +78,7 @@ type Server struct {
 	// stopIndexer stops the full-text backlog indexer and waits for it.
 	stopIndexer func()
 	smtp        *smtpserver.Server
+	submit      *smtpserver.Server // listen.submission and listen.submissions
 	imap        *imapserver.Server
 	pop3        *pop3server.Server
 	http        *http.Server
@@ -90,6 +91,7 @@ type Server struct {
 // Listening is the set of bound addresses, for tests that listen on port 0.
 type Listening struct {
 	SMTP, IMAP, IMAPS, POP3, POP3S, HTTP string
+	Submission, Submissions             string
 }
 
 // Start opens the data, binds every configured listener and starts serving. Start-up errors
@@ -162,6 +164,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	// One authenticator for every protocol that logs in, so failed logins are throttled
 	// across them (per IP and per account).
 	authenticator := auth.NewAuthenticator(data.Store, logger.With("component", "auth"), registry)
+	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
+		if s.submit, err = newSubmissionServer(ctx, cfg, data, s.committer, authenticator, tlsSource.Config,
+			logger, maillog.New(mailLogger), registry); err != nil {
+			return nil, listening, err
+		}
+	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		s.imap = &imapserver.Server{
 			Hostname:          cfg.Hostname,
@@ -200,6 +208,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		{"listen.imaps", cfg.Listen.IMAPS, &listening.IMAPS, s.imap.ServeTLS},
 		{"listen.pop3", cfg.Listen.POP3, &listening.POP3, s.pop3.Serve},
 		{"listen.pop3s", cfg.Listen.POP3S, &listening.POP3S, s.pop3.ServeTLS},
+		{"listen.submission", cfg.Listen.Submission, &listening.Submission, s.submit.Serve},
+		{"listen.submissions", cfg.Listen.Submissions, &listening.Submissions, s.submit.ServeTLS},
 	} {
 		// A server that is nil has no address here: its method values are never called.
 		if l.addr == "" {
@@ -232,7 +242,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}()
 	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
-		"smtp", listening.SMTP, "imap", listening.IMAP, "imaps", listening.IMAPS,
+		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
+		"imap", listening.IMAP, "imaps", listening.IMAPS,
 		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP,
 		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "default_quota_mib", cfg.Limits.DefaultQuotaMiB,
 		"imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
@@ -274,6 +285,9 @@ func (s *Server) Shutdown() error {
 	}
 	if s.smtp != nil {
 		errs = append(errs, s.smtp.Shutdown(ctx))
+	}
+	if s.submit != nil {
+		errs = append(errs, s.submit.Shutdown(ctx))
 	}
 	if s.imap != nil {
 		errs = append(errs, s.imap.Shutdown(ctx))

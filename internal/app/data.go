@@ -88,18 +88,14 @@ func Bootstrap(ctx context.Context, d *Data, domain string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("bootstrap domain %q: %w", domain, err)
 	}
-	if _, err := d.Store.AddDomain(ctx, name); err != nil {
+	if _, err := AddDomain(ctx, d, name); err != nil {
 		return "", err
 	}
 	password, err := auth.RandomPassword()
 	if err != nil {
 		return "", err
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return "", err
-	}
-	if _, err := d.Store.AddAccount(ctx, "postmaster@"+name, hash); err != nil {
+	if _, err := auth.AddAccount(ctx, d.Store, "postmaster@"+name, password); err != nil {
 		return "", err
 	}
 	return password, nil

@@ -13,9 +13,9 @@ import (
 
 func (e *env) domainCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "domain", Short: "Manage the local mail domains"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(e.domainDNSCmd(), &cobra.Command{
 		Use:   "add NAME",
-		Short: "Add a domain this server receives mail for",
+		Short: "Add a domain this server receives mail for (with its DKIM keys)",
 		Args:  exactArgs(1, "one domain name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, err := address.ParseDomain(args[0])
@@ -23,7 +23,7 @@ func (e *env) domainCmd() *cobra.Command {
 				return fmt.Errorf("domain %q: %v", args[0], err)
 			}
 			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if _, err := d.Store.AddDomain(cmd.Context(), name); errors.Is(err, store.ErrExists) {
+				if _, err := app.AddDomain(cmd.Context(), d, name); errors.Is(err, store.ErrExists) {
 					return fmt.Errorf("domain %s already exists", name)
 				} else if err != nil {
 					return err

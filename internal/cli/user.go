@@ -30,12 +30,12 @@ func (e *env) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hash, err := e.newPasswordHash(addStdin)
+			password, err := e.newPassword(addStdin)
 			if err != nil {
 				return err
 			}
 			return e.withData(cmd.Context(), func(d *app.Data) error {
-				_, err := d.Store.AddAccount(cmd.Context(), addr.String(), hash)
+				_, err := auth.AddAccount(cmd.Context(), d.Store, addr.String(), password)
 				switch {
 				case errors.Is(err, store.ErrUnknownDomain):
 					return fmt.Errorf("unknown domain %s; add it first with: posthorn domain add %s", addr.Domain, addr.Domain)
@@ -59,12 +59,12 @@ func (e *env) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hash, err := e.newPasswordHash(passwdStdin)
+			password, err := e.newPassword(passwdStdin)
 			if err != nil {
 				return err
 			}
 			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if err := d.Store.SetPassword(cmd.Context(), addr.String(), hash); errors.Is(err, store.ErrNotFound) {
+				if err := auth.SetPassword(cmd.Context(), d.Store, addr.String(), password); errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("unknown user %s", addr)
 				} else if err != nil {
 					return err
@@ -75,7 +75,7 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from the first line of standard input")
-	cmd.AddCommand(add, passwd, e.userQuotaCmd(), &cobra.Command{
+	cmd.AddCommand(add, passwd, e.userQuotaCmd(), e.appPasswordCmd(), e.sendAsCmd(), e.sendLimitCmd(), &cobra.Command{
 		Use:   "list [DOMAIN]",
 		Short: "List accounts, of one domain or all",
 		Args:  cobra.MaximumNArgs(1),
@@ -209,9 +209,9 @@ func (e *env) showQuota(ctx context.Context, d *app.Data, addr string, defaultMi
 	return err
 }
 
-// newPasswordHash reads a new password (a line of stdin, or twice from the terminal without
-// echo), checks it and hashes it.
-func (e *env) newPasswordHash(fromStdin bool) (string, error) {
+// newPassword reads a new password (a line of stdin, or twice from the terminal without
+// echo) and checks it.
+func (e *env) newPassword(fromStdin bool) (string, error) {
 	var password string
 	if fromStdin {
 		line, err := bufio.NewReader(e.stdin).ReadString('\n')
@@ -240,7 +240,7 @@ func (e *env) newPasswordHash(fromStdin bool) (string, error) {
 	if err := auth.CheckNewPassword(password); err != nil {
 		return "", err
 	}
-	return auth.HashPassword(password)
+	return password, nil
 }
 
 func (e *env) prompt(f *os.File, label string) (string, error) {

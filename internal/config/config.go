@@ -33,6 +33,8 @@ type Config struct {
 	SMTP    SMTP   `toml:"smtp"`
 	IMAP    IMAP   `toml:"imap"`
 	POP3    POP3   `toml:"pop3"`
+	// Submission configures the submission listeners (listen.submission, listen.submissions).
+	Submission Submission `toml:"submission"`
 	Log     Log    `toml:"log"`
 	Limits  Limits `toml:"limits"`
 }
@@ -40,8 +42,8 @@ type Config struct {
 // Listen holds one address per listener, "host:port"; "" disables the listener.
 type Listen struct {
 	SMTP        string `toml:"smtp"`        // inbound MX. Default: "127.0.0.1:2525".
-	Submission  string `toml:"submission"`  // STARTTLS + AUTH. Not implemented yet: must be "".
-	Submissions string `toml:"submissions"` // implicit TLS + AUTH. Not implemented yet: must be "".
+	Submission  string `toml:"submission"`  // STARTTLS + AUTH (RFC 6409). Default: "127.0.0.1:2587".
+	Submissions string `toml:"submissions"` // implicit TLS + AUTH (RFC 8314). Default: "127.0.0.1:2465".
 	IMAP        string `toml:"imap"`        // IMAP with STARTTLS. Default: "127.0.0.1:2143".
 	IMAPS       string `toml:"imaps"`       // IMAP with implicit TLS. Default: "127.0.0.1:2993".
 	POP3        string `toml:"pop3"`        // POP3 with STLS. Default: "127.0.0.1:2110".
@@ -94,6 +96,13 @@ type POP3 struct {
 	MaxConnections int `toml:"max_connections"`
 }
 
+// Submission configures the submission listeners (listen.submission, listen.submissions).
+type Submission struct {
+	// Let AUTH work without TLS on connections from a loopback address; from anywhere else it
+	// needs TLS (STARTTLS first, 530 5.7.0 before). Default: true.
+	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+}
+
 // Log configures the server log and the mail log.
 type Log struct {
 	// Minimum level: "debug", "info", "warn" or "error". Default: "info".
@@ -110,6 +119,11 @@ type Limits struct {
 	// Over it, SMTP refuses the account's mail with 452 4.2.2 and IMAP APPEND and COPY answer
 	// NO [OVERQUOTA] (RFC 9208). Default: 0.
 	DefaultQuotaMiB int64 `toml:"default_quota_mib"`
+	// Recipients an account may send to per hour through submission, unless set for it with
+	// posthorn user send-limit; 0 = no limit. Over it, RCPT gets 451 4.7.1. Default: 1000.
+	SendPerHour int64 `toml:"send_per_hour"`
+	// Recipients an account may send to per day (24 hours); 0 = no limit. Default: 5000.
+	SendPerDay int64 `toml:"send_per_day"`
 }
 
 // Default returns the configuration of `posthorn serve` without a file: a server for trying
@@ -119,8 +133,10 @@ func Default() Config {
 		Hostname: "localhost",
 		DataDir:  "./posthorn-data",
 		Listen: Listen{
-			SMTP:  "127.0.0.1:2525",
-			IMAP:  "127.0.0.1:2143",
+			SMTP:        "127.0.0.1:2525",
+			Submission:  "127.0.0.1:2587",
+			Submissions: "127.0.0.1:2465",
+			IMAP:        "127.0.0.1:2143",
 			IMAPS: "127.0.0.1:2993",
 			POP3:  "127.0.0.1:2110",
 			POP3S: "127.0.0.1:2995",
@@ -140,7 +156,9 @@ func Default() Config {
 			AllowPlaintextLoopback: true,
 			MaxConnections:         1000,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Submission: Submission{AllowPlaintextLoopback: true},
+		Log:        Log{Level: "info", Format: "text"},
+		Limits:     Limits{SendPerHour: 1000, SendPerDay: 5000},
 	}
 }
 
@@ -209,8 +227,8 @@ func (c *Config) Validate() error {
 		implemented bool
 	}{
 		{"listen.smtp", c.Listen.SMTP, true},
-		{"listen.submission", c.Listen.Submission, false},
-		{"listen.submissions", c.Listen.Submissions, false},
+		{"listen.submission", c.Listen.Submission, true},
+		{"listen.submissions", c.Listen.Submissions, true},
 		{"listen.imap", c.Listen.IMAP, true},
 		{"listen.imaps", c.Listen.IMAPS, true},
 		{"listen.pop3", c.Listen.POP3, true},
@@ -271,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.DefaultQuotaMiB < 0 || c.Limits.DefaultQuotaMiB > 1<<40 {
 		return fmt.Errorf("key limits.default_quota_mib: must be 0 (no quota) or a size in MiB, got %d", c.Limits.DefaultQuotaMiB)
+	}
+	if c.Limits.SendPerHour < 0 || c.Limits.SendPerDay < 0 {
+		return errors.New("key limits.send_per_hour and limits.send_per_day: must be 0 (no limit) or a number of recipients")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

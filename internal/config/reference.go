@@ -14,8 +14,8 @@ data_dir = "./posthorn-data"
 [listen]
 # One "host:port" per listener; "" disables it. ":25" listens on every address.
 smtp = "127.0.0.1:2525"    # inbound MX (production: ":25")
-submission = ""            # STARTTLS + AUTH, port 587: not implemented in this version, keep ""
-submissions = ""           # implicit TLS + AUTH, port 465: not implemented in this version, keep ""
+submission = "127.0.0.1:2587"  # mail submission, STARTTLS + AUTH (production: ":587")
+submissions = "127.0.0.1:2465" # mail submission, implicit TLS + AUTH (production: ":465")
 imap = "127.0.0.1:2143"    # IMAP with STARTTLS (production: ":143")
 imaps = "127.0.0.1:2993"   # IMAP with implicit TLS (production: ":993")
 pop3 = "127.0.0.1:2110"    # POP3 with STLS (production: ":110")
@@ -59,6 +59,11 @@ allow_plaintext_loopback = true
 # Most simultaneous POP3 connections (pop3 and pop3s together); more get "-ERR" at once.
 max_connections = 1000
 
+[submission]
+# Let AUTH work without TLS on connections from 127.0.0.1 or ::1 (a trial server, local tools);
+# from any other address AUTH is neither advertised nor accepted before STARTTLS (530 5.7.0).
+allow_plaintext_loopback = true
+
 [log]
 # Minimum level of the server log: "debug", "info", "warn" or "error".
 level = "info"
@@ -72,4 +77,9 @@ mail_log = ""
 # 0 = no quota. Over quota, SMTP answers 452 4.2.2 (at RCPT when the account is full, after DATA
 # when the message would not fit) and IMAP APPEND and COPY answer NO [OVERQUOTA] (RFC 9208).
 default_quota_mib = 0
+# Recipients an account may send to through submission per hour and per day (24 hours), unless
+# set for it with "posthorn user send-limit ADDRESS PER_HOUR PER_DAY"; 0 = no limit. A message to
+# ten recipients counts ten. Past a limit, RCPT TO gets 451 4.7.1.
+send_per_hour = 1000
+send_per_day = 5000
 `

@@ -18,34 +18,43 @@ type Metrics struct {
 	receivedHeaders    prometheus.Histogram
 }
 
-// NewMetrics creates the metrics and registers them with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// NewMetrics creates the metrics of the MX and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics { return newMetrics(reg, "smtp", "Inbound SMTP") }
+
+// NewSubmissionMetrics creates the same metrics for the submission listeners, named
+// posthorn_submission_*, and registers them with reg.
+func NewSubmissionMetrics(reg prometheus.Registerer) *Metrics {
+	return newMetrics(reg, "submission", "Submission")
+}
+
+func newMetrics(reg prometheus.Registerer, proto, what string) *Metrics {
+	name := func(n string) string { return "posthorn_" + proto + "_" + n }
 	m := &Metrics{
 		connections: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_smtp_connections_total", Help: "Inbound SMTP connections accepted.",
+			Name: name("connections_total"), Help: what + " connections accepted.",
 		}),
 		connectionsActive: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "posthorn_smtp_connections_active", Help: "Inbound SMTP connections open now.",
+			Name: name("connections_active"), Help: what + " connections open now.",
 		}),
 		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_smtp_connections_refused_total", Help: "Inbound SMTP connections refused by the connection limit.",
+			Name: name("connections_refused_total"), Help: what + " connections refused by the connection limit.",
 		}),
 		messages: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_smtp_messages_received_total", Help: "Messages accepted (250) and stored.",
+			Name: name("messages_received_total"), Help: "Messages accepted (250) and stored.",
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "posthorn_smtp_messages_rejected_total", Help: "Recipients or messages refused, by reason.",
+			Name: name("messages_rejected_total"), Help: "Recipients or messages refused, by reason.",
 		}, []string{"reason"}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_smtp_received_bytes_total", Help: "Bytes of accepted messages.",
+			Name: name("received_bytes_total"), Help: "Bytes of accepted messages.",
 		}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "posthorn_smtp_delivery_seconds",
+			Name:    name("delivery_seconds"),
 			Help:    "Time from the start of DATA to the durable commit of a message.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
 		receivedHeaders: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "posthorn_smtp_received_headers",
+			Name:    name("received_headers"),
 			Help:    "Received headers per accepted message, ours included.",
 			Buckets: []float64{1, 2, 3, 5, 8, 13, 21, 34, 50},
 		}),

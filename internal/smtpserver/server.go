@@ -70,6 +70,9 @@ type Server struct {
 	// DefaultQuota is the storage quota, in octets, of an account without its own
 	// (store.Account.Quota); 0: none. Over its quota, an account's mail gets 452 4.2.2.
 	DefaultQuota int64
+	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH
+	// required, sender ownership, sending limits, DKIM signing, remote recipients queued.
+	Submission *Submission
 
 	initOnce sync.Once
 	smtp     *smtp.Server
@@ -91,6 +94,12 @@ func (s *Server) init() {
 		srv.WriteTimeout = s.Timeout
 		srv.TLSConfig = s.TLSConfig
 		srv.EnableSMTPUTF8 = true // RFC 6531
+		if s.Submission != nil {
+			// The submission session decides where AUTH is allowed (authAllowed).
+			srv.AllowInsecureAuth = true
+			srv.EnableDSN = true        // RFC 3461, carried into the queue
+			srv.EnableREQUIRETLS = true // RFC 8689, advertised over TLS only
+		}
 		srv.ErrorLog = log.New(slogWriter{s.Logger}, "", 0)
 		s.smtp = srv
 		s.sessions = map[*session]struct{}{}
@@ -177,6 +186,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	}
 	s.sessions[sess] = struct{}{}
 	sess.logger.Debug("session started", "ehlo", c.Hostname())
+	if s.Submission != nil {
+		return s.newSubmissionSession(sess), nil
+	}
 	return sess, nil
 }
 
