@@ -83,5 +83,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newPOP3Command())
 	root.AddCommand(newIMAPCommand())
 	root.AddCommand(newFillCommand())
+	root.AddCommand(newSinkCommand())
 	return root
 }

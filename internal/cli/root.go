@@ -1,5 +1,5 @@
-// Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias and
-// check. Admin commands open the data directory of the configuration directly, so they work
+// Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue
+// and check. Admin commands open the data directory of the configuration directly, so they work
 // whether the server runs or not. Every error is one line on standard error and exit status 1.
 package cli
 
@@ -32,7 +32,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
-	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.checkCmd())
+	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.checkCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"posthorn/internal/app"
+	"posthorn/internal/store"
+)
+
+// queueCmd is `posthorn queue`: the outbound queue, one line per recipient. The commands change
+// the database directly; a running server sees the change at its next read of the queue
+// (within [delivery] poll time, 30 s).
+func (e *env) queueCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "queue", Short: "Inspect and manage the outbound queue"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List queued recipients: id, state, attempts, age, next attempt, sender, recipient, last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withQueue(cmd.Context(), func(_ *app.Data, qs store.QueueStore) error {
+				rows, err := qs.ListQueue(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATE\tATTEMPTS\tAGE\tNEXT\tFROM\tTO\tLAST ERROR")
+				now := time.Now()
+				for _, q := range rows {
+					next := "-"
+					if !q.Held {
+						next = roundDuration(q.NextAttempt.Sub(now))
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t<%s>\t<%s>\t%s\n", q.ID, q.State(), q.Attempts,
+						roundDuration(now.Sub(q.QueuedAt)), next, q.Sender, q.Recipient, q.LastError)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "%d queued\n", len(rows))
+				return err
+			})
+		},
+	}, &cobra.Command{
+		Use:   "show ID",
+		Short: "Show everything about one queued recipient",
+		Args:  exactArgs(1, "one queue id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
+				q, err := qs.GetQueued(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 1, ' ', 0)
+				for _, f := range [][2]string{
+					{"id", strconv.FormatInt(q.ID, 10)},
+					{"state", string(q.State())},
+					{"from", "<" + q.Sender + ">"},
+					{"to", "<" + q.Recipient + ">"},
+					{"priority", priorityName(q.Priority)},
+					{"message", q.BlobID},
+					{"size", strconv.FormatInt(q.Size, 10)},
+					{"queued", q.QueuedAt.UTC().Format(time.RFC3339)},
+					{"next attempt", q.NextAttempt.UTC().Format(time.RFC3339)},
+					{"attempts", strconv.Itoa(q.Attempts)},
+					{"last error", q.LastError},
+					{"delay notified", strconv.FormatBool(q.DelayNotified)},
+					{"requiretls", strconv.FormatBool(q.RequireTLS)},
+					{"ret", q.Ret},
+					{"envid", q.EnvID},
+					{"notify", q.Notify},
+					{"orcpt", q.ORcpt},
+				} {
+					fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+				}
+				return tw.Flush()
+			})
+		},
+	}, e.queueAction("retry", "Make a queued recipient due now (releasing it if held)", "queued for retry",
+		func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.RetryQueued(ctx, id, time.Now()) }),
+		e.queueAction("hold", "Hold a queued recipient: it is not attempted until released", "held",
+			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, true) }),
+		e.queueAction("release", "Release a held recipient", "released",
+			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, false) }),
+		&cobra.Command{
+			Use:   "delete ID",
+			Short: "Delete a queued recipient without delivering it or notifying the sender",
+			Args:  exactArgs(1, "one queue id"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return e.queueByID(cmd.Context(), args[0], func(d *app.Data, qs store.QueueStore, id int64) error {
+					gone, err := qs.QueueDone(cmd.Context(), id)
+					if err != nil {
+						return err
+					}
+					for _, b := range gone {
+						if err := d.Blobs.Remove(b); err != nil {
+							return fmt.Errorf("remove message body %s: %w", b, err)
+						}
+					}
+					_, err = fmt.Fprintf(e.stdout, "deleted %d\n", id)
+					return err
+				})
+			},
+		})
+	return cmd
+}
+
+// queueAction is a command that changes one row by id and says so.
+func (e *env) queueAction(name, short, done string, fn func(context.Context, store.QueueStore, int64) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   name + " ID",
+		Short: short,
+		Args:  exactArgs(1, "one queue id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
+				if err := fn(cmd.Context(), qs, id); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(e.stdout, "%s %d\n", done, id)
+				return err
+			})
+		},
+	}
+}
+
+// withQueue runs fn with the data directory's queue.
+func (e *env) withQueue(ctx context.Context, fn func(*app.Data, store.QueueStore) error) error {
+	return e.withData(ctx, func(d *app.Data) error {
+		qs, ok := d.Store.(store.QueueStore)
+		if !ok {
+			return errors.New("this store has no outbound queue")
+		}
+		return fn(d, qs)
+	})
+}
+
+// queueByID parses a queue id and runs fn; an unknown id is a clear error.
+func (e *env) queueByID(ctx context.Context, arg string, fn func(*app.Data, store.QueueStore, int64) error) error {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("queue id %q: want a positive number, as shown by posthorn queue list", arg)
+	}
+	return e.withQueue(ctx, func(d *app.Data, qs store.QueueStore) error {
+		err := fn(d, qs, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no queued message with id %d (delivered, bounced or deleted?)", id)
+		}
+		return err
+	})
+}
+
+func priorityName(p store.Priority) string {
+	if p == store.PriorityBulk {
+		return "bulk"
+	}
+	return "normal"
+}
+
+// roundDuration shows a duration to the second, or to the minute above an hour.
+func roundDuration(d time.Duration) string {
+	if d < 0 {
+		return "now"
+	}
+	if d >= time.Hour {
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
+}
