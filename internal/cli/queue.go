@@ -83,7 +83,9 @@ func (e *env) queueCmd() *cobra.Command {
 			})
 		},
 	}, e.queueAction("retry", "Make a queued recipient due now (releasing it if held)", "queued for retry",
-		func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.RetryQueued(ctx, id, time.Now()) }),
+		func(ctx context.Context, qs store.QueueStore, id int64) error {
+			return qs.RetryQueued(ctx, id, time.Now())
+		}),
 		e.queueAction("hold", "Hold a queued recipient: it is not attempted until released", "held",
 			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, true) }),
 		e.queueAction("release", "Release a held recipient", "released",
