@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -65,6 +66,25 @@ type Filter struct {
 	Limits *RateLimits
 	// Timeout bounds each stage's checks together. Default: 60 s.
 	Timeout time.Duration
+	// Exempt are client networks that the connection and recipient checks (rates, DNSBL,
+	// greylisting) leave alone, e.g. loopback and the operator's own servers. Body checks apply
+	// to every client.
+	Exempt []netip.Prefix
+}
+
+// exempt reports whether ip is in an Exempt network.
+func (f *Filter) exempt(ip net.IP) bool {
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range f.Exempt {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // Envelope is what the body stage knows of the transaction besides the message.
@@ -93,7 +113,8 @@ type MessageAuth struct {
 	// Policy is the DMARC policy that applies to a failing message after pct=: "none",
 	// "quarantine" or "reject".
 	Policy string
-	// AuthResults is the Authentication-Results header value (RFC 8601), without the name.
+	// AuthResults is the Authentication-Results header field (RFC 8601), name and CRLF
+	// included.
 	AuthResults string
 	// Signals are authentication facts for the spam classifier, e.g. "spf=fail".
 	Signals []string
@@ -114,7 +135,7 @@ type SpamResult struct {
 // Connect decides on a new connection from ip before the greeting.
 func (f *Filter) Connect(ip net.IP) Verdict {
 	var v Verdict
-	if f.Limits != nil {
+	if f.Limits != nil && !f.exempt(ip) {
 		if !f.Limits.allowConnection(ip, time.Now()) {
 			v.add(tempFail(Reason{Name: "connection-rate"}, 421, [3]int{4, 7, 0}, "Too many connections from your network, try again later"))
 		}
@@ -126,7 +147,7 @@ func (f *Filter) Connect(ip net.IP) Verdict {
 // Hello decides on a client once it has introduced itself: DNSBL lookups of ip, in parallel.
 func (f *Filter) Hello(ctx context.Context, ip net.IP) Verdict {
 	var v Verdict
-	if len(f.DNSBL) > 0 && f.Resolver != nil {
+	if len(f.DNSBL) > 0 && f.Resolver != nil && !f.exempt(ip) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		for _, d := range f.dnsbl(ctx, ip) {
@@ -171,6 +192,9 @@ func (t *Transaction) Close() {
 func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
 	var v Verdict
 	f := t.f
+	if f.exempt(t.env.IP) {
+		return v
+	}
 	if f.Limits != nil && !f.Limits.allowRecipient(t.env.IP, time.Now()) {
 		v.add(tempFail(Reason{Name: "recipient-rate"}, 451, [3]int{4, 7, 1}, "Too many recipients from your network, try again later"))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -188,8 +189,9 @@ func TestRateLimits(t *testing.T) {
 	if !l.allowConnection(a, later) || l.allowConnection(a, later) {
 		t.Fatal("refill wrong")
 	}
-	if !l.allowConnection(net.ParseIP("127.0.0.1"), now) {
-		t.Fatal("loopback limited")
+	exempt := &Filter{Logger: discard(), Limits: l, Exempt: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}
+	if v := exempt.Connect(a); v.Action != Accept {
+		t.Fatalf("exempt network limited: %+v", v)
 	}
 	// IPv6 networks are /64s.
 	l6 := &RateLimits{ConnectionsPerNet: 1}
@@ -313,7 +315,11 @@ func TestGreylist(t *testing.T) {
 	if v := rcpt("192.0.2.10", "a@example.net", "alice@example.org"); v.Action != TempFail {
 		t.Fatalf("after expiry: %+v", v)
 	}
+	f.Exempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	if v := rcpt("127.0.0.1", "a@example.net", "carol@example.org"); v.Action != Accept {
-		t.Fatalf("loopback greylisted: %+v", v)
+		t.Fatalf("exempt client greylisted: %+v", v)
+	}
+	if v := rcpt("::ffff:127.0.0.1", "a@example.net", "dave@example.org"); v.Action != Accept {
+		t.Fatalf("exempt mapped client greylisted: %+v", v)
 	}
 }

@@ -24,7 +24,7 @@ type Greylist struct {
 
 // check is the recipient stage's greylisting. A store error lets the recipient through.
 func (g *Greylist) check(ctx context.Context, ip net.IP, from, rcpt string) decision {
-	if ip == nil || ip.IsLoopback() {
+	if ip == nil {
 		return decision{}
 	}
 	sender := strings.ToLower(from)

@@ -40,9 +40,9 @@ func (l *RateLimits) allowRecipient(ip net.IP, now time.Time) bool {
 }
 
 // allow takes one token from the address's bucket and one from its network's; it takes none
-// when either is empty. Loopback clients are not limited.
+// when either is empty.
 func (l *RateLimits) allow(kind byte, ip net.IP, perIP, perNet int, now time.Time) bool {
-	if ip == nil || ip.IsLoopback() {
+	if ip == nil {
 		return true
 	}
 	l.mu.Lock()

@@ -63,8 +63,8 @@ type Verdict struct {
 	Enhanced [3]int
 	Text     string
 	Reasons  []Reason
-	// AuthResults is the value of the Authentication-Results header field (RFC 8601) to
-	// prepend, "" for none.
+	// AuthResults is the Authentication-Results header field (RFC 8601) to prepend, name and
+	// CRLF included; "" for none.
 	AuthResults string
 	// Headers are other fields to prepend, e.g. X-Posthorn-Virus-Scan when clamd could not scan.
 	Headers []Header

@@ -11,6 +11,8 @@
 //	remote  the client's IP address
 //	size    message size in bytes (0 when the body was not read)
 //	conn    the connection id, to join with the server log
+//	reasons the inbound filter's findings, comma-separated names with details in parentheses,
+//	        e.g. "dmarc-quarantine,virus(Eicar-Signature)"; "" when it found nothing
 package maillog
 
 import (
@@ -30,6 +32,8 @@ type Event struct {
 	Remote string
 	Size   int64
 	Conn   string
+	// Reasons are the inbound filter's findings (filter.Verdict.ReasonNames).
+	Reasons string
 }
 
 // Logger writes mail log records.
@@ -55,5 +59,6 @@ func (m *Logger) Record(e Event) {
 		slog.String("remote", e.Remote),
 		slog.Int64("size", e.Size),
 		slog.String("conn", e.Conn),
+		slog.String("reasons", e.Reasons),
 	)
 }

@@ -33,6 +33,7 @@ import (
 
 	"posthorn/internal/blob"
 	"posthorn/internal/delivery"
+	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
 )
@@ -70,6 +71,8 @@ type Server struct {
 	// DefaultQuota is the storage quota, in octets, of an account without its own
 	// (store.Account.Quota); 0: none. Over its quota, an account's mail gets 452 4.2.2.
 	DefaultQuota int64
+	// Filter is the inbound verdict of the MX (filter.go); nil: no checks beyond the above.
+	Filter *filter.Filter
 	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH
 	// required, sender ownership, sending limits, DKIM signing, remote recipients queued.
 	Submission *Submission
@@ -179,6 +182,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		remote: remote,
 		logger: s.Logger.With("conn", "smtp-"+id, "proto", "smtp", "remote", remote),
 	}
+	if err := s.filterHello(sess); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -215,6 +221,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			s.Metrics.connectionRefused()
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = fmt.Fprintf(c, "421 4.7.0 %s too many connections, try again later\r\n", s.Hostname)
+			_ = c.Close()
+			continue
+		}
+		if reply := s.filterConnect(c); reply != "" {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, reply)
 			_ = c.Close()
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"posthorn/internal/address"
+	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
 )
@@ -34,6 +35,9 @@ type session struct {
 	rcpts      []string
 	accounts   []store.Account // deduplicated: one copy per account
 	accountIDs map[int64]bool
+
+	filterTx  *filter.Transaction // the inbound filter's checks of this transaction (filter.go)
+	junkNames map[int64]string    // an account's \Junk mailbox when it is not named Junk
 }
 
 // Replies, RFC 5321 §4.2 with RFC 3463 enhanced codes.
@@ -65,6 +69,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.size = opts.Size
 	}
 	s.busy.Store(true)
+	s.filterMail()
 	return nil
 }
 
@@ -98,6 +103,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.reject(a.String(), "over-quota", errOverQuota)
 		return errOverQuota
 	}
+	if err := s.filterRcpt(a.String()); err != nil {
+		return err
+	}
 	s.rcpts = append(s.rcpts, a.String())
 	for _, acc := range res.Accounts {
 		if !s.accountIDs[acc.ID] {
@@ -119,10 +127,12 @@ func (s *session) reset() {
 	s.accounts = nil
 	s.accountIDs = map[int64]bool{}
 	s.busy.Store(false)
+	s.filterClose()
 }
 
 // Logout ends the session.
 func (s *session) Logout() error {
+	s.filterClose()
 	s.server.endSession(s)
 	s.logger.Debug("session ended")
 	return nil
@@ -156,7 +166,11 @@ func (s *session) Data(r io.Reader) error {
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		tls = true
 	}
-	received := receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, body.ID(), s.rcpts, tls, time.Now())
+	now := time.Now()
+	receivedFor := func(id string) string {
+		return receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, id, s.rcpts, tls, now)
+	}
+	received := receivedFor(body.ID())
 	stats, err := copyMessage(body, received, r, s.server.MaxMessageBytes)
 	if err != nil {
 		if aerr := body.Abort(); aerr != nil {
@@ -192,6 +206,11 @@ func (s *session) Data(r io.Reader) error {
 		s.reject(rcpt, "over-quota", errOverQuota)
 		return errOverQuota
 	}
+	body, verdict, err := s.filterData(body, receivedFor, len(received))
+	if err != nil {
+		return err
+	}
+	size = body.Size()
 	analysis, err := s.server.Analyze(body, size)
 	if err != nil {
 		// The parser never refuses a message; an error here is an I/O error.
@@ -202,7 +221,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	targets := make([]store.Target, len(s.accounts))
 	for i, acc := range s.accounts {
-		targets[i] = store.Target{AccountID: acc.ID, Mailbox: "INBOX"}
+		targets[i] = store.Target{AccountID: acc.ID, Mailbox: s.mailbox(verdict, acc.ID)}
 	}
 	id := body.ID()
 	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
@@ -220,7 +239,8 @@ func (s *session) Data(r io.Reader) error {
 	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
 	s.server.MailLog.Record(maillog.Event{
 		Event: "received", ID: id, MsgID: analysis.MessageID, From: s.from, Rcpt: rcpt,
-		Result: "delivered", Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
+		Result: deliveredResult(verdict, s.accounts), Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
+		Reasons: verdict.ReasonNames(),
 	})
 	return nil
 }

@@ -1,0 +1,293 @@
+package smtpserver
+
+// The inbound filter (internal/filter) in the MX session. Each stage asks the filter as soon as
+// it has the input a check needs:
+//
+//   - accept: Filter.Connect (connection rates) before the greeting; a refusal is 421 and the
+//     connection is closed, like the connection limit;
+//   - EHLO/HELO: Filter.Hello (DNSBL) when the session is created; a refusal answers EHLO and
+//     leaves the client without a session, so every later command is refused too;
+//   - MAIL FROM: Filter.Mail starts the transaction's checks (SPF and iprev in the background);
+//   - RCPT TO: Transaction.Rcpt (recipient rates, greylisting) after the recipient resolved;
+//   - end of data: Transaction.Data on the spooled message. A refusal aborts the body. On
+//     acceptance the message is written again, once, as it will be stored: the filter's header
+//     fields (Authentication-Results first) on top, then our Received header, then the message
+//     with the Authentication-Results fields that claim our host name removed (RFC 8601 §5).
+//     The verdict names the mailbox of each account's copy (INBOX or Junk) before the commit.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"posthorn/internal/blob"
+	"posthorn/internal/filter"
+	"posthorn/internal/maillog"
+	"posthorn/internal/store"
+)
+
+// maxFilterHeader bounds the header section read to strip forged Authentication-Results; a
+// longer header section is copied unchanged.
+const maxFilterHeader = 1 << 20
+
+// verdictError is the SMTP reply of a verdict that refuses.
+func verdictError(v *filter.Verdict) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: v.Code, EnhancedCode: smtp.EnhancedCode(v.Enhanced), Message: v.Text}
+}
+
+// filterConnect decides on a new connection before its greeting; "" lets it in, otherwise the
+// reply line to send before closing.
+func (s *Server) filterConnect(c net.Conn) string {
+	if s.Filter == nil {
+		return ""
+	}
+	addr, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	v := s.Filter.Connect(addr.IP)
+	if v.Action == filter.Accept {
+		return ""
+	}
+	s.MailLog.Record(mailEvent("tempfail", &v, addr.IP.String(), ""))
+	return fmt.Sprintf("%d %d.%d.%d %s %s\r\n", v.Code, v.Enhanced[0], v.Enhanced[1], v.Enhanced[2], s.Hostname, v.Text)
+}
+
+// filterHello decides on a client when its session starts (at EHLO or HELO).
+func (s *Server) filterHello(sess *session) error {
+	if s.Filter == nil {
+		return nil
+	}
+	v := s.Filter.Hello(context.Background(), net.ParseIP(sess.remote))
+	if v.Action == filter.Accept || v.Action == filter.Junk {
+		return nil
+	}
+	sess.logger.Info("client refused", "reasons", v.ReasonNames())
+	s.MailLog.Record(mailEvent(eventOf(&v), &v, sess.remote, sess.id))
+	return verdictError(&v)
+}
+
+// filterMail starts the filter's transaction at MAIL FROM.
+func (s *session) filterMail() {
+	if s.server.Filter == nil {
+		return
+	}
+	s.filterTx = s.server.Filter.Mail(context.Background(), filter.Envelope{
+		IP: net.ParseIP(s.remote), HELO: s.conn.Hostname(), From: s.from,
+	})
+}
+
+// filterRcpt decides on one resolved recipient.
+func (s *session) filterRcpt(rcpt string) error {
+	if s.filterTx == nil {
+		return nil
+	}
+	v := s.filterTx.Rcpt(context.Background(), rcpt)
+	if v.Action == filter.Accept || v.Action == filter.Junk {
+		return nil
+	}
+	e := verdictError(&v)
+	s.rejectVerdict(rcpt, &v)
+	return e
+}
+
+// filterData runs the body checks on the spooled message. When it accepts, it returns the blob
+// to commit (a new one when header fields were added or removed; spool is then aborted) and the
+// verdict; when it refuses, spool is aborted and the error is the reply.
+func (s *session) filterData(spool *blob.Writer, received func(id string) string, receivedLen int) (*blob.Writer, *filter.Verdict, error) {
+	if s.filterTx == nil {
+		return spool, &filter.Verdict{}, nil
+	}
+	ids := make([]int64, len(s.accounts))
+	for i, acc := range s.accounts {
+		ids[i] = acc.ID
+	}
+	v := s.filterTx.Data(context.Background(), spool, spool.Size(), ids)
+	if v.Action == filter.Reject || v.Action == filter.TempFail {
+		_ = spool.Abort()
+		s.logger.Info("message refused", "reasons", v.ReasonNames())
+		s.rejectVerdict(strings.Join(s.rcpts, ","), &v)
+		return nil, nil, verdictError(&v)
+	}
+	if err := s.ensureJunk(&v); err != nil {
+		_ = spool.Abort()
+		s.logger.Error("junk mailbox", "err", err)
+		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
+		return nil, nil, errTempStore
+	}
+	var top strings.Builder
+	top.WriteString(v.AuthResults)
+	for _, h := range v.Headers {
+		top.WriteString(h.Name + ": " + h.Value + "\r\n")
+	}
+	final, err := s.rewrite(spool, top.String(), received, receivedLen)
+	if err != nil {
+		s.logger.Error("rewrite message", "err", err)
+		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
+		return nil, nil, errTempStore
+	}
+	return final, &v, nil
+}
+
+// rewrite writes the message to store: top, our Received header (naming the new blob), and the
+// spooled message after its Received header with our forged Authentication-Results removed.
+// With nothing to add and nothing to remove, the spool itself is kept.
+func (s *session) rewrite(spool *blob.Writer, top string, received func(id string) string, receivedLen int) (*blob.Writer, error) {
+	rest := io.NewSectionReader(spool, int64(receivedLen), spool.Size()-int64(receivedLen))
+	br := bufio.NewReaderSize(rest, 32<<10)
+	header, complete, err := readHeaderSection(br)
+	if err != nil {
+		_ = spool.Abort()
+		return nil, err
+	}
+	stripped := header
+	if complete {
+		stripped = filter.StripAuthResults(header, s.server.Hostname)
+	}
+	if top == "" && len(stripped) == len(header) {
+		return spool, nil
+	}
+	final, err := s.server.Blobs.Create()
+	if err != nil {
+		_ = spool.Abort()
+		return nil, err
+	}
+	w := bufio.NewWriterSize(final, 64<<10)
+	_, err = w.WriteString(top + received(final.ID()))
+	if err == nil {
+		_, err = w.Write(stripped)
+	}
+	if err == nil {
+		_, err = io.Copy(w, br)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if aerr := spool.Abort(); aerr != nil {
+		s.logger.Error("delete spooled message", "err", aerr)
+	}
+	if err != nil {
+		_ = final.Abort()
+		return nil, err
+	}
+	return final, nil
+}
+
+// readHeaderSection reads the header section and the empty line after it. complete is false
+// when the section is longer than maxFilterHeader (what was read is returned) or has no end.
+func readHeaderSection(br *bufio.Reader) (header []byte, complete bool, err error) {
+	for len(header) < maxFilterHeader {
+		line, err := br.ReadSlice('\n')
+		header = append(header, line...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			return header, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if string(line) == "\r\n" {
+			return header, true, nil
+		}
+	}
+	return header, false, nil
+}
+
+// ensureJunk makes sure every account the verdict sends to Junk has that mailbox: one the user
+// deleted is created again (with the \Junk special use, RFC 6154), rather than failing the
+// delivery. The copy goes to the mailbox the account marked \Junk if it renamed it.
+func (s *session) ensureJunk(v *filter.Verdict) error {
+	ctx := context.Background()
+	for _, acc := range s.accounts {
+		if v.Mailbox(acc.ID) != "Junk" {
+			continue
+		}
+		_, err := s.server.Store.GetMailbox(ctx, acc.ID, "Junk")
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		boxes, err := s.server.Store.ListMailboxes(ctx, acc.ID)
+		if err != nil {
+			return err
+		}
+		name := ""
+		for _, mb := range boxes {
+			if mb.SpecialUse == store.UseJunk {
+				name = mb.Name
+				break
+			}
+		}
+		if name == "" {
+			if _, err := s.server.Store.CreateMailbox(ctx, acc.ID, "Junk", store.UseJunk); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+			continue
+		}
+		if s.junkNames == nil {
+			s.junkNames = map[int64]string{}
+		}
+		s.junkNames[acc.ID] = name
+	}
+	return nil
+}
+
+// mailbox is where the verdict puts acc's copy.
+func (s *session) mailbox(v *filter.Verdict, acc int64) string {
+	name := v.Mailbox(acc)
+	if name == "Junk" && s.junkNames[acc] != "" {
+		return s.junkNames[acc]
+	}
+	return name
+}
+
+// rejectVerdict writes the mail log record and metric of a refused recipient or message.
+func (s *session) rejectVerdict(rcpt string, v *filter.Verdict) {
+	s.server.Metrics.rejected(v.Result())
+	e := mailEvent(eventOf(v), v, s.remote, s.id)
+	e.From, e.Rcpt = s.from, rcpt
+	s.server.MailLog.Record(e)
+}
+
+func eventOf(v *filter.Verdict) string {
+	if v.Action == filter.TempFail {
+		return "tempfail"
+	}
+	return "rejected"
+}
+
+// filterClose ends the filter's transaction.
+func (s *session) filterClose() {
+	s.filterTx.Close()
+	s.filterTx = nil
+	s.junkNames = nil
+}
+
+// mailEvent is the mail log record of a verdict.
+func mailEvent(event string, v *filter.Verdict, remote, conn string) maillog.Event {
+	return maillog.Event{Event: event, Result: v.Result(), Code: v.Reply(), Remote: remote, Conn: conn, Reasons: v.ReasonNames()}
+}
+
+// deliveredResult is the mail log result of an accepted message: "junk" when every copy went
+// to Junk, "delivered" otherwise.
+func deliveredResult(v *filter.Verdict, accounts []store.Account) string {
+	for _, acc := range accounts {
+		if v.Mailbox(acc.ID) != "Junk" {
+			return "delivered"
+		}
+	}
+	if len(accounts) == 0 {
+		return "delivered"
+	}
+	return "junk"
+}
