@@ -75,7 +75,8 @@ type Verifier struct {
 	Resolver dns.Resolver
 	// Hostname is our authserv-id (RFC 8601 §2.5), normally the server's host name.
 	Hostname string
-	// Now returns the current time, for DKIM x= and t= checks. Default: time.Now.
+	// Now returns the current time, for the DKIM x= expiry check (RFC 6376 §3.5); the DKIM
+	// library also checks x= against the system clock. Default: time.Now.
 	Now func() time.Time
 	// Percent returns a uniformly random integer in [0, 100), used for DMARC pct= sampling
 	// (RFC 7489 §6.6.4). Default: math/rand/v2. Tests set it to get deterministic sampling.

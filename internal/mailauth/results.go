@@ -42,7 +42,8 @@ type DKIMResult struct {
 
 // ARCResult is the outcome of ARC chain validation (RFC 8617 §5.2).
 type ARCResult struct {
-	// Status is none (no ARC sets), pass or fail: the cv= a sealer would write next.
+	// Status is none (no ARC sets), pass or fail: the cv= a sealer would write next; or
+	// temperror when a sealer's key could not be fetched.
 	Status Status
 	// Instances is the number of ARC sets (the highest i=).
 	Instances int
