@@ -57,6 +57,9 @@ type Server struct {
 	stderr   *lockedBuffer
 	exited   chan error
 	Hostname string
+
+	// Submission (STARTTLS) and Submissions (implicit TLS), host:port.
+	Submission, Submissions string
 }
 
 // freePort returns a loopback address with a port that was free a moment ago.
@@ -76,9 +79,10 @@ func NewServer(t *testing.T, extra string) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), IMAP: freePort(t),
-		IMAPS: freePort(t), POP3: freePort(t), POP3S: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example"}
-	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\npop3 = %q\npop3s = %q\nhttp = %q\n%s\n",
-		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.POP3, s.POP3S, s.HTTP, extra)
+		IMAPS: freePort(t), POP3: freePort(t), POP3S: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example",
+		Submission: freePort(t), Submissions: freePort(t)}
+	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\npop3 = %q\npop3s = %q\nhttp = %q\nsubmission = %q\nsubmissions = %q\n%s\n",
+		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.POP3, s.POP3S, s.HTTP, s.Submission, s.Submissions, extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,8 @@ and print that account's password once. An existing configuration file is never 
 			cfg.Hostname = h
 			cfg.DataDir = dataDir
 			cfg.Listen.SMTP = ":25"
+			cfg.Listen.Submission = ":587"
+			cfg.Listen.Submissions = ":465"
 			cfg.Listen.IMAP = ":143"
 			cfg.Listen.IMAPS = ":993"
 			cfg.Listen.POP3 = ":110"

@@ -24,8 +24,9 @@ package smtpserver
 //   - DATA/BDAT (submission_data.go): the From header addresses must be owned like the envelope
 //     sender; Message-ID and Date are added when missing (RFC 6409 §8.3, §8.2); the message is
 //     DKIM-signed with the From domain's keys when it is a local domain; a Received header
-//     names the authenticated protocol (ESMTPSA, RFC 3848) but not the client's IP address,
-//     which would reveal where a user is to every recipient.
+//     names the authenticated protocol (ESMTPSA, RFC 3848) but not the client's IP address
+//     (nor a HELO that is an address literal), which would reveal where a user is to every
+//     recipient; the mail log keeps the address for the operator.
 import (
 	"context"
 	"crypto/tls"

@@ -179,8 +179,12 @@ func (s *submissionSession) finalMessage(spool *blob.Writer, prefix, signDomain 
 
 // submissionReceived is the trace field of a submitted message (RFC 5321 §4.4) with the
 // protocol names of RFC 3848: ESMTPSA (TLS and AUTH) or ESMTPA (AUTH only). It leaves out the
-// client's address on purpose (see the file comment of submission.go).
+// client's address on purpose (see the file comment of submission.go), also when the client
+// greeted with an address literal.
 func submissionReceived(hostname, helo, id string, tls bool, now time.Time) string {
+	if strings.HasPrefix(helo, "[") {
+		helo = ""
+	}
 	protocol := "ESMTPA"
 	if tls {
 		protocol = "ESMTPSA"

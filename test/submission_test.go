@@ -1,0 +1,218 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// submitSwaks runs swaks against addr (a submission listener) and returns its output and exit
+// status.
+func submitSwaks(t *testing.T, addr string, args ...string) (string, int) {
+	t.Helper()
+	path := requireTool(t, "swaks")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args = append([]string{"--server", addr, "--helo", "laptop.example", "--hide-informational"}, args...)
+	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		return string(out), exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	return string(out), 0
+}
+
+var appPasswordLine = regexp.MustCompile(`\(shown only now\): (\S+)`)
+
+// dkimRecords reads the DKIM TXT records printed by "posthorn domain dns".
+func dkimRecords(t *testing.T, dns string) map[string]string {
+	t.Helper()
+	re := regexp.MustCompile(`(?s)(\S+\._domainkey\.\S+)\.\s+3600 IN TXT\s+\((.*?)\)`)
+	quoted := regexp.MustCompile(`"([^"]*)"`)
+	out := map[string]string{}
+	for _, m := range re.FindAllStringSubmatch(dns, -1) {
+		var value strings.Builder
+		for _, q := range quoted.FindAllStringSubmatch(m[2], -1) {
+			value.WriteString(q[1])
+		}
+		out[m[1]] = value.String()
+	}
+	if len(out) != 2 {
+		t.Fatalf("want 2 DKIM records in domain dns output, got %d:\n%s", len(out), dns)
+	}
+	return out
+}
+
+// TestSubmission drives both submission listeners of the real binary with swaks and Python's
+// smtplib: AUTH PLAIN and LOGIN (password and app password), STARTTLS required before AUTH,
+// sender and From ownership, the sending limit, no relay without AUTH on any listener, and a
+// delivered message whose two DKIM signatures dkimpy verifies against the records that
+// "posthorn domain dns" prints.
+func TestSubmission(t *testing.T) {
+	requireTool(t, "python3")
+	s := NewServer(t, "[submission]\nallow_plaintext_loopback = false\n")
+	s.MustCLI("", "domain", "add", "example.org")
+	s.MustCLI("alice password\n", "user", "add", "alice@example.org", "--password-stdin")
+	s.MustCLI("bob password\n", "user", "add", "bob@example.org", "--password-stdin")
+	s.MustCLI("", "alias", "add", "team@example.org", "alice@example.org")
+	s.MustCLI("", "user", "send-as", "add", "alice@example.org", "@other.example")
+	m := appPasswordLine.FindStringSubmatch(s.MustCLI("", "user", "app-password", "add", "alice@example.org", "phone"))
+	if m == nil {
+		t.Fatal("app-password add printed no password")
+	}
+	appPassword := m[1]
+	if list := s.MustCLI("", "user", "app-password", "list", "alice@example.org"); !strings.HasPrefix(list, "phone\t") {
+		t.Fatalf("app-password list: %q", list)
+	}
+	s.MustCLI("", "user", "send-limit", "bob@example.org", "2", "default")
+	records := dkimRecords(t, s.MustCLI("", "domain", "dns", "example.org"))
+	s.Start()
+
+	// STARTTLS + AUTH PLAIN with the password; implicit TLS + AUTH LOGIN with the app password
+	// and an alias as sender.
+	if out, code := submitSwaks(t, s.Submission, "-tls", "--auth", "PLAIN", "--auth-user", "alice@example.org",
+		"--auth-password", "alice password", "--from", "alice@example.org", "--to", "bob@example.org",
+		"--header", "Subject: plain over starttls"); code != 0 {
+		t.Fatalf("swaks PLAIN: exit %d\n%s", code, out)
+	}
+	if out, code := submitSwaks(t, s.Submissions, "--tlsc", "--auth", "LOGIN", "--auth-user", "alice@example.org",
+		"--auth-password", appPassword, "--from", "team@example.org", "--to", "bob@example.org",
+		"--header", "From: Team <team@example.org>", "--header", "Subject: login over tls"); code != 0 {
+		t.Fatalf("swaks LOGIN with app password: exit %d\n%s", code, out)
+	}
+	// Without TLS, AUTH is not offered (plaintext on loopback is off here).
+	if out, code := submitSwaks(t, s.Submission, "--auth", "PLAIN", "--auth-user", "alice@example.org",
+		"--auth-password", "alice password", "--from", "alice@example.org", "--to", "bob@example.org"); code == 0 ||
+		!strings.Contains(out, "authentication") {
+		t.Fatalf("swaks AUTH without TLS: exit %d\n%s", code, out)
+	}
+	// A wrong password and a foreign From: 535 and 550 5.7.1.
+	if out, code := submitSwaks(t, s.Submission, "-tls", "--auth", "PLAIN", "--auth-user", "alice@example.org",
+		"--auth-password", "wrong", "--from", "alice@example.org", "--to", "bob@example.org"); code == 0 ||
+		!strings.Contains(out, "535 5.7.8") {
+		t.Fatalf("swaks wrong password: exit %d\n%s", code, out)
+	}
+	if out, code := submitSwaks(t, s.Submissions, "--tlsc", "--auth", "PLAIN", "--auth-user", "alice@example.org",
+		"--auth-password", "alice password", "--from", "alice@example.org", "--to", "bob@example.org",
+		"--header", "From: bob@example.org"); code == 0 || !strings.Contains(out, "550 5.7.1") {
+		t.Fatalf("swaks foreign From: exit %d\n%s", code, out)
+	}
+
+	// Python's smtplib: starttls(), login(), and the refusals of MAIL before AUTH, of the null
+	// sender, of a foreign sender; a send-as domain works; the sending limit holds.
+	const script = `
+import json, smtplib, ssl, sys
+host, port = sys.argv[1].rsplit(':', 1)
+ctx = ssl._create_unverified_context()
+out = {}
+def code(f):
+    try:
+        f()
+        return 250
+    except smtplib.SMTPResponseException as e:
+        return e.smtp_code
+    except smtplib.SMTPRecipientsRefused as e:
+        return list(e.recipients.values())[0][0]
+s = smtplib.SMTP(host, int(port))
+s.ehlo()
+out['auth_before_tls'] = 'auth' in s.esmtp_features
+out['mail_before_auth'] = s.docmd('MAIL FROM:<alice@example.org>')[0]
+s.starttls(context=ctx)
+s.ehlo()
+out['auth_after_tls'] = s.esmtp_features.get('auth', '').strip()
+s.login('alice@example.org', 'alice password')
+out['null_sender'] = s.docmd('MAIL FROM:<>')[0]
+s.rset()
+out['foreign_sender'] = s.docmd('MAIL FROM:<bob@example.org>')[0]
+s.rset()
+msg = 'From: Alice <alice@other.example>\r\nTo: bob@example.org\r\nSubject: send-as\r\n\r\nhi\r\n'
+out['send_as'] = code(lambda: s.sendmail('alice@other.example', ['bob@example.org'], msg))
+s.quit()
+b = smtplib.SMTP(host, int(port))
+b.starttls(context=ctx)
+b.login('bob@example.org', 'bob password')
+b.docmd('MAIL FROM:<bob@example.org>')
+out['limit'] = [b.docmd('RCPT TO:<%s@example.org>' % r) for r in ('alice', 'team', 'postmaster')]
+out['limit'] = [[c, m.decode()] for c, m in out['limit']]
+b.quit()
+print(json.dumps(out))
+`
+	var got struct {
+		AuthBeforeTLS  bool     `json:"auth_before_tls"`
+		MailBeforeAuth int      `json:"mail_before_auth"`
+		AuthAfterTLS   string   `json:"auth_after_tls"`
+		NullSender     int      `json:"null_sender"`
+		ForeignSender  int      `json:"foreign_sender"`
+		SendAs         int      `json:"send_as"`
+		Limit          [][2]any `json:"limit"`
+	}
+	if err := json.Unmarshal([]byte(python(t, script, s.Submission)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.AuthBeforeTLS || got.MailBeforeAuth != 530 || got.AuthAfterTLS != "SCRAM-SHA-256 PLAIN LOGIN" ||
+		got.NullSender != 550 || got.ForeignSender != 550 || got.SendAs != 250 {
+		t.Errorf("smtplib: %+v", got)
+	}
+	if len(got.Limit) != 3 || got.Limit[0][0] != 250.0 || got.Limit[1][0] != 250.0 || got.Limit[2][0] != 451.0 ||
+		!strings.HasPrefix(got.Limit[2][1].(string), "4.7.1") {
+		t.Errorf("sending limit of 2 recipients per hour: %v", got.Limit)
+	}
+
+	// The MX never relays; an unauthenticated MX client cannot send as a local user to the world.
+	if out, code := swaks(t, s, "--from", "alice@example.org", "--to", "someone@elsewhere.example"); code == 0 ||
+		!strings.Contains(out, "554 5.7.1") {
+		t.Fatalf("relay through the MX: exit %d\n%s", code, out)
+	}
+
+	inbox := s.Inbox("bob@example.org")
+	if len(inbox) != 3 {
+		t.Fatalf("bob's INBOX has %d messages, want 3", len(inbox))
+	}
+	for _, msg := range inbox {
+		if !strings.Contains(msg, "with ESMTPSA id") || strings.Contains(msg, "127.0.0.1") {
+			t.Errorf("Received of a submitted message must say ESMTPSA and hide the client address:\n%s", msg[:min(400, len(msg))])
+		}
+	}
+	verdict := dkimpy(t, inbox[0], records)
+	if verdict != "True True" {
+		t.Fatalf("dkimpy on the message from alice@example.org: %q\n%s", verdict, inbox[0])
+	}
+	// Mail from a send-as domain that is not local is not signed.
+	if strings.Contains(inbox[2], "DKIM-Signature") {
+		t.Errorf("message from other.example carries a DKIM signature:\n%s", inbox[2])
+	}
+}
+
+// dkimpy verifies each DKIM-Signature of msg with Debian's dkimpy, the public keys served by a
+// dnsfunc from records, and returns "True"/"False" per signature.
+func dkimpy(t *testing.T, msg string, records map[string]string) string {
+	t.Helper()
+	const script = `
+import dkim, json, sys
+records = json.loads(sys.argv[1])
+msg = sys.stdin.buffer.read()
+def dnsfunc(name, timeout=5):
+    return records.get(name.decode().rstrip('.'), '').encode()
+d = dkim.DKIM(msg)
+res = []
+for i in range(msg.count(b'DKIM-Signature:')):
+    try:
+        res.append(str(d.verify(idx=i, dnsfunc=dnsfunc)))
+    except dkim.ValidationError as e:
+        res.append('error:' + str(e))
+print(' '.join(res))
+`
+	rec, _ := json.Marshal(records)
+	cmd := exec.Command("/usr/bin/python3", "-c", script, string(rec))
+	cmd.Stdin = strings.NewReader(msg)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dkimpy (package python3-dkim): %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
