@@ -3,9 +3,10 @@
 // components meet; they know nothing of each other beyond the interfaces they are given.
 //
 // Start order: data (store, blobs), orphan sweep, committer, TLS, authenticator, SMTP, IMAP,
-// POP3 and HTTP listeners.
+// POP3 and HTTP listeners, then the outbound queue scheduler.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
-// flight get ShutdownGrace to finish, then the committer drains and the store closes.
+// flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
+// the same grace), then the committer drains and the store closes.
 package app
 
 import (
@@ -34,6 +35,7 @@ import (
 	"posthorn/internal/maillog"
 	"posthorn/internal/message"
 	"posthorn/internal/pop3server"
+	"posthorn/internal/queue"
 	"posthorn/internal/smtpserver"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
@@ -81,6 +83,7 @@ type Server struct {
 	submit      *smtpserver.Server // listen.submission and listen.submissions
 	imap        *imapserver.Server
 	pop3        *pop3server.Server
+	queue       *queue.Scheduler // the outbound queue
 	http        *http.Server
 	mailLog     io.Closer
 
@@ -91,7 +94,7 @@ type Server struct {
 // Listening is the set of bound addresses, for tests that listen on port 0.
 type Listening struct {
 	SMTP, IMAP, IMAPS, POP3, POP3S, HTTP string
-	Submission, Submissions             string
+	Submission, Submissions              string
 }
 
 // Start opens the data, binds every configured listener and starts serving. Start-up errors
@@ -241,6 +244,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			s.errs <- err
 		}()
 	}
+	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
+		return nil, listening, err
+	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -294,6 +300,11 @@ func (s *Server) Shutdown() error {
 	}
 	if s.pop3 != nil {
 		errs = append(errs, s.pop3.Shutdown(ctx))
+	}
+	// The queue after the listeners: no new mail comes in, and what it sends is committed
+	// before the committer closes.
+	if s.queue != nil {
+		errs = append(errs, s.queue.Shutdown(ctx))
 	}
 	s.closeAll()
 	err := errors.Join(errs...)

@@ -35,8 +35,9 @@ type Config struct {
 	POP3    POP3   `toml:"pop3"`
 	// Submission configures the submission listeners (listen.submission, listen.submissions).
 	Submission Submission `toml:"submission"`
-	Log     Log    `toml:"log"`
-	Limits  Limits `toml:"limits"`
+	Log        Log        `toml:"log"`
+	Limits     Limits     `toml:"limits"`
+	Delivery   Delivery   `toml:"delivery"`
 }
 
 // Listen holds one address per listener, "host:port"; "" disables the listener.
@@ -137,10 +138,10 @@ func Default() Config {
 			Submission:  "127.0.0.1:2587",
 			Submissions: "127.0.0.1:2465",
 			IMAP:        "127.0.0.1:2143",
-			IMAPS: "127.0.0.1:2993",
-			POP3:  "127.0.0.1:2110",
-			POP3S: "127.0.0.1:2995",
-			HTTP:  "127.0.0.1:8080",
+			IMAPS:       "127.0.0.1:2993",
+			POP3:        "127.0.0.1:2110",
+			POP3S:       "127.0.0.1:2995",
+			HTTP:        "127.0.0.1:8080",
 		},
 		SMTP: SMTP{
 			MaxMessageSizeMiB: 50,
@@ -159,6 +160,7 @@ func Default() Config {
 		Submission: Submission{AllowPlaintextLoopback: true},
 		Log:        Log{Level: "info", Format: "text"},
 		Limits:     Limits{SendPerHour: 1000, SendPerDay: 5000},
+		Delivery:   DefaultDelivery(),
 	}
 }
 
@@ -292,6 +294,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.SendPerHour < 0 || c.Limits.SendPerDay < 0 {
 		return errors.New("key limits.send_per_hour and limits.send_per_day: must be 0 (no limit) or a number of recipients")
+	}
+	if err := c.Delivery.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

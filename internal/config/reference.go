@@ -82,4 +82,31 @@ default_quota_mib = 0
 # ten recipients counts ten. Past a limit, RCPT TO gets 451 4.7.1.
 send_per_hour = 1000
 send_per_day = 5000
+
+[delivery]
+# TCP port of the recipients' MX hosts (tests point it at a loopback server).
+port = 25
+# "host:port" of a relay that takes every outbound message instead of the recipients' MX hosts,
+# for hosts whose port 25 is blocked; port 465 speaks implicit TLS, any other STARTTLS.
+smarthost = ""
+# AUTH PLAIN credentials for the smarthost; with them, the smarthost must offer TLS with a
+# certificate valid for its name.
+username = ""
+password = ""
+# How long a message is retried before it bounces to its sender, in hours (5 days).
+lifetime_hours = 120
+# After how long the sender gets one "delayed" notice, in hours.
+delay_notice_hours = 4
+# First retry interval, in seconds; it doubles per failed attempt, with ±20% jitter, up to
+# retry_max_seconds.
+retry_min_seconds = 300
+retry_max_seconds = 14400
+# Most outbound connections at once, and to one destination domain. A quarter of max_connections
+# is kept for person-to-person mail, so bulk mail never holds every connection.
+max_connections = 100
+max_connections_per_domain = 10
+# Most messages per second to one destination domain; 0 = no limit.
+rate_per_domain = 0
+# Longest wait between reads of the queue, in seconds; "posthorn queue" changes are seen within it.
+poll_seconds = 30
 `
