@@ -116,13 +116,21 @@ type MessageAuth struct {
 	// AuthResults is the Authentication-Results header field (RFC 8601), name and CRLF
 	// included.
 	AuthResults string
-	// Signals are authentication facts for the spam classifier, e.g. "spf=fail".
-	Signals []string
+	// SPF and DKIM are the results the spam classifier weighs, as RFC 8601 names them; DKIM
+	// is "pass" when any signature passed.
+	SPF, DKIM string
+}
+
+// SpamInput is what the spam classifier knows of a message besides its content.
+type SpamInput struct {
+	Envelope   Envelope
+	Recipients int          // envelope recipients of the transaction
+	Auth       *MessageAuth // nil without sender authentication
 }
 
 // SpamClassifier scores a message for one recipient account.
 type SpamClassifier interface {
-	Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, signals []string) (SpamResult, error)
+	Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error)
 }
 
 // SpamResult is the classifier's decision for one account: Accept, Junk or Reject.
@@ -164,6 +172,7 @@ type Transaction struct {
 	env    Envelope
 	cancel context.CancelFunc
 	sender chan SenderAuth // receives the Authenticator's result once
+	rcpts  int             // recipients accepted so far
 	auth   SenderAuth
 	joined bool
 }
@@ -193,6 +202,7 @@ func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
 	var v Verdict
 	f := t.f
 	if f.exempt(t.env.IP) {
+		t.rcpts++
 		return v
 	}
 	if f.Limits != nil && !f.Limits.allowRecipient(t.env.IP, time.Now()) {
@@ -200,6 +210,9 @@ func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
 	}
 	if v.Action == Accept && f.Greylist != nil {
 		v.add(f.Greylist.check(ctx, t.env.IP, t.env.From, rcpt))
+	}
+	if v.Action == Accept {
+		t.rcpts++
 	}
 	f.Metrics.count("rcpt", &v)
 	return v
@@ -240,13 +253,15 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 		spam = make([]SpamResult, len(accounts))
 		spamErrs = make([]error, len(accounts))
 	}
+	in := SpamInput{Envelope: t.env, Recipients: t.rcpts}
 	if f.Spam != nil && f.Auth == nil {
-		f.classify(ctx, &wg, r, size, accounts, nil, spam, spamErrs)
+		f.classify(ctx, &wg, r, size, accounts, in, spam, spamErrs)
 	}
 	wg.Wait()
 	if f.Spam != nil && f.Auth != nil {
 		var wg2 sync.WaitGroup
-		f.classify(ctx, &wg2, r, size, accounts, auth.Signals, spam, spamErrs)
+		in.Auth = &auth
+		f.classify(ctx, &wg2, r, size, accounts, in, spam, spamErrs)
 		wg2.Wait()
 	}
 
@@ -300,9 +315,9 @@ func (f *Filter) authDecisions(a MessageAuth, err error) []decision {
 }
 
 // classify runs the classifier for every account in parallel.
-func (f *Filter) classify(ctx context.Context, wg *sync.WaitGroup, r io.ReaderAt, size int64, accounts []int64, signals []string, out []SpamResult, errs []error) {
+func (f *Filter) classify(ctx context.Context, wg *sync.WaitGroup, r io.ReaderAt, size int64, accounts []int64, in SpamInput, out []SpamResult, errs []error) {
 	for i, acc := range accounts {
-		wg.Go(func() { out[i], errs[i] = f.Spam.Classify(ctx, acc, r, size, signals) })
+		wg.Go(func() { out[i], errs[i] = f.Spam.Classify(ctx, acc, r, size, in) })
 	}
 }
 

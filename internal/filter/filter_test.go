@@ -31,12 +31,12 @@ func (a *fakeAuth) Sender(ctx context.Context, env Envelope) SenderAuth {
 	if a.sender != nil {
 		a.sender <- env
 	}
-	return "spf=" + env.From
+	return "spf-of-" + env.From
 }
 
 func (a *fakeAuth) Message(ctx context.Context, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error) {
 	res := a.result
-	res.Signals = append(res.Signals, sender.(string))
+	res.SPF = sender.(string)
 	return res, a.err
 }
 
@@ -44,12 +44,12 @@ func (a *fakeAuth) Message(ctx context.Context, sender SenderAuth, r io.ReaderAt
 type fakeSpam struct {
 	results map[int64]SpamResult
 	mu      sync.Mutex
-	signals []string
+	in      SpamInput
 }
 
-func (s *fakeSpam) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, signals []string) (SpamResult, error) {
+func (s *fakeSpam) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error) {
 	s.mu.Lock()
-	s.signals = signals
+	s.in = in
 	s.mu.Unlock()
 	if res, ok := s.results[account]; ok {
 		return res, nil
@@ -130,8 +130,8 @@ func TestSpamPerAccount(t *testing.T) {
 	if v.ReasonNames() != "spam-score(0.95)" {
 		t.Fatalf("reasons %q", v.ReasonNames())
 	}
-	if len(spam.signals) == 0 || spam.signals[len(spam.signals)-1] != "spf=a@example.net" {
-		t.Fatalf("classifier did not get the authentication signals: %q", spam.signals)
+	if spam.in.Auth == nil || spam.in.Auth.SPF != "spf-of-a@example.net" || spam.in.Envelope.From != "a@example.net" {
+		t.Fatalf("classifier did not get the envelope and authentication results: %+v", spam.in)
 	}
 	// Every recipient rejects: the message is refused.
 	v = dataVerdict(f, 3)

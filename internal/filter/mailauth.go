@@ -42,24 +42,16 @@ func (m MailAuth) Message(ctx context.Context, sender SenderAuth, r io.ReaderAt,
 		DMARC:       string(res.DMARC.Status),
 		Policy:      string(res.Disposition()),
 		AuthResults: res.Header(m.Verifier.Hostname),
+		SPF:         string(res.SPF.Status),
+		DKIM:        string(mailauth.StatusNone),
 	}
-	// Signals for the spam classifier: one "method=result" per method.
-	out.Signals = append(out.Signals, "spf="+string(res.SPF.Status), "dmarc="+string(res.DMARC.Status))
-	if res.IPRev.Status != "" {
-		out.Signals = append(out.Signals, "iprev="+string(res.IPRev.Status))
-	}
-	if res.ARC.Status != "" {
-		out.Signals = append(out.Signals, "arc="+string(res.ARC.Status))
-	}
-	dkim := "none"
 	for _, d := range res.DKIM {
 		if d.Status == mailauth.StatusPass {
-			dkim = "pass"
+			out.DKIM = string(mailauth.StatusPass)
 			break
 		}
-		dkim = string(d.Status)
+		out.DKIM = string(d.Status)
 	}
-	out.Signals = append(out.Signals, "dkim="+dkim)
 	return out, nil
 }
 

@@ -251,7 +251,7 @@ func TestForgedAuthResultsRemoved(t *testing.T) {
 // junkFor is a spam classifier that sends the copies of some accounts to Junk.
 type junkFor map[int64]bool
 
-func (j junkFor) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, signals []string) (filter.SpamResult, error) {
+func (j junkFor) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in filter.SpamInput) (filter.SpamResult, error) {
 	if j[account] {
 		return filter.SpamResult{Action: filter.Junk, Score: 0.99, Reason: "spam-score"}, nil
 	}

@@ -1,0 +1,42 @@
+package filter
+
+import (
+	"context"
+	"io"
+	"net/netip"
+
+	"posthorn/internal/filter/spam"
+)
+
+// Spam is the SpamClassifier of internal/filter/spam: its Score becomes Junk (Score.Spam) or
+// Reject (Score.Reject, when the reject threshold is enabled), per account.
+type Spam struct {
+	Classifier *spam.Classifier
+}
+
+// Classify implements SpamClassifier.
+func (s Spam) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error) {
+	signals := spam.Signals{MailFrom: in.Envelope.From, Recipients: in.Recipients}
+	if addr, ok := netip.AddrFromSlice(in.Envelope.IP); ok {
+		signals.ClientIP = addr.Unmap()
+	}
+	if in.Auth != nil {
+		signals.SPF, signals.DKIM, signals.DMARC = in.Auth.SPF, in.Auth.DKIM, in.Auth.DMARC
+	}
+	score, err := s.Classifier.Classify(ctx, account, r, size, signals)
+	if err != nil {
+		return SpamResult{}, err
+	}
+	res := SpamResult{Action: Accept, Score: score.Value, Reason: "spam-score"}
+	switch {
+	case score.Reject:
+		res.Action = Reject
+	case score.Spam:
+		res.Action = Junk
+	}
+	// Allow and block lists decide on their own; name them so the log says why.
+	if len(score.Reasons) == 1 && (score.Reasons[0].Name == "block_list" || score.Reasons[0].Name == "allow_list") {
+		res.Reason = "spam-" + score.Reasons[0].Name
+	}
+	return res, nil
+}
