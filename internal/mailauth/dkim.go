@@ -13,7 +13,7 @@ import (
 // keys under 1024 bits are not valid (RFC 8301 §3.1, §3.2), and neither are signatures with an
 // l= body length, which would let anyone append to a signed body (RFC 6376 §8.2). A message
 // without signatures gives no results (dkim=none in the header).
-func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io.ReaderAt, size int64) []DKIMResult {
+func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io.ReaderAt, size, bodyOffset int64) []DKIMResult {
 	sigs := fieldsNamed(fields, "DKIM-Signature")
 	if len(sigs) == 0 {
 		return nil
@@ -31,7 +31,12 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 			HeaderB:   prefix(stripFWS(tags["b"]), 8),
 		}
 	}
-	verifs, err := dkim.VerifyWithOptions(io.NewSectionReader(msg, 0, size), &dkim.VerifyOptions{
+	var r io.Reader = io.NewSectionReader(msg, 0, size)
+	if !endsHeader(msg, bodyOffset) {
+		// A message that is all header: the library needs the empty line that ends it.
+		r = io.MultiReader(r, strings.NewReader("\r\n"))
+	}
+	verifs, err := dkim.VerifyWithOptions(r, &dkim.VerifyOptions{
 		LookupTXT: func(name string) ([]string, error) {
 			txt, err := v.Resolver.LookupTXT(ctx, name)
 			return txt, netError(name, err)
@@ -39,11 +44,20 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 		MaxVerifications: v.maxDKIM(),
 	})
 	if len(verifs) == 0 && err != nil {
+		// The message could not be read as a header and body: no signature can verify.
 		for i := range results {
-			results[i].Status = StatusTempError
-			results[i].Reason = err.Error()
+			results[i].Status = StatusPermError
+			results[i].Reason = strings.TrimPrefix(err.Error(), "dkim: ")
 		}
 		return results
+	}
+	if len(verifs) != len(results) {
+		// The library saw a different set of signature fields than readHeader: report what it
+		// verified, without the tags only our parse knows.
+		results = make([]DKIMResult, len(verifs))
+		for i, vf := range verifs {
+			results[i] = DKIMResult{Domain: strings.ToLower(vf.Domain)}
+		}
 	}
 	now := v.now()
 	for i := range results {
@@ -71,6 +85,18 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 		}
 	}
 	return results
+}
+
+// endsHeader reports whether the header section, n bytes long, ends with an empty line.
+func endsHeader(msg io.ReaderAt, n int64) bool {
+	if n < 1 {
+		return false
+	}
+	tail := make([]byte, 4)
+	start := max(n-4, 0)
+	k, _ := msg.ReadAt(tail[:n-start], start)
+	t := string(tail[:k])
+	return t == "\n" || t == "\r\n" || strings.HasSuffix(t, "\n\n") || strings.HasSuffix(t, "\n\r\n")
 }
 
 func prefix(s string, n int) string {

@@ -162,11 +162,11 @@ func TestDKIMMailDKIMCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			msg := crlf(raw)
-			fields, _, err := readHeader(bytes.NewReader(msg))
+			fields, off, err := readHeader(bytes.NewReader(msg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs := v.dkimResults(context.Background(), fields, bytes.NewReader(msg), int64(len(msg)))
+			rs := v.dkimResults(context.Background(), fields, bytes.NewReader(msg), int64(len(msg)), off)
 			got := dkimVerdict(rs)
 			if got == want {
 				return
@@ -207,11 +207,11 @@ func TestDKIMRFC8463(t *testing.T) {
 				t.Fatal(err)
 			}
 			msg := crlf(raw)
-			fields, _, err := readHeader(bytes.NewReader(msg))
+			fields, off, err := readHeader(bytes.NewReader(msg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs := v.dkimResults(context.Background(), fields, bytes.NewReader(msg), int64(len(msg)))
+			rs := v.dkimResults(context.Background(), fields, bytes.NewReader(msg), int64(len(msg)), off)
 			if len(rs) != 2 {
 				t.Fatalf("got %d results, want 2", len(rs))
 			}
@@ -221,5 +221,24 @@ func TestDKIMRFC8463(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestEndsHeader(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want bool
+	}{
+		{"From: a\r\n\r\nbody", true},
+		{"From: a\n\nbody", true},
+		{"\r\nbody", true},
+		{"From: a\r\n", false},
+		{"From: a", false},
+		{"", false},
+	} {
+		_, n, _ := readHeader(strings.NewReader(tc.msg))
+		if got := endsHeader(strings.NewReader(tc.msg), n); got != tc.want {
+			t.Errorf("%q (header %d bytes): got %v, want %v", tc.msg, n, got, tc.want)
+		}
 	}
 }

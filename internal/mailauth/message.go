@@ -25,7 +25,7 @@ func (v *Verifier) Message(ctx context.Context, spf SPFResult, msg io.ReaderAt, 
 
 	var wg sync.WaitGroup
 	var lookup dmarcLookup
-	wg.Go(func() { res.DKIM = v.dkimResults(ctx, fields, msg, size) })
+	wg.Go(func() { res.DKIM = v.dkimResults(ctx, fields, msg, size, bodyOffset) })
 	wg.Go(func() { res.ARC = v.arcResult(ctx, fields, msg, size, bodyOffset) })
 	if fromErr == nil {
 		wg.Go(func() { lookup = v.lookupDMARC(ctx, from, org) })
