@@ -38,6 +38,7 @@ type Config struct {
 	Log        Log        `toml:"log"`
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
+	Filter     Filter     `toml:"filter"`
 }
 
 // Listen holds one address per listener, "host:port"; "" disables the listener.
@@ -161,6 +162,7 @@ func Default() Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Limits:     Limits{SendPerHour: 1000, SendPerDay: 5000},
 		Delivery:   DefaultDelivery(),
+		Filter:     DefaultFilter(),
 	}
 }
 
@@ -296,6 +298,9 @@ func (c *Config) Validate() error {
 		return errors.New("key limits.send_per_hour and limits.send_per_day: must be 0 (no limit) or a number of recipients")
 	}
 	if err := c.Delivery.validate(); err != nil {
+		return err
+	}
+	if err := c.Filter.validate(); err != nil {
 		return err
 	}
 	switch c.Log.Level {

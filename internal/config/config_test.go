@@ -44,7 +44,12 @@ func TestReferenceDocumentsEveryKey(t *testing.T) {
 			f := typ.Field(i)
 			tag := f.Tag.Get("toml")
 			if f.Type.Kind() == reflect.Struct {
-				walk(f.Type, tag)
+				// A nested table is documented under its dotted name: [filter.clamd].
+				name := tag
+				if section != "" {
+					name = section + "." + tag
+				}
+				walk(f.Type, name)
 				continue
 			}
 			if !documented[section+"."+tag] {

@@ -109,4 +109,57 @@ max_connections_per_domain = 10
 rate_per_domain = 0
 # Longest wait between reads of the queue, in seconds; "posthorn queue" changes are seen within it.
 poll_seconds = 30
+
+[filter]
+# The inbound filter of the MX: every check runs at the first SMTP stage that can decide, and a
+# finding's name goes to the mail log (reasons=) and the metrics. Submission is never filtered.
+enabled = true
+# Client networks (CIDR) that rate limits, DNSBL lookups and greylisting leave alone (your own
+# servers); body checks apply to every client.
+exempt_networks = ["127.0.0.0/8", "::1/128"]
+# SPF and iprev at MAIL FROM, DKIM, ARC and DMARC at the end of data; Authentication-Results is
+# prepended to every stored message, and received ones that claim hostname are removed.
+authentication = true
+# A DMARC failure under p=reject: "reject" (550 5.7.1) or "junk" (deliver to Junk). p=quarantine
+# always delivers to Junk.
+dmarc_reject = "reject"
+# Domains whose ARC seals may override a DMARC failure: mailing lists and forwarders you trust.
+trusted_arc_sealers = []
+# The built-in spam classifier decides, per recipient account, between INBOX and Junk.
+spam = true
+# DNS block list zones (RFC 5782) the client's address is looked up in at EHLO; a listed client
+# gets 554 5.7.1. Example: ["zen.spamhaus.org"].
+dnsbl = []
+# Connections per minute from one address and from one /24 (IPv4) or /64 (IPv6) network; more
+# get 421 4.7.0. 0 = no limit.
+connections_per_minute = 60
+connections_per_minute_network = 300
+# Recipients per minute from one address and from one network; more get 451 4.7.1. 0 = no limit.
+recipients_per_minute = 600
+recipients_per_minute_network = 3000
+
+[filter.clamd]
+# clamd's socket, "unix:/run/clamav/clamd.ctl" or "host:port"; "" = no virus scanning. A virus
+# gets 554 5.7.1; its name goes to the mail log, never to the sender.
+address = ""
+# Longest scan of one message, in seconds.
+timeout_seconds = 30
+# When clamd is down or too slow: "tempfail" (451 4.7.1, the sender retries later) or "accept"
+# (deliver with the header X-Posthorn-Virus-Scan: unavailable).
+fail = "tempfail"
+
+[filter.attachments]
+# Refuse executables, scripts (by content type, extension and first bytes, also inside zip
+# archives) and macro-enabled Office documents with 554 5.7.1.
+enabled = true
+# More file name extensions to refuse, lower case without the dot, e.g. ["iso", "img"].
+blocked_extensions = []
+
+[filter.greylist]
+# Answer the first message of a new (client /24 or /64, sender, recipient) triplet with
+# 451 4.7.1; the retry after delay_seconds passes. State is kept in the database.
+enabled = false
+delay_seconds = 300
+# How long a triplet is remembered after its last message, in days.
+expiry_days = 35
 `
