@@ -13,6 +13,8 @@ command -v mbsync >/dev/null 2>&1 || need+=(isync)
 # clamd (the tests run their own instance with the shared test signatures; never freshclam).
 [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
+# dkimpy's ARC sealing (arcsign, dkim.arc_sign) reads Authentication-Results with authres.
+/usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || need+=(python3-authres)
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
