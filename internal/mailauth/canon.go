@@ -50,76 +50,90 @@ func canonHeaderSimple(raw []byte) []byte {
 // bodyCanonicalizer writes the canonical form of a body (RFC 6376 §3.4.3, §3.4.4) to w: lines
 // end in CRLF, trailing empty lines are dropped, and in relaxed mode white space at line ends
 // is removed and runs of it become one space. An empty simple body is one CRLF; an empty
-// relaxed body is empty.
+// relaxed body is empty. It streams: memory does not grow with line length, and only the
+// count of held-back empty lines is kept between writes.
 type bodyCanonicalizer struct {
 	w       io.Writer
 	relaxed bool
-	line    []byte
-	empty   int // empty lines held back, written only if a non-empty line follows
+	out     []byte
+	content bool // the current line has content
+	wsp     bool // relaxed: white space seen and not yet written
+	cr      bool // a CR waiting to see whether LF follows
+	empty   int  // empty lines held back, written only if a non-empty line follows
 	wrote   bool
 	err     error
 }
 
 func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
+	c.out = c.out[:0]
 	for _, b := range p {
-		if b == '\n' {
-			c.endLine()
-			continue
+		if c.cr {
+			c.cr = false
+			if b == '\n' {
+				c.endLine()
+				continue
+			}
+			c.emit('\r')
 		}
-		c.line = append(c.line, b)
+		switch {
+		case b == '\r':
+			c.cr = true
+		case b == '\n':
+			c.endLine() // a bare LF ends a line too
+		case c.relaxed && (b == ' ' || b == '\t'):
+			c.wsp = true
+		default:
+			c.emit(b)
+		}
 	}
+	c.flush()
 	return len(p), c.err
 }
 
+func (c *bodyCanonicalizer) emit(b byte) {
+	if !c.content {
+		for ; c.empty > 0; c.empty-- {
+			c.out = append(c.out, '\r', '\n')
+		}
+		c.content = true
+	}
+	if c.wsp {
+		c.out = append(c.out, ' ')
+		c.wsp = false
+	}
+	c.out = append(c.out, b)
+}
+
 func (c *bodyCanonicalizer) endLine() {
-	line := bytes.TrimSuffix(c.line, []byte("\r"))
-	if c.relaxed {
-		line = relaxLine(line)
-	}
-	c.line = c.line[:0]
-	if len(line) == 0 {
+	if c.content {
+		c.out = append(c.out, '\r', '\n')
+	} else {
 		c.empty++
-		return
 	}
-	for ; c.empty > 0; c.empty-- {
-		c.write([]byte("\r\n"))
-	}
-	c.write(line)
-	c.write([]byte("\r\n"))
+	c.content, c.wsp = false, false
 }
 
-func relaxLine(line []byte) []byte {
-	out := line[:0:0]
-	space := false
-	for _, b := range line {
-		if b == ' ' || b == '\t' {
-			space = true
-			continue
-		}
-		if space {
-			out = append(out, ' ')
-			space = false
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-func (c *bodyCanonicalizer) write(p []byte) {
-	if c.err == nil {
-		_, c.err = c.w.Write(p)
+func (c *bodyCanonicalizer) flush() {
+	if len(c.out) > 0 && c.err == nil {
+		_, c.err = c.w.Write(c.out)
 		c.wrote = true
 	}
+	c.out = c.out[:0]
 }
 
 // Close ends a last line without a line break and writes the empty-body form.
 func (c *bodyCanonicalizer) Close() error {
-	if len(c.line) > 0 {
+	if c.cr {
+		c.cr = false
+		c.emit('\r')
+	}
+	if c.content {
 		c.endLine()
 	}
-	if !c.wrote && !c.relaxed {
-		c.write([]byte("\r\n"))
+	if !c.wrote && len(c.out) == 0 && !c.relaxed {
+		c.out = append(c.out, '\r', '\n')
 	}
+	c.flush()
 	return c.err
 }
 
