@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 
@@ -177,4 +178,10 @@ func (a *Authenticator) checkAppPasswords(ctx context.Context, acc store.Account
 		}
 	}
 	return false, nil
+}
+
+// SetSleep replaces how the throttling delay is waited (time passes for real by default);
+// protocol tests use it to reach the hard limit without waiting.
+func (a *Authenticator) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
+	a.sleep = sleep
 }
