@@ -27,6 +27,25 @@
 // gives the temperror result of the check concerned; nothing here panics or returns a Go error
 // for bad DNS or bad input.
 //
+// # Choices
+//
+//   - DKIM follows RFC 8301: rsa-sha1 signatures and RSA keys under 1024 bits are never valid.
+//     Signatures with an l= body length are not valid either (anyone could append to the
+//     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified.
+//   - Every SPF record fetched during an evaluation is checked against the grammar of RFC 7208
+//     §12, so a syntax error anywhere in a record gives permerror (§4.6), as the RFC requires,
+//     even where the evaluation would have stopped before it.
+//   - DMARC: a message with several From fields, or one From field with addresses in different
+//     domains, fails with the reject policy (RFC 7489 §6.6.1: such messages "are typically
+//     rejected"). When no aligned identifier passes but an aligned SPF or DKIM check ended in
+//     temperror, the DMARC result is temperror with no policy, so the sender can retry rather
+//     than be rejected. An invalid record gives permerror (no policy), unless it has rua=, which
+//     makes it p=none (RFC 7489 §6.6.3).
+//   - ARC: the chain status is none, pass or fail (RFC 8617 §4.1.3), or temperror when a sealer's
+//     key cannot be fetched. Older ARC-Message-Signatures are checked only to report
+//     header.oldest-pass.
+//   - iprev checks at most 10 PTR names.
+//
 // # The ARC override of DMARC
 //
 // RFC 7489 §6.7 lets a receiver apply local policy, and RFC 8617 §7.2 lets it use a valid ARC
