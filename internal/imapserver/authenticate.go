@@ -3,15 +3,20 @@ package imapserver
 import (
 	"bytes"
 	"encoding/base64"
+
+	"posthorn/internal/auth"
 )
 
 // maxSASLLine bounds a client's SASL response line.
 const maxSASLLine = 8 << 10
 
-// cmdAuthenticate: AUTHENTICATE (RFC 9051 §6.2.2) with the PLAIN mechanism (RFC 4616) and an
-// optional initial response (SASL-IR, RFC 4959).
+// cmdAuthenticate: AUTHENTICATE (RFC 9051 §6.2.2) with the PLAIN mechanism (RFC 4616) or
+// SCRAM-SHA-256 (scram.go) and an optional initial response (SASL-IR, RFC 4959).
 func (s *session) cmdAuthenticate(c *command) error {
 	a := c.args.(*authenticateArgs)
+	if a.mechanism == auth.MechSCRAM {
+		return s.authenticateSCRAM(a)
+	}
 	if a.mechanism != "PLAIN" {
 		return no("CANNOT", "unsupported authentication mechanism")
 	}

@@ -22,7 +22,10 @@ func (s *session) capabilities() string {
 	}
 	if s.state == stateNotAuthenticated {
 		if s.plaintextAuthAllowed() {
-			caps = append(caps, "AUTH=PLAIN") // RFC 4616
+			caps = append(caps,
+				"AUTH=PLAIN",         // RFC 4616
+				"AUTH=SCRAM-SHA-256", // RFC 7677
+			)
 		} else {
 			caps = append(caps, "LOGINDISABLED") // RFC 9051 §6.2.3
 		}

@@ -28,7 +28,7 @@ func TestLoginNeedsTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.c, c.r = tc, bufio.NewReader(tc)
-	c.cmd("a6 CAPABILITY", "* CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL+ SASL-IR ENABLE ID IDLE AUTH=PLAIN", "a6 OK CAPABILITY completed")
+	c.cmd("a6 CAPABILITY", "* CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL+ SASL-IR ENABLE ID IDLE AUTH=PLAIN AUTH=SCRAM-SHA-256", "a6 OK CAPABILITY completed")
 	c.cmd("a7 STARTTLS", "a7 BAD STARTTLS not available")
 	ir := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.org\x00" + testPassword))
 	c.cmd("a8 AUTHENTICATE PLAIN "+ir, "a8 OK [CAPABILITY ...] logged in")

@@ -1,0 +1,64 @@
+package imapserver
+
+import (
+	"encoding/base64"
+	"errors"
+
+	"posthorn/internal/auth"
+	"posthorn/internal/store"
+)
+
+// authenticateSCRAM: AUTHENTICATE SCRAM-SHA-256 (RFC 7677, RFC 5802) over the shared
+// authenticator. Each server message goes out as a "+ " continuation in base64 and the client
+// answers each with a base64 line; after server-final-message the client answers an empty
+// line and the tagged OK follows. Like PLAIN it needs TLS (or an allowed loopback client):
+// SCRAM protects the password, not the session.
+func (s *session) authenticateSCRAM(a *authenticateArgs) error {
+	if !s.plaintextAuthAllowed() {
+		return no("PRIVACYREQUIRED", "AUTHENTICATE is disabled until STARTTLS")
+	}
+	var acc store.Account
+	srv, err := s.server.Auth.SASL(s.ctx, auth.MechSCRAM, "imap", s.remote, func(a store.Account) { acc = a })
+	if err != nil {
+		return no("CANNOT", "unsupported authentication mechanism")
+	}
+	var resp []byte
+	if a.hasIR && a.initial != "=" {
+		if resp, err = base64.StdEncoding.DecodeString(a.initial); err != nil {
+			return badf("invalid base64 in SASL response")
+		}
+	}
+	for {
+		challenge, done, err := srv.Next(resp)
+		switch {
+		case errors.Is(err, auth.ErrSASLSyntax):
+			return badf("invalid SCRAM message")
+		case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrChannelBinding):
+			return no("AUTHENTICATIONFAILED", "invalid credentials") // RFC 5530
+		case errors.Is(err, auth.ErrThrottled):
+			return no("UNAVAILABLE", "too many failed logins, try again later")
+		case err != nil:
+			s.logger.Error("authenticate", "err", err)
+			return no("UNAVAILABLE", "authentication is not available now, try again later")
+		}
+		if done {
+			break
+		}
+		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
+		if err := s.bw.Flush(); err != nil {
+			return &connError{err}
+		}
+		line, err := s.readLine(maxSASLLine)
+		if err != nil {
+			return err
+		}
+		if line == "*" {
+			return badf("authentication cancelled") // RFC 9051 §6.2.2
+		}
+		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
+			return badf("invalid base64 in SASL response")
+		}
+	}
+	s.loggedIn(acc)
+	return okCode("CAPABILITY "+s.capabilities(), "logged in")
+}
