@@ -1,10 +1,13 @@
 package queue
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -230,9 +233,15 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 	for i, q := range batch {
 		rcpts[i] = q.Recipient
 	}
+	// BODY=8BITMIME is asked for only where offered: an 8-bit message goes to a server without
+	// 8BITMIME as it is, as Postfix and most MTAs do, rather than bouncing (RFC 6152 §3 would
+	// have it converted, which no longer matters in practice). SMTPUTF8 is required only when
+	// an address or the header really is UTF-8 (RFC 6531 §3.2); clients ask for it freely.
+	req8bit := first.EightBit && sess.client.Supports8BITMIME()
+	reqUTF8 := first.SMTPUTF8 && (sess.client.SupportsSMTPUTF8() || needsSMTPUTF8(first, rcpts, body))
 	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	resps, err := sess.client.DeliverMultiple(tctx, first.Sender, rcpts, first.Size, body,
-		first.EightBit, first.SMTPUTF8, first.RequireTLS)
+	resps, err := sess.client.DeliverMultiple(tctx, first.Sender, rcpts, first.Size, io.NewSectionReader(body, 0, first.Size),
+		req8bit, reqUTF8, first.RequireTLS)
 	cancel()
 	var delivered, failedRows []store.QueuedMessage
 	var failures []*failure
@@ -273,6 +282,43 @@ func (s *Scheduler) record(e maillog.Event) {
 	if s.MailLog != nil {
 		s.MailLog.Record(e)
 	}
+}
+
+// needsSMTPUTF8 reports whether the sender, a recipient or the message header has a non-ASCII
+// byte. It reads the header from body (an io.ReaderAt, so the delivery's reads are unaffected).
+func needsSMTPUTF8(q store.QueuedMessage, rcpts []string, body io.ReaderAt) bool {
+	if !isASCII(q.Sender) {
+		return true
+	}
+	for _, r := range rcpts {
+		if !isASCII(r) {
+			return true
+		}
+	}
+	br := bufio.NewReader(io.NewSectionReader(body, 0, q.Size))
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(bytes.TrimRight(line, "\r\n")) == 0 && !errors.Is(err, bufio.ErrBufferFull) {
+			return false
+		}
+		for _, c := range line {
+			if c >= 0x80 {
+				return true
+			}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return false
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // failure is why a recipient was not delivered.
@@ -316,6 +362,10 @@ func asFailure(err error, host string) *failure {
 			out.Status = class + "." + e.Secode
 		case errors.Is(e.Err, smtpclient.ErrRequireTLSUnsupported):
 			out.Status = "5.7.30"
+			out.Permanent = true
+		case errors.Is(e.Err, smtpclient.ErrSMTPUTF8Unsupported):
+			// RFC 6531 §3.2: the message needs SMTPUTF8 and the next hop lacks it.
+			out.Status = "5.6.7"
 			out.Permanent = true
 		case errors.Is(e.Err, smtpclient.ErrTLS):
 			out.Status = "4.7.5"

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"posthorn/internal/store"
 )
 
@@ -339,5 +341,27 @@ func TestRestartResumes(t *testing.T) {
 	h.waitFor("delivery after release", func() bool { return h.queueLen() == 0 })
 	if sink.received()["x@remote.example"] != 1 {
 		t.Error("not delivered once")
+	}
+}
+
+// TestSMTPUTF8OnlyWhenNeeded: a message submitted with SMTPUTF8 but all ASCII goes to a server
+// without the extension; one with a UTF-8 recipient fails with 5.6.7 (RFC 6531 §3.2).
+func TestSMTPUTF8OnlyWhenNeeded(t *testing.T) {
+	port := loopbackPort(t)
+	h := newHarness(t, port, remoteZone())
+	sink := startSink(t, at("127.0.0.1", port), nil, nil, func(s *smtp.Server) { s.EnableSMTPUTF8 = false })
+	h.enqueue("alice@example.org", "ascii", store.Outbound{Recipient: "bob@remote.example", SMTPUTF8: true, EightBit: true})
+	h.enqueue("alice@example.org", "utf8", store.Outbound{Recipient: "jörg@remote.example", SMTPUTF8: true})
+	h.start()
+	h.waitFor("both settled", func() bool { return h.queueLen() == 0 })
+	if got := sink.received(); got["bob@remote.example"] != 1 || len(got) != 1 {
+		t.Errorf("received %v, want only the ASCII message", got)
+	}
+	inbox := h.inbox(h.env.Alice)
+	if len(inbox) != 1 {
+		t.Fatalf("%d notices, want 1", len(inbox))
+	}
+	if got := parseDSN(t, inbox[0]).recipients[0].Get("Status"); got != "5.6.7" {
+		t.Errorf("Status %q, want 5.6.7", got)
 	}
 }

@@ -36,7 +36,8 @@ type txn struct {
 
 // startSink listens on addr ("127.0.0.1:0" or a fixed address) with STARTTLS offered when
 // tlsConfig is set.
-func startSink(t *testing.T, addr string, tlsConfig *tls.Config, reply func(string, int) *smtp.SMTPError) *sink {
+func startSink(t *testing.T, addr string, tlsConfig *tls.Config, reply func(string, int) *smtp.SMTPError,
+	options ...func(*smtp.Server)) *sink {
 	t.Helper()
 	var l net.Listener
 	if h, ok := held.LoadAndDelete(addr); ok {
@@ -55,6 +56,9 @@ func startSink(t *testing.T, addr string, tlsConfig *tls.Config, reply func(stri
 	srv.EnableREQUIRETLS = true
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
+	for _, o := range options {
+		o(srv)
+	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return s
