@@ -104,3 +104,28 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzARCSets parses ARC header fields (ARC-Seal, ARC-Message-Signature tag lists and
+// ARC-Authentication-Results instances) into sets: whatever it accepts is a complete chain of
+// at most 50 instances.
+func FuzzARCSets(f *testing.F) {
+	f.Add([]byte("ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.org; s=dummy; b=AAAA\r\n" +
+		"ARC-Message-Signature: i=1; a=rsa-sha256; d=example.org; s=dummy; h=from; bh=AAAA; b=AAAA\r\n" +
+		"ARC-Authentication-Results: i=1; lists.example.org; dmarc=pass\r\n\r\n"))
+	f.Add([]byte("ARC-Authentication-Results: i = 2 ; x\r\nARC-Seal: i=02; cv=pass\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, header []byte) {
+		fields, _, _ := readHeader(bytes.NewReader(header))
+		sets, err := collectARCSets(fields)
+		if err != nil {
+			return
+		}
+		if len(sets) > maxARCInstances {
+			t.Fatalf("%d sets", len(sets))
+		}
+		for i, s := range sets {
+			if s.seal == nil || s.sig == nil || s.results == nil {
+				t.Fatalf("set %d incomplete", i+1)
+			}
+		}
+	})
+}
