@@ -161,6 +161,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			MaxConnections:  cfg.SMTP.MaxConnections,
 			Timeout:         time.Duration(cfg.SMTP.TimeoutSeconds) * time.Second,
 			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
+			Filter:          newFilter(cfg, data.Store, logger, registry),
 		}
 		go func() { s.errs <- s.smtp.Serve(l) }()
 	}

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/config"
+	"posthorn/internal/dns"
+	"posthorn/internal/filter"
+	"posthorn/internal/filter/spam"
+	"posthorn/internal/mailauth"
+	"posthorn/internal/store"
+)
+
+// newFilter builds the MX's inbound filter from [filter]; nil when it is disabled.
+//
+// The spam classifier runs when [filter] spam is set and the store keeps spam models; its allow
+// and block lists and the first-time-sender signal join when the store keeps those too.
+func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry prometheus.Registerer) *filter.Filter {
+	fc := cfg.Filter
+	if !fc.Enabled {
+		return nil
+	}
+	logger = logger.With("component", "filter")
+	resolver := dns.New(cfg.DNS.Resolver)
+	f := &filter.Filter{
+		Logger:            logger,
+		Metrics:           filter.NewMetrics(registry),
+		Resolver:          resolver,
+		DNSBL:             fc.DNSBL,
+		DMARCRejectToJunk: fc.DMARCReject == "junk",
+		ClamdFailOpen:     fc.Clamd.Fail == "accept",
+		Exempt:            fc.ExemptPrefixes(),
+		Limits: &filter.RateLimits{
+			ConnectionsPerIP:  fc.ConnectionsPerMinute,
+			ConnectionsPerNet: fc.ConnectionsPerMinuteNetwork,
+			RecipientsPerIP:   fc.RecipientsPerMinute,
+			RecipientsPerNet:  fc.RecipientsPerMinuteNetwork,
+		},
+	}
+	if fc.Authentication {
+		f.Auth = filter.MailAuth{Verifier: &mailauth.Verifier{
+			Resolver:          resolver,
+			Hostname:          cfg.Hostname,
+			TrustedARCSealers: fc.TrustedARCSealers,
+			Logger:            logger,
+		}}
+	}
+	if fc.Clamd.Address != "" {
+		f.Clamd = &filter.Clamd{Address: fc.Clamd.Address, Timeout: time.Duration(fc.Clamd.TimeoutSeconds) * time.Second}
+	}
+	if fc.Attachments.Enabled {
+		f.Attachments = &filter.AttachmentPolicy{BlockedExtensions: fc.Attachments.BlockedExtensions}
+	}
+	if gs, ok := st.(store.GreylistStore); ok && fc.Greylist.Enabled {
+		f.Greylist = &filter.Greylist{
+			Store:  gs,
+			Delay:  time.Duration(fc.Greylist.DelaySeconds) * time.Second,
+			Expiry: time.Duration(fc.Greylist.ExpiryDays) * 24 * time.Hour,
+			Logger: logger,
+		}
+	}
+	if model, ok := st.(store.SpamModel); ok && fc.Spam {
+		lists, _ := st.(store.SpamLists)
+		seen, _ := st.(store.Correspondents)
+		f.Spam = filter.Spam{Classifier: spam.New(model, lists, seen, resolver, spam.Config{}, logger)}
+	}
+	logger.Info("inbound filter", "authentication", f.Auth != nil, "dmarc_reject", fc.DMARCReject,
+		"spam", f.Spam != nil, "clamd", fc.Clamd.Address, "clamd_fail", fc.Clamd.Fail,
+		"attachments", f.Attachments != nil, "greylist", f.Greylist != nil, "dnsbl", fc.DNSBL,
+		"exempt", fc.ExemptNetworks)
+	return f
+}
