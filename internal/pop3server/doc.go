@@ -15,11 +15,11 @@
 // silent for IdleTimeout is closed; Shutdown closes a session waiting for a command with
 // "-ERR [SYS/TEMP]". Neither deletes anything: only QUIT does.
 //
-// Logins (USER/PASS, AUTH PLAIN) go through the shared auth.Authenticator, which throttles
-// failures per IP address and per account for every protocol; a refused attempt gets
-// [LOGIN-DELAY]. Without TLS they are refused with [AUTH], and CAPA lists neither USER nor SASL,
-// unless AllowInsecureAuth is set and the client is on a loopback address. SCRAM-SHA-256 is not
-// offered: it needs SCRAM credentials kept beside the argon2id hash.
+// Logins (USER/PASS, AUTH PLAIN, AUTH SCRAM-SHA-256) go through the shared auth.Authenticator,
+// which throttles failures per IP address and per account for every protocol; a refused attempt
+// gets [LOGIN-DELAY]. Without TLS they are refused with [AUTH], and CAPA lists neither USER nor
+// SASL, unless AllowInsecureAuth is set and the client is on a loopback address. SCRAM needs the
+// account's SCRAM keys, derived whenever its password is set (see package auth).
 //
 // # The maildrop
 //

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/store"
 )
 
 // cmdUser: USER (RFC 1939 §7). Refused without TLS unless the server allows plaintext logins on
@@ -33,10 +34,10 @@ func (s *session) cmdPass(args []string) error {
 // saslMechanisms are the SASL mechanisms offered: PLAIN (RFC 4616) only.
 // SCRAM-SHA-256 needs SCRAM credentials stored beside the argon2id hash, which the store does
 // not have yet.
-const saslMechanisms = "PLAIN"
+const saslMechanisms = "PLAIN SCRAM-SHA-256"
 
-// cmdAuth: AUTH (RFC 5034) with the PLAIN mechanism (RFC 4616) and an optional initial
-// response. Without arguments it lists the mechanisms, as clients of RFC 1734 expect.
+// cmdAuth: AUTH (RFC 5034) with the PLAIN mechanism (RFC 4616) or SCRAM-SHA-256 (scram.go)
+// and an optional initial response. Without arguments it lists the mechanisms, as clients of RFC 1734 expect.
 func (s *session) cmdAuth(args []string) error {
 	if len(args) == 0 {
 		s.ok("SASL mechanisms follow")
@@ -45,6 +46,9 @@ func (s *session) cmdAuth(args []string) error {
 		}
 		s.bw.WriteString(".\r\n")
 		return nil
+	}
+	if strings.EqualFold(args[0], auth.MechSCRAM) {
+		return s.authSCRAM(args[1:])
 	}
 	if !strings.EqualFold(args[0], "PLAIN") {
 		return errorf("", "unsupported authentication mechanism")
@@ -101,6 +105,11 @@ func (s *session) login(user, password string) error {
 		}
 		return loginError(err)
 	}
+	return s.enter(acc)
+}
+
+// enter locks the authenticated account's maildrop and opens it: the TRANSACTION state.
+func (s *session) enter(acc store.Account) error {
 	if !s.server.lock(acc.ID) {
 		s.logger.Info("login refused: maildrop in use", "account", acc.Address)
 		return errorf("IN-USE", "the maildrop is in use by another POP3 session")

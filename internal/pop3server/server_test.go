@@ -34,7 +34,7 @@ func TestLoginNeedsTLS(t *testing.T) {
 	}
 	c.c, c.r = tc, bufio.NewReader(tc)
 	c.cmd("PASS "+testPassword, "-ERR USER first")
-	c.cmd("CAPA", "+OK capability list follows", "TOP", "UIDL", "USER", "SASL PLAIN", "RESP-CODES",
+	c.cmd("CAPA", "+OK capability list follows", "TOP", "UIDL", "USER", "SASL PLAIN SCRAM-SHA-256", "RESP-CODES",
 		"AUTH-RESP-CODE", "PIPELINING", "IMPLEMENTATION posthorn", ".")
 	c.cmd("STLS", "-ERR STLS not available")
 	c.cmd("USER alice@example.org", "+OK send PASS")
@@ -47,7 +47,7 @@ func TestImplicitTLS(t *testing.T) {
 	h := newHarness(t, func(s *Server) { s.AllowInsecureAuth = false })
 	h.Deliver(h.Alice, "INBOX", testMessage(1))
 	c := h.dialTLS()
-	c.cmd("CAPA", "+OK capability list follows", "TOP", "UIDL", "USER", "SASL PLAIN", "RESP-CODES",
+	c.cmd("CAPA", "+OK capability list follows", "TOP", "UIDL", "USER", "SASL PLAIN SCRAM-SHA-256", "RESP-CODES",
 		"AUTH-RESP-CODE", "PIPELINING", "IMPLEMENTATION posthorn", ".")
 	c.cmd("STLS", "-ERR STLS not available")
 	c.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAGNvcnJlY3QgaG9yc2UgYmF0dGVyeQ==", "+OK alice@example.org has 1 messages (216 octets)")

@@ -1,0 +1,62 @@
+package pop3server
+
+import (
+	"encoding/base64"
+	"errors"
+
+	"posthorn/internal/auth"
+	"posthorn/internal/store"
+)
+
+// authSCRAM: AUTH SCRAM-SHA-256 (RFC 5034, RFC 7677) over the shared authenticator. Each
+// server message goes out as "+ base64"; the client answers each with a base64 line (an
+// empty one after server-final-message), then the maildrop opens as after PASS. Like PLAIN it
+// needs TLS or an allowed loopback client. args holds the initial response, if any.
+func (s *session) authSCRAM(args []string) error {
+	if !s.plaintextAuthAllowed() {
+		return errorf("AUTH", "AUTH is disabled until STLS")
+	}
+	var acc store.Account
+	srv, err := s.server.Auth.SASL(s.ctx, auth.MechSCRAM, "pop3", s.remote, func(a store.Account) { acc = a })
+	if err != nil {
+		return errorf("", "unsupported authentication mechanism")
+	}
+	var resp []byte
+	if len(args) == 1 && args[0] != "=" {
+		if resp, err = base64.StdEncoding.DecodeString(args[0]); err != nil {
+			return errorf("", "invalid base64 in SASL response")
+		}
+	}
+	for {
+		challenge, done, err := srv.Next(resp)
+		switch {
+		case errors.Is(err, auth.ErrSASLSyntax):
+			return errorf("", "invalid SCRAM message")
+		case errors.Is(err, auth.ErrChannelBinding):
+			return loginError(auth.ErrInvalidCredentials)
+		case err != nil:
+			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrThrottled) {
+				s.logger.Error("login", "err", err)
+			}
+			return loginError(err)
+		}
+		if done {
+			break
+		}
+		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
+		if err := s.bw.Flush(); err != nil {
+			return &connError{err}
+		}
+		line, err := s.readLine()
+		if err != nil {
+			return err
+		}
+		if line == "*" {
+			return errorf("", "authentication cancelled") // RFC 5034 §4
+		}
+		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
+			return errorf("", "invalid base64 in SASL response")
+		}
+	}
+	return s.enter(acc)
+}
