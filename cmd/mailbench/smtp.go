@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/spf13/cobra"
 )
@@ -42,6 +43,8 @@ type smtpConfig struct {
 	EHLO        string // name sent in EHLO. Default: localhost.
 	StartTLS    bool   // issue STARTTLS before sending (RFC 3207)
 	Insecure    bool   // with StartTLS, do not verify the server certificate
+	// AUTH PLAIN (RFC 4954) with these credentials after EHLO, for a submission listener.
+	AuthUser, AuthPassword string
 	// Messages sent on a connection before it is closed and a new one opened; 0: no limit.
 	PerConnection int
 	// Time after which no new message is started; 0: no limit. Messages in flight finish.
@@ -94,6 +97,8 @@ Exit status: 0 if all messages were accepted, 1 if any was refused or failed,
 	f.StringVar(&cfg.EHLO, "ehlo", cfg.EHLO, "name to send in EHLO")
 	f.BoolVar(&cfg.StartTLS, "starttls", false, "use STARTTLS")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "with --starttls, do not verify the server certificate")
+	f.StringVar(&cfg.AuthUser, "auth-user", "", "authenticate with AUTH PLAIN as this user (submission)")
+	f.StringVar(&cfg.AuthPassword, "auth-password", "", "password for --auth-user")
 	f.IntVar(&cfg.PerConnection, "per-connection", 0, "messages per connection before reconnecting (0: no limit)")
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop starting messages after this time, e.g. 30s (0: no limit)")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
@@ -310,6 +315,12 @@ func (w *smtpWorker) connect(ctx context.Context) error {
 		// The connection is useless; its Close error adds nothing to err.
 		_ = c.Close()
 		return fmt.Errorf("%s: %w", stage, err)
+	}
+	if w.run.cfg.AuthUser != "" {
+		if err := c.Auth(sasl.NewPlainClient("", w.run.cfg.AuthUser, w.run.cfg.AuthPassword)); err != nil {
+			_ = c.Close()
+			return fmt.Errorf("auth: %w", err)
+		}
 	}
 	w.client, w.onConn = c, 0
 	return nil

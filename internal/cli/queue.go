@@ -82,10 +82,7 @@ func (e *env) queueCmd() *cobra.Command {
 				return tw.Flush()
 			})
 		},
-	}, e.queueAction("retry", "Make a queued recipient due now (releasing it if held)", "queued for retry",
-		func(ctx context.Context, qs store.QueueStore, id int64) error {
-			return qs.RetryQueued(ctx, id, time.Now())
-		}),
+	}, e.queueRetryCmd(),
 		e.queueAction("hold", "Hold a queued recipient: it is not attempted until released", "held",
 			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, true) }),
 		e.queueAction("release", "Release a held recipient", "released",
@@ -110,6 +107,43 @@ func (e *env) queueCmd() *cobra.Command {
 				})
 			},
 		})
+	return cmd
+}
+
+// queueRetryCmd is `queue retry ID` and `queue retry --all` (every row not held, as
+// Postfix's postqueue -f).
+func (e *env) queueRetryCmd() *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "retry ID|--all",
+		Short: "Make a queued recipient due now (releasing it if held), or with --all every one not held",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				if len(args) != 0 {
+					return errors.New("queue retry: give an id or --all, not both")
+				}
+				return e.withQueue(cmd.Context(), func(_ *app.Data, qs store.QueueStore) error {
+					n, err := qs.RetryAllQueued(cmd.Context(), time.Now())
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintf(e.stdout, "queued %d for retry\n", n)
+					return err
+				})
+			}
+			if len(args) != 1 {
+				return errors.New("queue retry: want one queue id, or --all")
+			}
+			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
+				if err := qs.RetryQueued(cmd.Context(), id, time.Now()); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(e.stdout, "queued for retry %d\n", id)
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "every queued recipient that is not held")
 	return cmd
 }
 

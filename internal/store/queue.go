@@ -105,6 +105,8 @@ type QueueStore interface {
 	SetQueueHeld(ctx context.Context, id int64, held bool) error
 	// RetryQueued makes a row due now (and releases it); ErrNotFound if absent.
 	RetryQueued(ctx context.Context, id int64, now time.Time) error
+	// RetryAllQueued makes every row that is not held due now, and counts them.
+	RetryAllQueued(ctx context.Context, now time.Time) (int64, error)
 	// QueueCounts returns the number of rows per state.
 	QueueCounts(ctx context.Context) (map[QueueState]int64, error)
 	// QueueWake is signalled (without blocking, coalesced) after every commit that adds rows.

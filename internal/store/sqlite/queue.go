@@ -244,6 +244,28 @@ func (s *Store) RetryQueued(ctx context.Context, id int64, now time.Time) error 
 	return err
 }
 
+// RetryAllQueued makes every row not held due at now.
+func (s *Store) RetryAllQueued(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE queue SET next_attempt = ? WHERE held = 0 AND next_attempt > ?`,
+			now.UnixNano(), now.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry queue: %w", err)
+	}
+	select {
+	case s.queueWake <- struct{}{}:
+	default:
+	}
+	return n, nil
+}
+
 func (s *Store) updateQueued(ctx context.Context, id int64, query string, args ...any) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)

@@ -153,3 +153,30 @@ func TestMTASTSPolicyCache(t *testing.T) {
 		t.Errorf("policy = %q %q %v %v", policy, id, fetched, err)
 	}
 }
+
+func TestRetryAllQueued(t *testing.T) {
+	s, _ := openWithAlice(t)
+	ctx := t.Context()
+	if _, err := s.Deliver(ctx, []store.Delivery{{BlobID: "b", Size: 1, Outbound: []store.Outbound{
+		{Recipient: "a@remote.example"}, {Recipient: "b@remote.example"}, {Recipient: "c@remote.example"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := s.ListQueue(ctx)
+	later := time.Now().Add(time.Hour)
+	for _, q := range rows {
+		if err := s.QueueDeferred(ctx, q.ID, later, "451"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetQueueHeld(ctx, rows[2].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RetryAllQueued(ctx, time.Now())
+	if err != nil || n != 2 {
+		t.Fatalf("RetryAllQueued = %d, %v; want 2 (the held row stays)", n, err)
+	}
+	due, _ := s.DueQueue(ctx, time.Now(), 10, nil)
+	if len(due) != 2 {
+		t.Errorf("%d due, want 2", len(due))
+	}
+}
