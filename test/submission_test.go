@@ -163,6 +163,35 @@ print(json.dumps(out))
 		t.Errorf("sending limit of 2 recipients per hour: %v", got.Limit)
 	}
 
+	// Without AUTH, neither submission listener takes mail, local or remote.
+	for _, addr := range []string{s.Submission, s.Submissions} {
+		tlsFlag := "-tls"
+		if addr == s.Submissions {
+			tlsFlag = "--tlsc"
+		}
+		if out, code := submitSwaks(t, addr, tlsFlag, "--from", "alice@example.org", "--to", "someone@elsewhere.example"); code == 0 ||
+			!strings.Contains(out, "530 5.7.0") {
+			t.Fatalf("MAIL without AUTH on %s: exit %d\n%s", addr, code, out)
+		}
+	}
+	// The app password works for IMAP and POP3 too (Python's imaplib and poplib).
+	const readers = `
+import imaplib, poplib, sys
+imap_addr, pop_addr, password = sys.argv[1], sys.argv[2], sys.argv[3]
+h, p = imap_addr.rsplit(':', 1)
+m = imaplib.IMAP4(h, int(p))
+print(m.login('alice@example.org', password)[0])
+m.logout()
+h, p = pop_addr.rsplit(':', 1)
+c = poplib.POP3(h, int(p))
+c.user('alice@example.org')
+print(c.pass_(password).split()[0].decode())
+c.quit()
+`
+	if got := python(t, readers, s.IMAP, s.POP3, appPassword); got != "OK\n+OK\n" {
+		t.Errorf("app password over IMAP and POP3: %q", got)
+	}
+
 	// The MX never relays; an unauthenticated MX client cannot send as a local user to the world.
 	if out, code := swaks(t, s, "--from", "alice@example.org", "--to", "someone@elsewhere.example"); code == 0 ||
 		!strings.Contains(out, "554 5.7.1") {
