@@ -70,9 +70,21 @@ func FuzzSPFSyntax(f *testing.F) {
 	f.Add("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:%{d}.example.com/24//64 mx -all")
 	f.Add("v=spf1 include:_spf.example.com exists:%{ir}.%{v}._spf.%{d2} redirect=example.net exp=explain.%{d}")
 	f.Add("v=spf1 a:foo:bar/baz.example.com ~all")
+	f.Add("v=spf1 exists:%{p}.should.example.com ~exists:%{P2r-}.ok.example.com mx:a/b.example//64")
+	d := newFakeDNS()
+	d.ptr["192.0.2.1"] = []string{"mail.example.com."}
+	d.ip["mail.example.com"] = []net.IPAddr{{IP: net.ParseIP("192.0.2.1")}}
 	f.Fuzz(func(t *testing.T, s string) {
-		if checkSPFSyntax(s) == nil && !strings.HasPrefix(strings.ToLower(s), "v=spf1") {
+		if checkSPFSyntax(s) != nil {
+			return
+		}
+		if !strings.HasPrefix(strings.ToLower(s), "v=spf1") {
 			t.Fatalf("accepted %q", s)
+		}
+		r := &spfResolver{r: d, ip: net.ParseIP("192.0.2.1")}
+		out := r.rewrite(context.Background(), s, "example.com")
+		if !strings.Contains(strings.ToLower(s), "{p") && checkSPFSyntax(out) != nil {
+			t.Fatalf("%q rewritten to %q, which is not a valid record", s, out)
 		}
 	})
 }

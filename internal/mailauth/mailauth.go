@@ -34,7 +34,9 @@
 //     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified.
 //   - Every SPF record fetched during an evaluation is checked against the grammar of RFC 7208
 //     §12, so a syntax error anywhere in a record gives permerror (§4.6), as the RFC requires,
-//     even where the evaluation would have stopped before it.
+//     even where the evaluation would have stopped before it. The SPF library expands %{p} to
+//     "unknown" and cannot read a "/" inside an a or mx domain-spec: records are rewritten
+//     before it reads them so that both follow RFC 7208 §7 (see spfrewrite.go).
 //   - DMARC: a message with several From fields, or one From field with addresses in different
 //     domains, fails with the reject policy (RFC 7489 §6.6.1: such messages "are typically
 //     rejected"). When no aligned identifier passes but an aligned SPF or DKIM check ended in

@@ -35,7 +35,7 @@ func (v *Verifier) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SP
 		res.Reason = "no domain to check"
 		return res
 	}
-	resolver := &spfResolver{r: v.Resolver}
+	resolver := &spfResolver{r: v.Resolver, ip: ip}
 	r, err := spf.CheckHostWithSender(ip, helo, sender,
 		spf.WithContext(ctx), spf.WithResolver(resolver))
 	res.Status = Status(r)
@@ -52,31 +52,47 @@ func (v *Verifier) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SP
 
 // spfResolver adapts dns.Resolver to the SPF library, which tells temporary errors from
 // non-existent names by the fields of *net.DNSError. It also checks the syntax of every SPF
-// record the evaluation fetches (see checkSPFSyntax). One spfResolver serves one check.
+// record the evaluation fetches (see checkSPFSyntax) and rewrites what the library cannot read
+// (see rewrite). One spfResolver serves one check.
 type spfResolver struct {
 	r         dns.Resolver
+	ip        net.IP
 	syntaxErr error
+	aliases   map[string]string // see rewrite
+	pNames    map[string]string // the validated name for %{p}, by <domain>
 }
 
 func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	name = s.unalias(name)
 	txt, err := s.r.LookupTXT(ctx, name)
-	for _, t := range txt {
+	copied := false
+	for i, t := range txt {
 		lower := strings.ToLower(t)
-		if (lower == "v=spf1" || strings.HasPrefix(lower, "v=spf1 ")) && s.syntaxErr == nil {
-			if err := checkSPFSyntax(t); err != nil {
+		if lower != "v=spf1" && !strings.HasPrefix(lower, "v=spf1 ") {
+			continue
+		}
+		if err := checkSPFSyntax(t); err != nil {
+			if s.syntaxErr == nil {
 				s.syntaxErr = fmt.Errorf("%s: %w", name, err)
 			}
+			continue
 		}
+		if !copied {
+			txt, copied = append([]string(nil), txt...), true // the resolver's slice stays as it was
+		}
+		txt[i] = s.rewrite(ctx, t, name)
 	}
 	return txt, netError(name, err)
 }
 
 func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	name = s.unalias(name)
 	mx, err := s.r.LookupMX(ctx, name)
 	return mx, netError(name, err)
 }
 
 func (s *spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	host = s.unalias(host)
 	ips, err := s.r.LookupIPAddr(ctx, host)
 	return ips, netError(host, err)
 }

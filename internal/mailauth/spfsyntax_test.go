@@ -1,6 +1,10 @@
 package mailauth
 
-import "testing"
+import (
+	"context"
+	"net"
+	"testing"
+)
 
 func TestSPFSyntax(t *testing.T) {
 	valid := []string{
@@ -49,5 +53,46 @@ func TestSPFSyntax(t *testing.T) {
 		if err := checkSPFSyntax(r); err == nil {
 			t.Errorf("%q: accepted", r)
 		}
+	}
+}
+
+// RFC 7208 §7.4's macro examples, for the transformers applied to %{p}.
+func TestExpandMacroValue(t *testing.T) {
+	for _, tc := range []struct {
+		value, digits string
+		reverse       bool
+		delims, want  string
+	}{
+		{"email.example.com", "4", false, "", "email.example.com"},
+		{"email.example.com", "2", false, "", "example.com"},
+		{"email.example.com", "1", false, "", "com"},
+		{"email.example.com", "", true, "", "com.example.email"},
+		{"email.example.com", "2", true, "", "example.email"},
+		{"strong-bad", "", false, "-", "strong.bad"},
+		{"strong-bad", "", true, "-", "bad.strong"},
+		{"strong-bad", "1", true, "-", "strong"},
+	} {
+		if got := expandMacroValue(tc.value, tc.digits, tc.reverse, tc.delims, false); got != tc.want {
+			t.Errorf("%+v: got %q", tc, got)
+		}
+	}
+	if got := expandMacroValue("a b/c", "", false, "", true); got != "a%20b%2Fc" {
+		t.Errorf("escaped: %q", got)
+	}
+}
+
+func TestSPFRewrite(t *testing.T) {
+	d := newFakeDNS()
+	d.ptr["192.0.2.1"] = []string{"other.example.", "mail.example.com."}
+	d.ip["mail.example.com"] = []net.IPAddr{{IP: net.ParseIP("192.0.2.1")}}
+	d.ip["other.example"] = []net.IPAddr{{IP: net.ParseIP("192.0.2.1")}}
+	r := &spfResolver{r: d, ip: net.ParseIP("192.0.2.1")}
+	in := "v=spf1 exists:%{p}.a.example %%{p} exists:%{p2r}.b.example a:x/y.example/24 mx:%{d}/z.example ~all"
+	want := "v=spf1 exists:mail.example.com.a.example %%{p} exists:example.mail.b.example a:d0.spf-alias.invalid/24 mx:%{d}/z.example ~all"
+	if got := r.rewrite(context.Background(), in, "example.com"); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := r.unalias("D0.spf-alias.invalid."); got != "x/y.example" {
+		t.Errorf("unalias: %q", got)
 	}
 }
