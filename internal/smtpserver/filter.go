@@ -9,11 +9,13 @@ package smtpserver
 //     leaves the client without a session, so every later command is refused too;
 //   - MAIL FROM: Filter.Mail starts the transaction's checks (SPF and iprev in the background);
 //   - RCPT TO: Transaction.Rcpt (recipient rates, greylisting) after the recipient resolved;
-//   - end of data: Transaction.Data on the spooled message. A refusal aborts the body. On
-//     acceptance the message is written again, once, as it will be stored: the filter's header
-//     fields (Authentication-Results first) on top, then our Received header, then the message
-//     with the Authentication-Results fields that claim our host name removed (RFC 8601 §5).
-//     The verdict names the mailbox of each account's copy (INBOX or Junk) before the commit.
+//   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 256 KiB,
+//     an unlinked temporary file beyond) instead of its blob. A refusal aborts the blob. On
+//     acceptance the message is written into its blob once, as it will be stored: the
+//     filter's header fields (Authentication-Results first) on top, then our Received header,
+//     then the message with the Authentication-Results fields that claim our host name removed
+//     (RFC 8601 §5). The verdict names the mailbox of each account's copy (INBOX or Junk)
+//     before the commit.
 
 import (
 	"bufio"
@@ -97,71 +99,73 @@ func (s *session) filterRcpt(rcpt string) error {
 	return e
 }
 
-// filterData runs the body checks on the spooled message. When it accepts, it returns the blob
-// to commit (a new one when header fields were added or removed; spool is then aborted) and the
-// verdict; when it refuses, spool is aborted and the error is the reply.
-func (s *session) filterData(spool *blob.Writer, received func(id string) string, receivedLen int) (*blob.Writer, *filter.Verdict, error) {
+// newSpool returns the spool the message waits in for the verdict; nil without the filter.
+func (s *session) newSpool() *spool {
 	if s.filterTx == nil {
-		return spool, &filter.Verdict{}, nil
+		return nil
 	}
+	return &spool{dir: s.server.SpoolDir}
+}
+
+// filterData runs the body checks on the spooled message (our Received header, receivedLen
+// octets, and the message) and, when they accept, writes it into body as it will be stored.
+// When they refuse, body is aborted and the error is the reply. The spool is closed either way.
+// Without the filter the message is in body already.
+func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*filter.Verdict, error) {
+	if sp == nil {
+		return &filter.Verdict{}, nil
+	}
+	defer sp.Close()
 	ids := make([]int64, len(s.accounts))
 	for i, acc := range s.accounts {
 		ids[i] = acc.ID
 	}
-	v := s.filterTx.Data(context.Background(), spool, spool.Size(), ids)
+	v := s.filterTx.Data(context.Background(), sp, sp.Size(), ids)
 	if v.Action == filter.Reject || v.Action == filter.TempFail {
-		_ = spool.Abort()
+		_ = body.Abort()
 		s.logger.Info("message refused", "reasons", v.ReasonNames())
 		s.rejectVerdict(strings.Join(s.rcpts, ","), &v)
-		return nil, nil, verdictError(&v)
+		return nil, verdictError(&v)
 	}
-	if err := s.ensureJunk(&v); err != nil {
-		_ = spool.Abort()
-		s.logger.Error("junk mailbox", "err", err)
-		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
-		return nil, nil, errTempStore
-	}
-	var top strings.Builder
-	top.WriteString(v.AuthResults)
-	for _, h := range v.Headers {
-		top.WriteString(h.Name + ": " + h.Value + "\r\n")
-	}
-	final, err := s.rewrite(spool, top.String(), received, receivedLen)
+	err := s.ensureJunk(&v)
 	if err != nil {
-		s.logger.Error("rewrite message", "err", err)
-		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
-		return nil, nil, errTempStore
+		s.logger.Error("junk mailbox", "err", err)
+	} else if err = s.writeFiltered(body, sp, &v, receivedLen); err != nil {
+		s.logger.Error("write message", "err", err)
 	}
-	return final, &v, nil
+	if err != nil {
+		_ = body.Abort()
+		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
+		return nil, errTempStore
+	}
+	return &v, nil
 }
 
-// rewrite writes the message to store: top, our Received header (naming the new blob), and the
-// spooled message after its Received header with our forged Authentication-Results removed.
-// With nothing to add and nothing to remove, the spool itself is kept.
-func (s *session) rewrite(spool *blob.Writer, top string, received func(id string) string, receivedLen int) (*blob.Writer, error) {
-	rest := io.NewSectionReader(spool, int64(receivedLen), spool.Size()-int64(receivedLen))
-	br := bufio.NewReaderSize(rest, 32<<10)
-	header, complete, err := readHeaderSection(br)
-	if err != nil {
-		_ = spool.Abort()
-		return nil, err
+// writeFiltered writes the message to store into body: the verdict's header fields
+// (Authentication-Results first), then the spool with the Authentication-Results fields of its
+// header section that claim our host name removed (RFC 8601 §5). Our Received header, at the
+// top of the spool, has none.
+func (s *session) writeFiltered(body *blob.Writer, sp *spool, v *filter.Verdict, receivedLen int) error {
+	w := bufio.NewWriterSize(body, 64<<10)
+	_, err := w.WriteString(v.AuthResults)
+	for _, h := range v.Headers {
+		if err == nil {
+			_, err = w.WriteString(h.Name + ": " + h.Value + "\r\n")
+		}
 	}
-	stripped := header
-	if complete {
-		stripped = filter.StripAuthResults(header, s.server.Hostname)
-	}
-	if top == "" && len(stripped) == len(header) {
-		return spool, nil
-	}
-	final, err := s.server.Blobs.Create()
-	if err != nil {
-		_ = spool.Abort()
-		return nil, err
-	}
-	w := bufio.NewWriterSize(final, 64<<10)
-	_, err = w.WriteString(top + received(final.ID()))
 	if err == nil {
-		_, err = w.Write(stripped)
+		_, err = io.Copy(w, io.NewSectionReader(sp, 0, int64(receivedLen)))
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(sp, int64(receivedLen), sp.Size()-int64(receivedLen)), 32<<10)
+	header, complete, herr := readHeaderSection(br)
+	if err == nil {
+		err = herr
+	}
+	if err == nil && complete {
+		header = filter.StripAuthResults(header, s.server.Hostname)
+	}
+	if err == nil {
+		_, err = w.Write(header)
 	}
 	if err == nil {
 		_, err = io.Copy(w, br)
@@ -169,14 +173,7 @@ func (s *session) rewrite(spool *blob.Writer, top string, received func(id strin
 	if err == nil {
 		err = w.Flush()
 	}
-	if aerr := spool.Abort(); aerr != nil {
-		s.logger.Error("delete spooled message", "err", aerr)
-	}
-	if err != nil {
-		_ = final.Abort()
-		return nil, err
-	}
-	return final, nil
+	return err
 }
 
 // readHeaderSection reads the header section and the empty line after it. complete is false

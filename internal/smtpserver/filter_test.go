@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"io"
 	"log/slog"
@@ -348,5 +349,35 @@ func TestDNSBLOverSMTP(t *testing.T) {
 	c.cmd("MAIL FROM:<a@remote.example>", "5")
 	if !strings.Contains(mailLog.String(), "reasons=dnsbl(bl.example)") {
 		t.Fatalf("mail log:\n%s", mailLog)
+	}
+}
+
+// TestLargeMessageSpooledToFile: a message over the memory spool waits for its verdict in a
+// temporary file and is stored unchanged after our Received header.
+func TestLargeMessageSpooledToFile(t *testing.T) {
+	dir := t.TempDir()
+	f := &filter.Filter{Attachments: &filter.AttachmentPolicy{}}
+	mailLog := &logBuffer{}
+	f.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := newHarness(t, func(s *Server) {
+		s.Filter = f
+		s.SpoolDir = dir
+		s.MaxMessageBytes = 2 << 20
+		s.MailLog = maillog.New(slog.New(slog.NewTextHandler(mailLog, nil)))
+	})
+	var b strings.Builder
+	b.WriteString("Subject: big\r\n\r\n")
+	for i := 0; b.Len() < 3*memSpool/2; i++ {
+		fmt.Fprintf(&b, "line %d of a long message\r\n", i)
+	}
+	c := h.dial()
+	c.cmd("EHLO client.example", "250 ")
+	c.sendMessage("a@remote.example", "alice@example.org", b.String(), "250 ")
+	got := h.bodies("alice@example.org")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "Received: ") || !strings.HasSuffix(got[0], "\r\n"+b.String()) {
+		t.Fatalf("stored message differs (%d messages)", len(got))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("spool files left: %v", entries)
 	}
 }

@@ -73,6 +73,9 @@ type Server struct {
 	DefaultQuota int64
 	// Filter is the inbound verdict of the MX (filter.go); nil: no checks beyond the above.
 	Filter *filter.Filter
+	// SpoolDir holds messages over 256 KiB while the filter judges them; "": the system's
+	// temporary directory.
+	SpoolDir string
 	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH
 	// required, sender ownership, sending limits, DKIM signing, remote recipients queued.
 	Submission *Submission

@@ -166,13 +166,16 @@ func (s *session) Data(r io.Reader) error {
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		tls = true
 	}
-	now := time.Now()
-	receivedFor := func(id string) string {
-		return receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, id, s.rcpts, tls, now)
+	received := receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, body.ID(), s.rcpts, tls, time.Now())
+	// With the filter on, the message waits in a spool for its verdict (filter.go).
+	var dst io.Writer = body
+	spool := s.newSpool()
+	if spool != nil {
+		dst = spool
 	}
-	received := receivedFor(body.ID())
-	stats, err := copyMessage(body, received, r, s.server.MaxMessageBytes)
+	stats, err := copyMessage(dst, received, r, s.server.MaxMessageBytes)
 	if err != nil {
+		spool.Close()
 		if aerr := body.Abort(); aerr != nil {
 			s.logger.Error("delete refused message body", "err", aerr)
 		}
@@ -192,9 +195,10 @@ func (s *session) Data(r io.Reader) error {
 		s.reject(rcpt, result, reply)
 		return reply
 	}
-	size := body.Size()
+	size := body.Size() + spool.Size()
 	if over, err := s.overQuota(s.accounts, size); err != nil || over != "" {
 		_ = body.Abort()
+		spool.Close()
 		if err != nil {
 			s.logger.Error("read quota", "err", err)
 			s.reject(rcpt, "lookup-failed", errTempLookup)
@@ -206,7 +210,7 @@ func (s *session) Data(r io.Reader) error {
 		s.reject(rcpt, "over-quota", errOverQuota)
 		return errOverQuota
 	}
-	body, verdict, err := s.filterData(body, receivedFor, len(received))
+	verdict, err := s.filterData(body, spool, len(received))
 	if err != nil {
 		return err
 	}
