@@ -13,10 +13,11 @@ import (
 	"posthorn/internal/testutil"
 )
 
-// corpusSeed fixes the split of the labelled corpus into training and test messages.
-var corpusSeed uint64 = 20260101
+// corpusSeed fixes the split of the labelled corpus into training and test messages, and
+// trainPercent is the share of each class that trains.
+const corpusSeed = 20260101
 
-var trainPercent = 70
+const trainPercent = 70
 
 // labelled is one message of the shared corpus.
 type labelled struct {
@@ -25,8 +26,8 @@ type labelled struct {
 	spam bool
 }
 
-// splitCorpus reads shared/testdata/spam/{spam,ham} and splits each class in half with a
-// fixed seed: the first half trains, the second is classified.
+// splitCorpus reads shared/testdata/spam/{spam,ham} and splits each class with a fixed seed:
+// trainPercent trains, the rest is classified.
 func splitCorpus(t testing.TB) (train, test []labelled) {
 	dir := testutil.SharedTestdata(t, "spam")
 	for _, class := range []struct {
@@ -65,7 +66,7 @@ func trainOn(t testing.TB, model store.SpamModel, accountID int64, msgs []labell
 	}
 }
 
-// TestCorpusAccuracy trains on half of the labelled corpus and classifies the other half at
+// TestCorpusAccuracy trains on 70% of the labelled corpus and classifies the other half at
 // the default thresholds. Goal: at least 97% of spam caught, at most 0.5% of ham in Junk.
 func TestCorpusAccuracy(t *testing.T) {
 	train, test := splitCorpus(t)

@@ -10,7 +10,7 @@ import (
 )
 
 // BayesWeight is the most points the Bayes probability gives, toward spam or toward ham.
-const BayesWeight = 6.0
+const BayesWeight = 12.0
 
 // Explanation is what a Score was made of, for people (posthorn spam explain).
 type Explanation struct {
@@ -80,7 +80,7 @@ func (c *Classifier) bayes(ctx context.Context, accountID int64, toks *Tokens, s
 		return nil
 	}
 	ex.Clues = cnt.clues(toks.List)
-	sc.Bayes = chiCombine(ex.Clues)
+	sc.Bayes = combineClues(ex.Clues)
 	sc.Reasons = append(sc.Reasons, Reason{
 		Name:   "bayes",
 		Points: BayesWeight * (2*sc.Bayes - 1),

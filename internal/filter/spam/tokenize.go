@@ -1,7 +1,6 @@
 package spam
 
 import (
-	"os"
 	"bufio"
 	"hash/fnv"
 	"io"
@@ -183,14 +182,8 @@ func (t *Tokens) text(s, prefix string) {
 	if strings.Contains(s, gtube) {
 		t.Features.GTUBE = true
 	}
-	prev := ""
-	bi := os.Getenv("BI") != ""
 	for _, w := range strings.Fields(s) {
-		cur := t.word(w, prefix)
-		if bi && cur != "" && prev != "" {
-			t.add("bi:" + prev + " " + cur)
-		}
-		prev = cur
+		t.word(w, prefix)
 	}
 }
 
@@ -198,17 +191,16 @@ func (t *Tokens) text(s, prefix string) {
 const trimChars = "\"'`()[]{}<>,.;:*|"
 
 // word adds the token(s) of one white-space separated word.
-func (t *Tokens) word(w, prefix string) string {
+func (t *Tokens) word(w, prefix string) {
 	if u, ok := urlOf(w); ok {
 		t.url(u)
-		return ""
+		return
 	}
 	w = strings.ToLower(strings.Trim(w, trimChars))
 	switch {
 	case len(w) < minWord:
 	case len(w) <= maxWord:
 		t.add(prefix + w)
-		return w
 	case strings.Contains(w, "@") && len(w) < 100:
 		// An address in the text: its domain, and that there was one.
 		t.add(prefix + "email:" + w[strings.LastIndexByte(w, '@')+1:])
@@ -217,7 +209,6 @@ func (t *Tokens) word(w, prefix string) string {
 		// character and its length class, not its exact text.
 		t.add(prefix + "skip:" + w[:1] + " " + itoa(len(w)/10*10))
 	}
-	return ""
 }
 
 func itoa(n int) string {
@@ -271,14 +262,12 @@ func (t *Tokens) header(r io.Reader, top bool) {
 	flush()
 }
 
-// wordFields are the header fields whose words become tokens.
-var wordFields = map[string]bool{
-	"subject": true, "x-mailer": true, "user-agent": true, "organization": true,
-	"content-type": true, "precedence": true, "list-id": true, "x-priority": true,
-	"x-msmail-priority": true, "importance": true, "mime-version": true,
+// unwordedFields are the fields whose words are left out: the date, which would teach the
+// model when the training mail was sent, and signatures, whose base64 is noise.
+var unwordedFields = map[string]bool{
+	"date": true, "dkim-signature": true, "domainkey-signature": true, "arc-seal": true,
+	"arc-message-signature": true, "x-google-dkim-signature": true,
 }
-
-var skipFields = map[string]bool{"date": true, "dkim-signature": true, "domainkey-signature": true, "arc-seal": true, "arc-message-signature": true, "x-google-dkim-signature": true}
 
 // addressFields are the header fields whose addresses become tokens.
 var addressFields = map[string]bool{
@@ -303,17 +292,6 @@ func (t *Tokens) field(name, value string, top bool) {
 		}
 	}
 	switch {
-	case wordFields[name]:
-		value = message.DecodeWords(value)
-		for _, w := range strings.Fields(value) {
-			w = strings.ToLower(strings.Trim(w, trimChars))
-			if len(w) >= 1 && len(w) <= 40 {
-				t.add(name + ":" + w)
-			}
-		}
-		if name == "subject" {
-			t.subject(value)
-		}
 	case addressFields[name]:
 		t.addresses(name, message.DecodeWords(value))
 	case name == "message-id":
@@ -324,12 +302,16 @@ func (t *Tokens) field(name, value string, top bool) {
 		}
 	case name == "received":
 		t.received(value)
-	case os.Getenv("ALLH") != "" && !skipFields[name]:
-		for _, w := range strings.Fields(message.DecodeWords(value)) {
+	case !unwordedFields[name]:
+		value = message.DecodeWords(value)
+		for _, w := range strings.Fields(value) {
 			w = strings.ToLower(strings.Trim(w, trimChars))
-			if len(w) >= minWord && len(w) <= 40 {
+			if len(w) >= 1 && len(w) <= 40 {
 				t.add(name + ":" + w)
 			}
+		}
+		if name == "subject" {
+			t.subject(value)
 		}
 	}
 }
