@@ -10,8 +10,12 @@
 //	          result joins at the body stage, where DMARC decides with it
 //	RCPT      Rcpt: recipient rate per IP and network -> 451 4.7.1; greylisting of the triplet
 //	          (client /24 or /64, sender, recipient) -> 451 4.7.1
-//	body      Data: DKIM/ARC/DMARC and the Authentication-Results header, the spam classifier
-//	          (once per recipient account), clamd, the attachment policy
+//	body      Data: DKIM/ARC/DMARC and the Authentication-Results header, clamd and the
+//	          attachment policy in parallel; then the spam classifier, once per recipient
+//	          account in parallel, since it weighs the authentication results
+//
+// Clients in the Exempt networks (loopback, the operator's own relays) skip the connect, EHLO and
+// RCPT checks; the body checks apply to every client.
 //
 // Merging: the strongest action wins (Reject > TempFail > Junk > Accept) and its check's reply is
 // the one sent; every check's reasons are kept. DMARC p=reject gives 550 5.7.1 (or Junk when
@@ -21,9 +25,13 @@
 // recipient account (JunkAccounts); it rejects the message only when it would reject it for
 // every recipient, and sends the copy of a recipient it would reject for to Junk otherwise.
 //
-// A check that cannot run (a DNS timeout in a DNSBL lookup, a missing component) never rejects:
-// public replies name no host, zone or setting. Every verdict is counted in the metrics by stage,
-// action and reason; the SMTP session writes it to the mail log.
+// A check that cannot run (a DNS timeout in a DNSBL lookup, the greylist store, the spam model)
+// never refuses and is noted as a reason ("dnsbl-error", "spam-error"); clamd is the exception,
+// as configured above. Public replies name no host, zone, signature or setting; the reasons,
+// with their details (the zone, the signature, the file name), go to the mail log. Every verdict
+// is counted in the metrics by stage and action (posthorn_filter_verdicts_total) and its
+// reasons by action and name (posthorn_filter_reasons_total). Accepted connections and
+// recipients without findings are not counted.
 package filter
 
 import (
