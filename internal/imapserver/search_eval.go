@@ -162,6 +162,10 @@ func (ev *searchEval) searchIndex(k searchKey) error {
 		}
 		return nil
 	case "BODY", "TEXT":
+	case "HEADER":
+		if k.str == "" || !message.IndexedField(k.field) {
+			return nil
+		}
 	default:
 		return nil
 	}
@@ -170,8 +174,11 @@ func (ev *searchEval) searchIndex(k searchKey) error {
 		return nil
 	}
 	field := store.FieldBody
-	if k.op == "TEXT" {
+	switch k.op {
+	case "TEXT":
 		field = store.FieldText
+	case "HEADER":
+		field = store.FieldHeader
 	}
 	matched, unindexed, err := ev.s.server.Store.SearchText(ev.s.ctx, ev.sel.id, field, message.NormalizeText(k.str))
 	if errors.Is(err, store.ErrNotIndexable) {
@@ -311,18 +318,18 @@ func (ev *searchEval) matchEnvelope(k searchKey, m *searchMsg) bool {
 	return false
 }
 
-// matchMessage matches HEADER by reading the message's header, and BODY and TEXT from the
-// full-text index, or, for a message it has no text of or a string it cannot answer, by
-// extracting the text as delivery does (message.ExtractText) and looking in it.
+// matchMessage matches BODY and TEXT from the full-text index, or, for a message it has no text
+// of or a string it cannot answer, by extracting the text as delivery does
+// (message.ExtractText) and looking in it. HEADER is matched by reading the message's header,
+// of only the candidates the index finds when it could answer (headerCandidate).
 func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
-	if k.op != "HEADER" {
-		if r := ev.text[textQuery{k.op, k.str}]; r != nil {
-			if _, ok := slices.BinarySearch(r.matched, m.ref.uid); ok {
-				return true, nil
-			}
-			if _, ok := slices.BinarySearch(r.unindexed, m.ref.uid); !ok {
-				return false, nil
-			}
+	indexed := ev.text[textQuery{k.op, k.str}]
+	if indexed != nil && k.op != "HEADER" {
+		if _, ok := slices.BinarySearch(indexed.matched, m.ref.uid); ok {
+			return true, nil
+		}
+		if _, ok := slices.BinarySearch(indexed.unindexed, m.ref.uid); !ok {
+			return false, nil
 		}
 	}
 	if m.m == nil {
@@ -334,6 +341,9 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 			return false, nil
 		}
 		m.root = root
+	}
+	if indexed != nil && k.op == "HEADER" && !headerCandidate(indexed, m) {
+		return false, nil
 	}
 	f, err := ev.s.server.Blobs.Open(m.m.BlobID)
 	if err != nil {
@@ -356,6 +366,21 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 	needle := strings.ToLower(message.NormalizeText(k.str))
 	return k.op == "TEXT" && strings.Contains(strings.ToLower(m.text.Header), needle) ||
 		strings.Contains(strings.ToLower(m.text.Body), needle), nil
+}
+
+// headerCandidate reports whether a message must be read to decide a SEARCH HEADER key whose
+// string the full-text index was asked about (in the header's text, any field): only when its
+// text holds the string, when it has no indexed text, or when its header is too large for the
+// indexed text to be whole. The bound is a third of message.MaxText because decoding an
+// encoded word can make text up to three times longer than the octets it came from.
+func headerCandidate(indexed *textMatches, m *searchMsg) bool {
+	if _, ok := slices.BinarySearch(indexed.matched, m.ref.uid); ok {
+		return true
+	}
+	if _, ok := slices.BinarySearch(indexed.unindexed, m.ref.uid); ok {
+		return true
+	}
+	return m.root.BodyStart > message.MaxText/3
 }
 
 func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }

@@ -27,6 +27,9 @@ var unindexedFields = map[string]bool{
 	"dkim-signature": true, "x-google-dkim-signature": true, "arc-seal": true, "arc-message-signature": true,
 }
 
+// IndexedField reports whether the header field called name is part of Text.Header.
+func IndexedField(name string) bool { return !unindexedFields[strings.ToLower(name)] }
+
 // Text is the searchable text of a message, computed at delivery for a full-text index: what
 // IMAP SEARCH BODY and TEXT (RFC 9051 §6.4.4) match. Every run of white space in it is a single
 // space (see NormalizeText), so a search string must be normalised the same way.

@@ -47,6 +47,9 @@ type TextField int
 const (
 	FieldBody TextField = iota // SEARCH BODY: the body's text
 	FieldText                  // SEARCH TEXT: the header and the body's text
+	// FieldHeader is the header's text: "Name: value" lines, decoded, signature fields left
+	// out. SEARCH HEADER uses it to find the few messages worth reading.
+	FieldHeader
 )
 
 // ErrNotIndexable is returned by SearchText for a query the full-text index cannot answer

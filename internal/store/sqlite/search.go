@@ -50,12 +50,15 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 }
 
 // matchPhrase is the FTS5 query for query as one phrase (a double quote doubled inside it), in
-// column body or in both columns. Every character of a phrase counts for the trigram tokenizer,
-// white space and punctuation included.
+// column body, column header, or both. Every character of a phrase counts for the trigram
+// tokenizer, white space and punctuation included.
 func matchPhrase(field store.TextField, query string) string {
 	phrase := `"` + strings.ReplaceAll(query, `"`, `""`) + `"`
-	if field == store.FieldBody {
+	switch field {
+	case store.FieldBody:
 		return "{body} : " + phrase
+	case store.FieldHeader:
+		return "{header} : " + phrase
 	}
 	return phrase
 }
