@@ -3,7 +3,6 @@ package mailauth
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -186,94 +185,12 @@ func aarInstance(value string) (int, error) {
 // verifyAMS validates one ARC-Message-Signature (RFC 8617 §4.1.2): a DKIM signature without v=,
 // with i= the instance, and which may not sign ARC-Seal fields.
 func (v *Verifier) verifyAMS(ctx context.Context, fields []headerField, s arcSet, msg io.ReaderAt, bodyOffset, size int64, keys map[string]*publicKey, bodies map[string][]byte) error {
-	tags := s.sigTags
-	for _, t := range []string{"a", "b", "bh", "d", "h", "s"} {
-		if _, ok := tags[t]; !ok {
-			return fmt.Errorf("missing %s= tag", t)
-		}
-	}
-	a := strings.ToLower(stripFWS(tags["a"]))
-	c, hasC := tags["c"]
-	if hasC && stripFWS(c) == "" {
-		return errors.New("empty c=")
-	}
-	headerCanon, bodyCanon, err := parseCanon(c)
-	if err != nil {
-		return err
-	}
-	names := strings.Split(tags["h"], ":")
-	for i, n := range names {
-		names[i] = strings.TrimSpace(n)
-		if names[i] == "" {
-			return errors.New("empty name in h=")
-		}
-		if strings.EqualFold(names[i], "ARC-Seal") {
+	for _, n := range strings.Split(s.sigTags["h"], ":") {
+		if strings.EqualFold(strings.TrimSpace(n), "ARC-Seal") {
 			return errors.New("h= includes ARC-Seal") // RFC 8617 §4.1.2
 		}
 	}
-	limit := int64(-1)
-	if l, ok := tags["l"]; ok {
-		if limit, err = strconv.ParseInt(stripFWS(l), 10, 64); err != nil || limit < 0 {
-			return fmt.Errorf("invalid l=%q", l)
-		}
-	}
-	if t, ok := tags["t"]; ok {
-		if _, err := strconv.ParseUint(stripFWS(t), 10, 64); err != nil {
-			return fmt.Errorf("invalid t=%q", t)
-		}
-	}
-	wantBH, err := base64.StdEncoding.DecodeString(stripFWS(tags["bh"]))
-	if err != nil || len(wantBH) == 0 {
-		return errors.New("invalid bh=")
-	}
-	sig, err := base64.StdEncoding.DecodeString(stripFWS(tags["b"]))
-	if err != nil || len(sig) == 0 {
-		return errors.New("invalid b=")
-	}
-	if a != "rsa-sha256" && a != "ed25519-sha256" {
-		return fmt.Errorf("unsupported algorithm %q", a) // RFC 8301 §3.1 excludes rsa-sha1.
-	}
-
-	cacheKey := fmt.Sprintf("%s/%d", bodyCanon, limit)
-	bh, ok := bodies[cacheKey]
-	if !ok {
-		if bodyOffset > size {
-			bodyOffset = size
-		}
-		bh, err = bodyHash(io.NewSectionReader(msg, bodyOffset, size-bodyOffset), bodyCanon == "relaxed", limit)
-		if err != nil {
-			return err
-		}
-		bodies[cacheKey] = bh
-	}
-	if subtle.ConstantTimeCompare(bh, wantBH) != 1 {
-		return errors.New("body hash does not match")
-	}
-
-	h := sha256.New()
-	canon := canonHeaderSimple
-	if headerCanon == "relaxed" {
-		canon = canonHeaderRelaxed
-	}
-	used := make([]bool, len(fields))
-	for _, name := range names {
-		// RFC 6376 §5.4.2: instances of a repeated field are signed from the bottom up; a name
-		// with no unused instance left contributes nothing.
-		for i := len(fields) - 1; i >= 0; i-- {
-			if !used[i] && strings.EqualFold(fields[i].name, name) {
-				used[i] = true
-				h.Write(canon(fields[i].raw))
-				break
-			}
-		}
-	}
-	self := canon(withoutSignature(s.sig.raw))
-	h.Write(trimCRLF(self))
-	key, err := v.cachedKey(ctx, tags, keys)
-	if err != nil {
-		return err
-	}
-	return key.verify(a, h.Sum(nil), sig)
+	return v.verifySignature(ctx, fields, s.sig.raw, s.sigTags, msg, bodyOffset, size, keys, bodies)
 }
 
 // verifySeal validates ARC-Seal i (RFC 8617 §5.1.1): relaxed canonicalization of every ARC set

@@ -2,7 +2,9 @@ package mailauth
 
 import (
 	"context"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-msgauth/dkim"
@@ -60,6 +62,8 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 		}
 	}
 	now := v.now()
+	keys := map[string]*publicKey{}
+	bodies := map[string][]byte{}
 	for i := range results {
 		if i >= len(verifs) || verifs[i] == nil {
 			results[i].Status = StatusPermError
@@ -83,8 +87,93 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 		if vf.Err != nil {
 			results[i].Reason = strings.TrimPrefix(vf.Err.Error(), "dkim: ")
 		}
+		if vf.Err != nil && results[i].Reason == "domain mismatch" && len(verifs) == len(sigs) {
+			results[i] = v.dkimFallback(ctx, fields, sigs[i], results[i], msg, bodyOffset, size, keys, bodies)
+		}
 	}
 	return results
+}
+
+// dkimFallback verifies a signature that the DKIM library refused for "domain mismatch": it
+// compares i= with d= case-sensitively and without decoding i='s quoted-printable, where
+// RFC 6376 §3.5 wants domain names compared without regard to case and i= is
+// dkim-quoted-printable. Every other check of RFC 6376 §6.1 is repeated here; the cryptography
+// is verifySignature's, shared with ARC.
+func (v *Verifier) dkimFallback(ctx context.Context, fields []headerField, f headerField, res DKIMResult, msg io.ReaderAt, bodyOffset, size int64, keys map[string]*publicKey, bodies map[string][]byte) DKIMResult {
+	tags, _, err := parseTags(f.value())
+	if err != nil {
+		return res
+	}
+	d := strings.ToLower(stripFWS(tags["d"]))
+	auid := dkimQPDecode(stripFWS(tags["i"]))
+	at := strings.LastIndexByte(auid, '@')
+	auidDomain := strings.ToLower(auid[at+1:])
+	res.Identifier = auid
+	perm := func(reason string) DKIMResult {
+		res.Status, res.Reason = StatusPermError, reason
+		return res
+	}
+	switch {
+	case at < 0:
+		return perm("i= is not an address")
+	case auidDomain != d && !strings.HasSuffix(auidDomain, "."+d):
+		return perm("i= is not within d=")
+	case !containsFold(strings.Split(stripFWS(tags["h"]), ":"), "from"):
+		return perm("From field not signed")
+	}
+	if _, ok := tags["l"]; ok {
+		res.Status, res.Reason = StatusFail, "message contains an insecure body length tag"
+		return res
+	}
+	if x, ok := tags["x"]; ok {
+		exp, err := strconv.ParseInt(stripFWS(x), 10, 64)
+		if err != nil || v.now().Unix() > exp {
+			return perm("signature has expired")
+		}
+	}
+	key, err := v.cachedKey(ctx, tags, keys)
+	switch {
+	case errors.Is(err, errKeyTemp):
+		res.Status, res.Reason = StatusTempError, err.Error()
+		return res
+	case err != nil:
+		return perm(err.Error())
+	case key.services != nil && !containsFold(key.services, "email") && !containsFold(key.services, "*"):
+		return perm("inappropriate service")
+	case key.strict && auidDomain != d:
+		return perm("key requires i= in d= exactly (t=s)")
+	}
+	err = v.verifySignature(ctx, fields, f.raw, tags, msg, bodyOffset, size, keys, bodies)
+	switch {
+	case err == nil:
+		res.Status, res.Reason = StatusPass, ""
+	case errors.Is(err, errKeyTemp):
+		res.Status, res.Reason = StatusTempError, err.Error()
+	case errors.Is(err, errBadSignature):
+		res.Status, res.Reason = StatusFail, err.Error()
+	default:
+		return perm(err.Error())
+	}
+	return res
+}
+
+// dkimQPDecode decodes dkim-quoted-printable (RFC 6376 §2.11): =XX is the byte XX.
+func dkimQPDecode(s string) string {
+	if !strings.Contains(s, "=") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' && i+2 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // endsHeader reports whether the header section, n bytes long, ends with an empty line.

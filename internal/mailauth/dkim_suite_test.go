@@ -106,14 +106,14 @@ var mailDKIMExceptions = map[string]struct{ got, why string }{
 	"good_ietf01_1.txt":  {"invalid", noVersion},
 	"good_ietf01_2.txt":  {"invalid", noVersion},
 	"good_rfc4871_3.txt": {"invalid", shortKey},
-	"good_rfc4871_4.txt": {"invalid", sha1}, // also: go-msgauth compares i= with d= case-sensitively and without decoding quoted-printable
+	"good_rfc4871_4.txt": {"invalid", sha1}, // i= in other case or quoted-printable (see dkimFallback), and rsa-sha1
 	"good_1878523.txt":   {"invalid", shortKey},
 	"good_83176.txt":     {"invalid", sha1},
 	"multiple_1.txt":     {"invalid", noVersion},
 	"multiple_2.txt":     {"invalid", noVersion},
 	"good_qp_1.txt":      {"invalid", shortKey},
-	"good_qp_2.txt":      {"invalid", sha1}, // also: go-msgauth compares i= with d= case-sensitively and without decoding quoted-printable
-	"good_qp_3.txt":      {"invalid", sha1}, // also: go-msgauth compares i= with d= case-sensitively and without decoding quoted-printable
+	"good_qp_2.txt":      {"invalid", sha1}, // i= in other case or quoted-printable (see dkimFallback), and rsa-sha1
+	"good_qp_3.txt":      {"invalid", sha1}, // i= in other case or quoted-printable (see dkimFallback), and rsa-sha1
 	"bad_ietf01_1.txt":   {"invalid", noVersion},
 	"bad_ietf01_2.txt":   {"invalid", noVersion},
 	"bad_ietf01_3.txt":   {"invalid", noVersion},

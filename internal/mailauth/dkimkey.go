@@ -19,6 +19,10 @@ type publicKey struct {
 	rsa     *rsa.PublicKey
 	ed25519 ed25519.PublicKey
 	hashes  []string // h=, nil for any
+	// services is s= (nil for any); strict is t=s: the AUID domain must equal d= exactly
+	// (RFC 6376 §3.6.1).
+	services []string
+	strict   bool
 }
 
 // errKeyTemp marks a key that could not be fetched for now.
@@ -60,6 +64,16 @@ func parseKey(s string) (*publicKey, error) {
 	if h, ok := tags["h"]; ok {
 		for _, a := range strings.Split(h, ":") {
 			k.hashes = append(k.hashes, strings.ToLower(strings.TrimSpace(a)))
+		}
+	}
+	if v, ok := tags["s"]; ok {
+		for _, x := range strings.Split(v, ":") {
+			k.services = append(k.services, strings.ToLower(strings.TrimSpace(x)))
+		}
+	}
+	for _, f := range strings.Split(tags["t"], ":") {
+		if strings.TrimSpace(f) == "s" {
+			k.strict = true
 		}
 	}
 	switch strings.ToLower(tags["k"]) {

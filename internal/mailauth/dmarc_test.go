@@ -151,3 +151,44 @@ func TestDMARC(t *testing.T) {
 		})
 	}
 }
+
+// TestDKIMIdentifierCase: i= names d= in other letter case, or quoted-printable encoded
+// (RFC 6376 §3.5); the signature passes, and a changed body still fails.
+func TestDKIMIdentifierCase(t *testing.T) {
+	d := newFakeDNS()
+	publishKey(d, "sel", "example.com")
+	d.txt["_dmarc.example.com"] = []string{"v=DMARC1; p=reject"}
+	v := &Verifier{Resolver: d, Hostname: "mx.posthorn.test"}
+	for _, id := range []string{"Alice@Example.COM", "alice=40example.com", "@News.Example.com"} {
+		var out bytes.Buffer
+		err := dkim.Sign(&out, strings.NewReader(testMessage("a@example.com")), &dkim.SignOptions{
+			Domain: "example.com", Selector: "sel", Identifier: id, Signer: crypto.Signer(testKey),
+			HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := out.Bytes()
+		res := v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(msg), int64(len(msg)))
+		if len(res.DKIM) != 1 || res.DKIM[0].Status != StatusPass || res.DMARC.Status != StatusPass {
+			t.Errorf("i=%s: dkim %+v dmarc %s", id, res.DKIM, res.DMARC.Status)
+		}
+		bad := bytes.Replace(msg, []byte("Hello."), []byte("Hello?"), 1)
+		res = v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(bad), int64(len(bad)))
+		if res.DKIM[0].Status != StatusFail {
+			t.Errorf("i=%s, changed body: %+v", id, res.DKIM)
+		}
+	}
+	// An i= outside d= stays permerror.
+	var out bytes.Buffer
+	if err := dkim.Sign(&out, strings.NewReader(testMessage("a@example.com")), &dkim.SignOptions{
+		Domain: "example.com", Selector: "sel", Identifier: "a@example.net", Signer: crypto.Signer(testKey),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msg := out.Bytes()
+	res := v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(msg), int64(len(msg)))
+	if res.DKIM[0].Status != StatusPermError {
+		t.Errorf("i= outside d=: %+v", res.DKIM)
+	}
+}
