@@ -87,10 +87,10 @@ type JunkMove struct {
 type JunkMoveFeed interface {
 	// PendingJunkMoves returns up to limit moves not yet consumed, oldest first.
 	PendingJunkMoves(ctx context.Context, limit int) ([]JunkMove, error)
-	// ConsumeJunkMoves applies batch and marks every move up to and including throughID as
+	// ConsumeJunkMoves applies batch and marks moves (as PendingJunkMoves returned them) as
 	// consumed, in one transaction; it fails, changing nothing, if another trainer consumed
 	// some of them meanwhile.
-	ConsumeJunkMoves(ctx context.Context, throughID int64, batch []SpamTraining) error
+	ConsumeJunkMoves(ctx context.Context, moves []JunkMove, batch []SpamTraining) error
 }
 
 // SpamStep is one change a training makes to a model: Delta (+1 learn, -1 unlearn) to its

@@ -87,7 +87,7 @@ func (m *MemoryModel) TrainSpam(_ context.Context, batch []store.SpamTraining) e
 
 // recorded returns the class the model knows tr's message as: 1 spam, -1 ham, 0 none.
 func (m *MemoryModel) recorded(tr store.SpamTraining) int {
-	if tr.BlobID == "" {
+	if tr.AccountID == 0 || tr.BlobID == "" {
 		return 0
 	}
 	spam, ok := m.known[memKey{tr.AccountID, tr.BlobID}]
@@ -101,7 +101,7 @@ func (m *MemoryModel) recorded(tr store.SpamTraining) int {
 }
 
 func (m *MemoryModel) record(tr store.SpamTraining) {
-	if tr.BlobID == "" {
+	if tr.AccountID == 0 || tr.BlobID == "" {
 		return
 	}
 	k := memKey{tr.AccountID, tr.BlobID}
