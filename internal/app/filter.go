@@ -49,7 +49,8 @@ func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry 
 		}}
 	}
 	if fc.Clamd.Address != "" {
-		f.Clamd = &filter.Clamd{Address: fc.Clamd.Address, Timeout: time.Duration(fc.Clamd.TimeoutSeconds) * time.Second}
+		f.Clamd = &filter.Clamd{Address: fc.Clamd.Address, Timeout: time.Duration(fc.Clamd.TimeoutSeconds) * time.Second,
+			MaxSize: int64(fc.Clamd.MaxScanMiB) << 20}
 	}
 	if fc.Attachments.Enabled {
 		f.Attachments = &filter.AttachmentPolicy{BlockedExtensions: fc.Attachments.BlockedExtensions}

@@ -50,6 +50,9 @@ type FilterClamd struct {
 	Address string `toml:"address"`
 	// Longest scan of one message, in seconds. Default: 30.
 	TimeoutSeconds int `toml:"timeout_seconds"`
+	// Largest message sent to clamd, in MiB; larger ones are delivered unscanned (keep it at
+	// most clamd's StreamMaxLength). Default: 25.
+	MaxScanMiB int `toml:"max_scan_mib"`
 	// When clamd is down or too slow: "tempfail" (451 4.7.1, the sender retries) or "accept"
 	// (deliver with X-Posthorn-Virus-Scan: unavailable). Default: "tempfail".
 	Fail string `toml:"fail"`
@@ -88,7 +91,7 @@ func DefaultFilter() Filter {
 		ConnectionsPerMinuteNetwork: 300,
 		RecipientsPerMinute:         600,
 		RecipientsPerMinuteNetwork:  3000,
-		Clamd:                       FilterClamd{TimeoutSeconds: 30, Fail: "tempfail"},
+		Clamd:                       FilterClamd{TimeoutSeconds: 30, MaxScanMiB: 25, Fail: "tempfail"},
 		Attachments:                 FilterAttachments{Enabled: true, BlockedExtensions: []string{}},
 		Greylist:                    FilterGreylist{DelaySeconds: 300, ExpiryDays: 35},
 	}
@@ -145,6 +148,9 @@ func (f Filter) validate() error {
 	}
 	if f.Clamd.TimeoutSeconds <= 0 {
 		return fmt.Errorf("key filter.clamd.timeout_seconds: must be greater than 0, got %d", f.Clamd.TimeoutSeconds)
+	}
+	if f.Clamd.MaxScanMiB <= 0 {
+		return fmt.Errorf("key filter.clamd.max_scan_mib: must be greater than 0, got %d", f.Clamd.MaxScanMiB)
 	}
 	switch f.Clamd.Fail {
 	case "tempfail", "accept":

@@ -144,6 +144,9 @@ recipients_per_minute_network = 3000
 address = ""
 # Longest scan of one message, in seconds.
 timeout_seconds = 30
+# Largest message sent to clamd, in MiB; larger ones are delivered unscanned (reason
+# virus-scan-skipped). Keep it at most clamd's StreamMaxLength (25M in Debian's clamd.conf).
+max_scan_mib = 25
 # When clamd is down or too slow: "tempfail" (451 4.7.1, the sender retries later) or "accept"
 # (deliver with the header X-Posthorn-Virus-Scan: unavailable).
 fail = "tempfail"

@@ -21,6 +21,18 @@ type Clamd struct {
 	Address string
 	// Timeout bounds one scan, connection included. Default: 30 s.
 	Timeout time.Duration
+	// MaxSize is the largest message sent to clamd, in octets; a larger one is not scanned
+	// (reason "virus-scan-skipped"), since clamd refuses streams over its StreamMaxLength
+	// (25 MiB in Debian's clamd.conf) and a refusal would make the sender retry forever.
+	// Default: 25 MiB.
+	MaxSize int64
+}
+
+func (c *Clamd) maxSize() int64 {
+	if c.MaxSize > 0 {
+		return c.MaxSize
+	}
+	return 25 << 20
 }
 
 // chunkSize is the length of each INSTREAM chunk.
@@ -137,6 +149,9 @@ func parseReply(reply string) (string, error) {
 
 // scanVirus is the body stage's virus check.
 func (f *Filter) scanVirus(ctx context.Context, r io.ReaderAt, size int64) []decision {
+	if size > f.Clamd.maxSize() {
+		return []decision{note(Reason{Name: "virus-scan-skipped", Detail: "size"})}
+	}
 	sig, err := f.Clamd.Scan(ctx, io.NewSectionReader(r, 0, size))
 	switch {
 	case err != nil:

@@ -121,6 +121,11 @@ func TestVirusVerdicts(t *testing.T) {
 	if v := verdict("clean.eml"); v.Action != TempFail || v.Reply() != "451 4.7.1" {
 		t.Fatalf("clamd stopped: %+v", v)
 	}
+	f.Clamd.MaxSize = 10
+	if v := verdict("eicar-attachment.eml"); v.Action != Accept || v.ReasonNames() != "virus-scan-skipped(size)" {
+		t.Fatalf("over the scan size: %+v", v)
+	}
+	f.Clamd.MaxSize = 0
 	f.ClamdFailOpen = true
 	v = verdict("clean.eml")
 	if v.Action != Accept || len(v.Headers) != 1 || v.Headers[0] != (Header{"X-Posthorn-Virus-Scan", "unavailable"}) {
