@@ -393,17 +393,7 @@ print("S:", reply())
 // (0 only when the message was accepted).
 func swaks(t *testing.T, s *Server, args ...string) (string, int) {
 	t.Helper()
-	path := requireTool(t, "swaks")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	args = append([]string{"--server", s.SMTP, "--helo", "client.example", "--hide-informational"}, args...)
-	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		return string(out), exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("swaks: %v\n%s", err, out)
-	}
-	return string(out), 0
+	return swaksAt(t, s.SMTP, "client.example", args...)
 }
 
 // python runs a Python 3 script with args and returns its standard output; the script must

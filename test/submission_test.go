@@ -8,16 +8,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	pydkim "posthorn/internal/testutil/dkimpy"
 )
 
 // submitSwaks runs swaks against addr (a submission listener) and returns its output and exit
 // status.
 func submitSwaks(t *testing.T, addr string, args ...string) (string, int) {
 	t.Helper()
+	return swaksAt(t, addr, "laptop.example", args...)
+}
+
+// swaksAt runs swaks against the SMTP server at addr, greeting as helo.
+func swaksAt(t *testing.T, addr, helo string, args ...string) (string, int) {
+	t.Helper()
 	path := requireTool(t, "swaks")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args = append([]string{"--server", addr, "--helo", "laptop.example", "--hide-informational"}, args...)
+	args = append([]string{"--server", addr, "--helo", helo, "--hide-informational"}, args...)
 	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
 	if exitErr, ok := err.(*exec.ExitError); ok {
 		return string(out), exitErr.ExitCode()
@@ -217,31 +225,9 @@ c.quit()
 	}
 }
 
-// dkimpy verifies each DKIM-Signature of msg with Debian's dkimpy, the public keys served by a
-// dnsfunc from records, and returns "True"/"False" per signature.
+// dkimpy verifies each DKIM-Signature of msg with Debian's dkimpy, the public keys served
+// from records, and returns "True"/"False" per signature.
 func dkimpy(t *testing.T, msg string, records map[string]string) string {
 	t.Helper()
-	const script = `
-import dkim, json, sys
-records = json.loads(sys.argv[1])
-msg = sys.stdin.buffer.read()
-def dnsfunc(name, timeout=5):
-    return records.get(name.decode().rstrip('.'), '').encode()
-d = dkim.DKIM(msg)
-res = []
-for i in range(msg.count(b'DKIM-Signature:')):
-    try:
-        res.append(str(d.verify(idx=i, dnsfunc=dnsfunc)))
-    except dkim.ValidationError as e:
-        res.append('error:' + str(e))
-print(' '.join(res))
-`
-	rec, _ := json.Marshal(records)
-	cmd := exec.Command("/usr/bin/python3", "-c", script, string(rec))
-	cmd.Stdin = strings.NewReader(msg)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("dkimpy (package python3-dkim): %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return pydkim.Verify(t, []byte(msg), records)
 }

@@ -185,3 +185,22 @@ func (a *Authenticator) checkAppPasswords(ctx context.Context, acc store.Account
 func (a *Authenticator) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
 	a.sleep = sleep
 }
+
+// Exchange runs srv to its end for a line-based protocol (IMAP AUTHENTICATE, POP3 AUTH): it
+// starts with the initial response when the client gave one (ir may then be empty), and
+// otherwise calls challenge for every server message and passes on the client's decoded
+// answer. challenge writes "+ " and the base64 challenge and reads the client's line; it
+// returns the protocol's own error for a cancelled exchange or bad base64, which Exchange
+// returns as is.
+func Exchange(srv sasl.Server, ir []byte, challenge func([]byte) ([]byte, error)) error {
+	resp := ir
+	for {
+		next, done, err := srv.Next(resp)
+		if err != nil || done {
+			return err
+		}
+		if resp, err = challenge(next); err != nil {
+			return err
+		}
+	}
+}

@@ -22,43 +22,48 @@ func (s *session) authenticateSCRAM(a *authenticateArgs) error {
 	if err != nil {
 		return no("CANNOT", "unsupported authentication mechanism")
 	}
-	var resp []byte
+	var ir []byte
 	if a.hasIR && a.initial != "=" {
-		if resp, err = base64.StdEncoding.DecodeString(a.initial); err != nil {
+		if ir, err = base64.StdEncoding.DecodeString(a.initial); err != nil {
 			return badf("invalid base64 in SASL response")
 		}
 	}
-	for {
-		challenge, done, err := srv.Next(resp)
-		switch {
-		case errors.Is(err, auth.ErrSASLSyntax):
-			return badf("invalid SCRAM message")
-		case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrChannelBinding):
-			return no("AUTHENTICATIONFAILED", "invalid credentials") // RFC 5530
-		case errors.Is(err, auth.ErrThrottled):
-			return no("UNAVAILABLE", "too many failed logins, try again later")
-		case err != nil:
-			s.logger.Error("authenticate", "err", err)
-			return no("UNAVAILABLE", "authentication is not available now, try again later")
-		}
-		if done {
-			break
-		}
+	err = auth.Exchange(srv, ir, func(challenge []byte) ([]byte, error) {
 		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
 		if err := s.bw.Flush(); err != nil {
-			return &connError{err}
+			return nil, &connError{err}
 		}
 		line, err := s.readLine(maxSASLLine)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if line == "*" {
-			return badf("authentication cancelled") // RFC 9051 §6.2.2
+			return nil, badf("authentication cancelled") // RFC 9051 §6.2.2
 		}
-		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
-			return badf("invalid base64 in SASL response")
+		resp, err := base64.StdEncoding.DecodeString(line)
+		if err != nil {
+			return nil, badf("invalid base64 in SASL response")
 		}
+		return resp, nil
+	})
+	var r *response
+	switch {
+	case err == nil:
+		s.loggedIn(acc)
+		return okCode("CAPABILITY "+s.capabilities(), "logged in")
+	case errors.As(err, &r):
+		return r
+	case errors.Is(err, auth.ErrSASLSyntax):
+		return badf("invalid SCRAM message")
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrChannelBinding):
+		return no("AUTHENTICATIONFAILED", "invalid credentials") // RFC 5530
+	case errors.Is(err, auth.ErrThrottled):
+		return no("UNAVAILABLE", "too many failed logins, try again later")
 	}
-	s.loggedIn(acc)
-	return okCode("CAPABILITY "+s.capabilities(), "logged in")
+	var ce *connError
+	if errors.As(err, &ce) {
+		return err
+	}
+	s.logger.Error("authenticate", "err", err)
+	return no("UNAVAILABLE", "authentication is not available now, try again later")
 }

@@ -21,42 +21,43 @@ func (s *session) authSCRAM(args []string) error {
 	if err != nil {
 		return errorf("", "unsupported authentication mechanism")
 	}
-	var resp []byte
+	var ir []byte
 	if len(args) == 1 && args[0] != "=" {
-		if resp, err = base64.StdEncoding.DecodeString(args[0]); err != nil {
+		if ir, err = base64.StdEncoding.DecodeString(args[0]); err != nil {
 			return errorf("", "invalid base64 in SASL response")
 		}
 	}
-	for {
-		challenge, done, err := srv.Next(resp)
-		switch {
-		case errors.Is(err, auth.ErrSASLSyntax):
-			return errorf("", "invalid SCRAM message")
-		case errors.Is(err, auth.ErrChannelBinding):
-			return loginError(auth.ErrInvalidCredentials)
-		case err != nil:
-			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrThrottled) {
-				s.logger.Error("login", "err", err)
-			}
-			return loginError(err)
-		}
-		if done {
-			break
-		}
+	err = auth.Exchange(srv, ir, func(challenge []byte) ([]byte, error) {
 		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
 		if err := s.bw.Flush(); err != nil {
-			return &connError{err}
+			return nil, &connError{err}
 		}
 		line, err := s.readLine()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if line == "*" {
-			return errorf("", "authentication cancelled") // RFC 5034 §4
+			return nil, errorf("", "authentication cancelled") // RFC 5034 §4
 		}
-		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
-			return errorf("", "invalid base64 in SASL response")
+		resp, err := base64.StdEncoding.DecodeString(line)
+		if err != nil {
+			return nil, errorf("", "invalid base64 in SASL response")
 		}
+		return resp, nil
+	})
+	var reply *errReply
+	var ce *connError
+	switch {
+	case err == nil:
+		return s.enter(acc)
+	case errors.As(err, &reply), errors.As(err, &ce):
+		return err
+	case errors.Is(err, auth.ErrSASLSyntax):
+		return errorf("", "invalid SCRAM message")
+	case errors.Is(err, auth.ErrChannelBinding):
+		return loginError(auth.ErrInvalidCredentials)
+	case !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrThrottled):
+		s.logger.Error("login", "err", err)
 	}
-	return s.enter(acc)
+	return loginError(err)
 }

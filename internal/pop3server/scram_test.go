@@ -3,7 +3,6 @@ package pop3server
 import (
 	"context"
 	"encoding/base64"
-	"strings"
 	"testing"
 
 	"posthorn/internal/auth"
@@ -13,31 +12,12 @@ import (
 // scramAuth runs AUTH SCRAM-SHA-256 with the RFC 5802 client cl and returns the final line.
 func scramAuth(t *testing.T, c *conn, cl *scramtest.Client, ir bool) string {
 	t.Helper()
-	_, resp, _ := cl.Start()
-	if ir {
-		c.send("AUTH SCRAM-SHA-256 " + base64.StdEncoding.EncodeToString(resp) + "\r\n")
-	} else {
-		c.send("AUTH SCRAM-SHA-256\r\n")
-		if line := c.readLine(); line != "+ " {
-			t.Fatalf("S: %q, want an empty challenge", line)
-		}
-		c.send(base64.StdEncoding.EncodeToString(resp) + "\r\n")
+	send := func(line string) { c.send(line + "\r\n") }
+	line, err := scramtest.Converse(cl, "AUTH SCRAM-SHA-256", ir, send, c.readLine)
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
 	}
-	for {
-		line := c.readLine()
-		challenge, ok := strings.CutPrefix(line, "+ ")
-		if !ok {
-			return line
-		}
-		data, err := base64.StdEncoding.DecodeString(challenge)
-		if err != nil {
-			t.Fatalf("S: %q: %v", line, err)
-		}
-		if resp, err = cl.Next(data); err != nil {
-			t.Fatalf("client: %v", err)
-		}
-		c.send(base64.StdEncoding.EncodeToString(resp) + "\r\n")
-	}
+	return line
 }
 
 func TestAuthSCRAM(t *testing.T) {

@@ -99,3 +99,36 @@ func mac(key []byte, msg string) []byte {
 	m.Write([]byte(msg))
 	return m.Sum(nil)
 }
+
+// Converse runs the client side of an exchange over a line protocol whose challenges are
+// "+ base64" lines (IMAP AUTHENTICATE, POP3 AUTH): it sends command, with the
+// client-first-message as initial response when ir is set, answers every challenge, and
+// returns the first line that is not a challenge (the protocol's final reply).
+func Converse(c *Client, command string, ir bool, send func(line string), readLine func() string) (string, error) {
+	_, resp, _ := c.Start()
+	first := base64.StdEncoding.EncodeToString(resp)
+	if ir {
+		send(command + " " + first)
+	} else {
+		send(command)
+		if line := readLine(); line != "+ " {
+			return line, fmt.Errorf("reply %q, want an empty challenge", line)
+		}
+		send(first)
+	}
+	for {
+		line := readLine()
+		challenge, ok := strings.CutPrefix(line, "+ ")
+		if !ok {
+			return line, nil
+		}
+		data, err := base64.StdEncoding.DecodeString(challenge)
+		if err != nil {
+			return line, err
+		}
+		if resp, err = c.Next(data); err != nil {
+			return line, err
+		}
+		send(base64.StdEncoding.EncodeToString(resp))
+	}
+}
