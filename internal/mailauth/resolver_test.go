@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"net"
+	"regexp"
 	"testing"
 	"time"
 
@@ -67,5 +68,21 @@ func TestProductionResolver(t *testing.T) {
 	res = v.Message(tctx, SPFResult{Status: StatusNone}, bytes.NewReader(slow), int64(len(slow)))
 	if res.DMARC.Status != StatusTempError {
 		t.Errorf("unanswered DMARC lookup: %+v", res.DMARC)
+	}
+}
+
+// The resolver's address never reaches a result's reason (and so the header).
+func TestReasonsHideResolver(t *testing.T) {
+	srv := dnstest.Start(t, map[string][]string{})
+	srv.SetFailure("broken.example.", dnstest.ServFail)
+	v := &Verifier{Resolver: dns.New(srv.Addr), Hostname: "mx.posthorn.test"}
+	res := v.SPF(context.Background(), net.ParseIP("192.0.2.1"), "client.example", "a@broken.example")
+	if res.Status != StatusTempError {
+		t.Fatalf("%+v", res)
+	}
+	// Go's resolver names the server it asked: "lookup x on 10.0.0.53:53: ...".
+	h := Results{SPF: res}.Header(v.Hostname)
+	if regexp.MustCompile(` on [0-9a-fA-F.:\[\]]+:[0-9]+`).MatchString(h) {
+		t.Errorf("resolver address in %q", h)
 	}
 }

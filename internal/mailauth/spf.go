@@ -110,7 +110,10 @@ func netError(name string, err error) error {
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && (dnsErr.IsNotFound || dnsErr.IsTemporary || dnsErr.IsTimeout) {
-		return dnsErr
+		// Without the resolver's address: the text may reach a header comment.
+		e := *dnsErr
+		e.Server = ""
+		return &e
 	}
 	if dns.IsNotFound(err) {
 		return &net.DNSError{Err: err.Error(), Name: name, IsNotFound: true}
