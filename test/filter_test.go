@@ -1,11 +1,13 @@
 package test
 
 import (
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"posthorn/internal/testutil/clamdtest"
+	"posthorn/internal/testutil/dnstest"
 )
 
 // TestVirusScanningEndToEnd: the real binary with [filter.clamd] pointing at Debian's clamd, and
@@ -37,6 +39,42 @@ func TestVirusScanningEndToEnd(t *testing.T) {
 	}
 	log := s.Log()
 	if strings.Count(log, "result=virus ") != 2 || !strings.Contains(log, "Posthorn.Test.EICAR") || !strings.Contains(log, "result=virus-scan-unavailable") {
+		t.Fatalf("mail log:\n%s", log)
+	}
+}
+
+// TestDMARCEndToEnd: the real binary resolving through a DNS server of the test's own, swaks as
+// the sending MTA and curl as the IMAP client. A domain with p=reject that did not send the
+// message is refused with 550 5.7.1; one with p=quarantine lands in Junk, with our
+// Authentication-Results on top.
+func TestDMARCEndToEnd(t *testing.T) {
+	curl := requireTool(t, "curl")
+	dnsSrv := dnstest.Start(t, map[string][]string{
+		"bank.example.":        {`bank.example. 300 IN TXT "v=spf1 -all"`},
+		"_dmarc.bank.example.": {`_dmarc.bank.example. 300 IN TXT "v=DMARC1; p=reject"`},
+		"shop.example.":        {`shop.example. 300 IN TXT "v=spf1 -all"`},
+		"_dmarc.shop.example.": {`_dmarc.shop.example. 300 IN TXT "v=DMARC1; p=quarantine"`},
+	})
+	s := NewServer(t, "[dns]\nresolver = \""+dnsSrv.Addr+"\"\n")
+	s.Start()
+	s.MustCLI("", "domain", "add", "example.org")
+	s.MustCLI("correct horse battery\n", "user", "add", "alice@example.org", "--password-stdin")
+
+	out, code := swaks(t, s, "--from", "ceo@bank.example", "--to", "alice@example.org", "--header", "From: ceo@bank.example")
+	if code == 0 || !strings.Contains(out, "<** 550 5.7.1 ") {
+		t.Fatalf("p=reject: swaks exit %d\n%s", code, out)
+	}
+	if out, code := swaks(t, s, "--from", "deals@shop.example", "--to", "alice@example.org", "--header", "From: deals@shop.example", "--header", "Subject: sale"); code != 0 {
+		t.Fatalf("p=quarantine: swaks exit %d\n%s", code, out)
+	}
+	fetched, err := exec.Command(curl, "-sS", "--max-time", "10", "--user", "alice@example.org:correct horse battery",
+		"imap://"+s.IMAP+"/Junk;UID=1").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(fetched), "Authentication-Results: mx.test.example;") ||
+		!strings.Contains(string(fetched), "dmarc=fail") || !strings.Contains(string(fetched), "Subject: sale") {
+		t.Fatalf("Junk UID 1 (%v):\n%s", err, fetched)
+	}
+	log := s.Log()
+	if !strings.Contains(log, "result=dmarc-reject") || !strings.Contains(log, "result=junk") {
 		t.Fatalf("mail log:\n%s", log)
 	}
 }
