@@ -108,15 +108,19 @@ func netError(name string, err error) error {
 	if err == nil {
 		return nil
 	}
+	text := err.Error()
 	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && (dnsErr.IsNotFound || dnsErr.IsTemporary || dnsErr.IsTimeout) {
+	if errors.As(err, &dnsErr) {
 		// Without the resolver's address: the text may reach a header comment.
 		e := *dnsErr
 		e.Server = ""
-		return &e
+		if e.IsNotFound || e.IsTemporary || e.IsTimeout {
+			return &e
+		}
+		text = e.Error()
 	}
 	if dns.IsNotFound(err) {
-		return &net.DNSError{Err: err.Error(), Name: name, IsNotFound: true}
+		return &net.DNSError{Err: text, Name: name, IsNotFound: true}
 	}
-	return &net.DNSError{Err: err.Error(), Name: name, IsTemporary: true}
+	return &net.DNSError{Err: text, Name: name, IsTemporary: true}
 }
