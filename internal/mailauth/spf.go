@@ -117,7 +117,7 @@ func netError(name string, err error) error {
 		if e.IsNotFound || e.IsTemporary || e.IsTimeout {
 			return &e
 		}
-		text = e.Error()
+		text = e.Err
 	}
 	if dns.IsNotFound(err) {
 		return &net.DNSError{Err: text, Name: name, IsNotFound: true}
