@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 
 	"posthorn/internal/dns"
@@ -38,13 +39,29 @@ func fromDomain(fields []headerField) (string, error) {
 	if len(domains) == 0 {
 		return "", errors.New("no domain in From")
 	}
-	d := strings.ToLower(strings.TrimSuffix(domains[0], "."))
+	d := asciiDomain(domains[0])
 	for _, o := range domains[1:] {
-		if !strings.EqualFold(strings.TrimSuffix(o, "."), d) {
+		if asciiDomain(o) != d {
 			return "", errMultipleFrom
 		}
 	}
 	return d, nil
+}
+
+// asciiDomain returns a domain in lower case, without a trailing dot, with internationalized
+// labels as A-labels (RFC 5891), which is how DNS and the public suffix list know them. A name
+// that is not a valid IDN is returned lower-cased as it is.
+func asciiDomain(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	for i := 0; i < len(d); i++ {
+		if d[i] >= 0x80 {
+			if a, err := idna.Lookup.ToASCII(d); err == nil {
+				return a
+			}
+			break
+		}
+	}
+	return d
 }
 
 var errMultipleFrom = errors.New("multiple From addresses in different domains or multiple From fields")
@@ -82,7 +99,7 @@ func orgDomain(domain string) string {
 // aligned tells whether an authenticated domain is aligned with the From domain (RFC 7489
 // §3.1): equal in strict mode, with the same organisational domain in relaxed mode.
 func aligned(authDomain, from string, strict bool) bool {
-	a := strings.ToLower(strings.TrimSuffix(authDomain, "."))
+	a := asciiDomain(authDomain)
 	if a == "" {
 		return false
 	}

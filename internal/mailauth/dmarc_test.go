@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"encoding/base64"
+	"net"
 	"strings"
 	"testing"
 
@@ -190,5 +191,26 @@ func TestDKIMIdentifierCase(t *testing.T) {
 	res := v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(msg), int64(len(msg)))
 	if res.DKIM[0].Status != StatusPermError {
 		t.Errorf("i= outside d=: %+v", res.DKIM)
+	}
+}
+
+// An internationalized From domain is looked up, and aligned, as its A-labels.
+func TestDMARCInternationalDomain(t *testing.T) {
+	d := newFakeDNS()
+	d.txt["_dmarc.xn--bcher-kva.example"] = []string{"v=DMARC1; p=reject"}
+	d.txt["xn--bcher-kva.example"] = []string{"v=spf1 ip4:192.0.2.1 -all"}
+	v := &Verifier{Resolver: d, Hostname: "mx.posthorn.test"}
+	spf := v.SPF(context.Background(), net.ParseIP("192.0.2.1"), "client.example", "info@Bücher.example")
+	if spf.Status != StatusPass || spf.Domain != "xn--bcher-kva.example" {
+		t.Fatalf("spf: %+v", spf)
+	}
+	msg := []byte(testMessage("info@bücher.example"))
+	res := v.Message(context.Background(), spf, bytes.NewReader(msg), int64(len(msg)))
+	if res.DMARC.Status != StatusPass || res.DMARC.FromDomain != "xn--bcher-kva.example" {
+		t.Errorf("dmarc: %+v", res.DMARC)
+	}
+	res = v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(msg), int64(len(msg)))
+	if res.DMARC.Status != StatusFail || res.Disposition() != PolicyReject {
+		t.Errorf("dmarc without spf: %+v", res.DMARC)
 	}
 }

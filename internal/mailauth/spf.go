@@ -19,16 +19,17 @@ func (v *Verifier) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SP
 	res := SPFResult{MailFrom: mailFrom, Helo: helo, Identity: "mailfrom"}
 	sender := mailFrom
 	if at := strings.LastIndexByte(mailFrom, '@'); at >= 0 {
-		res.Domain = mailFrom[at+1:]
-		if at == 0 {
-			// RFC 7208 §4.3: an empty local-part is replaced by "postmaster".
-			sender = "postmaster" + mailFrom
+		res.Domain = asciiDomain(mailFrom[at+1:])
+		local := mailFrom[:at]
+		if local == "" {
+			local = "postmaster" // RFC 7208 §4.3: an empty local-part is replaced by "postmaster".
 		}
+		sender = local + "@" + res.Domain
 	} else {
 		// RFC 7208 §2.4: for the null reverse path, check "postmaster@" the HELO name.
 		res.Identity = "helo"
-		res.Domain = helo
-		sender = "postmaster@" + helo
+		res.Domain = asciiDomain(helo)
+		sender = "postmaster@" + res.Domain
 	}
 	if res.Domain == "" {
 		res.Status = StatusNone
