@@ -29,7 +29,7 @@ type labelled struct {
 // splitCorpus reads shared/testdata/spam/{spam,ham} and splits each class with a fixed seed:
 // trainPercent trains, the rest is classified.
 func splitCorpus(t testing.TB) (train, test []labelled) {
-	dir := testutil.SharedTestdata(t, "spam")
+	dir := sharedSpam(t)
 	for _, class := range []struct {
 		sub  string
 		spam bool
@@ -105,7 +105,7 @@ func TestCorpusAccuracy(t *testing.T) {
 
 // TestGTUBE: the GTUBE samples score as spam even with an untrained model.
 func TestGTUBE(t *testing.T) {
-	dir := testutil.SharedTestdata(t, "spam")
+	dir := sharedSpam(t)
 	c := New(NewMemoryModel(), nil, nil, nil, Config{}, nil)
 	for _, name := range []string{"sample-spam.txt"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -121,3 +121,6 @@ func TestGTUBE(t *testing.T) {
 		}
 	}
 }
+
+// sharedSpam is the labelled corpus: shared/testdata/spam beside the repository.
+func sharedSpam(t testing.TB) string { return testutil.SharedTestdata(t, "spam") }

@@ -16,7 +16,8 @@ const BayesWeight = 12.0
 type Explanation struct {
 	Tokens   int              // distinct tokens of the message
 	Clues    []Clue           // the tokens that decided the Bayes probability, most decided first
-	Trained  store.SpamCounts // messages of each class behind the probabilities (weighted)
+	Global   store.SpamCounts // messages the global model trained
+	Account  store.SpamCounts // messages the account's model trained
 	Features Features         // what the heuristics saw
 }
 
@@ -74,8 +75,8 @@ func (c *Classifier) bayes(ctx context.Context, accountID int64, toks *Tokens, s
 			return fmt.Errorf("spam model tokens: %w", err)
 		}
 	}
-	cnt := combine(gTotal, aTotal, g, a)
-	ex.Trained = cnt.totals
+	cnt := newCounts(gTotal, aTotal, g, a)
+	ex.Global, ex.Account = gTotal, aTotal
 	if !cnt.trained() {
 		return nil
 	}

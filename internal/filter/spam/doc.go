@@ -39,7 +39,7 @@
 // ln(f/(1-f)) are summed, and the logistic function of the sum (divided by 2) is the Bayes
 // probability: near 1 spam, near 0 ham, 0.5 without clues.
 //
-// Fisher's chi-square combining (SpamBayes, bogofilter; chiSquare in bayes.go) ranks the
+// Fisher's chi-square combining (SpamBayes, bogofilter), which we measured too, ranks the
 // labelled corpus about as well, but it puts the spam that arrives through mailing lists, whose
 // list headers are strongly ham and whose body strongly spam, at 0.5 plus a hair, right next
 // to the hard ham: the cut between them then sits on a knife's edge. The summed ratio keeps
@@ -47,9 +47,10 @@
 // on six random splits of the labelled corpus other than the one TestCorpusAccuracy uses.
 //
 // Models: the global model (every account's training, and the admin's) and one per account.
-// The counts of an account's model weigh in, added to the global ones with weight
-// AccountWeight, once the account has trained at least MinAccountTraining messages of each
-// class; before that its few examples would be noise. A model needs MinTraining messages of
+// Once an account's model has trained at least MinAccountTraining messages of each class, the
+// account's own counts decide the probability of every token its model holds, and the global
+// counts that of the others: an account's judgement of a kind of mail (a newsletter others
+// read) wins over everyone's as soon as it trained it. A model needs MinTraining messages of
 // each class before Bayes says anything at all.
 //
 // # Score

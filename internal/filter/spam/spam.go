@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"posthorn/internal/dns"
 	"posthorn/internal/store"
@@ -81,6 +82,9 @@ type Classifier struct {
 	resolver dns.Resolver         // nil: no DNSBL/URIBL lookups
 	cfg      Config
 	logger   *slog.Logger
+
+	mu      sync.Mutex
+	pending []store.Correspondent // to be written by FlushCorrespondents
 }
 
 // New returns a classifier over model. lists, seen and resolver may be nil to leave out the
@@ -97,9 +101,13 @@ func New(model store.SpamModel, lists store.SpamLists, seen store.Correspondents
 
 // Classify scores the message of size octets in msg for the account (0: no account, the global
 // model only, no lists). Its error is a failure to read the message or the model; a DNS
-// failure only leaves that signal out (and logs it).
+// failure only leaves that signal out (and logs it). The sender of a message it does not find
+// spam becomes one of the account's correspondents (written by FlushCorrespondents).
 func (c *Classifier) Classify(ctx context.Context, accountID int64, msg io.ReaderAt, size int64, signals Signals) (Score, error) {
-	sc, _, err := c.classify(ctx, accountID, msg, size, signals)
+	sc, ex, err := c.classify(ctx, accountID, msg, size, signals)
+	if err == nil && !sc.Spam {
+		c.noteCorrespondent(accountID, ex.Features.From)
+	}
 	return sc, err
 }
 
