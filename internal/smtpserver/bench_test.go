@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/textproto"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -46,39 +45,9 @@ func benchmarkIngest(b *testing.B, size, concurrency int) {
 			batched.Add(int64(n))
 		}
 	})
-	msg := benchMessage(size)
-	clients := make([]*benchClient, concurrency)
-	for i := range clients {
-		clients[i] = dialBench(b, h.addr)
-	}
-	b.SetBytes(int64(len(msg)))
-	b.ResetTimer()
-
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, concurrency)
-	for _, c := range clients {
-		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
-				if err := c.send(msg); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	benchmarkSend(b, h, benchMessage(size), concurrency)
 	if n := batches.Load(); n > 0 {
 		b.ReportMetric(float64(batched.Load())/float64(n), "msgs/commit")
-	}
-	for _, c := range clients {
-		c.quit()
 	}
 }
 

@@ -55,38 +55,6 @@ func filterHarness(t *testing.T, f *filter.Filter) (*harness, *logBuffer) {
 	return h, mailLog
 }
 
-// mailboxBodies returns the bodies stored in one mailbox of account.
-func (h *harness) mailboxBodies(account, mailbox string) []string {
-	h.t.Helper()
-	ctx := context.Background()
-	acc, err := h.store.GetAccount(ctx, account)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	mb, err := h.store.GetMailbox(ctx, acc.ID, mailbox)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	msgs, err := h.store.ListMessages(ctx, mb.ID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		f, err := h.blobs.Open(m.BlobID)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		b, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
-}
-
 // sendMessage runs one transaction with msg (CRLF lines, no final dot) and expects want after
 // the data.
 func (c *conn) sendMessage(from, rcpt, msg, want string) []string {

@@ -109,12 +109,18 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 // bodies returns the stored bodies in account's INBOX, in UID order.
 func (h *harness) bodies(account string) []string {
 	h.t.Helper()
+	return h.mailboxBodies(account, "INBOX")
+}
+
+// mailboxBodies returns the stored bodies in one mailbox of account, in UID order.
+func (h *harness) mailboxBodies(account, mailbox string) []string {
+	h.t.Helper()
 	ctx := context.Background()
 	acc, err := h.store.GetAccount(ctx, account)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	mb, err := h.store.GetMailbox(ctx, acc.ID, "INBOX")
+	mb, err := h.store.GetMailbox(ctx, acc.ID, mailbox)
 	if err != nil {
 		h.t.Fatal(err)
 	}
