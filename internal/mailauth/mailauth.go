@@ -31,7 +31,10 @@
 //
 //   - DKIM follows RFC 8301: rsa-sha1 signatures and RSA keys under 1024 bits are never valid.
 //     Signatures with an l= body length are not valid either (anyone could append to the
-//     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified.
+//     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified. The DKIM
+//     library compares i= with d= case-sensitively and without decoding quoted-printable;
+//     signatures it refuses for that alone are verified again here (see dkimFallback).
+//   - Internationalized domains (MAIL FROM, HELO, From) are checked as A-labels (RFC 5891).
 //   - Every SPF record fetched during an evaluation is checked against the grammar of RFC 7208
 //     §12, so a syntax error anywhere in a record gives permerror (§4.6), as the RFC requires,
 //     even where the evaluation would have stopped before it. The SPF library expands %{p} to
@@ -77,7 +80,7 @@ import (
 type Status string
 
 // Result values. Not every method uses every value: iprev has no neutral, ARC has only none,
-// pass and fail.
+// pass, fail and (for an unreachable key) temperror.
 const (
 	StatusNone      Status = "none"
 	StatusPass      Status = "pass"
