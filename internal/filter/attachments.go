@@ -308,9 +308,12 @@ func hasVBA(r io.Reader) bool {
 	keep := len(vbaMarker) - 1
 	var window []byte
 	var read int64
-	for read < ole2ScanLimit {
+	for empty := 0; read < ole2ScanLimit && empty < 100; {
 		n, err := r.Read(buf)
 		read += int64(n)
+		if n == 0 {
+			empty++ // a reader that returns nothing again and again is broken: give up
+		}
 		window = append(window, buf[:n]...)
 		if bytes.Contains(window, vbaMarker) {
 			return true
