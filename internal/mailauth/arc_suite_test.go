@@ -50,12 +50,13 @@ const (
 		`hdr-name ), so every name is non-empty, and §6.1.1: "any inconsistency or unexpected ` +
 		`values MUST cause the header field to be completely ignored and the Verifier to return ` +
 		`PERMFAIL (signature syntax error)"`
-	rfc8617Step2 = `RFC 8617 §5.2 step 2: "If the Chain Validation Status of the highest instance is ` +
-		`"fail", then the Chain Validation Status is "fail"" (the suite expects no status)`
-	rfc8617Step3 = `RFC 8617 §5.2 step 3: "Validate the structure of the Authenticated Received ` +
-		`Chain. ... the ARC-Seal with instance 1 has a cv value of "none"" and §5.1.2: ` +
-		`"for i>1, the value of cv MUST be "pass""; a broken structure makes the status "fail" ` +
+	rfc8617Step2 = `RFC 8617 §5.2 step 2: "If the Chain Validation Status of the highest instance value ` +
+		`ARC Set is "fail", then the Chain Validation status is "fail" and the algorithm stops here." ` +
 		`(the suite expects no status)`
+	rfc8617Step3 = `RFC 8617 §5.2 step 3: "The "cv" value for all ARC-Seal header fields must be ` +
+		`non-failing. For instance values > 1, the value must be "pass". For instance value = 1, the ` +
+		`value must be "none". ... If any of these conditions are not met, the Chain Validation ` +
+		`Status is "fail" and the algorithm stops here." (the suite expects no status)`
 )
 
 type arcScenario struct {

@@ -79,8 +79,7 @@ const (
 	// implementations compliant with this version of DKIM." These signatures follow drafts
 	// (no v=, or v=0.5), so they are permerror.
 	noVersion = "signature from a pre-RFC draft: no v=1 (RFC 6376 §3.5)"
-	// RFC 8301 §3.1: "Verifiers MUST verify using rsa-sha256" and §3.1 removes rsa-sha1:
-	// "rsa-sha1 MUST NOT be used for signing or verifying."
+	// RFC 8301 §3.1: "rsa-sha1 MUST NOT be used for signing or verifying."
 	sha1 = "rsa-sha1 signature (RFC 8301 §3.1: rsa-sha1 MUST NOT be used for signing or verifying)"
 	// RFC 8301 §3.2: "Verifiers MUST NOT consider signatures using RSA keys of less than 1024
 	// bits as valid signatures."
