@@ -30,7 +30,8 @@ type arcCase struct {
 // status at all.
 var arcSuiteExceptions = map[string]struct{ got, why string }{
 	// The AMS has no c= tag and was signed with relaxed header canonicalization.
-	"ams_fields_c_na": {"fail", rfc8617AMS + ` and RFC 6376 §3.5 c=: "Default is "simple/simple""; ` +
+	"ams_fields_c_na": {"fail", rfc8617AMS + ` and RFC 6376 §3.5: "c= Message canonicalization (plain-text; OPTIONAL, default is ` +
+		`"simple/simple")"; ` +
 		`the message was signed with relaxed headers, so the signature does not verify`},
 	// The AMS has "h=;" and "h=from:to::date:...".
 	"ams_fields_h_empty":   {"fail", rfc8617AMS + rfc6376Syntax},
