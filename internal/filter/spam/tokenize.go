@@ -159,7 +159,11 @@ func (t *Tokens) part(src *readErr, r io.ReaderAt, p *message.Part, depth int) {
 			return
 		}
 		body := message.DecodedText(src.section(r, p.BodyStart, p.BodyEnd), p)
-		text, _ := io.ReadAll(io.LimitReader(body, int64(t.Features.textRemaining)))
+		text, _ := io.ReadAll(io.LimitReader(body, int64(t.Features.textRemaining)+1))
+		if len(text) > t.Features.textRemaining {
+			text = text[:t.Features.textRemaining]
+			t.Features.Truncated = true
+		}
 		t.Features.textRemaining -= len(text)
 		if p.Subtype == "html" {
 			t.Features.HTML = true

@@ -1,0 +1,142 @@
+package spam
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func tokenize(t testing.TB, m []byte) *Tokens {
+	t.Helper()
+	toks, err := Tokenize(bytes.NewReader(m), int64(len(m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
+}
+
+// TestTokenizeMIME: encodings and charsets are decoded, HTML is reduced to its text, URLs
+// give their hosts and domains, structure gives its tokens.
+func TestTokenizeMIME(t *testing.T) {
+	m := msg(`From: =?iso-8859-1?q?J=FCrgen?= <juergen@example.de>
+To: a@example.org, b@example.org
+Subject: =?utf-8?b?R3LDvMOfZSBhdXMgS8O2bG4=?=
+Message-ID: <abc@mail.example.de>
+Received: from mx.sender.example.de (mx.sender.example.de [198.51.100.7]) by mx.example.org
+X-Mailer: Example Mail 1.0
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"`, `--b1
+Content-Type: multipart/alternative; boundary="b2"
+
+--b2
+Content-Type: text/plain; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+Sch=F6ne Gr=FC=DFe, see www.shop.example.com/cart?item=bicycle
+--b2
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: base64
+
+`+b64(`<html><style>.hidden{color:red}</style><body><p>Visit <a href="https://deals.example.net/x">our<b>shop</b></a><img src="http://img.example.net/p.gif"></p><!-- c --><script>var secretword=1</script></body></html>`)+`
+--b2--
+--b1
+Content-Type: application/octet-stream; name="invoice.exe"
+Content-Transfer-Encoding: base64
+
+TVqQAAMAAAAEAAAA
+--b1--
+`)
+	toks := tokenize(t, m)
+	for _, want := range []string{
+		"from:name:jürgen", "from:domain:example.de", "to:addr:b@example.org", "subject:grüße",
+		"subject:köln", "message-id:@mail.example.de", "received:example.de", "received:ip:198.51",
+		"received:ip:198.51.100", "x-mailer:example", "hdr:x-mailer", "schöne", "grüße",
+		"url:shop.example.com", "url:example.com", "url-path:cart", "url-path:bicycle", "visit",
+		"ourshop", "url:deals.example.net", "url:example.net", "url:img.example.net", "proto:https",
+		"html:img", "html:comment", "html:style", "html:script", "ct:multipart/alternative",
+		"ct:text/html", "cte:quoted-printable", "cte:base64", "charset:iso-8859-1", "filename-ext:exe",
+		"ct:application/octet-stream",
+	} {
+		if _, ok := toks.seen[want]; !ok {
+			t.Errorf("no token %q", want)
+		}
+	}
+	for _, not := range []string{"secretword", "hidden", "color", "tvqqaamaaaaeaaaa", "struct:html-only"} {
+		if _, ok := toks.seen[not]; ok {
+			t.Errorf("token %q should not be there", not)
+		}
+	}
+	f := toks.Features
+	if f.From != "juergen@example.de" || !f.HasMessageID || f.HasDate || f.Recipients != 2 || !f.HTML || !f.PlainText {
+		t.Errorf("features %+v", f)
+	}
+	if got := strings.Join(f.Domains, " "); got != "example.com example.net" {
+		t.Errorf("domains %q", got)
+	}
+	for i, tok := range toks.List {
+		if tok.hash != hashToken(tok.text) {
+			t.Errorf("token %d %q: hash %x", i, tok.text, tok.hash)
+		}
+	}
+}
+
+func b64(s string) string {
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out strings.Builder
+	b := []byte(s)
+	for i := 0; i < len(b); i += 3 {
+		var n uint32
+		k := min(3, len(b)-i)
+		for j := 0; j < 3; j++ {
+			n <<= 8
+			if j < k {
+				n |= uint32(b[i+j])
+			}
+		}
+		for j := 0; j < 4; j++ {
+			if j <= k {
+				out.WriteByte(enc[(n>>(18-6*j))&63])
+			} else {
+				out.WriteByte('=')
+			}
+		}
+		if (i/3+1)%19 == 0 {
+			out.WriteString("\n")
+		}
+	}
+	return out.String()
+}
+
+func TestTokenizeBounds(t *testing.T) {
+	var body strings.Builder
+	for i := range 2 * MaxTokens {
+		fmt.Fprintf(&body, "word%d ", i)
+	}
+	toks := tokenize(t, msg("Subject: many", body.String()))
+	if len(toks.List) != MaxTokens || !toks.Features.Truncated {
+		t.Errorf("%d tokens, truncated %v; want %d, true", len(toks.List), toks.Features.Truncated, MaxTokens)
+	}
+	long := strings.Repeat("x", 3*MaxTextBytes)
+	toks = tokenize(t, msg("Subject: long", long+" "+long))
+	if !toks.Features.Truncated {
+		t.Error("text beyond MaxTextBytes: not truncated")
+	}
+	if _, ok := toks.seen["skip:x 262140"]; !ok {
+		t.Errorf("long word: tokens %v", toks.List)
+	}
+}
+
+// TestTokenizeLinkMismatch finds a link whose text shows another domain than its target.
+func TestTokenizeLinkMismatch(t *testing.T) {
+	for _, tc := range []struct{ html, want string }{
+		{`<a href="http://evil.example/login">https://www.bank.example/</a>`, "bank.example -> evil.example"},
+		{`<a href="https://login.bank.example/">www.bank.example</a>`, ""},
+		{`<a href="https://evil.example/">click here</a>`, ""},
+	} {
+		toks := tokenize(t, msg("Content-Type: text/html", tc.html))
+		if toks.Features.LinkMismatch != tc.want {
+			t.Errorf("%s: %q, want %q", tc.html, toks.Features.LinkMismatch, tc.want)
+		}
+	}
+}
