@@ -88,15 +88,17 @@ type Scheduler struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	dests    map[string]*destination
-	active   int // connections open or opening
-	wake     chan struct{}
-	marks    chan []int64
-	cancel   context.CancelFunc
-	quit     chan struct{}
-	loopDone chan struct{}
-	markDone chan struct{}
-	workers  sync.WaitGroup
+	// truncated: the last read returned MaxInMemory rows; more may be due.
+	truncated bool
+	dests     map[string]*destination
+	active    int // connections open or opening
+	wake      chan struct{}
+	marks     chan []int64
+	cancel    context.CancelFunc
+	quit      chan struct{}
+	loopDone  chan struct{}
+	markDone  chan struct{}
+	workers   sync.WaitGroup
 }
 
 // destination is the in-memory state of one destination: the due rows waiting for a
@@ -208,18 +210,43 @@ func (s *Scheduler) loop(ctx context.Context) {
 	defer close(s.loopDone)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	read := true
+	var lastRead time.Time
 	for {
-		s.fill(ctx)
+		if read {
+			// Reads are at least minReadInterval apart: while submissions commit a few hundred
+			// times a second, one read takes all their rows.
+			if wait := minReadInterval - time.Since(lastRead); wait > 0 {
+				time.Sleep(wait)
+			}
+			lastRead = time.Now()
+			s.fill(ctx)
+		}
 		s.dispatch(ctx)
 		timer.Reset(s.sleep(ctx))
 		select {
 		case <-s.quit:
 			return
 		case <-s.Store.QueueWake():
+			read = true
 		case <-s.wake:
+			// A connection ended or rows left flight: no row became due, unless the rows in
+			// memory ran low after a read that hit MaxInMemory.
+			read = s.needsRead()
 		case <-timer.C:
+			read = true
 		}
 	}
+}
+
+// minReadInterval spaces the scheduler's reads of the queue.
+const minReadInterval = 20 * time.Millisecond
+
+// needsRead reports whether the last read was cut at MaxInMemory and memory has room again.
+func (s *Scheduler) needsRead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.truncated && len(s.inflight) <= s.MaxInMemory/2
 }
 
 // sleep returns how long the loop may wait for a signal: until the next row falls due, at most
@@ -253,6 +280,7 @@ func (s *Scheduler) fill(ctx context.Context) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.truncated = len(due) == room
 	for _, q := range due {
 		if s.inflight[q.ID] {
 			continue
@@ -320,8 +348,8 @@ func (s *Scheduler) dispatch(ctx context.Context) {
 		limit int
 	}{{normal, s.MaxConnections}, {bulk, s.MaxConnections - reserve}} {
 		for _, d := range group.dests {
-			// One connection per MaxRecipients waiting rows, as long as limits allow.
-			want := min(s.MaxPerDestination, (len(d.pending)+s.MaxRecipients-1)/s.MaxRecipients)
+			// A connection per waiting row (each may be a message of its own), as limits allow.
+			want := min(s.MaxPerDestination, len(d.pending))
 			for d.conns < want && s.active < group.limit {
 				d.conns++
 				s.active++

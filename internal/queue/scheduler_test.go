@@ -25,7 +25,7 @@ import (
 // harness is a scheduler over a fresh store (domain example.org, accounts alice and bob), a
 // test DNS server and sinks on loopback.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	env   *mailenv.Env
 	store Store
 	dns   *dnstest.Server
@@ -33,7 +33,7 @@ type harness struct {
 }
 
 // newHarness prepares a scheduler whose MX hosts listen on port; zone is the DNS.
-func newHarness(t *testing.T, port int, zone map[string][]string) *harness {
+func newHarness(t testing.TB, port int, zone map[string][]string) *harness {
 	t.Helper()
 	env := mailenv.New(t, "mx.example.org")
 	h := &harness{t: t, env: env, store: env.Store.(Store), dns: dnstest.Start(t, zone)}
@@ -217,7 +217,7 @@ var held sync.Map // "127.0.0.1:port" -> net.Listener
 
 // loopbackPort reserves a port on 127.0.0.1 (and so, in practice, free on all of 127/8); a
 // sink started at 127.0.0.1 and that port takes over the listener.
-func loopbackPort(t *testing.T) int {
+func loopbackPort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -36,7 +36,7 @@ type txn struct {
 
 // startSink listens on addr ("127.0.0.1:0" or a fixed address) with STARTTLS offered when
 // tlsConfig is set.
-func startSink(t *testing.T, addr string, tlsConfig *tls.Config, reply func(string, int) *smtp.SMTPError,
+func startSink(t testing.TB, addr string, tlsConfig *tls.Config, reply func(string, int) *smtp.SMTPError,
 	options ...func(*smtp.Server)) *sink {
 	t.Helper()
 	var l net.Listener
