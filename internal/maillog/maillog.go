@@ -1,14 +1,14 @@
 // Package maillog writes the mail log: one record per mail event, with fixed keys that operators,
 // log shippers and fail2ban can rely on. The keys never change meaning:
 //
-//	event   received | rejected | tempfail
+//	event   received | rejected | tempfail (inbound); delivered | deferred | bounced (outbound queue)
 //	id      posthorn's id of the message (its blob id), "" when no body was accepted
 //	msgid   the Message-ID header, without angle brackets, "" when absent
 //	from    the envelope sender (MAIL FROM), "" for the null sender
 //	rcpt    the envelope recipient(s), comma-separated
 //	result  what happened, e.g. "delivered", "unknown-user", "relay-denied", "too-large", "loop"
-//	code    the SMTP reply code sent, e.g. "250", "550 5.1.1"
-//	remote  the client's IP address
+//	code    the SMTP reply code sent, e.g. "250", "550 5.1.1" (outbound: the one received)
+//	remote  the client's IP address (outbound: the host delivered to)
 //	size    message size in bytes (0 when the body was not read)
 //	conn    the connection id, to join with the server log
 //	reasons the inbound filter's findings, comma-separated names with details in parentheses,
