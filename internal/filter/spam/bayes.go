@@ -48,9 +48,10 @@ type counts struct {
 	useAccount      bool
 }
 
-func newCounts(gTotal, aTotal store.SpamCounts, g, a map[uint64]store.SpamCounts) counts {
+// newCounts starts a decision from the models' totals; the caller reads the token counts.
+func newCounts(gTotal, aTotal store.SpamCounts) counts {
 	return counts{
-		global: gTotal, account: aTotal, g: g, a: a,
+		global: gTotal, account: aTotal,
 		useAccount: aTotal.Spam >= MinAccountTraining && aTotal.Ham >= MinAccountTraining,
 	}
 }

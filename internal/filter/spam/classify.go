@@ -69,16 +69,17 @@ func (c *Classifier) bayes(ctx context.Context, accountID int64, toks *Tokens, s
 	if err != nil {
 		return fmt.Errorf("spam model totals: %w", err)
 	}
-	var g, a map[uint64]store.SpamCounts
-	if gTotal.Spam+gTotal.Ham > 0 || aTotal.Spam+aTotal.Ham > 0 {
-		if g, a, err = c.model.SpamTokens(ctx, accountID, toks.Hashes()); err != nil {
-			return fmt.Errorf("spam model tokens: %w", err)
-		}
-	}
-	cnt := newCounts(gTotal, aTotal, g, a)
 	ex.Global, ex.Account = gTotal, aTotal
+	cnt := newCounts(gTotal, aTotal)
 	if !cnt.trained() {
 		return nil
+	}
+	lookupAccount := accountID
+	if !cnt.useAccount {
+		lookupAccount = 0 // the account's counts would not be used: read the global ones only
+	}
+	if cnt.g, cnt.a, err = c.model.SpamTokens(ctx, lookupAccount, toks.Hashes()); err != nil {
+		return fmt.Errorf("spam model tokens: %w", err)
 	}
 	ex.Clues = cnt.clues(toks.List)
 	sc.Bayes = combineClues(ex.Clues)

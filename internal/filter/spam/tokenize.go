@@ -194,13 +194,18 @@ func (t *Tokens) text(s, prefix string) {
 // trimChars are taken off both ends of a word: quotes, brackets and sentence punctuation.
 const trimChars = "\"'`()[]{}<>,.;:*|"
 
+func isTrimmed(r rune) bool { return r < 128 && strings.IndexByte(trimChars, byte(r)) >= 0 }
+
+// trim takes trimChars off both ends of w.
+func trim(w string) string { return strings.TrimFunc(w, isTrimmed) }
+
 // word adds the token(s) of one white-space separated word.
 func (t *Tokens) word(w, prefix string) {
 	if u, ok := urlOf(w); ok {
 		t.url(u)
 		return
 	}
-	w = strings.ToLower(strings.Trim(w, trimChars))
+	w = strings.ToLower(trim(w))
 	switch {
 	case len(w) < minWord:
 	case len(w) <= maxWord:
@@ -309,7 +314,7 @@ func (t *Tokens) field(name, value string, top bool) {
 	case !unwordedFields[name]:
 		value = message.DecodeWords(value)
 		for _, w := range strings.Fields(value) {
-			w = strings.ToLower(strings.Trim(w, trimChars))
+			w = strings.ToLower(trim(w))
 			if len(w) >= 1 && len(w) <= 40 {
 				t.add(name + ":" + w)
 			}
@@ -348,7 +353,7 @@ func (t *Tokens) addresses(name, value string) {
 	if err != nil {
 		t.add(name + ":unparsable")
 		for _, w := range strings.Fields(value) {
-			w = strings.ToLower(strings.Trim(w, trimChars))
+			w = strings.ToLower(trim(w))
 			if len(w) >= minWord && len(w) <= 40 {
 				t.add(name + ":" + w)
 			}
@@ -369,7 +374,7 @@ func (t *Tokens) addresses(name, value string) {
 			t.add(name + ":no-name")
 		}
 		for _, w := range strings.Fields(a.Name) {
-			t.add(name + ":name:" + strings.ToLower(strings.Trim(w, trimChars)))
+			t.add(name + ":name:" + strings.ToLower(trim(w)))
 		}
 	}
 }
@@ -379,7 +384,7 @@ func (t *Tokens) received(value string) {
 	for _, w := range strings.FieldsFunc(value, func(c rune) bool {
 		return c == ' ' || c == '(' || c == ')' || c == '[' || c == ']' || c == ';' || c == '\t'
 	}) {
-		w = strings.ToLower(strings.Trim(w, trimChars))
+		w = strings.ToLower(trim(w))
 		switch {
 		case isIPv4(w):
 			parts := strings.Split(w, ".")

@@ -11,10 +11,13 @@ import (
 // urlOf finds a URL in a word of text: one that starts with http://, https:// or www.
 // (possibly after a quote or bracket).
 func urlOf(w string) (string, bool) {
+	if !mayBeURL(w) {
+		return "", false
+	}
 	lw := strings.ToLower(w)
 	for _, p := range []string{"http://", "https://", "www."} {
 		if i := strings.Index(lw, p); i >= 0 && i <= 2 {
-			u := strings.TrimRight(w[i:], trimChars)
+			u := strings.TrimRightFunc(w[i:], isTrimmed)
 			if p == "www." {
 				u = "http://" + u
 			}
@@ -22,6 +25,20 @@ func urlOf(w string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// mayBeURL is a quick test that rules most words out before urlOf lower-cases them: an 'h'
+// or a 'w' among the first three octets, and a '.' or ':' somewhere.
+func mayBeURL(w string) bool {
+	if len(w) < 5 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c := w[i] | 0x20; c == 'h' || c == 'w' {
+			return strings.ContainsAny(w, ".:")
+		}
+	}
+	return false
 }
 
 // url adds the tokens of a URL: its scheme, its host and every parent domain of it, and the
