@@ -33,17 +33,10 @@ const maxSubmittedHeader = 1 << 20
 func (s *submissionSession) Data(r io.Reader) error {
 	start := time.Now()
 	rcpt := strings.Join(s.rcpts, ",")
-	spool, err := s.server.Blobs.Create()
-	if err != nil {
-		s.logger.Error("create message spool", "err", err)
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return errTempStore
-	}
-	defer func() {
-		if err := spool.Abort(); err != nil {
-			s.logger.Error("delete message spool", "err", err)
-		}
-	}()
+	// The message as submitted waits in a spool (memory, or an unlinked file past 256 KiB)
+	// until the header is checked and the signatures are made.
+	spool := &spool{dir: s.server.SpoolDir}
+	defer spool.Close()
 	stats, err := copyMessage(spool, "", r, s.server.MaxMessageBytes)
 	if err != nil {
 		return s.transferFailed(rcpt, err)
@@ -84,7 +77,7 @@ func (s *submissionSession) transferFailed(rcpt string, err error) error {
 // checkHeader reads the spooled header section: every From address must be owned by the
 // account. It returns the header fields to add (Message-ID, Date when missing) and the domain
 // to sign for (the first From address's).
-func (s *submissionSession) checkHeader(spool *blob.Writer) (prefix, signDomain string, reply *smtp.SMTPError) {
+func (s *submissionSession) checkHeader(spool *spool) (prefix, signDomain string, reply *smtp.SMTPError) {
 	br := bufio.NewReader(io.LimitReader(io.NewSectionReader(spool, 0, spool.Size()), maxSubmittedHeader))
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
@@ -144,7 +137,7 @@ func fromAddresses(values []string) ([]address.Address, error) {
 
 // finalMessage writes the blob to store: Received, the DKIM signatures, the added fields, then
 // the spooled message.
-func (s *submissionSession) finalMessage(spool *blob.Writer, prefix, signDomain string) (*blob.Writer, error) {
+func (s *submissionSession) finalMessage(spool *spool, prefix, signDomain string) (*blob.Writer, error) {
 	var sigs []string
 	keys, err := s.sub.Store.DKIMKeys(context.Background(), signDomain)
 	if err != nil {

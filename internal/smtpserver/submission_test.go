@@ -31,7 +31,7 @@ type submissionHarness struct {
 	keys []store.DKIMKey
 }
 
-func newSubmissionHarness(t *testing.T, configure ...func(*Submission)) *submissionHarness {
+func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submissionHarness {
 	t.Helper()
 	sh := &submissionHarness{}
 	sh.harness = newHarness(t, func(s *Server) {
@@ -55,6 +55,7 @@ func newSubmissionHarness(t *testing.T, configure ...func(*Submission)) *submiss
 		}
 		s.Submission = sh.sub
 		s.Hostname = "mail.example.org"
+		s.Analyze = parseForIMAP
 	})
 	return sh
 }
