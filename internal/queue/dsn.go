@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"posthorn/internal/address"
 	"posthorn/internal/message"
@@ -128,13 +129,13 @@ func (s *Scheduler) writeDSN(w io.Writer, kind dsnKind, rcpts []dsnRecipient) er
 	line("")
 	line("Reporting-MTA: dns; %s", s.Hostname)
 	if first.EnvID != "" {
-		line("Original-Envelope-Id: %s", oneLine(first.EnvID))
+		line("Original-Envelope-Id: %s", fieldValue(first.EnvID))
 	}
 	line("Arrival-Date: %s", first.QueuedAt.Format(time.RFC1123Z))
 	for _, r := range rcpts {
 		line("")
 		if r.q.ORcpt != "" {
-			line("Original-Recipient: %s", oneLine(r.q.ORcpt))
+			line("Original-Recipient: %s", fieldValue(r.q.ORcpt))
 		}
 		line("Final-Recipient: rfc822; %s", r.q.Recipient)
 		line("Action: %s", kind)
@@ -149,9 +150,9 @@ func (s *Scheduler) writeDSN(w io.Writer, kind dsnKind, rcpts []dsnRecipient) er
 			line("Remote-MTA: dns; %s", r.f.RemoteMTA)
 		}
 		if r.f.Code != 0 {
-			line("Diagnostic-Code: smtp; %s", oneLine(r.f.Text))
+			line("Diagnostic-Code: smtp; %s", fieldValue(r.f.Text))
 		} else {
-			line("Diagnostic-Code: X-Posthorn; %s", oneLine(r.f.Text))
+			line("Diagnostic-Code: X-Posthorn; %s", fieldValue(r.f.Text))
 		}
 		line("Last-Attempt-Date: %s", now.Format(time.RFC1123Z))
 		if kind == dsnDelayed {
@@ -207,7 +208,28 @@ func (s *Scheduler) copyOriginal(w *bufio.Writer, blobID string, headersOnly boo
 	}
 }
 
-// oneLine makes text safe for a header field value.
+// oneLine makes text one line of printable characters: runs of white space become one space,
+// other control characters are dropped. For the human-readable part, which is UTF-8.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// fieldValue makes text a safe value of a message/delivery-status field, which is US-ASCII
+// (RFC 3464 §2.1; UTF-8 would need message/global-delivery-status, RFC 6533): one line, and
+// every byte outside printable ASCII shown as '?'.
+func fieldValue(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }

@@ -155,7 +155,7 @@ type report struct {
 }
 
 // parseDSN checks the RFC 3464 / RFC 6522 structure of a notice and returns its parts.
-func parseDSN(t *testing.T, text string) report {
+func parseDSN(t testing.TB, text string) report {
 	t.Helper()
 	msg, err := mail.ReadMessage(strings.NewReader(text))
 	if err != nil {
