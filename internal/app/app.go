@@ -87,6 +87,9 @@ type Server struct {
 	http        *http.Server
 	mailLog     io.Closer
 
+	// stopSpamTrainer stops the spam trainer (spam.go) and waits for it.
+	stopSpamTrainer func()
+
 	listeners []net.Listener
 	errs      chan error
 }
@@ -164,6 +167,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			Filter:          newFilter(cfg, data.Store, logger, registry),
 		}
 		go func() { s.errs <- s.smtp.Serve(l) }()
+		s.startSpamTrainer(s.smtp.Filter)
 	}
 	// One authenticator for every protocol that logs in, so failed logins are throttled
 	// across them (per IP and per account).
@@ -318,6 +322,9 @@ func (s *Server) Shutdown() error {
 func (s *Server) closeAll() {
 	for _, l := range s.listeners {
 		_ = l.Close()
+	}
+	if s.stopSpamTrainer != nil {
+		s.stopSpamTrainer()
 	}
 	if s.stopIndexer != nil {
 		s.stopIndexer()

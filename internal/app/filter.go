@@ -9,15 +9,15 @@ import (
 	"posthorn/internal/config"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter"
-	"posthorn/internal/filter/spam"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 )
 
 // newFilter builds the MX's inbound filter from [filter]; nil when it is disabled.
 //
-// The spam classifier runs when [filter] spam is set and the store keeps spam models; its allow
-// and block lists and the first-time-sender signal join when the store keeps those too.
+// The spam classifier runs when [filter.spam] is enabled and the store keeps spam models
+// (spam.go); its allow and block lists and the first-time-sender signal join when the store
+// keeps those too.
 func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry prometheus.Registerer) *filter.Filter {
 	fc := cfg.Filter
 	if !fc.Enabled {
@@ -63,10 +63,8 @@ func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry 
 			Logger: logger,
 		}
 	}
-	if model, ok := st.(store.SpamModel); ok && fc.Spam {
-		lists, _ := st.(store.SpamLists)
-		seen, _ := st.(store.Correspondents)
-		f.Spam = filter.Spam{Classifier: spam.New(model, lists, seen, resolver, spam.Config{}, logger)}
+	if c := newSpamClassifier(fc.Spam, st, resolver, logger); c != nil {
+		f.Spam = filter.Spam{Classifier: c}
 	}
 	logger.Info("inbound filter", "authentication", f.Auth != nil, "dmarc_reject", fc.DMARCReject,
 		"spam", f.Spam != nil, "clamd", fc.Clamd.Address, "clamd_fail", fc.Clamd.Fail,

@@ -24,8 +24,6 @@ type Filter struct {
 	// Domains whose ARC seals may override a DMARC failure (mailing lists and forwarders you
 	// trust). Default: [] (ARC is reported but never overrides).
 	TrustedARCSealers []string `toml:"trusted_arc_sealers"`
-	// Run the built-in spam classifier (Junk per account). Default: true.
-	Spam bool `toml:"spam"`
 	// DNS block list zones (RFC 5782) the client's address is looked up in at EHLO; a listed
 	// client gets 554 5.7.1. Default: [].
 	DNSBL []string `toml:"dnsbl"`
@@ -41,6 +39,7 @@ type Filter struct {
 	Clamd       FilterClamd       `toml:"clamd"`
 	Attachments FilterAttachments `toml:"attachments"`
 	Greylist    FilterGreylist    `toml:"greylist"`
+	Spam        FilterSpam        `toml:"spam"`
 }
 
 // FilterClamd configures virus scanning through clamd.
@@ -85,7 +84,6 @@ func DefaultFilter() Filter {
 		Authentication:              true,
 		DMARCReject:                 "reject",
 		TrustedARCSealers:           []string{},
-		Spam:                        true,
 		DNSBL:                       []string{},
 		ConnectionsPerMinute:        60,
 		ConnectionsPerMinuteNetwork: 300,
@@ -94,6 +92,7 @@ func DefaultFilter() Filter {
 		Clamd:                       FilterClamd{TimeoutSeconds: 30, MaxScanMiB: 25, Fail: "tempfail"},
 		Attachments:                 FilterAttachments{Enabled: true, BlockedExtensions: []string{}},
 		Greylist:                    FilterGreylist{DelaySeconds: 300, ExpiryDays: 35},
+		Spam:                        DefaultFilterSpam(),
 	}
 }
 
@@ -165,5 +164,5 @@ func (f Filter) validate() error {
 	if f.Greylist.DelaySeconds <= 0 || f.Greylist.ExpiryDays <= 0 {
 		return errors.New("key filter.greylist.delay_seconds and filter.greylist.expiry_days: must be greater than 0")
 	}
-	return nil
+	return f.Spam.validate()
 }

@@ -125,8 +125,6 @@ authentication = true
 dmarc_reject = "reject"
 # Domains whose ARC seals may override a DMARC failure: mailing lists and forwarders you trust.
 trusted_arc_sealers = []
-# The built-in spam classifier decides, per recipient account, between INBOX and Junk.
-spam = true
 # DNS block list zones (RFC 5782) the client's address is looked up in at EHLO; a listed client
 # gets 554 5.7.1. Example: ["zen.spamhaus.org"].
 dnsbl = []
@@ -165,4 +163,24 @@ enabled = false
 delay_seconds = 300
 # How long a triplet is remembered after its last message, in days.
 expiry_days = 35
+
+[filter.spam]
+# The built-in spam classifier: a Bayes model (global and per account) plus signals, summed
+# into one score per recipient account. Per-account allow and block lists decide alone
+# ("posthorn spam allow|block add ACCOUNT ADDRESS-OR-@DOMAIN").
+enabled = true
+# Score from which a message goes to the account's Junk mailbox. Bayes gives -12 (sure ham) to
+# +12 (sure spam); other signals a few points each ("posthorn spam explain FILE" shows them).
+junk_threshold = 5.0
+# Score from which a message is refused with 554 5.7.1 (when every recipient's score reaches
+# it); 0 = never refuse, Junk only.
+reject_threshold = 0.0
+# DNS block list zones of client addresses (RFC 5782) whose listing adds 3 points, rather than
+# refusing as filter.dnsbl does. Example: ["zen.spamhaus.org"].
+dnsbl = []
+# URI block list zones whose listing of a domain linked from the body adds 3 points. Example:
+# ["multi.surbl.org"].
+uribl = []
+# Seconds between two rounds of learning from users' moves into and out of Junk (any IMAP client).
+train_interval_seconds = 30
 `
