@@ -106,29 +106,7 @@ func (h *harness) queueLen() int {
 // inbox returns the texts of the messages in an account's INBOX.
 func (h *harness) inbox(acc store.Account) []string {
 	h.t.Helper()
-	ctx := context.Background()
-	mb, err := h.store.GetMailbox(ctx, acc.ID, "INBOX")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	msgs, err := h.store.ListMessages(ctx, mb.ID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		f, err := h.env.Blobs.Open(m.BlobID)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		b, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
+	return h.env.Mailbox(acc, "INBOX")
 }
 
 // checkStore fails the test if the store's invariants (blob references included) are broken.
