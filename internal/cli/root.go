@@ -32,7 +32,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
-	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.checkCmd())
+	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.spamCmd(), e.checkCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

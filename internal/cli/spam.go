@@ -1,0 +1,290 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"posthorn/internal/address"
+	"posthorn/internal/app"
+	"posthorn/internal/config"
+	"posthorn/internal/dns"
+	"posthorn/internal/filter/spam"
+	"posthorn/internal/store"
+)
+
+// spamStore is what the spam commands need of the store.
+type spamStore interface {
+	store.Store
+	store.SpamModel
+	store.SpamLists
+	store.Correspondents
+}
+
+func (e *env) spamCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "spam", Short: "Train and inspect the spam classifier; manage allow and block lists"}
+	cmd.AddCommand(e.spamTrainCmd(), e.spamExplainCmd(), e.spamListCmd(false), e.spamListCmd(true))
+	return cmd
+}
+
+// withSpam runs fn on the data directory's store, which must keep spam models.
+func (e *env) withSpam(ctx context.Context, fn func(cfg config.Config, st spamStore) error) error {
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	return e.withData(ctx, func(d *app.Data) error {
+		st, ok := d.Store.(spamStore)
+		if !ok {
+			return errors.New("this store keeps no spam models")
+		}
+		return fn(cfg, st)
+	})
+}
+
+// accountID resolves an account address; "" is the global model (0).
+func accountID(ctx context.Context, st store.Store, addr string) (int64, error) {
+	if addr == "" {
+		return 0, nil
+	}
+	a, err := address.Parse(addr)
+	if err != nil {
+		return 0, err
+	}
+	acc, err := st.GetAccount(ctx, a.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("unknown user %s", a)
+	}
+	return acc.ID, err
+}
+
+func (e *env) spamTrainCmd() *cobra.Command {
+	var spamPath, hamPath, account string
+	cmd := &cobra.Command{
+		Use:   "train --spam DIR|MBOX --ham DIR|MBOX [--account ADDRESS]",
+		Short: "Train the global model (or an account's and the global) with a corpus of spam and one of ham",
+		Long: "Train the spam classifier with messages known to be spam and messages known to be ham: a\n" +
+			"directory holds one message per file (a maildir's cur/ and new/ included), a file is an mbox.\n" +
+			"Without --account the global model learns; with it, the account's model and the global one.\n" +
+			"The model needs messages of both classes before it judges anything.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if spamPath == "" && hamPath == "" {
+				return errors.New("spam train: want --spam DIR|MBOX, --ham DIR|MBOX or both")
+			}
+			for _, p := range []struct{ flag, path string }{{"--spam", spamPath}, {"--ham", hamPath}} {
+				if p.path == "" {
+					continue
+				}
+				if _, err := os.Stat(p.path); err != nil {
+					return fmt.Errorf("%s %s: %w", p.flag, p.path, errors.Unwrap(err))
+				}
+			}
+			ctx := cmd.Context()
+			return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
+				id, err := accountID(ctx, st, account)
+				if err != nil {
+					return err
+				}
+				var counts [2]int
+				for i, c := range []struct {
+					flag, path string
+					spam       bool
+				}{{"--spam", spamPath, true}, {"--ham", hamPath, false}} {
+					if c.path == "" {
+						continue
+					}
+					n, err := spam.TrainCorpus(ctx, st, id, c.path, c.spam)
+					switch {
+					case errors.Is(err, spam.ErrEmptyCorpus):
+						return fmt.Errorf("%s %s: no messages in it", c.flag, c.path)
+					case err != nil && n > 0:
+						return fmt.Errorf("%s: %w (the %d messages before were trained)", c.flag, err, n)
+					case err != nil:
+						return fmt.Errorf("%s: %w", c.flag, err)
+					}
+					counts[i] = n
+				}
+				global, acc, err := st.SpamTotals(ctx, id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "trained %d spam and %d ham messages\n", counts[0], counts[1])
+				fmt.Fprintf(e.stdout, "global model: %d spam, %d ham\n", global.Spam, global.Ham)
+				if id != 0 {
+					fmt.Fprintf(e.stdout, "model of %s: %d spam, %d ham\n", account, acc.Spam, acc.Ham)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&spamPath, "spam", "", "directory or mbox of spam")
+	cmd.Flags().StringVar(&hamPath, "ham", "", "directory or mbox of ham (wanted mail)")
+	cmd.Flags().StringVar(&account, "account", "", "also train this account's own model")
+	return cmd
+}
+
+func (e *env) spamExplainCmd() *cobra.Command {
+	var account string
+	var tokens int
+	cmd := &cobra.Command{
+		Use:   "explain FILE [--account ADDRESS]",
+		Short: "Score a message file as the MX would and show why: signals and the most telling tokens",
+		Args:  exactArgs(1, "one message file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("message: %w", err)
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			if !fi.Mode().IsRegular() || fi.Size() == 0 {
+				return fmt.Errorf("message %s: not a file with a message in it", args[0])
+			}
+			ctx := cmd.Context()
+			return e.withSpam(ctx, func(cfg config.Config, st spamStore) error {
+				id, err := accountID(ctx, st, account)
+				if err != nil {
+					return err
+				}
+				sc := cfg.Filter.Spam
+				c := spam.New(st, st, st, dns.New(cfg.DNS.Resolver), spam.Config{
+					JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
+					DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL,
+				}, nil)
+				score, ex, err := c.Explain(ctx, id, f, fi.Size(), spam.Signals{})
+				if err != nil {
+					return err
+				}
+				return writeExplanation(e.stdout, sc, score, ex, tokens)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "score for this account: its model, lists and correspondents")
+	cmd.Flags().IntVar(&tokens, "tokens", 20, "how many of the deciding tokens to show")
+	return cmd
+}
+
+// writeExplanation prints a score, its reasons and the top tokens.
+func writeExplanation(w io.Writer, cfg config.FilterSpam, sc spam.Score, ex *spam.Explanation, top int) error {
+	verdict := "INBOX"
+	switch {
+	case sc.Reject:
+		verdict = "reject"
+	case sc.Spam:
+		verdict = "Junk"
+	}
+	reject := "off"
+	if cfg.RejectThreshold > 0 {
+		reject = fmt.Sprintf("%.1f", cfg.RejectThreshold)
+	}
+	fmt.Fprintf(w, "score %.2f: %s (junk at %.1f, reject %s)\n", sc.Value, verdict, cfg.JunkThreshold, reject)
+	fmt.Fprintf(w, "bayes probability %.4f; global model %d spam, %d ham; account model %d spam, %d ham\n",
+		sc.Bayes, ex.Global.Spam, ex.Global.Ham, ex.Account.Spam, ex.Account.Ham)
+	fmt.Fprintf(w, "reasons:\n")
+	if len(sc.Reasons) == 0 {
+		fmt.Fprintf(w, "  (none)\n")
+	}
+	for _, r := range sc.Reasons {
+		fmt.Fprintf(w, "  %-22s %+7.2f  %s\n", r.Name, r.Points, r.Detail)
+	}
+	fmt.Fprintf(w, "tokens: %d in the message, %d deciding", ex.Tokens, len(ex.Clues))
+	if ex.Features.Truncated {
+		fmt.Fprintf(w, " (message cut at the token or text bound)")
+	}
+	fmt.Fprintln(w)
+	for i, c := range ex.Clues {
+		if i == top {
+			break
+		}
+		fmt.Fprintf(w, "  %.4f  spam %-5d ham %-5d %q\n", c.Prob, c.Spam, c.Ham, c.Token)
+	}
+	return nil
+}
+
+// spamListCmd is "spam allow" or "spam block": add, remove and list an account's entries.
+func (e *env) spamListCmd(block bool) *cobra.Command {
+	name, what := "allow", "Senders whose mail never goes to Junk: ADDRESS or @DOMAIN (subdomains too)"
+	if block {
+		name, what = "block", "Senders whose mail always goes to Junk: ADDRESS or @DOMAIN (subdomains too)"
+	}
+	cmd := &cobra.Command{Use: name, Short: what}
+	change := func(verb string, apply func(ctx context.Context, st spamStore, id int64, e store.SpamListEntry) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   verb + " ACCOUNT ADDRESS-OR-@DOMAIN",
+			Short: strings.ToUpper(verb[:1]) + verb[1:] + " an entry of an account's " + name + " list",
+			Args:  exactArgs(2, "ACCOUNT and ADDRESS-OR-@DOMAIN"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				entry, err := parseAliasAddress(args[1])
+				if err != nil {
+					return err
+				}
+				ctx := cmd.Context()
+				return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
+					id, err := accountID(ctx, st, args[0])
+					if err != nil {
+						return err
+					}
+					if err := apply(ctx, st, id, store.SpamListEntry{Entry: entry, Block: block}); err != nil {
+						return err
+					}
+					_, err = fmt.Fprintf(e.stdout, "%s: %s %s\n", args[0], verb, entry)
+					return err
+				})
+			},
+		}
+	}
+	cmd.AddCommand(change("add", func(ctx context.Context, st spamStore, id int64, en store.SpamListEntry) error {
+		err := st.AddSpamListEntry(ctx, id, en)
+		if errors.Is(err, store.ErrExists) {
+			list := "allow"
+			if entries, lerr := st.SpamListEntries(ctx, id); lerr == nil {
+				for _, x := range entries {
+					if x.Entry == en.Entry && x.Block {
+						list = "block"
+					}
+				}
+			}
+			return fmt.Errorf("%s is already on the %s list", en.Entry, list)
+		}
+		return err
+	}), change("remove", func(ctx context.Context, st spamStore, id int64, en store.SpamListEntry) error {
+		err := st.RemoveSpamListEntry(ctx, id, en)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%s is not on the %s list", en.Entry, name)
+		}
+		return err
+	}), &cobra.Command{
+		Use:   "list ACCOUNT",
+		Short: "List an account's " + name + " list",
+		Args:  exactArgs(1, "ACCOUNT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
+				id, err := accountID(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				entries, err := st.SpamListEntries(ctx, id)
+				if err != nil {
+					return err
+				}
+				for _, en := range entries {
+					if en.Block == block {
+						fmt.Fprintln(e.stdout, en.Entry)
+					}
+				}
+				return nil
+			})
+		},
+	})
+	return cmd
+}
