@@ -48,13 +48,8 @@ func Start(t testing.TB, zone map[string][]string) *Server {
 			s.Add(t, text)
 		}
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listenUDPAndTCP()
 	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		t.Fatal(err)
 	}
 	s.Addr = pc.LocalAddr().String()
@@ -67,6 +62,24 @@ func Start(t testing.TB, zone map[string][]string) *Server {
 		tcp.Shutdown()
 	})
 	return s
+}
+
+// listenUDPAndTCP listens on one loopback port for UDP and TCP. The port is free for UDP, but
+// TCP may have it in use (a connection's local port), so a few ports are tried.
+func listenUDPAndTCP() (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			return nil, nil, err
+		}
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, err
 }
 
 // Add adds one record in zone-file syntax, e.g. `example.org. 300 IN TXT "v=spf1 -all"`.
