@@ -46,7 +46,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{"value not in the list", "[log]\nlevel = \"verbose\"", `key log.level: "verbose" is not one of debug, info, warn, error`},
 		{"missing certificate", "[tls]\ncert_file = \"missing.pem\"\nkey_file = \"missing.key\"", "key tls.cert_file: stat "},
 		{"certificate without key", "[tls]\ncert_file = \"missing.pem\"", "key tls.cert_file and tls.key_file: set both or neither"},
-		{"listener not implemented", "submission = \":1587\"", `key listen.submission: this protocol is not implemented in this version; set it to ""`},
+		{"negative sending limit", "[limits]\nsend_per_hour = -1", "key limits.send_per_hour and limits.send_per_day: must be 0 (no limit)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
