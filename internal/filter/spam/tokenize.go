@@ -91,9 +91,9 @@ func Tokenize(r io.ReaderAt, size int64) (*Tokens, error) {
 	}
 	t := &Tokens{seen: map[string]struct{}{}, domains: map[string]struct{}{}}
 	t.Features.textRemaining = MaxTextBytes
-	src := &readErr{}
-	t.header(src.section(r, parsed.Root.HeaderStart, parsed.Root.BodyStart), true)
-	t.part(src, r, parsed.Root, 0)
+	src := &stickyReaderAt{r: r}
+	t.header(src.section(parsed.Root.HeaderStart, parsed.Root.BodyStart), true)
+	t.part(src, parsed.Root)
 	if src.err != nil {
 		return nil, src.err
 	}
@@ -103,29 +103,28 @@ func Tokenize(r io.ReaderAt, size int64) (*Tokens, error) {
 	return t, nil
 }
 
-// readErr keeps the first error of the message's reader, which the lenient decoders would
-// otherwise take for the end of a part.
-type readErr struct{ err error }
-
-func (e *readErr) section(r io.ReaderAt, start, end int64) io.Reader {
-	return &errReader{r: io.NewSectionReader(r, start, end-start), e: e}
+// stickyReaderAt keeps the first error of the message's reader, which the lenient decoders
+// above it would otherwise take for the end of a part.
+type stickyReaderAt struct {
+	r   io.ReaderAt
+	err error
 }
 
-type errReader struct {
-	r io.Reader
-	e *readErr
-}
-
-func (r *errReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && r.e.err == nil {
-		r.e.err = err
+func (s *stickyReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
 	}
 	return n, err
 }
 
+// section reads [start, end) of the message.
+func (s *stickyReaderAt) section(start, end int64) io.Reader {
+	return io.NewSectionReader(s, start, end-start)
+}
+
 // part tokenizes the content of p and of the parts below it.
-func (t *Tokens) part(src *readErr, r io.ReaderAt, p *message.Part, depth int) {
+func (t *Tokens) part(src *stickyReaderAt, p *message.Part) {
 	if src.err != nil {
 		return
 	}
@@ -148,17 +147,17 @@ func (t *Tokens) part(src *readErr, r io.ReaderAt, p *message.Part, depth int) {
 	switch {
 	case p.IsMultipart():
 		for _, c := range p.Parts {
-			t.part(src, r, c, depth+1)
+			t.part(src, c)
 		}
 	case p.IsMessage():
-		t.header(src.section(r, p.Message.HeaderStart, p.Message.BodyStart), false)
-		t.part(src, r, p.Message, depth+1)
+		t.header(src.section(p.Message.HeaderStart, p.Message.BodyStart), false)
+		t.part(src, p.Message)
 	case p.Type == "text":
 		if t.Features.textRemaining <= 0 {
 			t.Features.Truncated = true
 			return
 		}
-		body := message.DecodedText(src.section(r, p.BodyStart, p.BodyEnd), p)
+		body := message.DecodedText(src.section(p.BodyStart, p.BodyEnd), p)
 		text, _ := io.ReadAll(io.LimitReader(body, int64(t.Features.textRemaining)+1))
 		if len(text) > t.Features.textRemaining {
 			text = text[:t.Features.textRemaining]

@@ -2,6 +2,8 @@ package spam
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"fmt"
 	"strings"
 	"testing"
@@ -138,5 +140,33 @@ func TestTokenizeLinkMismatch(t *testing.T) {
 		if toks.Features.LinkMismatch != tc.want {
 			t.Errorf("%s: %q, want %q", tc.html, toks.Features.LinkMismatch, tc.want)
 		}
+	}
+}
+
+// failingReader serves the message once, to the parser's pass, and fails when a part is read
+// again, as a disk error in the middle of the work would.
+type failingReader struct {
+	data   []byte
+	served int64 // reads below this offset were served before
+}
+
+func (f *failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.served {
+		return 0, errors.New("read error")
+	}
+	n := copy(p, f.data[min(off, int64(len(f.data))):])
+	f.served = off + int64(n)
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestTokenizeReadError: a reader failing under a lenient decoder (base64 in a charset) is an
+// error, not a shorter message.
+func TestTokenizeReadError(t *testing.T) {
+	m := msg("Subject: x\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64", strings.Repeat("aGVsbG8gd29ybGQK\n", 4000))
+	if _, err := Tokenize(&failingReader{data: m}, int64(len(m))); err == nil {
+		t.Fatal("no error from a failing reader")
 	}
 }
