@@ -44,7 +44,7 @@ const (
 	DefaultMaxRecipients     = 50
 	DefaultMaxInMemory       = 10000
 	DefaultPollInterval      = 30 * time.Second
-	DefaultTimeout           = 5 * time.Minute
+	DefaultTimeout           = 10 * time.Minute
 )
 
 // Scheduler delivers the outbound queue. Set its fields, then call Start; Shutdown stops it.
@@ -72,7 +72,7 @@ type Scheduler struct {
 	MaxRecipients      int           // recipients per transaction. Default: 50.
 	MaxInMemory        int           // due rows read into memory at once. Default: 10000.
 	PollInterval       time.Duration // longest sleep between reads of the queue. Default: 30 s.
-	Timeout            time.Duration // bound of one connection's whole conversation. Default: 5 min.
+	Timeout            time.Duration // bound of one transaction (RFC 5321 §4.5.3.2: 10 min for the data). Default: 10 min.
 
 	// RootCAs verifies certificates where a policy requires it (MTA-STS, smarthost); nil: the
 	// system's roots.
