@@ -214,8 +214,26 @@ func (s *Scheduler) dialSession(ctx context.Context, addr, host string, mode smt
 	return &session{client: client, host: host}, nil
 }
 
+// current drops the rows the operator held or deleted (`posthorn queue`) since they were read.
+func (s *Scheduler) current(ctx context.Context, batch []store.QueuedMessage) []store.QueuedMessage {
+	out := batch[:0]
+	for _, q := range batch {
+		now, err := s.Store.GetQueued(ctx, q.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound), err == nil && now.Held:
+			s.release(q.ID)
+		default:
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
 // send runs one transaction: one message to the recipients of batch.
 func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.QueuedMessage) {
+	if batch = s.current(ctx, batch); len(batch) == 0 {
+		return
+	}
 	first := batch[0]
 	if first.RequireTLS && !sess.verified {
 		// RFC 8689 §4.2.1: without MTA-STS or DANE the next hop cannot be authenticated.

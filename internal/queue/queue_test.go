@@ -365,3 +365,30 @@ func TestSMTPUTF8OnlyWhenNeeded(t *testing.T) {
 		t.Errorf("Status %q, want 5.6.7", got)
 	}
 }
+
+// TestHoldWhileInMemory: a row held (or deleted) after the scheduler read it is not sent.
+func TestHoldWhileInMemory(t *testing.T) {
+	port := loopbackPort(t)
+	h := newHarness(t, port, remoteZone())
+	sink := startSink(t, at("127.0.0.1", port), nil, nil)
+	h.sched.RatePerDestination = 5 // one transaction per 200 ms: the rows wait in memory
+	h.sched.MaxPerDestination = 1
+	for i := range 4 {
+		h.enqueue("alice@example.org", fmt.Sprintf("m%d", i), store.Outbound{Recipient: fmt.Sprintf("r%d@remote.example", i)})
+	}
+	rows, _ := h.store.ListQueue(context.Background())
+	h.start()
+	h.waitFor("the first delivery", func() bool { return len(sink.transactions()) >= 1 })
+	if err := h.store.SetQueueHeld(context.Background(), rows[2].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.QueueDone(context.Background(), rows[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the rest", func() bool { return h.queueLen() == 1 })
+	time.Sleep(300 * time.Millisecond)
+	got := sink.received()
+	if got["r2@remote.example"] != 0 || got["r3@remote.example"] != 0 || got["r1@remote.example"] != 1 {
+		t.Errorf("received %v: the held and the deleted row must not be sent", got)
+	}
+}
