@@ -78,7 +78,25 @@ func TestSubmission(t *testing.T) {
 		t.Fatalf("app-password list: %q", list)
 	}
 	s.MustCLI("", "user", "send-limit", "bob@example.org", "2", "default")
-	records := dkimRecords(t, s.MustCLI("", "domain", "dns", "example.org"))
+	dns := s.MustCLI("", "domain", "dns", "example.org")
+	records := dkimRecords(t, dns)
+	for _, want := range []string{
+		"example.org.                             3600 IN MX    10 mx.test.example.",
+		`example.org.                             3600 IN TXT   "v=spf1 mx -all"`,
+		`_dmarc.example.org.                      3600 IN TXT   "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.org"`,
+		`_mta-sts.example.org.                    3600 IN TXT   "v=STSv1; id=`,
+		"https://mta-sts.example.org/.well-known/mta-sts.txt",
+		`_smtp._tls.example.org.                  3600 IN TXT   "v=TLSRPTv1; rua=mailto:postmaster@example.org"`,
+		"_submission._tcp.example.org.            3600 IN SRV   0 1 " + portOf(t, s.Submission) + " mx.test.example.",
+		"_submissions._tcp.example.org.           3600 IN SRV   0 1 " + portOf(t, s.Submissions) + " mx.test.example.",
+		"_imaps._tcp.example.org.                 3600 IN SRV   0 1 " + portOf(t, s.IMAPS) + " mx.test.example.",
+		"_pop3s._tcp.example.org.                 3600 IN SRV   0 1 " + portOf(t, s.POP3S) + " mx.test.example.",
+		"autoconfig.example.org.                  3600 IN CNAME mx.test.example.",
+	} {
+		if !strings.Contains(dns, want) {
+			t.Errorf("domain dns lacks %q:\n%s", want, dns)
+		}
+	}
 	s.Start()
 
 	// STARTTLS + AUTH PLAIN with the password; implicit TLS + AUTH LOGIN with the app password

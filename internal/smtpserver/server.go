@@ -1,4 +1,6 @@
-// Package smtpserver is posthorn's inbound MX (RFC 5321) on go-smtp, up to the durable commit.
+// Package smtpserver is posthorn's inbound MX (RFC 5321) on go-smtp, up to the durable commit,
+// and, with Server.Submission set, its message submission server (RFC 6409; see submission.go:
+// AUTH first, the sender must be the account's, DKIM signing, local delivery and queueing).
 //
 // A session decides each RCPT TO at once (store.Resolve: account, alias, sub-address, catch-all;
 // an unknown local user gets 550 5.1.1, a domain that is not ours 554 5.7.1, so the MX is never an
