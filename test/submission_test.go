@@ -241,6 +241,35 @@ c.quit()
 	if strings.Contains(inbox[2], "DKIM-Signature") {
 		t.Errorf("message from other.example carries a DKIM signature:\n%s", inbox[2])
 	}
+
+	// The admin commands while the server runs.
+	runTranscript(t, s, `
+$ user send-as list alice@example.org
+@other.example
+$ user send-as remove alice@example.org @other.example
+alice@example.org may no longer send as @other.example
+$ user send-as remove alice@example.org @other.example
+posthorn: alice@example.org has no send-as @other.example
+[exit 1]
+$ user send-limit bob@example.org
+bob@example.org: 2 recipients per hour, 5000 (default) per day
+$ user send-limit bob@example.org default 0
+bob@example.org: 1000 (default) recipients per hour, no limit per day
+$ user app-password remove alice@example.org phone
+removed app password "phone" of alice@example.org
+$ user app-password list alice@example.org
+$ user app-password remove alice@example.org phone
+posthorn: alice@example.org has no app password called "phone"
+[exit 1]
+$ user send-as add nobody@example.org @other.example
+posthorn: unknown user nobody@example.org
+[exit 1]
+`)
+	if out, code := submitSwaks(t, s.Submissions, "--tlsc", "--auth", "PLAIN", "--auth-user", "alice@example.org",
+		"--auth-password", appPassword, "--from", "alice@example.org", "--to", "bob@example.org"); code == 0 ||
+		!strings.Contains(out, "535 5.7.8") {
+		t.Fatalf("removed app password still works: exit %d\n%s", code, out)
+	}
 }
 
 // dkimpy verifies each DKIM-Signature of msg with Debian's dkimpy, the public keys served
