@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"posthorn/internal/address"
+	"posthorn/internal/blob"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
@@ -179,66 +180,27 @@ func (s *session) Data(r io.Reader) error {
 		if aerr := body.Abort(); aerr != nil {
 			s.logger.Error("delete refused message body", "err", aerr)
 		}
-		var reply *smtp.SMTPError
-		result := "read-failed"
-		switch {
-		case errors.Is(err, errLoop):
-			reply, result = errLoop, "loop"
-		case errors.Is(err, smtp.ErrDataTooLarge), errors.Is(err, errTooLarge):
-			reply, result = errTooLarge, "too-large"
-		case errors.Is(err, smtp.ErrDataReset):
-			return err // RSET or QUIT during BDAT: nothing to reply
-		default:
-			s.logger.Info("message transfer failed", "err", err)
-			return err
-		}
-		s.reject(rcpt, result, reply)
-		return reply
+		return s.transferFailed(rcpt, err)
 	}
 	size := body.Size() + spool.Size()
-	if over, err := s.overQuota(s.accounts, size); err != nil || over != "" {
+	if err := s.checkQuota(rcpt, size); err != nil {
 		_ = body.Abort()
 		spool.Close()
-		if err != nil {
-			s.logger.Error("read quota", "err", err)
-			s.reject(rcpt, "lookup-failed", errTempLookup)
-			return errTempLookup
-		}
-		// One reply for every recipient (SMTP has no per-recipient reply to DATA): the sender
-		// retries them all later.
-		s.logger.Info("message over quota", "account", over, "size", size)
-		s.reject(rcpt, "over-quota", errOverQuota)
-		return errOverQuota
+		return err
 	}
 	verdict, err := s.filterData(body, spool, len(received))
 	if err != nil {
 		return err
 	}
 	size = body.Size()
-	analysis, err := s.server.Analyze(body, size)
-	if err != nil {
-		// The parser never refuses a message; an error here is an I/O error.
-		s.logger.Error("analyze message", "err", err)
-		_ = body.Abort()
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return errTempStore
-	}
 	targets := make([]store.Target, len(s.accounts))
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: s.mailbox(verdict, acc.ID)}
 	}
 	id := body.ID()
-	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
-		InternalDate: time.Now(),
-		Envelope:     analysis.Envelope,
-		Structure:    analysis.Structure,
-		Text:         analysis.Text,
-		Targets:      targets,
-	})
+	analysis, err := s.commit(body, rcpt, targets, nil)
 	if err != nil {
-		s.logger.Error("commit message", "err", err)
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return errTempStore
+		return err
 	}
 	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
 	s.server.MailLog.Record(maillog.Event{
@@ -247,6 +209,70 @@ func (s *session) Data(r io.Reader) error {
 		Reasons: verdict.ReasonNames(),
 	})
 	return nil
+}
+
+// transferFailed answers a DATA or BDAT whose copy into storage failed with err.
+func (s *session) transferFailed(rcpt string, err error) error {
+	var reply *smtp.SMTPError
+	result := "read-failed"
+	switch {
+	case errors.Is(err, errLoop):
+		reply, result = errLoop, "loop"
+	case errors.Is(err, smtp.ErrDataTooLarge), errors.Is(err, errTooLarge):
+		reply, result = errTooLarge, "too-large"
+	case errors.Is(err, smtp.ErrDataReset):
+		return err // RSET or QUIT during BDAT: nothing to reply
+	default:
+		s.logger.Info("message transfer failed", "err", err)
+		return err
+	}
+	s.reject(rcpt, result, reply)
+	return reply
+}
+
+// checkQuota refuses a message of size octets that one of the session's accounts has no room
+// for. One reply for every recipient (SMTP has no per-recipient reply to DATA): the sender
+// retries them all later.
+func (s *session) checkQuota(rcpt string, size int64) error {
+	over, err := s.overQuota(s.accounts, size)
+	switch {
+	case err != nil:
+		s.logger.Error("read quota", "err", err)
+		s.reject(rcpt, "lookup-failed", errTempLookup)
+		return errTempLookup
+	case over != "":
+		s.logger.Info("message over quota", "account", over, "size", size)
+		s.reject(rcpt, "over-quota", errOverQuota)
+		return errOverQuota
+	}
+	return nil
+}
+
+// commit computes the stored message's analysis and commits it to targets and the outbound
+// queue in one transaction; on failure body is gone and the error is the reply.
+func (s *session) commit(body *blob.Writer, rcpt string, targets []store.Target, outbound []store.Outbound) (Analysis, error) {
+	analysis, err := s.server.Analyze(body, body.Size())
+	if err != nil {
+		// The parser never refuses a message; an error here is an I/O error.
+		s.logger.Error("analyze message", "err", err)
+		_ = body.Abort()
+		s.reject(rcpt, "storage-failed", errTempStore)
+		return Analysis{}, errTempStore
+	}
+	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
+		InternalDate: time.Now(),
+		Envelope:     analysis.Envelope,
+		Structure:    analysis.Structure,
+		Text:         analysis.Text,
+		Targets:      targets,
+		Outbound:     outbound,
+	})
+	if err != nil {
+		s.logger.Error("commit message", "err", err)
+		s.reject(rcpt, "storage-failed", errTempStore)
+		return Analysis{}, errTempStore
+	}
+	return analysis, nil
 }
 
 // overQuota returns the address of the first account that uses all its storage quota or would

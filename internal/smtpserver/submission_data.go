@@ -52,26 +52,7 @@ func (s *submissionSession) Data(r io.Reader) error {
 		s.reject(rcpt, "storage-failed", errTempStore)
 		return errTempStore
 	}
-	return s.commit(body, rcpt, stats, start)
-}
-
-// transferFailed answers a DATA/BDAT whose copy failed.
-func (s *submissionSession) transferFailed(rcpt string, err error) error {
-	var reply *smtp.SMTPError
-	result := "read-failed"
-	switch {
-	case errors.Is(err, errLoop):
-		reply, result = errLoop, "loop"
-	case errors.Is(err, smtp.ErrDataTooLarge), errors.Is(err, errTooLarge):
-		reply, result = errTooLarge, "too-large"
-	case errors.Is(err, smtp.ErrDataReset):
-		return err
-	default:
-		s.logger.Info("message transfer failed", "err", err)
-		return err
-	}
-	s.reject(rcpt, result, reply)
-	return reply
+	return s.deliver(body, rcpt, stats, start)
 }
 
 // checkHeader reads the spooled header section: every From address must be owned by the
@@ -186,44 +167,22 @@ func submissionReceived(hostname, helo, id string, tls bool, now time.Time) stri
 		headerSafe(helo), hostname, protocol, id, now.Format(time.RFC1123Z))
 }
 
-// commit delivers body to the local recipients' INBOXes and queues it for the remote ones, in
+// deliver delivers body to the local recipients' INBOXes and queues it for the remote ones, in
 // one transaction, then counts it against the sending limits.
-func (s *submissionSession) commit(body *blob.Writer, rcpt string, stats copyStats, start time.Time) error {
+func (s *submissionSession) deliver(body *blob.Writer, rcpt string, stats copyStats, start time.Time) error {
 	size := body.Size()
-	if over, err := s.overQuota(s.accounts, size); err != nil || over != "" {
+	if err := s.checkQuota(rcpt, size); err != nil {
 		_ = body.Abort()
-		if err != nil {
-			s.logger.Error("read quota", "err", err)
-			s.reject(rcpt, "lookup-failed", errTempLookup)
-			return errTempLookup
-		}
-		s.reject(rcpt, "over-quota", errOverQuota)
-		return errOverQuota
-	}
-	analysis, err := s.server.Analyze(body, size)
-	if err != nil {
-		s.logger.Error("analyze message", "err", err)
-		_ = body.Abort()
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return errTempStore
+		return err
 	}
 	targets := make([]store.Target, len(s.accounts))
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: "INBOX"}
 	}
 	id := body.ID()
-	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
-		InternalDate: time.Now(),
-		Envelope:     analysis.Envelope,
-		Structure:    analysis.Structure,
-		Text:         analysis.Text,
-		Targets:      targets,
-		Outbound:     s.queued,
-	})
+	analysis, err := s.commit(body, rcpt, targets, s.queued)
 	if err != nil {
-		s.logger.Error("commit message", "err", err)
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return errTempStore
+		return err
 	}
 	if err := s.sub.Store.RecordSent(context.Background(), s.account.ID, len(s.rcpts), s.sub.now()); err != nil {
 		// The message is accepted; only the count is missing.
