@@ -83,7 +83,6 @@ send_per_day = 0
 smarthost = "$SINK"
 retry_min_seconds = 3600
 retry_max_seconds = 3600
-poll_seconds = 1
 max_connections_per_domain = 20
 CONF
 "$W/posthorn" -c "$PH/posthorn.toml" domain add bench.example >/dev/null

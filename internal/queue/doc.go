@@ -29,8 +29,9 @@
 // RCPT... and DATA sent together). RatePerDestination spaces transactions to one destination.
 //
 // The scheduler wakes when the store signals new rows (store.QueueStore.QueueWake), when a
-// connection finishes, at the next row's next attempt, and at least every PollInterval (rows
-// changed by another process, such as `posthorn queue retry`, are seen then).
+// connection finishes, at the next row's next attempt, and at least every PollInterval. Every
+// 250 ms it also counts the due rows (an index-only count): more than it holds in memory means
+// another process made rows due (`posthorn queue retry`), and it reads them at once.
 //
 // # Routing and TLS
 //

@@ -223,7 +223,8 @@ func (s *Scheduler) loop(ctx context.Context) {
 			s.fill(ctx)
 		}
 		s.dispatch(ctx)
-		timer.Reset(s.sleep(ctx))
+		sleep := s.sleep(ctx)
+		timer.Reset(min(sleep, probeInterval))
 		select {
 		case <-s.quit:
 			return
@@ -234,9 +235,27 @@ func (s *Scheduler) loop(ctx context.Context) {
 			// memory ran low after a read that hit MaxInMemory.
 			read = s.needsRead()
 		case <-timer.C:
-			read = true
+			read = sleep <= probeInterval || s.dueElsewhere(ctx)
 		}
 	}
+}
+
+// probeInterval is how often the scheduler counts the due rows, to see rows made due by
+// another process (`posthorn queue retry`) without reading the queue.
+const probeInterval = 250 * time.Millisecond
+
+// dueElsewhere reports whether more rows are due than this process holds: rows it has not read.
+// Every row in memory is due or already gone from the table, so the count cannot be lower
+// merely because of them.
+func (s *Scheduler) dueElsewhere(ctx context.Context) bool {
+	n, err := s.Store.CountDueQueue(ctx, s.Now())
+	if err != nil {
+		s.Logger.Error("queue: count due rows", "err", err)
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return n > len(s.inflight)
 }
 
 // minReadInterval spaces the scheduler's reads of the queue.

@@ -85,6 +85,8 @@ type QueueStore interface {
 	// DueQueue returns up to limit rows that are not held and due at now, lowest priority
 	// class first, then oldest next attempt, skipping the ids in exclude (rows in flight).
 	DueQueue(ctx context.Context, now time.Time, limit int, exclude map[int64]bool) ([]QueuedMessage, error)
+	// CountDueQueue counts the rows that are not held and due at now.
+	CountDueQueue(ctx context.Context, now time.Time) (int, error)
 	// NextQueueAttempt returns the earliest next attempt after the given time of a row that is
 	// not held, or the zero time when there is none.
 	NextQueueAttempt(ctx context.Context, after time.Time) (time.Time, error)

@@ -123,6 +123,16 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int, exclude 
 	return out, nil
 }
 
+// CountDueQueue counts the due rows, from index queue_due alone.
+func (s *Store) CountDueQueue(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM queue WHERE held = 0 AND priority IN (0, 1)
+		AND next_attempt <= ?`, now.UnixNano()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count due queue: %w", err)
+	}
+	return n, nil
+}
+
 // NextQueueAttempt returns the earliest next attempt after the given time among rows not held.
 func (s *Store) NextQueueAttempt(ctx context.Context, after time.Time) (time.Time, error) {
 	var next sql.NullInt64
