@@ -15,8 +15,8 @@ import (
 )
 
 // queueCmd is `posthorn queue`: the outbound queue, one line per recipient. The commands change
-// the database directly; a running server sees the change at its next read of the queue
-// (within [delivery] poll time, 30 s).
+// the database directly; a running server notices rows made due within a quarter of a second,
+// and checks a row is neither held nor deleted before sending it.
 func (e *env) queueCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "queue", Short: "Inspect and manage the outbound queue"}
 	cmd.AddCommand(&cobra.Command{

@@ -33,8 +33,8 @@ type Delivery struct {
 	MaxConnectionsPerDomain int `toml:"max_connections_per_domain"`
 	// Most messages per second to one destination domain; 0 = no limit. Default: 0.
 	RatePerDomain float64 `toml:"rate_per_domain"`
-	// Longest wait between reads of the queue, in seconds: changes made by `posthorn queue`
-	// are seen within it. Default: 30.
+	// Longest wait between full reads of the queue, in seconds (rows that `posthorn queue retry`
+	// makes due are noticed within 250 ms anyway). Default: 30.
 	PollSeconds int `toml:"poll_seconds"`
 }
 

@@ -107,7 +107,8 @@ max_connections = 100
 max_connections_per_domain = 10
 # Most messages per second to one destination domain; 0 = no limit.
 rate_per_domain = 0
-# Longest wait between reads of the queue, in seconds; "posthorn queue" changes are seen within it.
+# Longest wait between full reads of the queue, in seconds (rows that "posthorn queue retry"
+# makes due are noticed within a quarter of a second anyway).
 poll_seconds = 30
 
 [filter]
