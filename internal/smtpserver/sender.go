@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"posthorn/internal/address"
 	"posthorn/internal/store"
 )
@@ -46,7 +48,7 @@ func (s *submissionSession) owns(ctx context.Context, addr address.Address) (boo
 
 // checkLimits returns errSendLimit when n more recipients would take the account past its
 // hourly or daily sending limit.
-func (s *submissionSession) checkLimits(ctx context.Context, n int) error {
+func (s *submissionSession) checkLimits(ctx context.Context, n int) *smtp.SMTPError {
 	limits, err := s.sub.Store.GetSendLimits(ctx, s.account.ID)
 	if err != nil {
 		s.logger.Error("read send limits", "err", err)

@@ -83,18 +83,12 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	// RFC 5321 §4.5.1: mail for "postmaster" must be accepted, case-insensitively; Parse
 	// lower-cases, so the account or alias "postmaster@domain" is found like any other.
-	res, err := store.Resolve(context.Background(), s.server.Store, a)
-	switch {
-	case errors.Is(err, store.ErrUnknownDomain):
+	res, err := s.resolve(a)
+	if errors.Is(err, store.ErrUnknownDomain) {
 		s.reject(a.String(), "relay-denied", errRelayDenied)
 		return errRelayDenied
-	case errors.Is(err, store.ErrNoSuchUser):
-		s.reject(a.String(), "unknown-user", errUnknownUser)
-		return errUnknownUser
-	case err != nil:
-		s.logger.Error("resolve recipient", "rcpt", a.String(), "err", err)
-		s.reject(a.String(), "lookup-failed", errTempLookup)
-		return errTempLookup
+	} else if err != nil {
+		return err
 	}
 	if over, err := s.overQuota(res.Accounts, s.size); err != nil {
 		s.logger.Error("read quota", "rcpt", a.String(), "err", err)
@@ -107,15 +101,37 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err := s.filterRcpt(a.String()); err != nil {
 		return err
 	}
+	s.addRecipient(a, res.Accounts)
+	s.logger.Debug("recipient accepted", "rcpt", a.String(), "via", res.Via, "accounts", len(res.Accounts))
+	return nil
+}
+
+// resolve decides where mail for a goes (store.Resolve). An unknown local user is refused here
+// (550 5.1.1) and so is a failed lookup (451 4.3.0); store.ErrUnknownDomain is returned as it
+// is, for the caller to refuse (MX) or queue (submission).
+func (s *session) resolve(a address.Address) (store.Resolution, error) {
+	res, err := store.Resolve(context.Background(), s.server.Store, a)
+	switch {
+	case err == nil, errors.Is(err, store.ErrUnknownDomain):
+		return res, err
+	case errors.Is(err, store.ErrNoSuchUser):
+		s.reject(a.String(), "unknown-user", errUnknownUser)
+		return res, errUnknownUser
+	}
+	s.logger.Error("resolve recipient", "rcpt", a.String(), "err", err)
+	s.reject(a.String(), "lookup-failed", errTempLookup)
+	return res, errTempLookup
+}
+
+// addRecipient adds an accepted recipient and its accounts, each account once.
+func (s *session) addRecipient(a address.Address, accounts []store.Account) {
 	s.rcpts = append(s.rcpts, a.String())
-	for _, acc := range res.Accounts {
+	for _, acc := range accounts {
 		if !s.accountIDs[acc.ID] {
 			s.accountIDs[acc.ID] = true
 			s.accounts = append(s.accounts, acc)
 		}
 	}
-	s.logger.Debug("recipient accepted", "rcpt", a.String(), "via", res.Via, "accounts", len(res.Accounts))
-	return nil
 }
 
 // Reset handles RSET and the end of every transaction.

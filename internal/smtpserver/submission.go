@@ -209,31 +209,23 @@ func (s *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.reject(to, "bad-address", errBadAddress)
 		return errBadAddress
 	}
-	if err := s.checkLimits(context.Background(), len(s.rcpts)+1); err != nil {
-		s.reject(a.String(), "send-limit", errSendLimit)
-		return err
+	if reply := s.checkLimits(context.Background(), len(s.rcpts)+1); reply != nil {
+		reason := "send-limit"
+		if reply != errSendLimit {
+			reason = "lookup-failed"
+		}
+		s.reject(a.String(), reason, reply)
+		return reply
 	}
-	res, err := store.Resolve(context.Background(), s.server.Store, a)
-	switch {
-	case errors.Is(err, store.ErrUnknownDomain):
+	res, err := s.resolve(a)
+	if errors.Is(err, store.ErrUnknownDomain) {
 		s.rcpts = append(s.rcpts, a.String())
 		s.queued = append(s.queued, s.outbound(a, opts))
 		return nil
-	case errors.Is(err, store.ErrNoSuchUser):
-		s.reject(a.String(), "unknown-user", errUnknownUser)
-		return errUnknownUser
-	case err != nil:
-		s.logger.Error("resolve recipient", "rcpt", a.String(), "err", err)
-		s.reject(a.String(), "lookup-failed", errTempLookup)
-		return errTempLookup
+	} else if err != nil {
+		return err
 	}
-	s.rcpts = append(s.rcpts, a.String())
-	for _, acc := range res.Accounts {
-		if !s.accountIDs[acc.ID] {
-			s.accountIDs[acc.ID] = true
-			s.accounts = append(s.accounts, acc)
-		}
-	}
+	s.addRecipient(a, res.Accounts)
 	return nil
 }
 
