@@ -99,6 +99,7 @@ type Scheduler struct {
 	loopDone  chan struct{}
 	markDone  chan struct{}
 	workers   sync.WaitGroup
+	removing  sync.WaitGroup // removals of message files whose rows are gone
 }
 
 // destination is the in-memory state of one destination: the due rows waiting for a
@@ -183,6 +184,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 	close(s.marks)
 	<-s.markDone
+	s.removing.Wait()
 	s.cancel()
 	return err
 }
@@ -502,11 +504,19 @@ func (s *Scheduler) done(ctx context.Context, ids []int64) {
 		// The rows stay queued and are sent again: a duplicate, never a loss.
 		s.Logger.Error("queue: remove delivered rows", "ids", ids, "err", err)
 	}
-	for _, id := range gone {
-		if err := s.Blobs.Remove(id); err != nil {
-			s.Logger.Warn("queue: remove message body", "blob", id, "err", err)
-		}
-	}
 	s.release(ids...)
 	s.signal()
+	// The files go in the background: the next group of delivered rows must not wait for
+	// unlinks to be committed (every delivered row waiting is a possible duplicate).
+	if len(gone) > 0 {
+		s.removing.Add(1)
+		go func() {
+			defer s.removing.Done()
+			for _, id := range gone {
+				if err := s.Blobs.Remove(id); err != nil {
+					s.Logger.Warn("queue: remove message body", "blob", id, "err", err)
+				}
+			}
+		}()
+	}
 }
