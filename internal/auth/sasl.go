@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -41,19 +42,43 @@ func (a *Authenticator) SASL(ctx context.Context, mechanism, protocol string, re
 	}
 	switch strings.ToUpper(mechanism) {
 	case MechPlain:
-		// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
-		return sasl.NewPlainServer(func(identity, username, password string) error {
-			if identity != "" && identity != username {
-				return ErrInvalidCredentials // acting as another user is not offered
-			}
-			return login(username, password)
-		}), nil
+		return &plainServer{login: login}, nil
 	case MechLogin:
 		return &loginServer{login: login}, nil
 	case MechSCRAM:
 		return a.scram(ctx, protocol, remote, onLogin), nil
 	}
 	return nil, ErrUnknownMechanism
+}
+
+// plainServer is the PLAIN mechanism (RFC 4616): one message, [authzid] NUL authcid NUL
+// passwd, after an empty challenge when the client gave no initial response. A malformed
+// message is ErrSASLSyntax; acting as another user is not offered.
+type plainServer struct {
+	login func(username, password string) error
+	done  bool
+}
+
+func (p *plainServer) Next(response []byte) ([]byte, bool, error) {
+	if p.done {
+		return nil, false, ErrSASLSyntax
+	}
+	if response == nil {
+		return []byte{}, false, nil
+	}
+	p.done = true
+	parts := bytes.Split(response, []byte{0})
+	if len(parts) != 3 {
+		return nil, false, ErrSASLSyntax
+	}
+	authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
+	if authz != "" && authz != user {
+		return nil, false, ErrInvalidCredentials
+	}
+	if err := p.login(user, pass); err != nil {
+		return nil, false, err
+	}
+	return nil, true, nil
 }
 
 // loginServer is the LOGIN mechanism: the server asks "Username:" then "Password:" and the

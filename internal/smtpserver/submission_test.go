@@ -124,6 +124,8 @@ func TestSubmissionAuthMechanisms(t *testing.T) {
 	c.cmd("AUTH PLAIN "+b64("alice@example.org\x00bob@example.org\x00bob password"), "535 5.7.8 ")
 	c.cmd("AUTH SCRAM-SHA-256 "+b64("p=tls-server-end-point,,n=bob@example.org,r=abcdef"), "535 5.7.8 ")
 	c.cmd("AUTH SCRAM-SHA-256 "+b64("n,,bad"), "501 5.5.2 ")
+	c.cmd("AUTH PLAIN "+b64("no separators"), "501 5.5.2 ")
+	c.cmd("AUTH PLAIN =", "501 5.5.2 ") // an empty initial response is not a PLAIN message
 
 	// SCRAM-SHA-256 through go-smtp's client with a client written from RFC 5802.
 	for _, tc := range []struct {
