@@ -21,7 +21,8 @@ func newSpamClassifier(sc config.FilterSpam, st store.Store, resolver dns.Resolv
 	}
 	lists, _ := st.(store.SpamLists)
 	seen, _ := st.(store.Correspondents)
-	return spam.New(model, lists, seen, resolver, spam.Config{
+	// The cache spares most SQL lookups per message; the trainer empties it after training.
+	return spam.New(spam.NewCachedModel(model), lists, seen, resolver, spam.Config{
 		JunkThreshold:   sc.JunkThreshold,
 		RejectThreshold: sc.RejectThreshold,
 		DNSBLZones:      sc.DNSBL,

@@ -178,3 +178,10 @@ func (s Score) Main() string {
 	}
 	return "spam-score"
 }
+
+// modelChanged tells a cached model that the store's counts changed behind it.
+func (c *Classifier) modelChanged() {
+	if cm, ok := c.model.(*CachedModel); ok {
+		cm.Changed()
+	}
+}

@@ -96,6 +96,9 @@ func (t *Trainer) TrainPending(ctx context.Context) (int, error) {
 		if err := t.Feed.ConsumeJunkMoves(ctx, moves, batch); err != nil {
 			return trained, err
 		}
+		if t.Classifier != nil {
+			t.Classifier.modelChanged()
+		}
 		trained += len(batch)
 		if len(moves) < trainerBatch {
 			return trained, nil
