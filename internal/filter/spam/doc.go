@@ -63,7 +63,7 @@
 //	                      from the authentication summary the caller passes in Signals
 //	dnsbl:ZONE, uribl:ZONE the client address, or a URL's domain, listed in a configured zone
 //	missing_date, missing_message_id, html_only, link_mismatch, many_recipients
-//	                      header and structure heuristics (see heuristics.go for why each)
+//	                      header and structure heuristics (see signals.go for why each)
 //	first_time_sender     the account never received from nor sent to the From address
 //
 // Score.Spam is Value >= the Junk threshold; Score.Reject is Value >= the reject threshold when
@@ -72,15 +72,31 @@
 // it: Value is AllowScore or BlockScore and the one reason names the entry. An allow entry is
 // not honoured when DMARC failed, since then the From address is not the sender's to claim.
 //
+// First-time senders: the store keeps, per account, the addresses it received mail from
+// (Classify notes the From address of every message it does not find spam, and the Trainer
+// that of every message moved out of Junk) or sent mail to (NoteSent). The notes are buffered
+// and written in one transaction per Trainer round, so a delivery costs no write. An account
+// without any correspondent yet gets no first_time_sender points: every sender is new to it.
+//
 // # Learning
 //
-// Train adds (or, undoing an earlier training, removes) one message's tokens to the account's
-// model and to the global model, in one transaction per batch. The Trainer consumes the store's
-// junk_moves events (a user moved a message into or out of Junk in an IMAP client) in id order:
-// each batch trains and advances the trainer's position in the same transaction, so an event is
-// trained exactly once, even across a crash. The store remembers which class each (account,
+// A training adds (or, undoing an earlier one, removes) one message's tokens to the account's
+// model and to the global model; a batch of them is one transaction, in which the counts of a
+// token touched by several messages are summed first and its row written once (store.SpamModel
+// TrainSpam; TrainCorpus batches 200 messages). The Trainer consumes the store's junk_moves
+// events (a user moved a message into or out of Junk in an IMAP client) in id order: each batch
+// trains and deletes its events in the same transaction, so an event is trained exactly once,
+// even across a crash or with two trainers. The store remembers which class each (account,
 // message body) was trained as: moving a message out of Junk unlearns it as spam before
 // learning it as ham, and moving it back does the reverse; a move that repeats the class it
 // already has changes nothing. A body already deleted when the trainer reaches its event is
 // skipped.
+//
+// # Storage
+//
+// The models live in SQL (migrations/0007_spam.sql): one row of totals per model and one row
+// per (model, token hash) with its spam and ham counts. A message's tokens are read in one
+// query; in the server, a CachedModel in front of the store keeps the global counts it read
+// (absent tokens too), so most lookups of the next messages skip SQL. MemoryModel holds the
+// same in memory, for tests and measurements.
 package spam
