@@ -186,3 +186,43 @@ func TestQueueAdmin(t *testing.T) {
 		t.Errorf("check after delete: %s", out)
 	}
 }
+
+// TestQueueRetriesThroughGreylisting: server B greylists (451 4.7.1 until 2 s after the first
+// try); server A's queue retries with backoff and the message arrives exactly once.
+func TestQueueRetriesThroughGreylisting(t *testing.T) {
+	dns := dnstest.Start(t, map[string][]string{
+		"b.example.":    {"b.example. 300 IN MX 10 mx.b.example."},
+		"mx.b.example.": {"mx.b.example. 300 IN A 127.0.0.1"},
+		"a.example.":    {`a.example. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"`},
+	})
+	b := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[filter]\nexempt_networks = []\n"+
+		"[filter.greylist]\nenabled = true\ndelay_seconds = 2\n", dns.Addr))
+	b.MustCLI("", "domain", "add", "b.example")
+	b.MustCLI("bob password\n", "user", "add", "bob@b.example", "--password-stdin")
+	b.Start()
+	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\nretry_min_seconds = 1\n"+
+		"retry_max_seconds = 2\n", dns.Addr, portOf(t, b.SMTP)))
+	a.MustCLI("", "domain", "add", "a.example")
+	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	a.Start()
+	if out, code := submitSwaks(t, a.Submission, "--auth", "PLAIN", "--auth-user", "alice@a.example",
+		"--auth-password", "alice password", "--from", "alice@a.example", "--to", "bob@b.example",
+		"--header", "Subject: greylisted"); code != 0 {
+		t.Fatalf("swaks: exit %d\n%s", code, out)
+	}
+	waitUntil(t, 30*time.Second, "the message in B's INBOX", func() bool { return len(b.Inbox("bob@b.example")) >= 1 })
+	waitUntil(t, 10*time.Second, "an empty queue at A", func() bool {
+		return strings.HasSuffix(a.MustCLI("", "queue", "list"), "0 queued\n")
+	})
+	time.Sleep(2 * time.Second) // a wrong second copy would come within the retry interval
+	if n := len(b.Inbox("bob@b.example")); n != 1 {
+		t.Errorf("B's INBOX has %d copies, want exactly 1", n)
+	}
+	deferred := strings.Count(a.Log(), "event=deferred")
+	if deferred < 1 || !strings.Contains(a.Log(), "451 4.7.1") {
+		t.Errorf("A's mail log shows %d deferrals, want at least one 451 4.7.1 from greylisting:\n%s", deferred, a.Log())
+	}
+	if !strings.Contains(a.Log(), "event=delivered") {
+		t.Errorf("A's mail log has no delivered event")
+	}
+}
