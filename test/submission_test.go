@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"os/exec"
 	"regexp"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	gosmtp "github.com/emersion/go-smtp"
+
 	pydkim "posthorn/internal/testutil/dkimpy"
+	"posthorn/internal/testutil/scramtest"
 )
 
 // submitSwaks runs swaks against addr (a submission listener) and returns its output and exit
@@ -110,6 +114,26 @@ func TestSubmission(t *testing.T) {
 		"--auth-password", appPassword, "--from", "team@example.org", "--to", "bob@example.org",
 		"--header", "From: Team <team@example.org>", "--header", "Subject: login over tls"); code != 0 {
 		t.Fatalf("swaks LOGIN with app password: exit %d\n%s", code, out)
+	}
+	// SCRAM-SHA-256 over implicit TLS, with a client written from RFC 5802 that also checks the
+	// server's signature; then a message with an app password's SCRAM keys.
+	for _, pass := range []string{"alice password", appPassword} {
+		c, err := gosmtp.DialTLS(s.Submissions, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := &scramtest.Client{Username: "alice@example.org", Password: pass}
+		if err := c.Auth(sc); err != nil || !sc.Verified {
+			t.Fatalf("SCRAM-SHA-256: %v (server signature verified: %v)", err, sc.Verified)
+		}
+		if err := c.SendMail("alice@example.org", []string{"alice@example.org"},
+			strings.NewReader("From: alice@example.org\r\nSubject: scram\r\n\r\nhi\r\n")); err != nil {
+			t.Fatalf("send after SCRAM: %v", err)
+		}
+		c.Close()
+	}
+	if got := len(s.Inbox("alice@example.org")); got != 2 {
+		t.Fatalf("alice's INBOX has %d messages after two SCRAM submissions, want 2", got)
 	}
 	// Without TLS, AUTH is not offered (plaintext on loopback is off here).
 	if out, code := submitSwaks(t, s.Submission, "--auth", "PLAIN", "--auth-user", "alice@example.org",
