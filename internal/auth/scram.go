@@ -38,12 +38,9 @@ func NewSCRAMSalt() (store.SCRAMSalt, error) {
 
 // DeriveSCRAM computes the stored form of a SCRAM-SHA-256 credential (RFC 5802 §3):
 // SaltedPassword := Hi(password, salt, i); StoredKey := H(HMAC(SaltedPassword, "Client Key"));
-// ServerKey := HMAC(SaltedPassword, "Server Key"). The password is used as the UTF-8 given,
-// without SASLprep (RFC 4013): passwords posthorn generates are ASCII, where SASLprep changes
-// nothing; a password with characters SASLprep would map works with clients that send it
-// unchanged.
+// ServerKey := HMAC(SaltedPassword, "Server Key"), the password prepared with saslprep.
 func DeriveSCRAM(password string, salt store.SCRAMSalt) (store.SCRAMKeys, error) {
-	salted, err := pbkdf2.Key(sha256.New, password, salt.Salt, salt.Iterations, sha256.Size)
+	salted, err := pbkdf2.Key(sha256.New, saslprep(password), salt.Salt, salt.Iterations, sha256.Size)
 	if err != nil {
 		return store.SCRAMKeys{}, fmt.Errorf("scram keys: %w", err)
 	}

@@ -210,3 +210,20 @@ func TestLoginMechanism(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 }
+
+func TestSASLprep(t *testing.T) {
+	// RFC 4013 §3's examples that are mappings, and the pass-through of ASCII.
+	for _, tc := range [][2]string{
+		{"I\u00ADX", "IX"},  // SOFT HYPHEN mapped to nothing
+		{"user", "user"},    // no transformation
+		{"USER", "USER"},    // case preserved
+		{"\u00AA", "a"},     // NFKC
+		{"\u2168", "IX"},    // NFKC
+		{"a\u00A0b", "a b"}, // non-ASCII space
+		{"correct horse", "correct horse"},
+	} {
+		if got := saslprep(tc[0]); got != tc[1] {
+			t.Errorf("saslprep(%q) = %q, want %q", tc[0], got, tc[1])
+		}
+	}
+}
