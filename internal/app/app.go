@@ -258,7 +258,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP,
 		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "default_quota_mib", cfg.Limits.DefaultQuotaMiB,
 		"imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
-		"pop3_allow_plaintext_loopback", cfg.POP3.AllowPlaintextLoopback)
+		"pop3_allow_plaintext_loopback", cfg.POP3.AllowPlaintextLoopback,
+		"submission_allow_plaintext_loopback", cfg.Submission.AllowPlaintextLoopback,
+		"send_per_hour", cfg.Limits.SendPerHour, "send_per_day", cfg.Limits.SendPerDay)
 	ok = true
 	return s, listening, nil
 }
