@@ -98,12 +98,22 @@ func TestCorpusAccuracy(t *testing.T) {
 	misfiledPct := 100 * float64(misfiled) / float64(ham)
 	t.Logf("trained on %d, tested %d spam and %d ham: spam caught %.2f%% (%d), ham misfiled %.2f%% (%d)",
 		len(train), spam, ham, caughtPct, caught, misfiledPct, misfiled)
+	// The samples beside the corpus: GTUBE is spam, its non-spam counterpart not.
+	for name, spam := range map[string]bool{"sample-spam.txt": true, "sample-nonspam.txt": false} {
+		data, err := os.ReadFile(filepath.Join(sharedSpam(t), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc, err := c.Classify(context.Background(), 0, bytes.NewReader(data), int64(len(data)), Signals{}); err != nil || sc.Spam != spam {
+			t.Errorf("%s: %s (%v), want spam %v", name, sc, err, spam)
+		}
+	}
 	if caughtPct < 97 || misfiledPct > 0.5 {
 		t.Errorf("accuracy below the goal: spam caught %.2f%% (want >= 97%%), ham misfiled %.2f%% (want <= 0.5%%)", caughtPct, misfiledPct)
 	}
 }
 
-// TestGTUBE: the GTUBE samples score as spam even with an untrained model.
+// TestGTUBE: the GTUBE sample scores as spam even with an untrained model.
 func TestGTUBE(t *testing.T) {
 	dir := sharedSpam(t)
 	c := New(NewMemoryModel(), nil, nil, nil, Config{}, nil)
