@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/mail"
+	"net/textproto"
 	"strings"
 
 	"posthorn/internal/message"
@@ -233,41 +234,25 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// header tokenizes a header section: a presence token per field name, and the words of the
-// fields that tell who sent the message and with what. top is the message's own header (an
-// encapsulated message's header gives tokens but no Features).
+// maxFields is the most header fields of one header section that give tokens.
+const maxFields = 200
+
+// header tokenizes a header section: a presence token per field name, and the words of its
+// fields. Fields are unfolded (RFC 5322 §2.2.3) by textproto; a line that is not a field is
+// skipped. top is the message's own header (an encapsulated message's header gives tokens but
+// no Features).
 func (t *Tokens) header(r io.Reader, top bool) {
-	br := bufio.NewReaderSize(io.LimitReader(r, maxHeaderBytes), 8<<10)
-	var field strings.Builder
-	fields := 0
-	flush := func() {
-		f := field.String()
-		field.Reset()
-		name, value, ok := strings.Cut(f, ":")
-		if !ok || fields >= 200 {
+	tp := textproto.NewReader(bufio.NewReaderSize(io.LimitReader(r, maxHeaderBytes), 8<<10))
+	for fields := 0; fields < maxFields; {
+		line, err := tp.ReadContinuedLine()
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			t.field(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), top)
+			fields++
+		}
+		if err != nil || line == "" {
 			return
 		}
-		fields++
-		t.field(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), top)
 	}
-	for {
-		line, err := br.ReadString('\n')
-		trimmed := strings.TrimRight(line, "\r\n")
-		switch {
-		case trimmed == "" && line != "":
-			err = io.EOF
-		case trimmed != "" && (trimmed[0] == ' ' || trimmed[0] == '\t'):
-			field.WriteString(" ")
-			field.WriteString(strings.TrimSpace(trimmed))
-		case trimmed != "":
-			flush()
-			field.WriteString(trimmed)
-		}
-		if err != nil {
-			break
-		}
-	}
-	flush()
 }
 
 // unwordedFields are the fields whose words are left out: the date, which would teach the
