@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"posthorn/internal/app"
+	"posthorn/internal/store"
 	pydkim "posthorn/internal/testutil/dkimpy"
 	"posthorn/internal/testutil/scramtest"
 )
@@ -301,4 +304,46 @@ posthorn: unknown user nobody@example.org
 func dkimpy(t *testing.T, msg string, records map[string]string) string {
 	t.Helper()
 	return pydkim.Verify(t, []byte(msg), records)
+}
+
+// TestDKIMKeysAtAddAndStart: "domain add" makes a domain's two DKIM keys at once, and a domain
+// made without them (before signing existed) gets them when the server starts.
+func TestDKIMKeysAtAddAndStart(t *testing.T) {
+	s := NewServer(t, "")
+	s.MustCLI("", "domain", "add", "example.org")
+	d := s.openData()
+	ctx := context.Background()
+	if _, err := d.Store.AddDomain(ctx, "old.example"); err != nil {
+		t.Fatal(err)
+	}
+	keysOf := func(d *app.Data, domain string) []string {
+		keys, err := d.Store.(store.SubmissionStore).DKIMKeys(ctx, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range keys {
+			out = append(out, k.Algorithm)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got := keysOf(d, "example.org"); strings.Join(got, " ") != "ed25519 rsa" {
+		t.Fatalf("keys after domain add: %v", got)
+	}
+	if got := keysOf(d, "old.example"); len(got) != 0 {
+		t.Fatalf("keys of a domain added behind the CLI's back: %v", got)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, s.Log())
+	}
+	d = s.openData()
+	defer d.Close()
+	if got := keysOf(d, "old.example"); strings.Join(got, " ") != "ed25519 rsa" {
+		t.Fatalf("keys after a start: %v", got)
+	}
 }

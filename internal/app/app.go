@@ -120,6 +120,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := sweepOrphans(ctx, data, logger); err != nil {
 		return nil, listening, err
 	}
+	// Before any listener answers: domains added before DKIM signing existed get their keys.
+	if err := EnsureDKIMKeys(ctx, data, logger); err != nil {
+		return nil, listening, err
+	}
 	mailLogger, closer, err := plog.OpenMailLog(cfg.Log, logger)
 	if err != nil {
 		return nil, listening, err
@@ -173,7 +177,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	// across them (per IP and per account).
 	authenticator := auth.NewAuthenticator(data.Store, logger.With("component", "auth"), registry)
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
-		if s.submit, err = newSubmissionServer(ctx, cfg, data, s.committer, authenticator, tlsSource.Config,
+		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,
 			logger, maillog.New(mailLogger), registry); err != nil {
 			return nil, listening, err
 		}

@@ -19,17 +19,13 @@ import (
 	"posthorn/internal/store"
 )
 
-// newSubmissionServer builds the server behind listen.submission and listen.submissions, after
-// giving every domain that has none its DKIM keys (domains added before signing existed).
-func newSubmissionServer(ctx context.Context, cfg config.Config, data *Data, committer *delivery.Committer,
+// newSubmissionServer builds the server behind listen.submission and listen.submissions.
+func newSubmissionServer(cfg config.Config, data *Data, committer *delivery.Committer,
 	authenticator *auth.Authenticator, tlsConfig *tls.Config, logger *slog.Logger, mailLog *maillog.Logger,
 	reg prometheus.Registerer) (*smtpserver.Server, error) {
 	subStore, ok := data.Store.(store.SubmissionStore)
 	if !ok {
 		return nil, errors.New("listen.submission: the store keeps no submission data")
-	}
-	if err := EnsureDKIMKeys(ctx, data, logger); err != nil {
-		return nil, err
 	}
 	return &smtpserver.Server{
 		Hostname:        cfg.Hostname,
