@@ -2,8 +2,9 @@
 // them in order and stops them in reverse order on shutdown. It is the one place where
 // components meet; they know nothing of each other beyond the interfaces they are given.
 //
-// Start order: data (store, blobs), orphan sweep, committer, TLS, authenticator, SMTP, IMAP,
-// POP3 and HTTP listeners, then the outbound queue scheduler.
+// Start order: data (store, blobs), orphan sweep, DKIM keys of domains without them,
+// committer, TLS, authenticator, SMTP, submission, IMAP, POP3 and HTTP listeners, then the
+// outbound queue scheduler.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
 // the same grace), then the committer drains and the store closes.
