@@ -238,21 +238,35 @@ func itoa(n int) string {
 const maxFields = 200
 
 // header tokenizes a header section: a presence token per field name, and the words of its
-// fields. Fields are unfolded (RFC 5322 §2.2.3) by textproto; a line that is not a field is
-// skipped. top is the message's own header (an encapsulated message's header gives tokens but
+// fields. Fields are unfolded (RFC 5322 §2.2.3) by textproto; a line that is not a field (an
+// mbox "From " line) is skipped. top is the message's own header (an encapsulated message's header gives tokens but
 // no Features).
 func (t *Tokens) header(r io.Reader, top bool) {
 	tp := textproto.NewReader(bufio.NewReaderSize(io.LimitReader(r, maxHeaderBytes), 8<<10))
 	for fields := 0; fields < maxFields; {
 		line, err := tp.ReadContinuedLine()
-		if name, value, ok := strings.Cut(line, ":"); ok {
-			t.field(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value), top)
+		if name, value, ok := strings.Cut(line, ":"); ok && isFieldName(name) {
+			t.field(strings.ToLower(name), strings.TrimSpace(value), top)
 			fields++
 		}
 		if err != nil || line == "" {
 			return
 		}
 	}
+}
+
+// isFieldName reports whether s is a header field name (RFC 5322 §3.6.8: printable ASCII but
+// the colon, no space), which an mbox "From " line or a stray body line is not.
+func isFieldName(s string) bool {
+	if s == "" || len(s) > 76 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // unwordedFields are the fields whose words are left out: the date, which would teach the

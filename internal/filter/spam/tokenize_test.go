@@ -170,3 +170,16 @@ func TestTokenizeReadError(t *testing.T) {
 		t.Fatal("no error from a failing reader")
 	}
 }
+
+// TestTokenizeMboxFromLine: an mbox "From " line before the header is not a field.
+func TestTokenizeMboxFromLine(t *testing.T) {
+	toks := tokenize(t, []byte("From fork-admin@xent.com  Mon Jul 29 11:40:35 2002\nSubject: hi\n\nbody\n"))
+	for _, tok := range toks.List {
+		if strings.Contains(tok.text, "jul") || strings.Contains(tok.text, "xent") {
+			t.Errorf("token %q from the mbox From line", tok.text)
+		}
+	}
+	if _, ok := toks.seen["subject:hi"]; !ok {
+		t.Errorf("tokens %v, want subject:hi", toks.List)
+	}
+}
