@@ -59,19 +59,11 @@ func (s *submissionSession) Data(r io.Reader) error {
 // account. It returns the header fields to add (Message-ID, Date when missing) and the domain
 // to sign for (the first From address's).
 func (s *submissionSession) checkHeader(spool *spool) (prefix, signDomain string, reply *smtp.SMTPError) {
-	br := bufio.NewReader(io.LimitReader(io.NewSectionReader(spool, 0, spool.Size()), maxSubmittedHeader))
-	h, err := textproto.ReadHeader(br)
-	if err != nil {
-		if spool.Size() >= maxSubmittedHeader {
-			return "", "", errHeaderTooLarge
-		}
-		return "", "", errNoFrom
+	h, reply := readSubmittedHeader(spool, spool.Size())
+	if reply != nil {
+		return "", "", reply
 	}
-	froms, err := fromAddresses(h.Values("From"))
-	if err != nil || len(froms) == 0 {
-		return "", "", errNoFrom
-	}
-	for _, f := range froms {
+	for _, f := range h.from {
 		owned, err := s.owns(context.Background(), f)
 		if err != nil {
 			s.logger.Error("check From", "from", f.String(), "err", err)
@@ -84,13 +76,56 @@ func (s *submissionSession) checkHeader(spool *spool) (prefix, signDomain string
 	}
 	var b strings.Builder
 	// RFC 6409 §8.3 and §8.2: an MSA may add Message-ID and Date when they are missing.
-	if !h.Has("Message-Id") {
+	if !h.messageID {
 		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", randomID(), s.server.Hostname)
 	}
-	if !h.Has("Date") {
+	if !h.date {
 		fmt.Fprintf(&b, "Date: %s\r\n", s.sub.now().Format(time.RFC1123Z))
 	}
-	return b.String(), froms[0].Domain, nil
+	return b.String(), h.from[0].Domain, nil
+}
+
+// submittedHeader is what submission needs from a message's header section.
+type submittedHeader struct {
+	from            []address.Address // every address of every From field, at least one
+	messageID, date bool              // whether the fields are present
+}
+
+// readSubmittedHeader reads the header section of the message in r (size octets). Like
+// Postfix, it ends the header at the first line that is not a header field (a message whose
+// body follows without the empty line); the section must end within maxSubmittedHeader
+// octets (552 5.3.4) and name at least one From address that parses (550 5.6.0).
+func readSubmittedHeader(r io.ReaderAt, size int64) (submittedHeader, *smtp.SMTPError) {
+	if size > maxSubmittedHeader && !headerEndsWithin(r, maxSubmittedHeader) {
+		return submittedHeader{}, errHeaderTooLarge
+	}
+	// The header's own errors (a line that is no field) end it; what came before counts.
+	h, _ := textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(r, 0, min(size, maxSubmittedHeader))))
+	froms, ferr := fromAddresses(h.Values("From"))
+	if ferr != nil || len(froms) == 0 {
+		return submittedHeader{}, errNoFrom
+	}
+	return submittedHeader{from: froms, messageID: h.Has("Message-Id"), date: h.Has("Date")}, nil
+}
+
+// headerEndsWithin reports whether the empty line that ends the header section lies within the
+// first limit octets of r.
+func headerEndsWithin(r io.ReaderAt, limit int64) bool {
+	br := bufio.NewReader(io.NewSectionReader(r, 0, limit))
+	for {
+		line, err := br.ReadSlice('\n')
+		if string(line) == "\r\n" || string(line) == "\n" {
+			return true
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			for errors.Is(err, bufio.ErrBufferFull) { // a long line: skip the rest of it
+				_, err = br.ReadSlice('\n')
+			}
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
 
 // fromAddresses parses the From fields' address lists (RFC 5322 §3.6.2). Display names in
