@@ -233,10 +233,3 @@ func TestRejectThreshold(t *testing.T) {
 		t.Errorf("reject at 15: %s reject=%v", sc, sc.Reject)
 	}
 }
-
-func TestParseSignals(t *testing.T) {
-	s := ParseSignals([]string{"spf=fail", "dkim=fail", "dkim=pass", "dkim=fail", "dmarc=none", "ip=192.0.2.1", "mailfrom=a@b.example", "rcpts=3", "bogus", "x=y"})
-	if s.SPF != "fail" || s.DKIM != "pass" || s.DMARC != "none" || s.ClientIP.String() != "192.0.2.1" || s.MailFrom != "a@b.example" || s.Recipients != 3 {
-		t.Errorf("%+v", s)
-	}
-}

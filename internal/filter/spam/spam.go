@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 
 	"posthorn/internal/dns"
@@ -129,42 +127,6 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
-}
-
-// ParseSignals reads Signals from facts of the form "name=value": "spf=", "dkim=", "dmarc="
-// with an RFC 8601 result, "ip=" the client address, "mailfrom=" the envelope sender,
-// "rcpts=" the number of envelope recipients. Unknown or malformed facts are ignored. For a
-// caller that carries its facts as strings; "dkim=pass" among several DKIM facts wins.
-func ParseSignals(facts []string) Signals {
-	var s Signals
-	for _, f := range facts {
-		name, value, ok := strings.Cut(f, "=")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "spf":
-			s.SPF = strings.ToLower(value)
-		case "dkim":
-			if s.DKIM != "pass" {
-				s.DKIM = strings.ToLower(value)
-			}
-		case "dmarc":
-			s.DMARC = strings.ToLower(value)
-		case "ip":
-			if ip, err := netip.ParseAddr(value); err == nil {
-				s.ClientIP = ip
-			}
-		case "mailfrom":
-			s.MailFrom = value
-		case "rcpts":
-			if n, err := strconv.Atoi(value); err == nil {
-				s.Recipients = n
-			}
-		}
-	}
-	return s
 }
 
 // Main returns the name of the reason that decided the score: "allow_list", "block_list",
