@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"posthorn/internal/testutil"
 	"posthorn/internal/testutil/clamdtest"
 	"posthorn/internal/testutil/dnstest"
 )
@@ -76,5 +77,38 @@ func TestDMARCEndToEnd(t *testing.T) {
 	log := s.Log()
 	if !strings.Contains(log, "result=dmarc-reject") || !strings.Contains(log, "result=junk") {
 		t.Fatalf("mail log:\n%s", log)
+	}
+}
+
+// TestSpamToJunkEndToEnd: the built-in classifier over the server's own model. The GTUBE test
+// message goes to Junk; an ordinary message to the INBOX.
+func TestSpamToJunkEndToEnd(t *testing.T) {
+	curl := requireTool(t, "curl")
+	s := NewServer(t, "")
+	s.Start()
+	s.MustCLI("", "domain", "add", "example.org")
+	s.MustCLI("correct horse battery\n", "user", "add", "alice@example.org", "--password-stdin")
+	gtube := filepath.Join(testutil.SharedTestdata(t, "spam"), "sample-spam.txt")
+	if out, code := swaks(t, s, "--from", "a@remote.example", "--to", "alice@example.org", "--data", "@"+gtube); code != 0 {
+		t.Fatalf("GTUBE: swaks exit %d\n%s", code, out)
+	}
+	if out, code := swaks(t, s, "--from", "a@remote.example", "--to", "alice@example.org", "--header", "Subject: lunch"); code != 0 {
+		t.Fatalf("ham: swaks exit %d\n%s", code, out)
+	}
+	fetch := func(url string) string {
+		out, err := exec.Command(curl, "-sS", "--max-time", "10", "--user", "alice@example.org:correct horse battery", url).CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl %s: %v\n%s", url, err, out)
+		}
+		return string(out)
+	}
+	if junk := fetch("imap://" + s.IMAP + "/Junk;UID=1"); !strings.Contains(junk, "XJS*C4JDBQADN1") {
+		t.Fatalf("Junk UID 1:\n%s", junk)
+	}
+	if inbox := fetch("imap://" + s.IMAP + "/INBOX;UID=1"); !strings.Contains(inbox, "Subject: lunch") {
+		t.Fatalf("INBOX UID 1:\n%s", inbox)
+	}
+	if !strings.Contains(s.Log(), "result=junk") || !strings.Contains(s.Log(), "reasons=spam-score(") {
+		t.Fatalf("mail log:\n%s", s.Log())
 	}
 }
