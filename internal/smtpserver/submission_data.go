@@ -41,12 +41,12 @@ func (s *submissionSession) Data(r io.Reader) error {
 	if err != nil {
 		return s.transferFailed(rcpt, err)
 	}
-	prefix, signDomain, reply := s.checkHeader(spool)
+	prefix, h, reply := s.checkHeader(spool)
 	if reply != nil {
 		s.reject(rcpt, "bad-header", reply)
 		return reply
 	}
-	body, err := s.finalMessage(spool, prefix, signDomain)
+	body, err := s.finalMessage(spool, prefix, h)
 	if err != nil {
 		s.logger.Error("write submitted message", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)
@@ -56,22 +56,21 @@ func (s *submissionSession) Data(r io.Reader) error {
 }
 
 // checkHeader reads the spooled header section: every From address must be owned by the
-// account. It returns the header fields to add (Message-ID, Date when missing) and the domain
-// to sign for (the first From address's).
-func (s *submissionSession) checkHeader(spool *spool) (prefix, signDomain string, reply *smtp.SMTPError) {
-	h, reply := readSubmittedHeader(spool, spool.Size())
+// account. It returns the header fields to add (Message-ID, Date when missing) and what it read.
+func (s *submissionSession) checkHeader(spool *spool) (prefix string, h submittedHeader, reply *smtp.SMTPError) {
+	h, reply = readSubmittedHeader(spool, spool.Size())
 	if reply != nil {
-		return "", "", reply
+		return "", h, reply
 	}
 	for _, f := range h.from {
 		owned, err := s.owns(context.Background(), f)
 		if err != nil {
 			s.logger.Error("check From", "from", f.String(), "err", err)
-			return "", "", errTempLookup
+			return "", h, errTempLookup
 		}
 		if !owned {
 			s.logger.Info("From not owned", "from", f.String())
-			return "", "", errFromNotOwned
+			return "", h, errFromNotOwned
 		}
 	}
 	var b strings.Builder
@@ -82,13 +81,17 @@ func (s *submissionSession) checkHeader(spool *spool) (prefix, signDomain string
 	if !h.date {
 		fmt.Fprintf(&b, "Date: %s\r\n", s.sub.now().Format(time.RFC1123Z))
 	}
-	return b.String(), h.from[0].Domain, nil
+	return b.String(), h, nil
 }
 
 // submittedHeader is what submission needs from a message's header section.
 type submittedHeader struct {
 	from            []address.Address // every address of every From field, at least one
 	messageID, date bool              // whether the fields are present
+	// end is where the header section ends: after its empty line when separated, else before
+	// the first line that is no header field (or at the end of a message that is all header).
+	end       int64
+	separated bool
 }
 
 // readSubmittedHeader reads the header section of the message in r (size octets). Like
@@ -105,7 +108,46 @@ func readSubmittedHeader(r io.ReaderAt, size int64) (submittedHeader, *smtp.SMTP
 	if ferr != nil || len(froms) == 0 {
 		return submittedHeader{}, errNoFrom
 	}
-	return submittedHeader{from: froms, messageID: h.Has("Message-Id"), date: h.Has("Date")}, nil
+	end, separated := headerSection(r, min(size, maxSubmittedHeader))
+	return submittedHeader{from: froms, messageID: h.Has("Message-Id"), date: h.Has("Date"),
+		end: end, separated: separated}, nil
+}
+
+// headerSection finds where the header section of r ends (see submittedHeader.end) within the
+// first limit octets: a field is a line with a name of printable characters and a colon
+// (RFC 5322 §2.2), or a continuation line after one.
+func headerSection(r io.ReaderAt, limit int64) (end int64, separated bool) {
+	br := bufio.NewReader(io.NewSectionReader(r, 0, limit))
+	var off int64
+	for first := true; ; first = false {
+		line, err := br.ReadBytes('\n')
+		switch {
+		case len(line) == 0:
+			return off, false
+		case string(line) == "\r\n" || string(line) == "\n":
+			return off + int64(len(line)), true
+		case (line[0] == ' ' || line[0] == '\t') && !first:
+		case !isFieldLine(line):
+			return off, false
+		}
+		off += int64(len(line))
+		if err != nil {
+			return off, false
+		}
+	}
+}
+
+// isFieldLine reports whether line starts with a field name and a colon.
+func isFieldLine(line []byte) bool {
+	for i, c := range line {
+		switch {
+		case c == ':':
+			return i > 0
+		case c < 33 || c > 126:
+			return false
+		}
+	}
+	return false
 }
 
 // headerEndsWithin reports whether the empty line that ends the header section lies within the
@@ -153,15 +195,23 @@ func fromAddresses(values []string) ([]address.Address, error) {
 
 // finalMessage writes the blob to store: Received, the DKIM signatures, the added fields, then
 // the spooled message.
-func (s *submissionSession) finalMessage(spool *spool, prefix, signDomain string) (*blob.Writer, error) {
+func (s *submissionSession) finalMessage(spool *spool, prefix string, h submittedHeader) (*blob.Writer, error) {
+	// The message as stored: an empty line is put where the header ends when the client sent
+	// none (DKIM, RFC 6376 §3.4, and every reader need it).
+	message := func() io.Reader {
+		if h.separated {
+			return io.NewSectionReader(spool, 0, spool.Size())
+		}
+		return io.MultiReader(io.NewSectionReader(spool, 0, h.end), strings.NewReader("\r\n"),
+			io.NewSectionReader(spool, h.end, spool.Size()-h.end))
+	}
 	var sigs []string
-	keys, err := s.sub.Store.DKIMKeys(context.Background(), signDomain)
+	keys, err := s.sub.Store.DKIMKeys(context.Background(), h.from[0].Domain)
 	if err != nil {
 		return nil, err
 	}
 	if keys = mailauth.SigningKeys(keys); len(keys) > 0 {
-		msg := io.MultiReader(strings.NewReader(prefix), io.NewSectionReader(spool, 0, spool.Size()))
-		if sigs, err = mailauth.SignDKIM(msg, keys); err != nil {
+		if sigs, err = mailauth.SignDKIM(io.MultiReader(strings.NewReader(prefix), message()), keys); err != nil {
 			return nil, err
 		}
 	}
@@ -175,7 +225,7 @@ func (s *submissionSession) finalMessage(spool *spool, prefix, signDomain string
 	w := bufio.NewWriterSize(body, 64<<10)
 	_, err = w.WriteString(head)
 	if err == nil {
-		_, err = io.Copy(w, io.NewSectionReader(spool, 0, spool.Size()))
+		_, err = io.Copy(w, message())
 	}
 	if err == nil {
 		err = w.Flush()

@@ -5,6 +5,27 @@ import (
 	"testing"
 )
 
+func TestHeaderSection(t *testing.T) {
+	for _, tc := range []struct {
+		msg       string
+		end       int
+		separated bool
+	}{
+		{"From: a\r\nSubject: b\r\n\r\nbody\r\n", 23, true},
+		{"From: a\r\n folded\r\n\r\n", 20, true},
+		{"From: a\r\nthis line starts the body\r\n", 9, false},
+		{"From: a\r\n", 9, false},
+		{"From: a", 7, false},
+		{" From: a\r\n\r\n", 0, false},
+		{"\r\nbody\r\n", 2, true},
+	} {
+		end, sep := headerSection(strings.NewReader(tc.msg), int64(len(tc.msg)))
+		if end != int64(tc.end) || sep != tc.separated {
+			t.Errorf("%q: end %d separated %v, want %d %v", tc.msg, end, sep, tc.end, tc.separated)
+		}
+	}
+}
+
 func TestReadSubmittedHeader(t *testing.T) {
 	for _, tc := range []struct {
 		msg, from string
@@ -52,6 +73,9 @@ func FuzzReadSubmittedHeader(f *testing.F) {
 		h, reply := readSubmittedHeader(strings.NewReader(string(msg)), int64(len(msg)))
 		if reply == nil && len(h.from) == 0 {
 			t.Fatalf("accepted without a From address: %q", msg)
+		}
+		if reply == nil && (h.end < 0 || h.end > int64(len(msg))) {
+			t.Fatalf("header end %d outside the message of %d octets", h.end, len(msg))
 		}
 	})
 }

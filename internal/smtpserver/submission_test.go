@@ -314,3 +314,34 @@ func TestSubmissionDeliversSignsAndQueues(t *testing.T) {
 		t.Errorf("queued row %+v", carol)
 	}
 }
+
+// A message without the empty line after its header is stored (and signed) with one.
+func TestSubmissionAddsHeaderSeparator(t *testing.T) {
+	h := newSubmissionHarness(t)
+	c := h.login("alice@example.org")
+	for _, body := range []string{"From: alice@example.org\r\nSubject: x\r\nthis starts the body", "From: alice@example.org"} {
+		c.cmd("MAIL FROM:<alice@example.org>", "250 ")
+		c.cmd("RCPT TO:<bob@example.org>", "250 ")
+		c.cmd("DATA", "354 ")
+		c.send(body + "\r\n.")
+		c.expect("250 ")
+	}
+	got := h.bodies("bob@example.org")
+	if len(got) != 2 || !strings.HasSuffix(got[0], "\r\nSubject: x\r\n\r\nthis starts the body\r\n") ||
+		!strings.HasSuffix(got[1], "\r\nFrom: alice@example.org\r\n\r\n") {
+		t.Fatalf("stored:\n%q", got)
+	}
+	records := map[string]string{}
+	for _, k := range h.keys {
+		name, value, _ := mailauth.DKIMRecord(k)
+		records[name] = value
+	}
+	for _, msg := range got {
+		verifs, err := dkim.VerifyWithOptions(strings.NewReader(msg), &dkim.VerifyOptions{
+			LookupTXT: func(domain string) ([]string, error) { return []string{records[domain]}, nil },
+		})
+		if err != nil || len(verifs) != 2 || verifs[0].Err != nil || verifs[1].Err != nil {
+			t.Fatalf("verify %q: %v %+v", msg, err, verifs)
+		}
+	}
+}
