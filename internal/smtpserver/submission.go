@@ -16,7 +16,10 @@ package smtpserver
 //   - Sending limits count recipients, not messages: a message to ten people counts ten, which
 //     is what a compromised account sending spam is bounded by. A recipient that would take the
 //     account past its hourly or daily limit gets 451 4.7.1 at RCPT; the others of the same
-//     message are kept. The count is written after the message is accepted.
+//     message are kept. The count is written after the commit, before 250, in a transaction of
+//     its own: a crash between the two forgets one message, and sessions of one account
+//     running at the same moment can each pass the check with the same count, so a limit can
+//     be overshot by the messages in flight (a bound on abuse, not an exact quota).
 //   - RCPT for a local domain resolves like the MX (unknown user: 550 5.1.1) and is delivered
 //     straight to the INBOX of each account (no copy in Sent: clients save their own); any other
 //     domain is queued for the outbound queue (store.Outbound, with the DSN and REQUIRETLS
