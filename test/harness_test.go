@@ -79,15 +79,16 @@ func freePort(t *testing.T) string {
 // starting the process; Start starts it.
 func NewServer(t *testing.T, extra string) *Server {
 	t.Helper()
+	if !strings.Contains(extra, "[dns]") {
+		// The inbound filter's lookups (SPF, DKIM, DMARC, iprev) go to a DNS server of the
+		// test's own, which knows no name, so no test waits on the network's resolver.
+		// It binds its port before the listeners' ports are chosen, so it cannot take one.
+		extra += fmt.Sprintf("\n[dns]\nresolver = %q\n", dnstest.Start(t, nil).Addr)
+	}
 	dir := t.TempDir()
 	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), IMAP: freePort(t),
 		IMAPS: freePort(t), POP3: freePort(t), POP3S: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example",
 		Submission: freePort(t), Submissions: freePort(t)}
-	if !strings.Contains(extra, "[dns]") {
-		// The inbound filter's lookups (SPF, DKIM, DMARC, iprev) go to a DNS server of the
-		// test's own, which knows no name, so no test waits on the network's resolver.
-		extra += fmt.Sprintf("\n[dns]\nresolver = %q\n", dnstest.Start(t, nil).Addr)
-	}
 	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\npop3 = %q\npop3s = %q\nhttp = %q\nsubmission = %q\nsubmissions = %q\n%s\n",
 		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.POP3, s.POP3S, s.HTTP, s.Submission, s.Submissions, extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
