@@ -269,6 +269,21 @@ c.quit()
 		t.Errorf("message from other.example carries a DKIM signature:\n%s", inbox[2])
 	}
 
+	// The shared authenticator counted the wrong password, and the submission listeners have
+	// their own metrics.
+	metrics := httpGet(t, "http://"+s.HTTP+"/metrics")
+	for _, want := range []string{
+		`posthorn_auth_attempts_total{protocol="submission",result="failed"} 1`,
+		`posthorn_submission_messages_received_total 5`,
+		`posthorn_submission_messages_rejected_total{reason="sender-not-owned"} 1`,
+		`posthorn_submission_messages_rejected_total{reason="from-not-owned"} 1`,
+		`posthorn_submission_messages_rejected_total{reason="send-limit"} 1`,
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, grepLines(metrics, "posthorn_submission_messages|posthorn_auth"))
+		}
+	}
+
 	// The admin commands while the server runs.
 	runTranscript(t, s, `
 $ user send-as list alice@example.org
@@ -346,4 +361,16 @@ func TestDKIMKeysAtAddAndStart(t *testing.T) {
 	if got := keysOf(d, "old.example"); strings.Join(got, " ") != "ed25519 rsa" {
 		t.Fatalf("keys after a start: %v", got)
 	}
+}
+
+// grepLines returns the lines of text that match the regular expression re.
+func grepLines(text, re string) string {
+	r := regexp.MustCompile(re)
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if r.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -43,7 +43,7 @@ func (s *submissionSession) Data(r io.Reader) error {
 	}
 	prefix, h, reply := s.checkHeader(spool)
 	if reply != nil {
-		s.reject(rcpt, "bad-header", reply)
+		s.reject(rcpt, headerRejection(reply), reply)
 		return reply
 	}
 	body, err := s.finalMessage(spool, prefix, h)
@@ -82,6 +82,19 @@ func (s *submissionSession) checkHeader(spool *spool) (prefix string, h submitte
 		fmt.Fprintf(&b, "Date: %s\r\n", s.sub.now().Format(time.RFC1123Z))
 	}
 	return b.String(), h, nil
+}
+
+// headerRejection names a refusal of checkHeader for metrics and the mail log.
+func headerRejection(reply *smtp.SMTPError) string {
+	switch reply {
+	case errFromNotOwned:
+		return "from-not-owned"
+	case errHeaderTooLarge:
+		return "too-large"
+	case errTempLookup:
+		return "lookup-failed"
+	}
+	return "no-from"
 }
 
 // submittedHeader is what submission needs from a message's header section.
