@@ -46,15 +46,34 @@ func (s *submissionSession) owns(ctx context.Context, addr address.Address) (boo
 	return false, nil
 }
 
-// checkLimits returns errSendLimit when n more recipients would take the account past its
-// hourly or daily sending limit.
+// checkLimits returns errSendLimit when n recipients in all would take the account past its
+// hourly or daily sending limit. The limits and counts are read at the transaction's first
+// RCPT and kept until its end, so a message to many recipients costs three lookups.
 func (s *submissionSession) checkLimits(ctx context.Context, n int) *smtp.SMTPError {
+	if s.room == nil {
+		room, err := s.sendingRoom(ctx)
+		if err != nil {
+			s.logger.Error("read sending limits", "err", err)
+			return errTempLookup
+		}
+		s.room = &room
+	}
+	if *s.room >= 0 && int64(n) > *s.room {
+		s.logger.Info("sending limit reached", "room", *s.room)
+		return errSendLimit
+	}
+	return nil
+}
+
+// sendingRoom returns how many more recipients the account may send to now, or -1 for no
+// limit: the smaller room of the hourly and the daily limit.
+func (s *submissionSession) sendingRoom(ctx context.Context) (int64, error) {
 	limits, err := s.sub.Store.GetSendLimits(ctx, s.account.ID)
 	if err != nil {
-		s.logger.Error("read send limits", "err", err)
-		return errTempLookup
+		return 0, err
 	}
 	now := s.sub.now()
+	room := int64(-1)
 	for _, l := range []struct {
 		limit, def int64
 		period     time.Duration
@@ -71,13 +90,11 @@ func (s *submissionSession) checkLimits(ctx context.Context, n int) *smtp.SMTPEr
 		}
 		sent, err := s.sub.Store.SentSince(ctx, s.account.ID, now.Add(-l.period))
 		if err != nil {
-			s.logger.Error("read sent count", "err", err)
-			return errTempLookup
+			return 0, err
 		}
-		if sent+int64(n) > limit {
-			s.logger.Info("sending limit reached", "limit", limit, "period", l.period, "sent", sent)
-			return errSendLimit
+		if r := max(limit-sent, 0); room < 0 || r < room {
+			room = r
 		}
 	}
-	return nil
+	return room, nil
 }

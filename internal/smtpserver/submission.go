@@ -109,6 +109,7 @@ type submissionSession struct {
 
 	queued []store.Outbound // recipients in other domains
 	mail   smtp.MailOptions
+	room   *int64 // recipients the sending limits leave this transaction (-1: no limit); nil: not read yet
 }
 
 func (s *Server) newSubmissionSession(base *session) *submissionSession {
@@ -264,4 +265,5 @@ func (s *submissionSession) reset() {
 	s.session.reset()
 	s.queued = nil
 	s.mail = smtp.MailOptions{}
+	s.room = nil
 }

@@ -236,11 +236,16 @@ func TestSubmissionLimits(t *testing.T) {
 	if err := st.SetSendLimits(context.Background(), alice.ID, store.SendLimits{PerHour: 0, PerDay: store.LimitDefault}); err != nil {
 		t.Fatal(err)
 	}
+	c.cmd("RSET", "250 ") // limits are read once per transaction
+	c.cmd("MAIL FROM:<alice@example.org>", "250 ")
 	c.cmd("RCPT TO:<bob@example.org>", "250 ")
 	// The day's limit holds without the hour's: 3 sent, 1 accepted, 1 more is 5 > 4.
 	if err := st.SetSendLimits(context.Background(), alice.ID, store.SendLimits{PerHour: 0, PerDay: 4}); err != nil {
 		t.Fatal(err)
 	}
+	c.cmd("RSET", "250 ")
+	c.cmd("MAIL FROM:<alice@example.org>", "250 ")
+	c.cmd("RCPT TO:<bob@example.org>", "250 ")
 	c.cmd("RCPT TO:<alice@example.org>", "451 4.7.1 ")
 }
 
