@@ -45,6 +45,18 @@ func (s *Scheduler) work(ctx context.Context, d *destination) {
 			sess.close()
 		}
 	}()
+	// committing holds, oldest first, a channel per delivered transaction whose rows' removal
+	// is not yet committed. The connection goes on sending while they commit, but keeps at most
+	// maxUncommitted of them: so at any instant it has at most maxUncommitted+1 transactions
+	// acknowledged by the remote server and not committed here, the only kind a crash
+	// duplicates, and an fsync does not stall it. (The commits of all connections share
+	// transactions: the marker groups every removal waiting.)
+	var committing []<-chan struct{}
+	defer func() {
+		for _, c := range committing {
+			<-c
+		}
+	}()
 	for {
 		batch := s.take(d)
 		if batch == nil {
@@ -68,9 +80,19 @@ func (s *Scheduler) work(ctx context.Context, d *destination) {
 				return
 			}
 		}
-		s.send(ctx, sess, batch)
+		if c := s.send(ctx, sess, batch); c != nil {
+			committing = append(committing, c)
+		}
+		for len(committing) > maxUncommitted {
+			<-committing[0]
+			committing = committing[1:]
+		}
 	}
 }
+
+// maxUncommitted bounds the delivered transactions of one connection whose removal from the
+// queue is still being committed.
+const maxUncommitted = 3
 
 func ids(rows []store.QueuedMessage) []int64 {
 	out := make([]int64, len(rows))
@@ -229,22 +251,23 @@ func (s *Scheduler) current(ctx context.Context, batch []store.QueuedMessage) []
 	return out
 }
 
-// send runs one transaction: one message to the recipients of batch.
-func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.QueuedMessage) {
+// send runs one transaction: one message to the recipients of batch. When recipients were
+// delivered, it returns a channel closed once their removal from the queue is committed.
+func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.QueuedMessage) <-chan struct{} {
 	if batch = s.current(ctx, batch); len(batch) == 0 {
-		return
+		return nil
 	}
 	first := batch[0]
 	if first.RequireTLS && !sess.verified {
 		// RFC 8689 §4.2.1: without MTA-STS or DANE the next hop cannot be authenticated.
 		s.failed(ctx, batch, repeat(permanent("5.7.30", sess.host,
 			"REQUIRETLS: %s is not authenticated by MTA-STS or DANE", sess.host), len(batch)))
-		return
+		return nil
 	}
 	body, err := s.Blobs.Open(first.BlobID)
 	if err != nil {
 		s.failed(ctx, batch, repeat(temporary("4.3.0", "", "message body %s: %v", first.BlobID, err), len(batch)))
-		return
+		return nil
 	}
 	defer body.Close()
 	rcpts := make([]string, len(batch))
@@ -278,9 +301,11 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 			failures = append(failures, f)
 		}
 	}
+	var committed chan struct{}
 	if len(delivered) > 0 {
 		// First thing after the 250: the marker commits the rows' removal.
-		s.marks <- ids(delivered)
+		committed = make(chan struct{})
+		s.marks <- mark{ids: ids(delivered), done: committed}
 		now := s.Now()
 		for _, q := range delivered {
 			s.record(maillog.Event{Event: "delivered", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,
@@ -294,6 +319,7 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 	if len(failedRows) > 0 {
 		s.failed(ctx, failedRows, failures)
 	}
+	return committed
 }
 
 func (s *Scheduler) record(e maillog.Event) {

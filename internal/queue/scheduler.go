@@ -93,7 +93,7 @@ type Scheduler struct {
 	dests     map[string]*destination
 	active    int // connections open or opening
 	wake      chan struct{}
-	marks     chan []int64
+	marks     chan mark
 	cancel    context.CancelFunc
 	quit      chan struct{}
 	loopDone  chan struct{}
@@ -119,7 +119,7 @@ func (s *Scheduler) Start() {
 	s.inflight = map[int64]bool{}
 	s.dests = map[string]*destination{}
 	s.wake = make(chan struct{}, 1)
-	s.marks = make(chan []int64, 256)
+	s.marks = make(chan mark, 256)
 	s.quit = make(chan struct{})
 	s.loopDone = make(chan struct{})
 	s.markDone = make(chan struct{})
@@ -463,10 +463,18 @@ func (s *Scheduler) rateWait(ctx context.Context, d *destination) bool {
 	return true
 }
 
+// mark asks the marker to commit the removal of delivered rows; done is closed after the commit.
+type mark struct {
+	ids  []int64
+	done chan struct{}
+}
+
 // markLoop commits delivered rows in groups: every id waiting is removed in one transaction.
 func (s *Scheduler) markLoop(ctx context.Context) {
 	defer close(s.markDone)
-	for ids := range s.marks {
+	for m := range s.marks {
+		group := []mark{m}
+		ids := m.ids
 	drain:
 		for {
 			select {
@@ -474,12 +482,16 @@ func (s *Scheduler) markLoop(ctx context.Context) {
 				if !ok {
 					break drain
 				}
-				ids = append(ids, more...)
+				group = append(group, more)
+				ids = append(ids, more.ids...)
 			default:
 				break drain
 			}
 		}
 		s.done(context.WithoutCancel(ctx), ids)
+		for _, m := range group {
+			close(m.done)
+		}
 	}
 }
 

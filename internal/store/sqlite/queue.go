@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,44 +172,122 @@ func (s *Store) GetQueued(ctx context.Context, id int64) (store.QueuedMessage, e
 	return q, nil
 }
 
-// QueueDone deletes the rows and drops their blob references in one transaction.
+// QueueDone deletes the rows and drops their blob references in one transaction, with a few
+// statements over lists of ids rather than some per row: it is the write between a remote 250
+// and the end of the window in which a crash duplicates a message, so it must be short.
 func (s *Store) QueueDone(ctx context.Context, ids ...int64) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var unreferenced []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		del, err := tx.PrepareContext(ctx, `DELETE FROM queue WHERE id = ? RETURNING blob_id`)
-		if err != nil {
-			return err
-		}
-		defer del.Close()
-		var refs []blobRef
-		index := map[string]int{}
-		for _, id := range ids {
-			var blobID string
-			err := del.QueryRowContext(ctx, id).Scan(&blobID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("queue %d: %w", id, store.ErrNotFound)
-			}
+		refs := map[string]int64{}
+		var order []string
+		deleted := 0
+		for chunk := range slices.Chunk(ids, 500) {
+			rows, err := tx.QueryContext(ctx, `DELETE FROM queue WHERE id IN (`+placeholders(len(chunk))+
+				`) RETURNING blob_id`, int64Args(chunk)...)
 			if err != nil {
-				return fmt.Errorf("queue %d: %w", id, err)
+				return err
 			}
-			i, ok := index[blobID]
-			if !ok {
-				i = len(refs)
-				index[blobID] = i
-				refs = append(refs, blobRef{id: blobID})
+			err = scanRows(rows, func(r scanner) error {
+				var blobID string
+				if err := r.Scan(&blobID); err != nil {
+					return err
+				}
+				if refs[blobID] == 0 {
+					order = append(order, blobID)
+				}
+				refs[blobID]++
+				deleted++
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			refs[i].n++
 		}
-		unreferenced, err = dropBlobRefs(ctx, tx, refs)
+		if deleted != len(ids) {
+			return fmt.Errorf("queue ids %v: %w", ids, store.ErrNotFound)
+		}
+		var err error
+		unreferenced, err = dropQueueRefs(ctx, tx, refs, order)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue done: %w", err)
 	}
 	return unreferenced, nil
+}
+
+// dropQueueRefs takes refs[id] references away from each blob, with one UPDATE per list of
+// blobs losing the same number, then deletes the rows left without reference and their text
+// index rows. It returns the deleted blob ids, sorted.
+func dropQueueRefs(ctx context.Context, tx *sql.Tx, refs map[string]int64, order []string) ([]string, error) {
+	byCount := map[int64][]any{}
+	var counts []int64
+	for _, id := range order {
+		n := refs[id]
+		if byCount[n] == nil {
+			counts = append(counts, n)
+		}
+		byCount[n] = append(byCount[n], id)
+	}
+	var gone []string
+	var goneArgs, docs []any
+	for _, n := range counts {
+		for chunk := range slices.Chunk(byCount[n], 500) {
+			rows, err := tx.QueryContext(ctx, `UPDATE blobs SET refs = refs - ? WHERE id IN (`+
+				placeholders(len(chunk))+`) RETURNING id, refs, text_doc`, append([]any{n}, chunk...)...)
+			if err != nil {
+				return nil, err
+			}
+			err = scanRows(rows, func(r scanner) error {
+				var id string
+				var left int64
+				var doc sql.NullInt64
+				if err := r.Scan(&id, &left, &doc); err != nil {
+					return err
+				}
+				if left <= 0 {
+					gone = append(gone, id)
+					goneArgs = append(goneArgs, id)
+					if doc.Valid {
+						docs = append(docs, doc.Int64)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	for chunk := range slices.Chunk(goneArgs, 500) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...); err != nil {
+			return nil, err
+		}
+	}
+	for chunk := range slices.Chunk(docs, 500) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM message_text WHERE rowid IN (`+placeholders(len(chunk))+`)`,
+			chunk...); err != nil {
+			return nil, fmt.Errorf("drop text index rows: %w", err)
+		}
+	}
+	slices.Sort(gone)
+	return gone, nil
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return "?" + strings.Repeat(", ?", n-1)
+}
+
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // QueueDeferred records a failed attempt.
@@ -222,14 +301,14 @@ func (s *Store) QueueDelayNotified(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE queue SET delay_notified = 1 WHERE id IN (?`+
-			strings.Repeat(`, ?`, len(ids)-1)+`)`, args...)
-		return err
+		for chunk := range slices.Chunk(ids, 500) {
+			if _, err := tx.ExecContext(ctx, `UPDATE queue SET delay_notified = 1 WHERE id IN (`+
+				placeholders(len(chunk))+`)`, int64Args(chunk)...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("queue delay notified: %w", err)

@@ -9,10 +9,12 @@ import (
 	"posthorn/internal/store"
 )
 
-// UnindexedBlobs implements store.TextBacklog over the partial index blobs_unindexed.
+// UnindexedBlobs implements store.TextBacklog over the partial index blobs_unindexed. A blob
+// only the outbound queue refers to (mail to remote recipients only) is left out: it will leave
+// the server, and no mailbox can search it.
 func (s *Store) UnindexedBlobs(ctx context.Context, after string, limit int) ([]string, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM blobs WHERE text_doc IS NULL AND id > ?
-		ORDER BY id LIMIT ?`, after, limit)
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = blobs.id) ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unindexed blobs: %w", err)
 	}
