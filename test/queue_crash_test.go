@@ -105,7 +105,7 @@ func (c *countingSession) Data(r io.Reader) error {
 // its queue is delivering them, restarts it, and checks that every message submitted (all
 // got 250) reaches the sink. A message may arrive twice only if the kill fell between the sink's
 // 250 and the server's commit of the delivery; the number of such duplicates is reported, and
-// bounded by the connections in flight.
+// bounded by what the connections may have acknowledged and not committed.
 func TestQueueCrash(t *testing.T) {
 	sink := startCountingSink(t, queueCrashDelay)
 	zone := map[string][]string{"mx.sink.example.": {"mx.sink.example. 300 IN A 127.0.0.1"}}
@@ -165,8 +165,10 @@ func TestQueueCrash(t *testing.T) {
 	distinct, total, dups := sink.counts()
 	t.Logf("killed with %d of %d messages at the sink; after restart: %d distinct, %d copies, %d duplicates",
 		before, queueCrashMessages, distinct, total, dups)
-	if dups > 100 {
-		t.Errorf("%d duplicates: more than the connections that can be in flight", dups)
+	// Each of the 100 connections has at most 4 transactions acknowledged by the sink and not
+	// yet committed (queue.maxUncommitted+1).
+	if dups > 400 {
+		t.Errorf("%d duplicates: more than the connections can have acknowledged and not committed", dups)
 	}
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
