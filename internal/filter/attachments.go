@@ -25,7 +25,7 @@ import (
 //
 // Walking is bounded: at most MaxParts MIME parts and MaxZipEntries entries per archive, MIME
 // nesting and zip nesting limited, a nested zip opened only up to 8 MiB uncompressed. A part's
-// decoded body is held in memory up to 1 MiB and in a temporary file beyond. A malformed
+// decoded body is held in memory up to 256 KiB and in a temporary file beyond. A malformed
 // message is judged on what could be read; it is never refused for being malformed.
 type AttachmentPolicy struct {
 	// BlockedExtensions are extensions refused besides the built-in ones, lower case, without
@@ -52,7 +52,7 @@ const (
 	maxMIMEDepth   = 20
 	maxZipDepth    = 3
 	maxNestedZip   = 8 << 20
-	memSpoolLimit  = 1 << 20
+	memSpoolLimit  = 256 << 10
 	ole2ScanLimit  = 32 << 20
 	magicLength    = 8
 	defaultParts   = 1000

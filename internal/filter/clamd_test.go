@@ -82,7 +82,7 @@ func TestClamdUnavailable(t *testing.T) {
 
 func TestParseClamdReply(t *testing.T) {
 	for reply, want := range map[string]string{
-		"stream: OK":                        "",
+		"stream: OK":                         "",
 		"stream: Eicar-Test-Signature FOUND": "Eicar-Test-Signature",
 	} {
 		if got, err := parseReply(reply); err != nil || got != want {

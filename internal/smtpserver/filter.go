@@ -9,7 +9,7 @@ package smtpserver
 //     leaves the client without a session, so every later command is refused too;
 //   - MAIL FROM: Filter.Mail starts the transaction's checks (SPF and iprev in the background);
 //   - RCPT TO: Transaction.Rcpt (recipient rates, greylisting) after the recipient resolved;
-//   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 256 KiB,
+//   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 64 KiB,
 //     an unlinked temporary file beyond) instead of its blob. A refusal aborts the blob. On
 //     acceptance the message is written into its blob once, as it will be stored: the
 //     filter's header fields (Authentication-Results first) on top, then our Received header,

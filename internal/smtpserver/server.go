@@ -75,7 +75,7 @@ type Server struct {
 	DefaultQuota int64
 	// Filter is the inbound verdict of the MX (filter.go); nil: no checks beyond the above.
 	Filter *filter.Filter
-	// SpoolDir holds messages over 256 KiB while the filter judges them; "": the system's
+	// SpoolDir holds messages over 64 KiB while the filter judges them; "": the system's
 	// temporary directory.
 	SpoolDir string
 	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH

@@ -8,7 +8,7 @@ import (
 )
 
 // memSpool is how much of a message a spool holds in memory; the rest goes to a temporary file.
-const memSpool = 256 << 10
+const memSpool = 64 << 10
 
 // spool holds a message while the inbound filter judges it, before it is written, with the
 // filter's header fields on top, into its blob: in memory up to memSpool octets, beyond that in

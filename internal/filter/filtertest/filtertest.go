@@ -35,7 +35,9 @@ type Resolver struct {
 	IP   map[string][]net.IPAddr
 }
 
-func notFound(name string) error { return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true} }
+func notFound(name string) error {
+	return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
 
 func fqdn(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
 
