@@ -13,7 +13,10 @@
 // the commit of QueueDone. That commit is the first thing done after the 250: the delivered ids go
 // to a marker goroutine that commits every id waiting in one transaction (group commit) and
 // only then lets the scheduler see those rows again (they stay "in flight" until then, so a row
-// is never sent twice by one process).
+// is never sent twice by one process). A connection goes on sending while its deliveries
+// commit, but keeps at most three transactions waiting for their commit, so what a crash can
+// duplicate is bounded by four transactions per connection (the crash test in test/ measures
+// it: about 60 of 1,000 messages with 100 connections busy).
 //
 // # Scheduling
 //
