@@ -239,39 +239,36 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 	var authDecisions, virus, attach []decision
 	var spam []SpamResult
 	var spamErrs []error
-	var wg sync.WaitGroup
-
-	if f.Auth != nil {
-		sender := t.senderAuth(ctx)
-		wg.Go(func() {
-			var err error
-			auth, err = f.Auth.Message(ctx, sender, r, size)
-			authDecisions = f.authDecisions(auth, err)
-		})
+	if f.Spam != nil {
+		spam = make([]SpamResult, len(accounts))
+		spamErrs = make([]error, len(accounts))
 	}
+	var wg sync.WaitGroup
+	// Sender authentication, then the classifier, which weighs its results (once per account,
+	// in parallel); beside them the virus scan and the attachment policy.
+	wg.Go(func() {
+		in := SpamInput{Envelope: t.env, Recipients: t.rcpts}
+		if f.Auth != nil {
+			var err error
+			auth, err = f.Auth.Message(ctx, t.senderAuth(ctx), r, size)
+			authDecisions = f.authDecisions(auth, err)
+			in.Auth = &auth
+		}
+		if f.Spam != nil {
+			var each sync.WaitGroup
+			for i, acc := range accounts {
+				each.Go(func() { spam[i], spamErrs[i] = f.Spam.Classify(ctx, acc, r, size, in) })
+			}
+			each.Wait()
+		}
+	})
 	if f.Clamd != nil {
 		wg.Go(func() { virus = f.scanVirus(ctx, r, size) })
 	}
 	if f.Attachments != nil {
 		wg.Go(func() { attach = f.Attachments.check(io.NewSectionReader(r, 0, size)) })
 	}
-	if f.Spam != nil {
-		// The classifier wants the authentication results as signals, so it follows them;
-		// it runs beside the virus and attachment checks.
-		spam = make([]SpamResult, len(accounts))
-		spamErrs = make([]error, len(accounts))
-	}
-	in := SpamInput{Envelope: t.env, Recipients: t.rcpts}
-	if f.Spam != nil && f.Auth == nil {
-		f.classify(ctx, &wg, r, size, accounts, in, spam, spamErrs)
-	}
 	wg.Wait()
-	if f.Spam != nil && f.Auth != nil {
-		var wg2 sync.WaitGroup
-		in.Auth = &auth
-		f.classify(ctx, &wg2, r, size, accounts, in, spam, spamErrs)
-		wg2.Wait()
-	}
 
 	for _, group := range [][]decision{authDecisions, virus, attach, f.spamDecisions(accounts, spam, spamErrs, &v)} {
 		for _, d := range group {
@@ -320,13 +317,6 @@ func (f *Filter) authDecisions(a MessageAuth, err error) []decision {
 		return []decision{junk(Reason{Name: "dmarc-quarantine"})}
 	}
 	return []decision{note(Reason{Name: "dmarc-fail"})}
-}
-
-// classify runs the classifier for every account in parallel.
-func (f *Filter) classify(ctx context.Context, wg *sync.WaitGroup, r io.ReaderAt, size int64, accounts []int64, in SpamInput, out []SpamResult, errs []error) {
-	for i, acc := range accounts {
-		wg.Go(func() { out[i], errs[i] = f.Spam.Classify(ctx, acc, r, size, in) })
-	}
 }
 
 // spamDecisions merges per-account spam results: reject when every account rejects, Junk for
