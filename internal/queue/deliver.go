@@ -372,9 +372,11 @@ type failure struct {
 	Status    string // RFC 3463 enhanced status code, e.g. "5.1.1"
 	Text      string // the reply line, or what went wrong
 	RemoteMTA string // the host that replied, "" if none did
+	cause     error  // what the SMTP client returned, for errors.Is
 }
 
 func (f *failure) Error() string { return f.Text }
+func (f *failure) Unwrap() error { return f.cause }
 
 func temporary(status, host, format string, args ...any) *failure {
 	return &failure{Status: status, Text: fmt.Sprintf(format, args...), RemoteMTA: host}
@@ -393,7 +395,7 @@ func asFailure(err error, host string) *failure {
 	}
 	var e smtpclient.Error
 	if errors.As(err, &e) {
-		out := &failure{Permanent: e.Permanent, Code: e.Code, Text: e.Line, RemoteMTA: host}
+		out := &failure{Permanent: e.Permanent, Code: e.Code, Text: e.Line, RemoteMTA: host, cause: err}
 		if out.Text == "" {
 			out.Text = e.Error()
 		}
@@ -420,5 +422,7 @@ func asFailure(err error, host string) *failure {
 		}
 		return out
 	}
-	return temporary("4.4.0", host, "%v", err)
+	f = temporary("4.4.0", host, "%v", err)
+	f.cause = err
+	return f
 }

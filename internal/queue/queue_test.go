@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -390,5 +391,24 @@ func TestHoldWhileInMemory(t *testing.T) {
 	got := sink.received()
 	if got["r2@remote.example"] != 0 || got["r3@remote.example"] != 0 || got["r1@remote.example"] != 1 {
 		t.Errorf("received %v: the held and the deleted row must not be sent", got)
+	}
+}
+
+// TestOpportunisticTLSFallsBackToPlain: a server that offers STARTTLS but fails the handshake
+// gets the message in plain text on a new connection (no policy requires TLS).
+func TestOpportunisticTLSFallsBackToPlain(t *testing.T) {
+	port := loopbackPort(t)
+	h := newHarness(t, port, remoteZone())
+	// A TLS configuration without a certificate: STARTTLS is offered, every handshake fails.
+	sink := startSink(t, at("127.0.0.1", port), &tls.Config{}, nil)
+	h.enqueue("alice@example.org", "fallback", store.Outbound{Recipient: "bob@remote.example"})
+	h.start()
+	h.waitFor("delivery", func() bool { return h.queueLen() == 0 })
+	txns := sink.transactions()
+	if len(txns) != 1 || txns[0].tls {
+		t.Errorf("transactions %+v, want one in plain text", txns)
+	}
+	if n := sink.connections(); n != 2 {
+		t.Errorf("%d connections, want 2 (the failed handshake, then plain)", n)
 	}
 }
