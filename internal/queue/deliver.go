@@ -231,7 +231,15 @@ func (s *Scheduler) dialSession(ctx context.Context, addr, host string, mode smt
 	client, err := smtpclient.New(dctx, s.Logger, conn, mode, verifyPKIX, ehlo, remote, opts)
 	if err != nil {
 		_ = conn.Close()
-		return nil, asFailure(err, host)
+		// A host that refuses the session (a 554 greeting, a 5xx to EHLO) says nothing about
+		// the recipients: the next MX host is tried, and when none takes the session the
+		// message is retried later, as Postfix does (RFC 5321 §3.1 lets a client do either).
+		f := asFailure(err, host)
+		if f.Permanent {
+			f.Permanent = false
+			f.Status = "4" + f.Status[1:]
+		}
+		return nil, f
 	}
 	return &session{client: client, host: host}, nil
 }

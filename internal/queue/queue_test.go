@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -410,5 +411,46 @@ func TestOpportunisticTLSFallsBackToPlain(t *testing.T) {
 	}
 	if n := sink.connections(); n != 2 {
 		t.Errorf("%d connections, want 2 (the failed handshake, then plain)", n)
+	}
+}
+
+// TestRefusedSessionTriesNextHost: an MX host whose greeting is 554 hands over to the next one;
+// when no host takes the session, the message waits for a retry instead of bouncing.
+func TestRefusedSessionTriesNextHost(t *testing.T) {
+	port := loopbackPort(t)
+	h := newHarness(t, port, map[string][]string{
+		"remote.example.": {"remote.example. 300 IN MX 10 refuses.remote.example.",
+			"remote.example. 300 IN MX 20 mx.remote.example."},
+		"refuses.remote.example.": {"refuses.remote.example. 300 IN A 127.0.0.2"},
+		"mx.remote.example.":      {"mx.remote.example. 300 IN A 127.0.0.1"},
+		"only.example.":           {"only.example. 300 IN MX 10 refuses.remote.example."},
+	})
+	l, err := net.Listen("tcp", at("127.0.0.2", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprint(c, "554 5.3.2 not accepting mail\r\n")
+			c.Close()
+		}
+	}()
+	sink := startSink(t, at("127.0.0.1", port), nil, nil)
+	h.enqueue("alice@example.org", "refused", store.Outbound{Recipient: "bob@remote.example"})
+	h.enqueue("alice@example.org", "only host refuses", store.Outbound{Recipient: "carol@only.example"})
+	h.start()
+	// The domain whose only host refuses the session is retried, not bounced.
+	h.waitFor("delivery and retries", func() bool {
+		all, _ := h.store.ListQueue(context.Background())
+		return len(all) == 1 && all[0].Recipient == "carol@only.example" && all[0].Attempts >= 2
+	})
+	if sink.received()["bob@remote.example"] != 1 || len(h.inbox(h.env.Alice)) != 0 {
+		t.Errorf("received %v, %d notices: want the second MX to take it, and no bounce", sink.received(),
+			len(h.inbox(h.env.Alice)))
 	}
 }
