@@ -421,6 +421,10 @@ func asFailure(err error, host string) *failure {
 			// RFC 6531 §3.2: the message needs SMTPUTF8 and the next hop lacks it.
 			out.Status = "5.6.7"
 			out.Permanent = true
+		case errors.Is(e.Err, smtpclient.ErrSize):
+			// RFC 1870 §6: the message is larger than the server's SIZE.
+			out.Status = "5.3.4"
+			out.Permanent = true
 		case errors.Is(e.Err, smtpclient.ErrTLS):
 			out.Status = "4.7.5"
 		case e.Code == 0:
