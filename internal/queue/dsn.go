@@ -139,10 +139,12 @@ func (s *Scheduler) writeDSN(w io.Writer, kind dsnKind, rcpts []dsnRecipient) er
 		}
 		line("Final-Recipient: rfc822; %s", r.q.Recipient)
 		line("Action: %s", kind)
+		// RFC 3464 §2.3.4: a delay is a transient status; a failure a permanent one, except an
+		// expiry, which keeps RFC 3463's transient 4.4.7 with Action: failed.
 		status := r.f.Status
 		if kind == dsnDelayed {
 			status = "4" + status[1:]
-		} else {
+		} else if status != "4.4.7" {
 			status = "5" + status[1:]
 		}
 		line("Status: %s", status)

@@ -202,8 +202,8 @@ func TestExpiryNotice(t *testing.T) {
 	h.waitFor("the row's removal", func() bool { return h.queueLen() == 0 })
 	r := parseDSN(t, h.inbox(h.env.Alice)[0])
 	rf := r.recipients[0]
-	if rf.Get("Action") != "failed" || rf.Get("Status") != "5.4.7" {
-		t.Errorf("Action %q Status %q, want failed 5.4.7", rf.Get("Action"), rf.Get("Status"))
+	if rf.Get("Action") != "failed" || rf.Get("Status") != "4.4.7" {
+		t.Errorf("Action %q Status %q, want failed 4.4.7", rf.Get("Action"), rf.Get("Status"))
 	}
 	if d := rf.Get("Diagnostic-Code"); !strings.Contains(d, "451") {
 		t.Errorf("Diagnostic-Code %q does not carry the last error", d)
