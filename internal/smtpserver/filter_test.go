@@ -253,6 +253,14 @@ func TestSpamRoutesPerAccount(t *testing.T) {
 	if got := h.mailboxBodies("alice@example.org", "Junk"); len(got) != 1 {
 		t.Fatalf("Junk after re-creation has %d", len(got))
 	}
+	// A renamed \Junk mailbox keeps receiving junk under its new name.
+	if err := h.store.RenameMailbox(context.Background(), alice.ID, "Junk", "Spam"); err != nil {
+		t.Fatal(err)
+	}
+	c.sendMessage("a@remote.example", "alice@example.org", "Subject: offer 3\r\n\r\nbuy\r\n", "250 ")
+	if got := h.mailboxBodies("alice@example.org", "Spam"); len(got) != 2 || !strings.Contains(got[1], "Subject: offer 3") {
+		t.Fatalf("renamed Junk has %d", len(got))
+	}
 }
 
 func TestGreylistingOverSMTP(t *testing.T) {
