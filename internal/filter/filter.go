@@ -8,8 +8,9 @@
 //	EHLO      Hello: DNSBL lookups of the client IP on the configured zones -> 554 5.7.1
 //	MAIL      Mail: sender authentication starts (SPF, RFC 7208; iprev) in the background; its
 //	          result joins at the body stage, where DMARC decides with it
-//	RCPT      Rcpt: recipient rate per IP and network -> 451 4.7.1; greylisting of the triplet
-//	          (client /24 or /64, sender, recipient) -> 451 4.7.1
+//	RCPT      RcptAttempt, before the lookup: recipient rate per IP and network -> 451 4.7.1;
+//	          Rcpt, for an existing recipient: greylisting of the triplet (client /24 or /64,
+//	          sender, recipient) -> 451 4.7.1
 //	body      Data: DKIM/ARC/DMARC and the Authentication-Results header, clamd and the
 //	          attachment policy in parallel; then the spam classifier, once per recipient
 //	          account in parallel, since it weighs the authentication results
@@ -205,18 +206,23 @@ func (t *Transaction) Close() {
 	}
 }
 
-// Rcpt decides on one recipient: recipient rates, then greylisting.
+// RcptAttempt counts one RCPT TO against the recipient rates, before the recipient is looked
+// up, so that guessing addresses (a directory harvest) is slowed down like sending to many.
+func (t *Transaction) RcptAttempt() Verdict {
+	var v Verdict
+	f := t.f
+	if f.Limits != nil && !f.exempt(t.env.IP) && !f.Limits.allowRecipient(t.env.IP, time.Now()) {
+		v.add(tempFail(Reason{Name: "recipient-rate"}, 451, [3]int{4, 7, 1}, "Too many recipients from your network, try again later"))
+	}
+	f.Metrics.count("rcpt", &v)
+	return v
+}
+
+// Rcpt decides on one recipient that exists: greylisting.
 func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
 	var v Verdict
 	f := t.f
-	if f.exempt(t.env.IP) {
-		t.rcpts++
-		return v
-	}
-	if f.Limits != nil && !f.Limits.allowRecipient(t.env.IP, time.Now()) {
-		v.add(tempFail(Reason{Name: "recipient-rate"}, 451, [3]int{4, 7, 1}, "Too many recipients from your network, try again later"))
-	}
-	if v.Action == Accept && f.Greylist != nil {
+	if f.Greylist != nil && !f.exempt(t.env.IP) {
 		v.add(f.Greylist.check(ctx, t.env.IP, t.env.From, rcpt))
 	}
 	if v.Action == Accept {

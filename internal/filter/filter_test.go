@@ -205,7 +205,7 @@ func TestRateLimits(t *testing.T) {
 	f := &Filter{Logger: discard(), Limits: l}
 	tx := f.Mail(context.Background(), Envelope{IP: a, From: "x@example.net"})
 	for i, want := range []Action{Accept, Accept, TempFail} {
-		v := tx.Rcpt(context.Background(), "alice@example.org")
+		v := tx.RcptAttempt()
 		if v.Action != want || want == TempFail && v.Reply() != "451 4.7.1" {
 			t.Fatalf("recipient %d: %+v", i, v)
 		}

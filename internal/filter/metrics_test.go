@@ -16,8 +16,8 @@ func TestMetricsCountVerdictsAndReasons(t *testing.T) {
 	f := &Filter{Logger: discard(), Metrics: m, Limits: &RateLimits{RecipientsPerIP: 1},
 		Auth: &fakeAuth{result: MessageAuth{DMARC: "fail", Policy: "quarantine"}}}
 	tx := f.Mail(context.Background(), Envelope{IP: net.ParseIP("192.0.2.1"), From: "a@example.net"})
-	tx.Rcpt(context.Background(), "a@example.org") // accepted, no finding: not counted
-	tx.Rcpt(context.Background(), "b@example.org") // over the rate
+	tx.RcptAttempt() // accepted, no finding: not counted
+	tx.RcptAttempt() // over the rate
 	msg := "Subject: x\r\n\r\nx\r\n"
 	tx.Data(context.Background(), strings.NewReader(msg), int64(len(msg)), []int64{1})
 	tx.Close()

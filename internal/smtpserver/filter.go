@@ -8,7 +8,8 @@ package smtpserver
 //   - EHLO/HELO: Filter.Hello (DNSBL) when the session is created; a refusal answers EHLO and
 //     leaves the client without a session, so every later command is refused too;
 //   - MAIL FROM: Filter.Mail starts the transaction's checks (SPF and iprev in the background);
-//   - RCPT TO: Transaction.Rcpt (recipient rates, greylisting) after the recipient resolved;
+//   - RCPT TO: Transaction.RcptAttempt (recipient rates) before the lookup, so that unknown
+//     addresses count too; Transaction.Rcpt (greylisting) once the recipient resolved;
 //   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 64 KiB,
 //     an unlinked temporary file beyond) instead of its blob. A refusal aborts the blob. On
 //     acceptance the message is written into its blob once, as it will be stored: the
@@ -83,6 +84,19 @@ func (s *session) filterMail() {
 	s.filterTx = s.server.Filter.Mail(context.Background(), filter.Envelope{
 		IP: net.ParseIP(s.remote), HELO: s.conn.Hostname(), From: s.from,
 	})
+}
+
+// filterRcptAttempt counts a RCPT TO against the recipient rates before its lookup.
+func (s *session) filterRcptAttempt(rcpt string) error {
+	if s.filterTx == nil {
+		return nil
+	}
+	v := s.filterTx.RcptAttempt()
+	if v.Action == filter.Accept {
+		return nil
+	}
+	s.rejectVerdict(rcpt, &v)
+	return verdictError(&v)
 }
 
 // filterRcpt decides on one resolved recipient.

@@ -298,9 +298,9 @@ func TestRateLimitsOverSMTP(t *testing.T) {
 	c.cmd("EHLO client.example", "250 ")
 	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
 	c.cmd("RCPT TO:<alice@example.org>", "250 ")
+	c.cmd("RCPT TO:<nobody@example.org>", "550 5.1.1 ") // guessing counts too
 	c.cmd("RCPT TO:<bob@example.org>", "250 ")
-	c.cmd("RCPT TO:<team@example.org>", "250 ")
-	c.cmd("RCPT TO:<alice@example.org>", "451 4.7.1 ")
+	c.cmd("RCPT TO:<team@example.org>", "451 4.7.1 ")
 	h.dial()
 	// The third connection in a minute is refused before the greeting.
 	raw, err := net.Dial("tcp", h.addr)

@@ -81,6 +81,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.reject(to, "bad-address", errBadAddress)
 		return errBadAddress
 	}
+	if err := s.filterRcptAttempt(a.String()); err != nil {
+		return err
+	}
 	// RFC 5321 §4.5.1: mail for "postmaster" must be accepted, case-insensitively; Parse
 	// lower-cases, so the account or alias "postmaster@domain" is found like any other.
 	res, err := s.resolve(a)
