@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,20 @@ func FuzzAttachments(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+	}
+	// The shared MIME corpus: odd, malformed and real-world structures.
+	root := testutil.SharedTestdata(f, "mime")
+	if err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) <= 64<<10 {
+			f.Add(data)
+		}
+		return err
+	}); err != nil {
+		f.Fatal(err)
 	}
 	p := &AttachmentPolicy{MaxParts: 100, MaxZipEntries: 100}
 	f.Fuzz(func(t *testing.T, data []byte) {
