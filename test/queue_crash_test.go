@@ -114,11 +114,8 @@ func TestQueueCrash(t *testing.T) {
 		zone[d] = []string{d + " 300 IN MX 10 mx.sink.example."}
 	}
 	dns := dnstest.Start(t, zone)
-	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\nretry_min_seconds = 1\n"+
-		"retry_max_seconds = 2\npoll_seconds = 1\n[limits]\nsend_per_hour = 0\nsend_per_day = 0\n",
-		dns.Addr, portOf(t, sink.addr)))
-	a.MustCLI("", "domain", "add", "a.example")
-	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	a := newSender(t, dns.Addr, portOf(t, sink.addr),
+		"retry_min_seconds = 1\nretry_max_seconds = 2\n[limits]\nsend_per_hour = 0\nsend_per_day = 0\n")
 	a.Start()
 
 	// Submit everything over four authenticated connections (net/smtp, AUTH PLAIN on loopback).

@@ -45,6 +45,38 @@ func portOf(t *testing.T, addr string) string {
 	return port
 }
 
+// newSender prepares server A: the domain a.example with alice@a.example (password "alice
+// password"), resolving through dnsAddr and delivering to port; extra is more TOML. The caller
+// starts it.
+func newSender(t *testing.T, dnsAddr, port, extra string) *Server {
+	t.Helper()
+	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\n%s", dnsAddr, port, extra))
+	a.MustCLI("", "domain", "add", "a.example")
+	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	return a
+}
+
+// newReceiver starts server B for b.example with bob@b.example; extra is more TOML.
+func newReceiver(t *testing.T, dnsAddr, extra string) *Server {
+	t.Helper()
+	b := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n%s", dnsAddr, extra))
+	b.MustCLI("", "domain", "add", "b.example")
+	b.MustCLI("bob password\n", "user", "add", "bob@b.example", "--password-stdin")
+	b.Start()
+	return b
+}
+
+// submitAsAlice submits a message from alice@a.example through A's submission listener (swaks,
+// AUTH PLAIN) and fails the test if it is refused.
+func submitAsAlice(t *testing.T, a *Server, to string, args ...string) {
+	t.Helper()
+	args = append([]string{"--auth", "PLAIN", "--auth-user", "alice@a.example", "--auth-password", "alice password",
+		"--from", "alice@a.example", "--to", to}, args...)
+	if out, code := submitSwaks(t, a.Submission, args...); code != 0 {
+		t.Fatalf("swaks: exit %d\n%s", code, out)
+	}
+}
+
 // TestQueueBetweenTwoServers: mail submitted to server A (swaks, AUTH PLAIN) for two recipients
 // at server B's domain goes through A's outbound queue (MX lookup in a test DNS server, SMTP to
 // B's port). The one B accepts arrives in its INBOX with A's two DKIM signatures, which B's own
@@ -59,26 +91,15 @@ func TestQueueBetweenTwoServers(t *testing.T) {
 		"mx.a.example.":     {"mx.a.example. 300 IN A 127.0.0.1"},
 		"_dmarc.a.example.": {`_dmarc.a.example. 300 IN TXT "v=DMARC1; p=reject"`},
 	})
-	b := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n", dns.Addr))
-	b.MustCLI("", "domain", "add", "b.example")
-	b.MustCLI("bob password\n", "user", "add", "bob@b.example", "--password-stdin")
-	b.Start()
-
-	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\nretry_min_seconds = 1\n"+
-		"retry_max_seconds = 2\npoll_seconds = 1\n", dns.Addr, portOf(t, b.SMTP)))
-	a.MustCLI("", "domain", "add", "a.example")
-	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	b := newReceiver(t, dns.Addr, "")
+	a := newSender(t, dns.Addr, portOf(t, b.SMTP), "retry_min_seconds = 1\nretry_max_seconds = 2\n")
 	records := dkimRecords(t, a.MustCLI("", "domain", "dns", "a.example"))
 	for name, value := range records {
 		dns.Add(t, zoneTXT(name, value))
 	}
 	a.Start()
 
-	if out, code := submitSwaks(t, a.Submission, "--auth", "PLAIN", "--auth-user", "alice@a.example",
-		"--auth-password", "alice password", "--from", "alice@a.example", "--to", "bob@b.example,nobody@b.example",
-		"--header", "Subject: across the queue"); code != 0 {
-		t.Fatalf("swaks: exit %d\n%s", code, out)
-	}
+	submitAsAlice(t, a, "bob@b.example,nobody@b.example", "--header", "Subject: across the queue")
 
 	waitUntil(t, 30*time.Second, "the message in B's INBOX", func() bool { return len(b.Inbox("bob@b.example")) == 1 })
 	msg := b.Inbox("bob@b.example")[0]
@@ -120,15 +141,9 @@ func TestQueueAdmin(t *testing.T) {
 		"mx.down.example.": {"mx.down.example. 300 IN A 127.0.0.1"},
 	})
 	closed := freePort(t) // nothing listens there
-	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\nretry_min_seconds = 3600\n"+
-		"poll_seconds = 1\n[limits]\nsend_per_hour = 0\nsend_per_day = 0\n", dns.Addr, portOf(t, closed)))
-	a.MustCLI("", "domain", "add", "a.example")
-	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	a := newSender(t, dns.Addr, portOf(t, closed), "retry_min_seconds = 3600\n")
 	a.Start()
-	if out, code := submitSwaks(t, a.Submission, "--auth", "PLAIN", "--auth-user", "alice@a.example",
-		"--auth-password", "alice password", "--from", "alice@a.example", "--to", "carol@down.example"); code != 0 {
-		t.Fatalf("swaks: exit %d\n%s", code, out)
-	}
+	submitAsAlice(t, a, "carol@down.example")
 	var id string
 	waitUntil(t, 20*time.Second, "a deferred row", func() bool {
 		out := a.MustCLI("", "queue", "list")
@@ -195,21 +210,10 @@ func TestQueueRetriesThroughGreylisting(t *testing.T) {
 		"mx.b.example.": {"mx.b.example. 300 IN A 127.0.0.1"},
 		"a.example.":    {`a.example. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"`},
 	})
-	b := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[filter]\nexempt_networks = []\n"+
-		"[filter.greylist]\nenabled = true\ndelay_seconds = 2\n", dns.Addr))
-	b.MustCLI("", "domain", "add", "b.example")
-	b.MustCLI("bob password\n", "user", "add", "bob@b.example", "--password-stdin")
-	b.Start()
-	a := NewServer(t, fmt.Sprintf("[dns]\nresolver = %q\n[delivery]\nport = %s\nretry_min_seconds = 1\n"+
-		"retry_max_seconds = 2\n", dns.Addr, portOf(t, b.SMTP)))
-	a.MustCLI("", "domain", "add", "a.example")
-	a.MustCLI("alice password\n", "user", "add", "alice@a.example", "--password-stdin")
+	b := newReceiver(t, dns.Addr, "[filter]\nexempt_networks = []\n[filter.greylist]\nenabled = true\ndelay_seconds = 2\n")
+	a := newSender(t, dns.Addr, portOf(t, b.SMTP), "retry_min_seconds = 1\nretry_max_seconds = 2\n")
 	a.Start()
-	if out, code := submitSwaks(t, a.Submission, "--auth", "PLAIN", "--auth-user", "alice@a.example",
-		"--auth-password", "alice password", "--from", "alice@a.example", "--to", "bob@b.example",
-		"--header", "Subject: greylisted"); code != 0 {
-		t.Fatalf("swaks: exit %d\n%s", code, out)
-	}
+	submitAsAlice(t, a, "bob@b.example", "--header", "Subject: greylisted")
 	waitUntil(t, 30*time.Second, "the message in B's INBOX", func() bool { return len(b.Inbox("bob@b.example")) >= 1 })
 	waitUntil(t, 10*time.Second, "an empty queue at A", func() bool {
 		return strings.HasSuffix(a.MustCLI("", "queue", "list"), "0 queued\n")
