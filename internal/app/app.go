@@ -306,6 +306,7 @@ func (s *Server) Shutdown() error {
 	}
 	if s.submit != nil {
 		errs = append(errs, s.submit.Shutdown(ctx))
+		s.submit.Submission.Flush() // the sending counts, before the store closes
 	}
 	if s.imap != nil {
 		errs = append(errs, s.imap.Shutdown(ctx))

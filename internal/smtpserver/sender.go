@@ -72,29 +72,34 @@ func (s *submissionSession) sendingRoom(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	recorder := s.sub.sent(s.server.Logger)
 	now := s.sub.now()
 	room := int64(-1)
-	for _, l := range []struct {
-		limit, def int64
-		period     time.Duration
-	}{
-		{limits.PerHour, s.sub.PerHour, time.Hour},
-		{limits.PerDay, s.sub.PerDay, 24 * time.Hour},
-	} {
-		limit := l.limit
-		if limit == store.LimitDefault {
-			limit = l.def
+	err = recorder.consistent(func() error {
+		unwritten := recorder.unwritten(s.account.ID)
+		for _, l := range []struct {
+			limit, def int64
+			period     time.Duration
+		}{
+			{limits.PerHour, s.sub.PerHour, time.Hour},
+			{limits.PerDay, s.sub.PerDay, 24 * time.Hour},
+		} {
+			limit := l.limit
+			if limit == store.LimitDefault {
+				limit = l.def
+			}
+			if limit <= 0 {
+				continue
+			}
+			sent, err := s.sub.Store.SentSince(ctx, s.account.ID, now.Add(-l.period))
+			if err != nil {
+				return err
+			}
+			if r := max(limit-sent-unwritten, 0); room < 0 || r < room {
+				room = r
+			}
 		}
-		if limit <= 0 {
-			continue
-		}
-		sent, err := s.sub.Store.SentSince(ctx, s.account.ID, now.Add(-l.period))
-		if err != nil {
-			return 0, err
-		}
-		if r := max(limit-sent, 0); room < 0 || r < room {
-			room = r
-		}
-	}
-	return room, nil
+		return nil
+	})
+	return room, err
 }

@@ -16,8 +16,8 @@ package smtpserver
 //   - Sending limits count recipients, not messages: a message to ten people counts ten, which
 //     is what a compromised account sending spam is bounded by. A recipient that would take the
 //     account past its hourly or daily limit gets 451 4.7.1 at RCPT; the others of the same
-//     message are kept. The count is written after the commit, before 250, in a transaction of
-//     its own: a crash between the two forgets one message, and sessions of one account
+//     message are kept. The count is written after the commit, in the background and batched
+//     (sentlog.go): a crash before it is written forgets it, and sessions of one account
 //     running at the same moment can each pass the check with the same count, so a limit can
 //     be overshot by the messages in flight (a bound on abuse, not an exact quota).
 //   - RCPT for a local domain resolves like the MX (unknown user: 550 5.1.1) and is delivered
@@ -34,9 +34,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -58,6 +60,23 @@ type Submission struct {
 	PerHour, PerDay int64
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+
+	recorderOnce sync.Once
+	recorder     *sentRecorder
+}
+
+// sent returns the recorder of sending counts, made at first use.
+func (sub *Submission) sent(logger *slog.Logger) *sentRecorder {
+	sub.recorderOnce.Do(func() { sub.recorder = newSentRecorder(sub.Store, logger) })
+	return sub.recorder
+}
+
+// Flush waits until the sending counts of every message accepted so far are written; the
+// server calls it at shutdown, after the last session.
+func (sub *Submission) Flush() {
+	if sub.recorder != nil {
+		sub.recorder.flush()
+	}
 }
 
 func (sub *Submission) now() time.Time {

@@ -282,10 +282,7 @@ func (s *submissionSession) deliver(body *blob.Writer, rcpt string, stats copySt
 	if err != nil {
 		return err
 	}
-	if err := s.sub.Store.RecordSent(context.Background(), s.account.ID, len(s.rcpts), s.sub.now()); err != nil {
-		// The message is accepted; only the count is missing.
-		s.logger.Error("record sent message", "err", err)
-	}
+	s.sub.sent(s.server.Logger).record(store.SentRecord{AccountID: s.account.ID, Recipients: len(s.rcpts), At: s.sub.now()})
 	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
 	result := "delivered"
 	if len(s.queued) > 0 {

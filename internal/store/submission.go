@@ -38,6 +38,13 @@ type SendLimits struct {
 // LimitDefault is a SendLimits value that follows the server's default.
 const LimitDefault = -1
 
+// SentRecord is one submitted message as the sending limits count it.
+type SentRecord struct {
+	AccountID  int64
+	Recipients int
+	At         time.Time
+}
+
 // DKIMKey is a domain's DKIM signing key: algorithm "rsa" or "ed25519", the private key as
 // PKCS #8 DER.
 type DKIMKey struct {
@@ -79,9 +86,9 @@ type SubmissionStore interface {
 	SetSendLimits(ctx context.Context, accountID int64, l SendLimits) error
 	// GetSendLimits returns them; LimitDefault where the account has none of its own.
 	GetSendLimits(ctx context.Context, accountID int64) (SendLimits, error)
-	// RecordSent notes that the account submitted a message to recipients recipients at at,
-	// and forgets what is older than a day.
-	RecordSent(ctx context.Context, accountID int64, recipients int, at time.Time) error
+	// RecordSent notes submitted messages, all in one transaction, and forgets what their
+	// accounts sent more than a day before.
+	RecordSent(ctx context.Context, records ...SentRecord) error
 	// SentSince returns the recipients the account submitted to since since.
 	SentSince(ctx context.Context, accountID int64, since time.Time) (int64, error)
 

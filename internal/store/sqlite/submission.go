@@ -205,19 +205,33 @@ func (s *Store) GetSendLimits(ctx context.Context, accountID int64) (store.SendL
 // sentLogKept is how long sent_log rows are kept: the longest limit's period.
 const sentLogKept = 24 * time.Hour
 
-// RecordSent notes a submitted message and prunes the account's rows older than a day.
-func (s *Store) RecordSent(ctx context.Context, accountID int64, recipients int, at time.Time) error {
+// RecordSent notes submitted messages in one transaction and prunes their accounts' rows
+// older than a day.
+func (s *Store) RecordSent(ctx context.Context, records ...store.SentRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sent_log (account_id, at, recipients) VALUES (?, ?, ?)`,
-			accountID, at.UnixNano(), recipients); err != nil {
-			return err
+		latest := map[int64]time.Time{}
+		for _, r := range records {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sent_log (account_id, at, recipients) VALUES (?, ?, ?)`,
+				r.AccountID, r.At.UnixNano(), r.Recipients); err != nil {
+				return err
+			}
+			if r.At.After(latest[r.AccountID]) {
+				latest[r.AccountID] = r.At
+			}
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sent_log WHERE account_id = ? AND at < ?`,
-			accountID, at.Add(-sentLogKept).UnixNano())
-		return err
+		for id, at := range latest {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sent_log WHERE account_id = ? AND at < ?`,
+				id, at.Add(-sentLogKept).UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record sent by account %d: %w", accountID, err)
+		return fmt.Errorf("record %d sent messages: %w", len(records), err)
 	}
 	return nil
 }

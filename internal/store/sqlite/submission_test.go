@@ -53,7 +53,7 @@ func TestSCRAMCredentials(t *testing.T) {
 		t.Fatalf("remove twice: %v", err)
 	}
 	// Removing the account removes everything of it.
-	if err := errors.Join(s.AddSendAs(ctx, alice.ID, "@Other.example"), s.RecordSent(ctx, alice.ID, 3, time.Now()),
+	if err := errors.Join(s.AddSendAs(ctx, alice.ID, "@Other.example"), s.RecordSent(ctx, store.SentRecord{AccountID: alice.ID, Recipients: 3, At: time.Now()}),
 		s.SetSendLimits(ctx, alice.ID, store.SendLimits{PerHour: 1, PerDay: 2})); err != nil {
 		t.Fatal(err)
 	}
@@ -96,13 +96,12 @@ func TestSendAsAndLimits(t *testing.T) {
 		t.Fatalf("limits: %v", l)
 	}
 	now := time.Now()
-	for _, r := range []struct {
-		n  int
-		at time.Time
-	}{{5, now.Add(-25 * time.Hour)}, {2, now.Add(-2 * time.Hour)}, {3, now.Add(-time.Minute)}} {
-		if err := s.RecordSent(ctx, alice.ID, r.n, r.at); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.RecordSent(ctx, store.SentRecord{AccountID: alice.ID, Recipients: 5, At: now.Add(-25 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordSent(ctx, store.SentRecord{AccountID: alice.ID, Recipients: 2, At: now.Add(-2 * time.Hour)},
+		store.SentRecord{AccountID: alice.ID, Recipients: 3, At: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
 	}
 	hour, _ := s.SentSince(ctx, alice.ID, now.Add(-time.Hour))
 	day, _ := s.SentSince(ctx, alice.ID, now.Add(-24*time.Hour))
