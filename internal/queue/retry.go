@@ -17,6 +17,7 @@ func (s *Scheduler) failed(ctx context.Context, rows []store.QueuedMessage, fail
 	now := s.Now()
 	var bounce []dsnRecipient
 	var delayed []dsnRecipient
+	var deferred []int64
 	for i, q := range rows {
 		f := failures[i]
 		if !f.Permanent && now.Sub(q.QueuedAt) >= s.Lifetime {
@@ -43,9 +44,12 @@ func (s *Scheduler) failed(ctx context.Context, rows []store.QueuedMessage, fail
 			q.NextAttempt = next
 			delayed = append(delayed, dsnRecipient{q: q, f: f})
 		}
-		s.release(q.ID)
+		deferred = append(deferred, q.ID)
 	}
+	// Released only once the delay notices are recorded: a row read again before that would
+	// get a second notice at its next failure.
 	s.notifyDelays(ctx, delayed)
+	s.release(deferred...)
 	s.bounce(ctx, bounce)
 }
 

@@ -237,7 +237,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 			// memory ran low after a read that hit MaxInMemory.
 			read = s.needsRead()
 		case <-timer.C:
-			read = sleep <= probeInterval || s.dueElsewhere(ctx)
+			read = sleep <= probeInterval || time.Since(lastRead) >= s.PollInterval || s.dueElsewhere(ctx)
 		}
 	}
 }

@@ -137,8 +137,13 @@ func (s *Store) CountDueQueue(ctx context.Context, now time.Time) (int, error) {
 // NextQueueAttempt returns the earliest next attempt after the given time among rows not held.
 func (s *Store) NextQueueAttempt(ctx context.Context, after time.Time) (time.Time, error) {
 	var next sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT min(next_attempt) FROM queue WHERE held = 0 AND next_attempt > ?`,
-		after.UnixNano()).Scan(&next); err != nil {
+	// One index seek per priority class (index queue_due), not a scan of the deferred rows.
+	if err := s.read.QueryRowContext(ctx, `SELECT min(n) FROM (
+		SELECT * FROM (SELECT next_attempt AS n FROM queue WHERE held = 0 AND priority = 0 AND next_attempt > ?1
+			ORDER BY next_attempt LIMIT 1)
+		UNION ALL
+		SELECT * FROM (SELECT next_attempt FROM queue WHERE held = 0 AND priority = 1 AND next_attempt > ?1
+			ORDER BY next_attempt LIMIT 1))`, after.UnixNano()).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("next queue attempt: %w", err)
 	}
 	if !next.Valid {
