@@ -1,9 +1,11 @@
 package test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"net"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -243,6 +245,29 @@ c.quit()
 `
 	if got := python(t, readers, s.IMAP, s.POP3, appPassword); got != "OK\n+OK\n" {
 		t.Errorf("app password over IMAP and POP3: %q", got)
+	}
+	// And SCRAM-SHA-256 in IMAP and POP3 with the app password's keys.
+	for _, p := range []struct{ addr, command, ok string }{
+		{s.IMAP, "a1 AUTHENTICATE SCRAM-SHA-256", "a1 OK "},
+		{s.POP3, "AUTH SCRAM-SHA-256", "+OK "},
+	} {
+		conn, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(conn)
+		readLine := func() string {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			line, _ := r.ReadString('\n')
+			return strings.TrimRight(line, "\r\n")
+		}
+		send := func(line string) { _, _ = conn.Write([]byte(line + "\r\n")) }
+		readLine() // greeting
+		cl := &scramtest.Client{Username: "alice@example.org", Password: appPassword}
+		if got, err := scramtest.Converse(cl, p.command, true, send, readLine); err != nil || !strings.HasPrefix(got, p.ok) || !cl.Verified {
+			t.Errorf("%s with the app password: %q %v (server verified: %v)", p.command, got, err, cl.Verified)
+		}
+		conn.Close()
 	}
 
 	// The MX never relays; an unauthenticated MX client cannot send as a local user to the world.
