@@ -90,6 +90,7 @@ type Scheduler struct {
 	inflight map[int64]bool
 	// truncated: the last read returned MaxInMemory rows; more may be due.
 	truncated bool
+	maxSeen   int64 // the highest row id read so far
 	dests     map[string]*destination
 	active    int // connections open or opening
 	wake      chan struct{}
@@ -212,7 +213,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 	defer close(s.loopDone)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	read := true
+	read, onlyNew := true, false
 	var lastRead time.Time
 	for {
 		if read {
@@ -221,8 +222,10 @@ func (s *Scheduler) loop(ctx context.Context) {
 			if wait := minReadInterval - time.Since(lastRead); wait > 0 {
 				time.Sleep(wait)
 			}
-			lastRead = time.Now()
-			s.fill(ctx)
+			if !onlyNew {
+				lastRead = time.Now()
+			}
+			s.fill(ctx, onlyNew)
 		}
 		s.dispatch(ctx)
 		sleep := s.sleep(ctx)
@@ -231,13 +234,14 @@ func (s *Scheduler) loop(ctx context.Context) {
 		case <-s.quit:
 			return
 		case <-s.Store.QueueWake():
-			read = true
+			read, onlyNew = true, true
 		case <-s.wake:
 			// A connection ended or rows left flight: no row became due, unless the rows in
 			// memory ran low after a read that hit MaxInMemory.
-			read = s.needsRead()
+			read, onlyNew = s.needsRead(), false
 		case <-timer.C:
 			read = sleep <= probeInterval || time.Since(lastRead) >= s.PollInterval || s.dueElsewhere(ctx)
+			onlyNew = false
 		}
 	}
 }
@@ -286,15 +290,30 @@ func (s *Scheduler) sleep(ctx context.Context) time.Duration {
 }
 
 // fill reads due rows into the destinations' lists.
-func (s *Scheduler) fill(ctx context.Context) {
+//
+// With onlyNew, it reads only the rows added since the last read (ids above any seen), which
+// costs nothing however many rows are in memory; that is what a signal of new rows asks for. A
+// row that reuses the id of a deleted one is missed then, and found by the next count of due
+// rows (dueElsewhere) within probeInterval.
+func (s *Scheduler) fill(ctx context.Context, onlyNew bool) {
 	s.mu.Lock()
 	room := s.MaxInMemory - len(s.inflight)
-	exclude := maps(s.inflight)
+	var exclude map[int64]bool
+	if !onlyNew {
+		exclude = maps(s.inflight)
+	}
+	after := s.maxSeen
 	s.mu.Unlock()
 	if room <= 0 {
 		return
 	}
-	due, err := s.Store.DueQueue(ctx, s.Now(), room, exclude)
+	var due []store.QueuedMessage
+	var err error
+	if onlyNew {
+		due, err = s.Store.NewQueueRows(ctx, after, room)
+	} else {
+		due, err = s.Store.DueQueue(ctx, s.Now(), room, exclude)
+	}
 	if err != nil {
 		s.Logger.Error("queue: read due rows", "err", err)
 		return
@@ -302,8 +321,10 @@ func (s *Scheduler) fill(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.truncated = len(due) == room
+	touched := map[*destination]bool{}
 	for _, q := range due {
-		if s.inflight[q.ID] {
+		s.maxSeen = max(s.maxSeen, q.ID)
+		if s.inflight[q.ID] || q.NextAttempt.After(s.Now()) {
 			continue
 		}
 		s.inflight[q.ID] = true
@@ -314,8 +335,9 @@ func (s *Scheduler) fill(ctx context.Context) {
 			s.dests[name] = d
 		}
 		d.pending = append(d.pending, q)
+		touched[d] = true
 	}
-	for _, d := range s.dests {
+	for d := range touched {
 		slices.SortStableFunc(d.pending, func(a, b store.QueuedMessage) int {
 			if a.Priority != b.Priority {
 				return int(a.Priority - b.Priority)

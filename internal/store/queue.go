@@ -85,6 +85,9 @@ type QueueStore interface {
 	// DueQueue returns up to limit rows that are not held and due at now, lowest priority
 	// class first, then oldest next attempt, skipping the ids in exclude (rows in flight).
 	DueQueue(ctx context.Context, now time.Time, limit int, exclude map[int64]bool) ([]QueuedMessage, error)
+	// NewQueueRows returns up to limit rows with an id above afterID that are not held, in id
+	// order: the rows added since a reader last saw afterID.
+	NewQueueRows(ctx context.Context, afterID int64, limit int) ([]QueuedMessage, error)
 	// CountDueQueue counts the rows that are not held and due at now.
 	CountDueQueue(ctx context.Context, now time.Time) (int, error)
 	// NextQueueAttempt returns the earliest next attempt after the given time of a row that is

@@ -124,6 +124,19 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int, exclude 
 	return out, nil
 }
 
+// NewQueueRows returns rows above an id, by primary key.
+func (s *Store) NewQueueRows(ctx context.Context, afterID int64, limit int) ([]store.QueuedMessage, error) {
+	rows, err := s.read.QueryContext(ctx, queueColumns+` WHERE id > ? AND held = 0 ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("new queue rows: %w", err)
+	}
+	out, err := collect(rows, scanQueued)
+	if err != nil {
+		return nil, fmt.Errorf("new queue rows: %w", err)
+	}
+	return out, nil
+}
+
 // CountDueQueue counts the due rows, from index queue_due alone.
 func (s *Store) CountDueQueue(ctx context.Context, now time.Time) (int, error) {
 	var n int

@@ -117,6 +117,12 @@ func testDeliverOutbound(t *testing.T, s QueueBackend) {
 		t.Errorf("due = %v, want %v", ids, want)
 	}
 
+	// Rows above an id, in id order.
+	fresh, err := s.NewQueueRows(ctx, all[0].ID, 10)
+	if err != nil || len(fresh) != 2 || fresh[0].ID != all[1].ID || fresh[1].ID != all[2].ID {
+		t.Errorf("NewQueueRows after %d = %v, %v", all[0].ID, fresh, err)
+	}
+
 	// A failed attempt moves the row out of the due set.
 	next := time.Now().Add(time.Hour)
 	if err := s.QueueDeferred(ctx, all[2].ID, next, "451 try later"); err != nil {
