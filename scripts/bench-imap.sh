@@ -150,6 +150,8 @@ hostname = "mx.test.example"
 data_dir = "data"
 [listen]
 smtp = "127.0.0.1:0"
+submission = ""
+submissions = ""
 imap = "127.0.0.1:0"
 imaps = ""
 pop3 = ""

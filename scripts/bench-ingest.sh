@@ -108,6 +108,8 @@ hostname = "mx.test.example"
 data_dir = "data"
 [listen]
 smtp = "127.0.0.1:0"
+submission = ""
+submissions = ""
 http = "127.0.0.1:0"
 imap = ""
 imaps = ""
