@@ -16,6 +16,8 @@
 # Usage: scripts/bench-queue.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v postfix >/dev/null || { echo "bench-queue: Postfix is not installed (apt-get install postfix)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "bench-queue: run as root (Postfix runs its own instance)" >&2; exit 1; }
 N=${1:-1000}
 SINK=127.0.0.1:2526
 W=$(mktemp -d /tmp/posthorn-bench-queue.XXXXXX)
@@ -56,7 +58,7 @@ finish_sink() {
   SINK_PID=
   local end
   end=$(date +%s.%N)
-  printf '%-9s %s  flush to last message: %.3fs\n' "$1" "$(cat "$W/$1.sink")" "$(echo "$end - $2" | bc)"
+  printf '%-9s %s  flush to last message: %.3fs\n' "$1" "$(cat "$W/$1.sink")" "$(awk "BEGIN {print $end - $2}")"
 }
 
 # --- posthorn ---------------------------------------------------------------------------------
