@@ -180,7 +180,7 @@ func (s *Scheduler) connectHost(ctx context.Context, host string, enforceSTS boo
 func (s *Scheduler) connectSmarthost(ctx context.Context) (*session, error) {
 	host, port, err := net.SplitHostPort(s.Smarthost.Addr)
 	if err != nil {
-		return nil, permanent("4.3.5", "", "smarthost %q is not host:port", s.Smarthost.Addr)
+		return nil, temporary("4.3.5", "", "smarthost %q is not host:port", s.Smarthost.Addr)
 	}
 	mode, verify := smtpclient.TLSOpportunistic, false
 	if port == "465" {
@@ -218,7 +218,7 @@ func (s *Scheduler) dialSession(ctx context.Context, addr, host string, mode smt
 	ehlo, err := dns.ParseDomainLax(s.Hostname)
 	if err != nil {
 		_ = conn.Close()
-		return nil, permanent("4.3.5", "", "hostname %q: %v", s.Hostname, err)
+		return nil, temporary("4.3.5", "", "hostname %q: %v", s.Hostname, err)
 	}
 	remote, err := dns.ParseDomainLax(host)
 	if err != nil {
@@ -386,6 +386,8 @@ type failure struct {
 func (f *failure) Error() string { return f.Text }
 func (f *failure) Unwrap() error { return f.cause }
 
+// temporary is a failure worth retrying; a configuration error is one too (4.3.5): mail waits
+// for the operator rather than bouncing.
 func temporary(status, host, format string, args ...any) *failure {
 	return &failure{Status: status, Text: fmt.Sprintf(format, args...), RemoteMTA: host}
 }
