@@ -182,6 +182,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			logger, maillog.New(mailLogger), registry); err != nil {
 			return nil, listening, err
 		}
+		s.noteCorrespondents()
 	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		s.imap = &imapserver.Server{

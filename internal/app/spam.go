@@ -30,6 +30,17 @@ func newSpamClassifier(sc config.FilterSpam, st store.Store, resolver dns.Resolv
 	}, logger.With("component", "spam"))
 }
 
+// noteCorrespondents tells the MX's spam classifier whom each account sends mail to through
+// submission, so that their replies are not scored as from first-time senders.
+func (s *Server) noteCorrespondents() {
+	if s.smtp == nil || s.smtp.Filter == nil || s.submit == nil || s.submit.Submission == nil {
+		return
+	}
+	if sp, ok := s.smtp.Filter.Spam.(filter.Spam); ok && sp.Classifier != nil {
+		s.submit.Submission.Sent = sp.Classifier.NoteSent
+	}
+}
+
 // startSpamTrainer learns from users' moves into and out of Junk while the server runs, with
 // the classifier of the MX filter f (whose buffered correspondents it writes). Nothing runs
 // without a classifier; the moves wait in the store until one does.

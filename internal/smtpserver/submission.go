@@ -60,6 +60,9 @@ type Submission struct {
 	PerHour, PerDay int64
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Sent, when set, is told the recipients of every message accepted from an account (the
+	// spam classifier's correspondents: replies from them are not from first-time senders).
+	Sent func(accountID int64, recipients []string)
 
 	recorderOnce sync.Once
 	recorder     *sentRecorder

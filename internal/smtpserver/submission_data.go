@@ -283,6 +283,9 @@ func (s *submissionSession) deliver(body *blob.Writer, rcpt string, stats copySt
 		return err
 	}
 	s.sub.sent(s.server.Logger).record(store.SentRecord{AccountID: s.account.ID, Recipients: len(s.rcpts), At: s.sub.now()})
+	if s.sub.Sent != nil {
+		s.sub.Sent(s.account.ID, s.rcpts)
+	}
 	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
 	result := "delivered"
 	if len(s.queued) > 0 {

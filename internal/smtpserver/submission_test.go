@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,7 +254,11 @@ func TestSubmissionLimits(t *testing.T) {
 // them here; dkimpy does in the end-to-end test), delivered to local INBOXes and queued once
 // per remote recipient with the DSN and REQUIRETLS parameters, in one transaction.
 func TestSubmissionDeliversSignsAndQueues(t *testing.T) {
-	h := newSubmissionHarness(t)
+	var sentBy int64
+	var sentTo []string
+	h := newSubmissionHarness(t, func(sub *Submission) {
+		sub.Sent = func(accountID int64, recipients []string) { sentBy, sentTo = accountID, recipients }
+	})
 	c := h.dial()
 	c.cmd("EHLO laptop.example", "250 ")
 	c.starttls()
@@ -271,6 +276,11 @@ func TestSubmissionDeliversSignsAndQueues(t *testing.T) {
 	got := h.bodies("bob@example.org")
 	if len(got) != 1 {
 		t.Fatalf("bob has %d messages", len(got))
+	}
+	alice, _ := h.store.GetAccount(context.Background(), "alice@example.org")
+	if want := []string{"bob@example.org", "carol@remote.example", "dave@other.example"}; sentBy != alice.ID ||
+		!slices.Equal(sentTo, want) {
+		t.Errorf("Sent hook: account %d, %v; want %d, %v", sentBy, sentTo, alice.ID, want)
 	}
 	msg := got[0]
 	for _, want := range []string{"Received: from laptop.example\r\n\tby mail.example.org (posthorn) with ESMTPSA id ",
