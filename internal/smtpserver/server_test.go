@@ -169,7 +169,7 @@ func (h *harness) dial() *conn {
 // reply reads one (possibly multi-line) reply and returns its lines.
 func (c *conn) reply() []string {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var lines []string
 	for {
 		line, err := c.r.ReadString('\n')
