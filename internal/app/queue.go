@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,7 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 		MaxPerDestination:  d.MaxConnectionsPerDomain,
 		RatePerDestination: d.RatePerDomain,
 		PollInterval:       time.Duration(d.PollSeconds) * time.Second,
+		Journal:            filepath.Join(cfg.DataDir, "queue-delivered.journal"),
 	}
 	if t := queue.NewTLSAResolver(cfg.DNS.Resolver); t != nil {
 		sched.TLSA = t

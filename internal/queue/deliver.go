@@ -46,11 +46,11 @@ func (s *Scheduler) work(ctx context.Context, d *destination) {
 		}
 	}()
 	// committing holds, oldest first, a channel per delivered transaction whose rows' removal
-	// is not yet committed. The connection goes on sending while they commit, but keeps at most
-	// maxUncommitted of them: so at any instant it has at most maxUncommitted+1 transactions
-	// acknowledged by the remote server and not committed here, the only kind a crash
-	// duplicates, and an fsync does not stall it. (The commits of all connections share
-	// transactions: the marker groups every removal waiting.)
+	// is not yet committed (they are in the delivery journal already). The connection goes on
+	// sending while they commit, but keeps at most maxUncommitted of them, so that a store
+	// slower than the remote servers holds the connections back instead of piling up rows in
+	// flight. (The commits of all connections share transactions: the marker groups every
+	// removal waiting.)
 	var committing []<-chan struct{}
 	defer func() {
 		for _, c := range committing {
@@ -311,9 +311,11 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 	}
 	var committed chan struct{}
 	if len(delivered) > 0 {
-		// First thing after the 250: the marker commits the rows' removal.
+		// First thing after the 250: one write to the journal, then the marker commits the
+		// rows' removal.
 		committed = make(chan struct{})
-		s.marks <- mark{ids: ids(delivered), done: committed}
+		rows := ids(delivered)
+		s.marks <- mark{ids: rows, journaled: s.journalDelivered(rows), done: committed}
 		now := s.Now()
 		for _, q := range delivered {
 			s.record(maillog.Event{Event: "delivered", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,

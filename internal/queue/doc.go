@@ -10,13 +10,16 @@
 // deleted by the operator; the blob goes with its last reference. Nothing about an attempt in
 // progress is written: after a crash every row is simply due again. So a message is never lost,
 // and a recipient gets a duplicate only if the crash falls between the remote server's 250 and
-// the commit of QueueDone. That commit is the first thing done after the 250: the delivered ids go
-// to a marker goroutine that commits every id waiting in one transaction (group commit) and
-// only then lets the scheduler see those rows again (they stay "in flight" until then, so a row
-// is never sent twice by one process). A connection goes on sending while its deliveries
-// commit, but keeps at most three transactions waiting for their commit, so what a crash can
-// duplicate is bounded by four transactions per connection (the crash test in test/ measures
-// it: about 60 of 1,000 messages with 100 connections busy).
+// our record of it. That record is one write: right after the 250 the connection appends the
+// delivered row ids to the delivery journal (Scheduler.Journal, a file in the data directory,
+// group-committed: one write and one fdatasync for every connection waiting) and goes on. The
+// rows' removal from the store follows asynchronously: a marker goroutine commits every id
+// waiting in one transaction (group commit) and only then lets the scheduler see those rows
+// again (they stay "in flight" until then, so a row is never sent twice by one process); a
+// connection keeps at most three transactions waiting for that commit. At start, the rows the
+// journal still names are removed before the queue is read, and the journal is emptied; it is
+// emptied too whenever every id in it has been removed and it has grown past 64 KiB. The crash
+// test in test/ counts the duplicates.
 //
 // # Scheduling
 //

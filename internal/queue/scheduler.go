@@ -85,7 +85,12 @@ type Scheduler struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Journal is the file where delivered rows are recorded in one write right after the
+	// remote 250 (see the package doc); "": none, and a crash may duplicate the transactions
+	// waiting for their removal from the store.
+	Journal string
 
+	journal  *doneJournal
 	mu       sync.Mutex
 	inflight map[int64]bool
 	// truncated: the last read returned MaxInMemory rows; more may be due.
@@ -124,6 +129,7 @@ func (s *Scheduler) Start() {
 	s.quit = make(chan struct{})
 	s.loopDone = make(chan struct{})
 	s.markDone = make(chan struct{})
+	s.openJournal(ctx)
 	go s.markLoop(ctx)
 	go s.loop(ctx)
 	s.Logger.Info("queue scheduler started", "port", s.Port, "smarthost", s.Smarthost.Addr,
@@ -186,6 +192,11 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	close(s.marks)
 	<-s.markDone
 	s.removing.Wait()
+	if s.journal != nil {
+		if cerr := s.journal.close(); cerr != nil {
+			s.Logger.Error("queue: close delivery journal", "err", cerr)
+		}
+	}
 	s.cancel()
 	return err
 }
@@ -486,9 +497,48 @@ func (s *Scheduler) rateWait(ctx context.Context, d *destination) bool {
 }
 
 // mark asks the marker to commit the removal of delivered rows; done is closed after the commit.
+// journaled: the ids are in the delivery journal.
 type mark struct {
-	ids  []int64
-	done chan struct{}
+	ids       []int64
+	journaled bool
+	done      chan struct{}
+}
+
+// openJournal opens the delivery journal and removes from the store the rows it names, which
+// were delivered before a crash or a stop, before the queue is read. Without a journal that
+// opens, the scheduler runs as with none (and says so).
+func (s *Scheduler) openJournal(ctx context.Context) {
+	if s.Journal == "" {
+		return
+	}
+	j, ids, err := openDoneJournal(s.Journal)
+	if err != nil {
+		s.Logger.Error("queue: no delivery journal; a crash may duplicate more", "err", err)
+		return
+	}
+	if len(ids) > 0 {
+		s.Logger.Info("queue: rows delivered before the last stop removed", "count", len(ids))
+		s.done(ctx, ids)
+	}
+	if err := j.reset(); err != nil {
+		s.Logger.Error("queue: no delivery journal; a crash may duplicate more", "err", err)
+		_ = j.close()
+		return
+	}
+	s.journal = j
+}
+
+// journalDelivered records delivered rows in the journal, durably; false if it could not (the
+// rows' removal from the store then goes on as the only record).
+func (s *Scheduler) journalDelivered(ids []int64) bool {
+	if s.journal == nil {
+		return false
+	}
+	if err := s.journal.append(ids); err != nil {
+		s.Logger.Error("queue: delivery journal", "err", err)
+		return false
+	}
+	return true
 }
 
 // markLoop commits delivered rows in groups: every id waiting is removed in one transaction.
@@ -511,8 +561,17 @@ func (s *Scheduler) markLoop(ctx context.Context) {
 			}
 		}
 		s.done(context.WithoutCancel(ctx), ids)
+		journaled := 0
 		for _, m := range group {
+			if m.journaled {
+				journaled += len(m.ids)
+			}
 			close(m.done)
+		}
+		if journaled > 0 {
+			if err := s.journal.removed(journaled); err != nil {
+				s.Logger.Warn("queue: delivery journal", "err", err)
+			}
 		}
 	}
 }
