@@ -38,6 +38,13 @@ func (s *session) search(sel *selected, key searchKey) ([]msgRef, uint64, error)
 		return nil, 0, err
 	}
 	key = ev.orderByCost(key)
+	if keep := ev.narrow(key); keep != nil {
+		// Only these can match: the others need not even be loaded.
+		candidates = slices.DeleteFunc(candidates, func(r msgRef) bool {
+			_, ok := slices.BinarySearch(keep, r.uid)
+			return !ok
+		})
+	}
 	var matches []msgRef
 	var highest uint64
 	if ev.keyCost(key) == costNumber {
@@ -92,7 +99,7 @@ func (ev *searchEval) keyCost(k searchKey) int {
 	case "FROM", "TO", "CC", "BCC", "SUBJECT", "SENTBEFORE", "SENTON", "SENTSINCE":
 		return costEnvelope
 	case "BODY", "TEXT":
-		if r := ev.text[textQuery{k.op, k.str}]; r != nil && len(r.unindexed) == 0 {
+		if r := ev.text[textKey(k)]; r != nil && len(r.unindexed) == 0 {
 			return costNumber
 		}
 		return costBody
@@ -106,6 +113,50 @@ func (ev *searchEval) keyCost(k searchKey) int {
 		return c
 	}
 	return costMeta
+}
+
+// narrow returns, ascending, the UIDs that can match k as far as the full-text index tells
+// (for BODY, TEXT and HEADER: those it found the string in and those it has no whole text of;
+// for AND the smallest such set of its keys; for OR the union of both sides'), or nil when it
+// tells nothing.
+func (ev *searchEval) narrow(k searchKey) []uint32 {
+	switch k.op {
+	case "BODY", "TEXT", "HEADER":
+		if r := ev.text[textKey(k)]; r != nil {
+			return mergeUIDs(r.matched, r.unindexed)
+		}
+	case "AND":
+		var best []uint32
+		for _, sub := range k.sub {
+			if n := ev.narrow(sub); n != nil && (best == nil || len(n) < len(best)) {
+				best = n
+			}
+		}
+		return best
+	case "OR":
+		a, b := ev.narrow(k.sub[0]), ev.narrow(k.sub[1])
+		if a != nil && b != nil {
+			return mergeUIDs(a, b)
+		}
+	}
+	return nil
+}
+
+// mergeUIDs returns the union of two ascending UID lists, ascending, never nil.
+func mergeUIDs(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // orderByCost sorts the keys of every AND so that cheap ones decide first.
@@ -144,6 +195,15 @@ type searchEval struct {
 // textQuery is a BODY or TEXT key: op and string.
 type textQuery struct{ op, str string }
 
+// textKey is the textQuery of a BODY, TEXT or HEADER key. A HEADER key's includes its field:
+// the index is asked for the string alone, but whether it may answer depends on the field.
+func textKey(k searchKey) textQuery {
+	if k.op == "HEADER" {
+		return textQuery{k.op, strings.ToLower(k.field) + ":" + k.str}
+	}
+	return textQuery{k.op, k.str}
+}
+
 // textMatches is the full-text index's answer for a textQuery: the UIDs whose text holds the
 // string, and those it has no text of (which are read to decide). Both ascending.
 type textMatches struct {
@@ -169,7 +229,7 @@ func (ev *searchEval) searchIndex(k searchKey) error {
 	default:
 		return nil
 	}
-	q := textQuery{k.op, k.str}
+	q := textKey(k)
 	if _, done := ev.text[q]; done {
 		return nil
 	}
@@ -321,14 +381,15 @@ func (ev *searchEval) matchEnvelope(k searchKey, m *searchMsg) bool {
 // matchMessage matches BODY and TEXT from the full-text index, or, for a message it has no text
 // of or a string it cannot answer, by extracting the text as delivery does
 // (message.ExtractText) and looking in it. HEADER is matched by reading the message's header,
-// of only the candidates the index finds when it could answer (headerCandidate).
+// of only the messages the index finds the string in (in any field) when it could answer, and
+// those it cannot vouch for (store.FieldHeader).
 func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
-	indexed := ev.text[textQuery{k.op, k.str}]
-	if indexed != nil && k.op != "HEADER" {
-		if _, ok := slices.BinarySearch(indexed.matched, m.ref.uid); ok {
-			return true, nil
+	if indexed := ev.text[textKey(k)]; indexed != nil {
+		_, hit := slices.BinarySearch(indexed.matched, m.ref.uid)
+		if hit && k.op != "HEADER" {
+			return true, nil // a HEADER hit may be in another field: read it
 		}
-		if _, ok := slices.BinarySearch(indexed.unindexed, m.ref.uid); !ok {
+		if _, unindexed := slices.BinarySearch(indexed.unindexed, m.ref.uid); !hit && !unindexed {
 			return false, nil
 		}
 	}
@@ -341,9 +402,6 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 			return false, nil
 		}
 		m.root = root
-	}
-	if indexed != nil && k.op == "HEADER" && !headerCandidate(indexed, m) {
-		return false, nil
 	}
 	f, err := ev.s.server.Blobs.Open(m.m.BlobID)
 	if err != nil {
@@ -366,21 +424,6 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 	needle := strings.ToLower(message.NormalizeText(k.str))
 	return k.op == "TEXT" && strings.Contains(strings.ToLower(m.text.Header), needle) ||
 		strings.Contains(strings.ToLower(m.text.Body), needle), nil
-}
-
-// headerCandidate reports whether a message must be read to decide a SEARCH HEADER key whose
-// string the full-text index was asked about (in the header's text, any field): only when its
-// text holds the string, when it has no indexed text, or when its header is too large for the
-// indexed text to be whole. The bound is a third of message.MaxText because decoding an
-// encoded word can make text up to three times longer than the octets it came from.
-func headerCandidate(indexed *textMatches, m *searchMsg) bool {
-	if _, ok := slices.BinarySearch(indexed.matched, m.ref.uid); ok {
-		return true
-	}
-	if _, ok := slices.BinarySearch(indexed.unindexed, m.ref.uid); ok {
-		return true
-	}
-	return m.root.BodyStart > message.MaxText/3
 }
 
 func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }

@@ -63,6 +63,10 @@ func TestSearchHeaderSources(t *testing.T) {
 		{`s6 SEARCH HEADER Subject ""`, "* SEARCH 1 2 3 4"}, // any Subject: every message is read
 		{`s7 SEARCH HEADER Subject "e 1"`, "* SEARCH"},
 		{`s8 SEARCH HEADER Subject "1"`, "* SEARCH 1"}, // too short for the index
+		// The index answers for Subject, not for DKIM-Signature, though the string is the same.
+		{`s9 SEARCH HEADER Subject "signedvalue" HEADER DKIM-Signature "signedvalue"`, "* SEARCH"},
+		{`t1 SEARCH OR HEADER Subject "signedvalue" HEADER DKIM-Signature "signedvalue"`, "* SEARCH 4"},
+		{`t2 SEARCH HEADER Subject "message" BODY "message 2"`, "* SEARCH 2"},
 	} {
 		c.cmd(step[0], step[1], step[0][:2]+" OK SEARCH completed")
 	}

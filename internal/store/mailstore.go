@@ -48,7 +48,9 @@ const (
 	FieldBody TextField = iota // SEARCH BODY: the body's text
 	FieldText                  // SEARCH TEXT: the header and the body's text
 	// FieldHeader is the header's text: "Name: value" lines, decoded, signature fields left
-	// out. SEARCH HEADER uses it to find the few messages worth reading.
+	// out. SEARCH HEADER uses it to find the few messages worth reading; SearchText then
+	// reports as unindexed also the messages large enough for their header's indexed text to
+	// be cut short.
 	FieldHeader
 )
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"posthorn/internal/message"
 	"posthorn/internal/store"
 )
 
@@ -25,6 +26,20 @@ const searchTextQuery = `SELECT
 		AND text_doc IS NULL ORDER BY uid))
 	FROM mailboxes b WHERE id = ?`
 
+// searchHeaderQuery is searchTextQuery for FieldHeader: besides the messages without text, it
+// lists apart those large enough that their header may be longer than its indexed text.
+const searchHeaderQuery = `SELECT
+	(SELECT group_concat(uid, ' ') FROM (SELECT uid FROM messages WHERE mailbox_id = b.id
+		AND text_doc IN (SELECT rowid FROM message_text WHERE message_text MATCH ?) ORDER BY uid)),
+	(SELECT group_concat(uid, ' ') FROM (SELECT uid FROM messages WHERE mailbox_id = b.id
+		AND (text_doc IS NULL OR size > ?) ORDER BY uid))
+	FROM mailboxes b WHERE id = ?`
+
+// wholeHeaderSize is the largest message whose header's indexed text is surely whole: the
+// text of a field is cut at message.MaxText octets, and decoding encoded words can make text
+// up to three times longer than the octets it came from.
+const wholeHeaderSize = message.MaxText / 3
+
 // SearchText finds the messages of a mailbox whose indexed text holds query as a substring,
 // case-insensitively (the trigram tokenizer folds case), and lists apart those without indexed
 // text. A query shorter than minTextQuery characters is store.ErrNotIndexable.
@@ -34,7 +49,12 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 			utf8.RuneCountInString(query), store.ErrNotIndexable)
 	}
 	var hits, rest sql.NullString
-	err = s.read.QueryRowContext(ctx, searchTextQuery, matchPhrase(field, query), mailboxID).Scan(&hits, &rest)
+	if field == store.FieldHeader {
+		err = s.read.QueryRowContext(ctx, searchHeaderQuery, matchPhrase(field, query), wholeHeaderSize,
+			mailboxID).Scan(&hits, &rest)
+	} else {
+		err = s.read.QueryRowContext(ctx, searchTextQuery, matchPhrase(field, query), mailboxID).Scan(&hits, &rest)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
