@@ -89,6 +89,9 @@ func testSearchText(f *fixture) {
 		{store.FieldText, "subject: enc", []uint32{2}},      // field names included
 		{store.FieldText, "the", []uint32{1}},               // 3 characters are enough
 		{store.FieldText, "nowhere to be found", nil},
+		{store.FieldHeader, "zanzibar", []uint32{1}},   // the header's text only
+		{store.FieldHeader, "subject: qp", []uint32{3}}, // field names included
+		{store.FieldHeader, "lazy dog", nil},            // not the body
 	} {
 		got, unindexed := f.searchText(box, c.field, c.query)
 		if !slices.Equal(got, c.want) || len(unindexed) != 0 {
@@ -127,6 +130,20 @@ func testSearchText(f *fixture) {
 	if got, _ := f.searchText(archive, store.FieldBody, "lazy dog"); len(got) != 0 {
 		t.Errorf("SearchText in Archive after expunging the copy = %v", got)
 	}
+
+	// For FieldHeader, a message large enough for its header's text to be cut short is
+	// reported apart too, indexed or not.
+	large := f.searchDelivery(searchMessages[0], inbox)
+	large.Size = message.MaxText
+	largeUID := f.deliver(large)[0][0].UID
+	if got, unindexed := f.searchText(box, store.FieldHeader, "zanzibar"); !slices.Contains(got, largeUID) ||
+		!slices.Equal(unindexed, []uint32{largeUID}) {
+		t.Errorf("FieldHeader with a large message = %v, unindexed %v; want it in both", got, unindexed)
+	}
+	if _, unindexed := f.searchText(box, store.FieldBody, "zanzibar"); len(unindexed) != 0 {
+		t.Errorf("FieldBody lists a large indexed message as unindexed: %v", unindexed)
+	}
+	f.remove(box, largeUID)
 
 	// A message delivered without text is reported apart, whatever the query.
 	plain := f.deliveryTo(inbox)
