@@ -89,7 +89,7 @@ func testSearchText(f *fixture) {
 		{store.FieldText, "subject: enc", []uint32{2}},      // field names included
 		{store.FieldText, "the", []uint32{1}},               // 3 characters are enough
 		{store.FieldText, "nowhere to be found", nil},
-		{store.FieldHeader, "zanzibar", []uint32{1}},   // the header's text only
+		{store.FieldHeader, "zanzibar", []uint32{1}},    // the header's text only
 		{store.FieldHeader, "subject: qp", []uint32{3}}, // field names included
 		{store.FieldHeader, "lazy dog", nil},            // not the body
 	} {
