@@ -125,3 +125,11 @@ func BenchmarkStore1000(b *testing.B) {
 		c.run(b, "STORE 1:1000 "+op+"FLAGS.SILENT (\\Flagged)")
 	}
 }
+
+func BenchmarkFetchBodies100(b *testing.B) {
+	_, c := benchHarness(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.run(b, "FETCH 1:100 BODY.PEEK[]")
+	}
+}
