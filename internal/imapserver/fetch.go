@@ -76,12 +76,23 @@ func (s *session) cmdFetch(c *command) error {
 	if f.needBlob {
 		chunk = fetchBodyChunk
 	}
-	for len(refs) > 0 {
-		n := min(chunk, len(refs))
-		if err := f.fetchChunk(refs[:n]); err != nil {
-			return err
+	fetchAll := func() error {
+		for len(refs) > 0 {
+			n := min(chunk, len(refs))
+			if err := f.fetchChunk(refs[:n]); err != nil {
+				return err
+			}
+			refs = refs[n:]
 		}
-		refs = refs[n:]
+		return nil
+	}
+	if f.needBlob && len(refs) > 1 {
+		err = s.withLargeWriteBuffer(fetchAll)
+	} else {
+		err = fetchAll()
+	}
+	if err != nil {
+		return err
 	}
 	if f.missing {
 		return no("EXPUNGEISSUED", "some of the requested messages no longer exist") // RFC 5530

@@ -58,6 +58,9 @@ type Server struct {
 
 	nextConn atomic.Uint64
 	active   atomic.Int64
+	// largeWriters holds the write buffers FETCH borrows for message bodies (see
+	// session.withLargeWriteBuffer).
+	largeWriters sync.Pool
 
 	mu        sync.Mutex
 	sessions  map[*session]struct{}

@@ -22,6 +22,9 @@ import (
 const (
 	readBufferSize  = 4 << 10
 	writeBufferSize = 4 << 10
+	// largeWriteBufferSize is the buffer a FETCH of several message bodies borrows, so that
+	// the bodies go out in a few large writes instead of one write per 4 KiB.
+	largeWriteBufferSize = 64 << 10
 )
 
 // session is one IMAP connection. Its goroutine reads a command, executes it, writes its
@@ -374,4 +377,26 @@ func (s *session) readLine(max int) (string, error) {
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
+}
+
+// withLargeWriteBuffer runs fn with s.bw buffering through a large write buffer borrowed from
+// the server, which it flushes into the session's own buffer afterwards. Only the session's
+// goroutine writes while a command runs (Shutdown's BYE waits for an idle session), so the
+// swap is safe.
+func (s *session) withLargeWriteBuffer(fn func() error) error {
+	large, _ := s.server.largeWriters.Get().(*bufio.Writer)
+	if large == nil {
+		large = bufio.NewWriterSize(nil, largeWriteBufferSize)
+	}
+	own := s.bw
+	large.Reset(own)
+	s.bw = large
+	err := fn()
+	s.bw = own
+	if ferr := large.Flush(); err == nil {
+		err = ferr
+	}
+	large.Reset(nil)
+	s.server.largeWriters.Put(large)
+	return err
 }
