@@ -142,21 +142,12 @@ func (ev *searchEval) narrow(k searchKey) []uint32 {
 	return nil
 }
 
-// mergeUIDs returns the union of two ascending UID lists, ascending, never nil.
+// mergeUIDs returns the union of two UID lists, ascending, never nil.
 func mergeUIDs(a, b []uint32) []uint32 {
-	out := make([]uint32, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		switch {
-		case a[0] < b[0]:
-			out, a = append(out, a[0]), a[1:]
-		case b[0] < a[0]:
-			out, b = append(out, b[0]), b[1:]
-		default:
-			out, a, b = append(out, a[0]), a[1:], b[1:]
-		}
-	}
-	out = append(out, a...)
-	return append(out, b...)
+	out := append(make([]uint32, 0, len(a)+len(b)), a...)
+	out = append(out, b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // orderByCost sorts the keys of every AND so that cheap ones decide first.
