@@ -6,7 +6,10 @@
 // an unknown local user gets 550 5.1.1, a domain that is not ours 554 5.7.1, so the MX is never an
 // open relay), streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
 // §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
-// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), counts Received
+// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), refuses a message
+// with a bare CR (a CR not followed by LF) with 554 5.6.0 at the end of DATA or BDAT, on the MX
+// and on submission alike, since no SMTP client that keeps to §2.3.8 (the outbound queue's
+// among them) could send it on and it could not be repaired unambiguously, counts Received
 // headers (more than MaxReceived is a loop, 554 5.4.6), computes the IMAP parse results and hands
 // the blob to the delivery.Committer. A recipient whose account uses all its storage quota (or
 // would with the size MAIL FROM declared, RFC 1870) gets 452 4.2.2 at RCPT, and a message that
