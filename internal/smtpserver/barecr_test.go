@@ -25,18 +25,7 @@ func TestMXRefusesBareCR(t *testing.T) {
 	c := h.dial()
 	c.cmd("EHLO client.example", "250 ")
 	for _, body := range bareCRBodies {
-		c.cmd("MAIL FROM:<a@remote.example>", "250 ")
-		c.cmd("RCPT TO:<alice@example.org>", "250 ")
-		c.cmd("DATA", "354 ")
-		io.WriteString(c.c, body+".\r\n")
-		if reply := c.expect("554 5.6.0 "); !strings.Contains(reply[0], "bare CR") {
-			t.Errorf("reply %q does not name the bare CR", reply)
-		}
-		c.cmd("MAIL FROM:<a@remote.example>", "250 ")
-		c.cmd("RCPT TO:<alice@example.org>", "250 ")
-		c.send(fmt.Sprintf("BDAT %d LAST", len(body)))
-		io.WriteString(c.c, body)
-		c.expect("554 5.6.0 ")
+		c.expectBareCRRefused("a@remote.example", "alice@example.org", body)
 	}
 	// The session is in step: a clean message after them is delivered.
 	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
@@ -56,19 +45,8 @@ func TestSubmissionRefusesBareCR(t *testing.T) {
 	h := newSubmissionHarness(t)
 	c := h.login("alice@example.org")
 	for _, body := range bareCRBodies {
-		msg := "From: <alice@example.org>\r\nTo: <carol@remote.example>\r\n" + body
-		c.cmd("MAIL FROM:<alice@example.org>", "250 ")
-		c.cmd("RCPT TO:<carol@remote.example>", "250 ")
-		c.cmd("DATA", "354 ")
-		io.WriteString(c.c, msg+".\r\n")
-		if reply := c.expect("554 5.6.0 "); !strings.Contains(reply[0], "bare CR") {
-			t.Errorf("reply %q does not name the bare CR", reply)
-		}
-		c.cmd("MAIL FROM:<alice@example.org>", "250 ")
-		c.cmd("RCPT TO:<carol@remote.example>", "250 ")
-		c.send(fmt.Sprintf("BDAT %d LAST", len(msg)))
-		io.WriteString(c.c, msg)
-		c.expect("554 5.6.0 ")
+		c.expectBareCRRefused("alice@example.org", "carol@remote.example",
+			"From: <alice@example.org>\r\nTo: <carol@remote.example>\r\n"+body)
 	}
 	c.cmd("QUIT", "221 ")
 	queue, err := h.store.(store.QueueStore).ListQueue(context.Background())
@@ -78,4 +56,22 @@ func TestSubmissionRefusesBareCR(t *testing.T) {
 	if len(queue) != 0 {
 		t.Fatalf("%d rows queued, want none: %+v", len(queue), queue)
 	}
+}
+
+// expectBareCRRefused sends msg from one sender to one recipient with DATA and then with BDAT,
+// and expects it refused both times for its bare CR.
+func (c *conn) expectBareCRRefused(from, to, msg string) {
+	c.t.Helper()
+	c.cmd("MAIL FROM:<"+from+">", "250 ")
+	c.cmd("RCPT TO:<"+to+">", "250 ")
+	c.cmd("DATA", "354 ")
+	io.WriteString(c.c, msg+".\r\n")
+	if reply := c.expect("554 5.6.0 "); !strings.Contains(reply[0], "bare CR") {
+		c.t.Errorf("reply %q does not name the bare CR", reply)
+	}
+	c.cmd("MAIL FROM:<"+from+">", "250 ")
+	c.cmd("RCPT TO:<"+to+">", "250 ")
+	c.send(fmt.Sprintf("BDAT %d LAST", len(msg)))
+	io.WriteString(c.c, msg)
+	c.expect("554 5.6.0 ")
 }
