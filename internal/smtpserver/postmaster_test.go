@@ -1,0 +1,96 @@
+package smtpserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestBarePostmaster: RFC 5321 §4.5.1 has "RCPT TO:<Postmaster>" (no domain, any case) accepted;
+// it reaches the postmaster of the primary domain (example.org for mx.example.org). A message
+// that contains the same command line, sent with DATA or BDAT, is stored as it was sent.
+func TestBarePostmaster(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.store.AddAlias(context.Background(), "postmaster@example.org", []string{"alice@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: to the postmaster\r\n\r\nRCPT TO:<postmaster>\r\nBDAT 5\r\n..\r\nDATA\r\n"
+	c := h.dial()
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO:<postmaster>", "250 ")
+	c.cmd("DATA", "354 ")
+	io.WriteString(c.c, body+".\r\n")
+	c.expect("250 ")
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO: <PostMaster>", "250 ")
+	stored := strings.ReplaceAll(body, "\r\n..\r\n", "\r\n.\r\n") // BDAT has no dot-stuffing
+	c.send(fmt.Sprintf("BDAT %d LAST", len(stored)))
+	io.WriteString(c.c, stored)
+	c.expect("250 ")
+	// Pipelined.
+	io.WriteString(c.c, "MAIL FROM:<a@remote.example>\r\nRCPT TO:<POSTMASTER>\r\nRSET\r\n")
+	c.expect("250 ")
+	c.expect("250 ")
+	c.expect("250 ")
+	c.cmd("QUIT", "221 ")
+
+	got := h.bodies("alice@example.org")
+	if len(got) != 2 {
+		t.Fatalf("alice has %d messages, want 2", len(got))
+	}
+	want := "\r\nSubject: to the postmaster\r\n\r\nRCPT TO:<postmaster>\r\nBDAT 5\r\n.\r\nDATA\r\n"
+	for i, m := range got {
+		if !strings.HasSuffix(m, want) || !strings.Contains(m, "for <postmaster@example.org>") {
+			t.Errorf("message %d:\n%q", i, m)
+		}
+	}
+}
+
+// TestBarePostmasterUnknown: without a postmaster for the primary domain the bare postmaster
+// is an unknown user (550 5.1.1), not a syntax error; a path that only starts with
+// "postmaster" is not taken for it.
+func TestBarePostmasterUnknown(t *testing.T) {
+	h := newHarness(t)
+	c := h.dial()
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<a@remote.example>", "250 ")
+	c.cmd("RCPT TO:<postmaster>", "550 5.1.1 ")
+	c.cmd("RCPT TO:<postmasterx>", "501 ")
+	c.cmd("QUIT", "221 ")
+}
+
+func TestPrimaryDomain(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ hostname, want string }{
+		{"mx.example.org", "example.org"},         // the parent of the host name
+		{"catch.example", "catch.example"},        // the host name itself
+		{"a.b.catch.example.", "catch.example"},   // further up
+		{"mail.elsewhere.example", "example.org"}, // the first domain added
+	} {
+		h := newHarness(t, func(s *Server) { s.Hostname = tc.hostname })
+		if got := h.srv.primaryDomain(ctx); got != tc.want {
+			t.Errorf("host name %s: primary domain %q, want %q", tc.hostname, got, tc.want)
+		}
+	}
+}
+
+// TestPostmasterConnFeed: the rewrite is the same however the client's bytes are split, and it
+// touches only command lines.
+func TestPostmasterConnFeed(t *testing.T) {
+	in := "EHLO x\r\nMAIL FROM:<a@b>\r\nrcpt to:<postmaster>\r\nDATA\r\nRCPT TO:<postmaster>\r\n.\n.\r\n..\r\n\r\n.\r\n" +
+		"RCPT TO:<Postmaster>\r\nBDAT 22\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster>\r\nSTARTTLS\r\nRCPT TO:<postmaster>\r\n"
+	want := "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<postmaster@example.org>\r\nDATA\r\nRCPT TO:<postmaster>\r\n.\n.\r\n..\r\n\r\n.\r\n" +
+		"RCPT TO:<postmaster@example.org>\r\nBDAT 22\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster@example.org>\r\nSTARTTLS\r\nRCPT TO:<postmaster>\r\n"
+	for _, size := range []int{1, 2, 3, 7, len(in)} {
+		c := &postmasterConn{primary: func() string { return "example.org" }}
+		for i := 0; i < len(in); i += size {
+			c.feed([]byte(in[i:min(i+size, len(in))]))
+		}
+		if got := string(c.out) + string(c.line); got != want {
+			t.Errorf("pieces of %d:\ngot  %q\nwant %q", size, got, want)
+		}
+	}
+}
