@@ -58,7 +58,11 @@ func (c *postmasterConn) Read(p []byte) (int, error) {
 		}
 	}
 	n := copy(p, c.out)
-	c.out = c.out[n:]
+	if n == len(c.out) {
+		c.out = c.out[:0] // keep the buffer for the next read
+	} else {
+		c.out = c.out[n:]
+	}
 	return n, nil
 }
 
@@ -80,21 +84,9 @@ func (c *postmasterConn) feed(b []byte) {
 				c.mode = modeCommand
 			}
 		case modeData:
-			i := 0
-			for ; i < len(b) && c.mode == modeData; i++ {
-				switch {
-				case b[i] == endOfData[c.ended]:
-					if c.ended++; c.ended == len(endOfData) {
-						c.mode = modeCommand
-					}
-				case b[i] == '\r':
-					c.ended = 1
-				default:
-					c.ended = 0
-				}
-			}
-			c.out = append(c.out, b[:i]...)
-			b = b[i:]
+			n := c.scanData(b)
+			c.out = append(c.out, b[:n]...)
+			b = b[n:]
 		default:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
@@ -109,6 +101,38 @@ func (c *postmasterConn) feed(b []byte) {
 			c.out = append(c.out, c.command(line)...)
 		}
 	}
+}
+
+// scanData looks for the end of the message of DATA in b and returns how many bytes of b
+// belong to the message (all of b, or up to and with the end), switching to modeCommand at its
+// end. c.ended is how much of endOfData the bytes before b end with (the state of a
+// Knuth-Morris-Pratt search): the first bytes are stepped through it until it is 0, the rest
+// searched with bytes.Index, and the state set again from the bytes b ends with.
+func (c *postmasterConn) scanData(b []byte) int {
+	i := 0
+	for ; i < len(b) && c.ended > 0; i++ {
+		switch {
+		case b[i] == endOfData[c.ended]:
+			if c.ended++; c.ended == len(endOfData) {
+				c.mode, c.ended = modeCommand, 0
+				return i + 1
+			}
+		case b[i] == '\r':
+			c.ended = 1
+		default:
+			c.ended = 0
+		}
+	}
+	if j := bytes.Index(b[i:], []byte(endOfData)); j >= 0 {
+		c.mode = modeCommand
+		return i + j + len(endOfData)
+	}
+	for k := len(endOfData) - 1; k > 0 && c.ended == 0; k-- {
+		if len(b)-i >= k && bytes.HasSuffix(b[i:], []byte(endOfData[:k])) {
+			c.ended = k
+		}
+	}
+	return len(b)
 }
 
 // command returns a complete command line as it goes to go-smtp, and sets the mode for what
