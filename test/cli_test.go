@@ -296,7 +296,7 @@ func TestServeWithoutConfig(t *testing.T) {
 	passwordLine := regexp.MustCompile(`(?m)^Password of postmaster@localhost \(shown only now\): (\S+)$`)
 
 	s.Start()
-	first := s.Log()
+	first := s.WaitLog("the postmaster's password", passwordLine.MatchString)
 	password := passwordLine.FindStringSubmatch(first)
 	if password == nil || !strings.HasPrefix(first, "Created domain localhost and account postmaster@localhost in ./posthorn-data.\n") {
 		t.Fatalf("first start does not announce postmaster@localhost:\n%s", first)

@@ -38,8 +38,10 @@ func TestVirusScanningEndToEnd(t *testing.T) {
 	if out, _ := send("clean.eml"); !strings.Contains(out, "<** 451 4.7.1 ") {
 		t.Fatalf("clamd stopped: %s", out)
 	}
-	log := s.Log()
-	if strings.Count(log, "result=virus ") != 2 || !strings.Contains(log, "Posthorn.Test.EICAR") || !strings.Contains(log, "result=virus-scan-unavailable") {
+	log := s.WaitLog("the virus-scan-unavailable record", func(log string) bool {
+		return strings.Contains(log, "result=virus-scan-unavailable")
+	})
+	if strings.Count(log, "result=virus ") != 2 || !strings.Contains(log, "Posthorn.Test.EICAR") {
 		t.Fatalf("mail log:\n%s", log)
 	}
 }
@@ -74,10 +76,9 @@ func TestDMARCEndToEnd(t *testing.T) {
 		!strings.Contains(string(fetched), "dmarc=fail") || !strings.Contains(string(fetched), "Subject: sale") {
 		t.Fatalf("Junk UID 1 (%v):\n%s", err, fetched)
 	}
-	log := s.Log()
-	if !strings.Contains(log, "result=dmarc-reject") || !strings.Contains(log, "result=junk") {
-		t.Fatalf("mail log:\n%s", log)
-	}
+	s.WaitLog("the dmarc-reject and junk records", func(log string) bool {
+		return strings.Contains(log, "result=dmarc-reject") && strings.Contains(log, "result=junk")
+	})
 }
 
 // TestSpamToJunkEndToEnd: the built-in classifier over the server's own model. The GTUBE test
@@ -108,7 +109,7 @@ func TestSpamToJunkEndToEnd(t *testing.T) {
 	if inbox := fetch("imap://" + s.IMAP + "/INBOX;UID=1"); !strings.Contains(inbox, "Subject: lunch") {
 		t.Fatalf("INBOX UID 1:\n%s", inbox)
 	}
-	if !strings.Contains(s.Log(), "result=junk") || !strings.Contains(s.Log(), "reasons=spam-score(") {
-		t.Fatalf("mail log:\n%s", s.Log())
-	}
+	s.WaitLog("a junk record with its spam score", func(log string) bool {
+		return strings.Contains(log, "result=junk") && strings.Contains(log, "reasons=spam-score(")
+	})
 }

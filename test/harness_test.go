@@ -162,8 +162,26 @@ func (s *Server) Kill() {
 	<-s.exited
 }
 
-// Log returns what the server wrote so far.
+// Log returns what the server wrote so far. What the server wrote a moment ago may not be in
+// it yet (os/exec copies the output in a goroutine of its own): to look for a line, WaitLog.
 func (s *Server) Log() string { return s.stderr.String() }
+
+// WaitLog polls the server's output until cond holds for it and returns it, failing the test
+// after 15 s.
+func (s *Server) WaitLog(what string, cond func(log string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		log := s.Log()
+		if cond(log) {
+			return log
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s in the server's output:\n%s", what, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // lockedBuffer is the server's output: os/exec writes it from its own goroutine while a test
 // reads it through Log.

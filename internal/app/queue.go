@@ -15,7 +15,7 @@ import (
 )
 
 // startQueue starts the outbound queue scheduler of [delivery]. DANE applies when the
-// configured resolver (or the system's first one) is on loopback: see queue.NewTLSAResolver.
+// configured resolver (or the system's first one) is on loopback and validates: see dns.NewValidating.
 func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logger, reg prometheus.Registerer) error {
 	qs, ok := data.Store.(queue.Store)
 	if !ok {
@@ -44,12 +44,12 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 		PollInterval:       time.Duration(d.PollSeconds) * time.Second,
 		Journal:            filepath.Join(cfg.DataDir, "queue-delivered.journal"),
 	}
-	if t := queue.NewTLSAResolver(cfg.DNS.Resolver); t != nil {
-		sched.TLSA = t
+	if v := dns.NewValidating(cfg.DNS.Resolver); v != nil {
+		sched.Secure = v
 	}
 	sched.Start()
 	s.queue = sched
 	s.logger.Info("outbound delivery", slog.Int("port", d.Port), slog.String("smarthost", d.Smarthost),
-		slog.Bool("dane", sched.TLSA != nil))
+		slog.Bool("dane", sched.Secure != nil))
 	return nil
 }

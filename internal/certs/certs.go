@@ -4,6 +4,9 @@
 // challenges answered by the http listener, which must then be reachable on port 80), or a
 // self-signed certificate generated once for the host name and kept in DATA/tls (regenerated when
 // the host name changes), so a trial server has STARTTLS from its first start.
+//
+// Every listener gets the same protocol policy (see serverConfig): TLS 1.2 or 1.3, and with TLS
+// 1.2 only forward-secret AEAD cipher suites.
 package certs
 
 import (
@@ -62,8 +65,20 @@ func Load(cfg config.TLS, hostname, dataDir string) (*Source, error) {
 	}
 }
 
+// serverConfig is the configuration every listener shares: TLS 1.2 or later, and for TLS 1.2
+// only the ECDHE suites with an AEAD cipher (AES-GCM, ChaCha20-Poly1305), as RFC 9325 §4.2
+// recommends: the CBC suites with SHA-1 MACs that Go would otherwise offer are left out. TLS 1.3
+// suites are not configurable in Go, and are all AEAD.
 func serverConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
-	return &tls.Config{GetCertificate: get, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: get, MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		// For ECDSA and RSA certificates alike.
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}}
 }
 
 // selfSigned loads DIR/selfsigned.pem, or creates it when absent or made for another host name.

@@ -56,3 +56,56 @@ func TestConfiguredFiles(t *testing.T) {
 		t.Fatalf("bad file: %v", err)
 	}
 }
+
+// TestTLS12OffersOnlyAEADSuites: a TLS 1.2 client that offers only a CBC suite fails the
+// handshake with a listener's configuration; one that offers an AEAD suite succeeds, and so does
+// TLS 1.3.
+func TestTLS12OffersOnlyAEADSuites(t *testing.T) {
+	src, err := Load(config.TLS{}, "mx.example.org", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", src.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	handshake := func(version uint16, suite uint16) (tls.ConnectionState, error) {
+		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: version, MaxVersion: version}
+		if suite != 0 {
+			cfg.CipherSuites = []uint16{suite}
+		}
+		c, err := tls.Dial("tcp", l.Addr().String(), cfg)
+		if err != nil {
+			return tls.ConnectionState{}, err
+		}
+		defer c.Close()
+		return c.ConnectionState(), nil
+	}
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256} {
+		if _, err := handshake(tls.VersionTLS12, suite); err == nil {
+			t.Errorf("TLS 1.2 with %s only: handshake succeeded", tls.CipherSuiteName(suite))
+		}
+	}
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256} {
+		if st, err := handshake(tls.VersionTLS12, suite); err != nil || st.CipherSuite != suite {
+			t.Errorf("TLS 1.2 with %s: %v (suite %s)", tls.CipherSuiteName(suite), err, tls.CipherSuiteName(st.CipherSuite))
+		}
+	}
+	if st, err := handshake(tls.VersionTLS13, 0); err != nil || st.Version != tls.VersionTLS13 {
+		t.Errorf("TLS 1.3: %v", err)
+	}
+}

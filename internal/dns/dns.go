@@ -4,6 +4,11 @@
 // Resolver is an interface so that tests can answer from a table (see internal/testutil/dnstest
 // for a real DNS server on loopback). New returns the production resolver: Go's own stub resolver,
 // sent to the configured recursive resolver ([dns] resolver) or to the system's.
+//
+// Go's resolver does not say whether an answer was authenticated by DNSSEC, which DANE needs for
+// the MX, address and TLSA lookups of outbound delivery. SecureResolver answers those with the
+// AD bit, and Validating implements it over miekg/dns; NewValidating returns one only for a
+// resolver on loopback, the only place an AD bit can be believed from (RFC 4035 §4.9.3).
 package dns
 
 import (

@@ -15,7 +15,8 @@ import (
 )
 
 // echoServer runs a Server whose sessions greet with "hello", then answer each line with the
-// line, waiting for a command in between; a line "slow" takes 300 ms to answer.
+// line, waiting for a command in between; a line "slow" is answered "started" at once and then
+// takes 300 ms to answer.
 func echoServer(t *testing.T, max int) (*Server, string) {
 	t.Helper()
 	s := &Server{
@@ -34,6 +35,7 @@ func echoServer(t *testing.T, max int) (*Server, string) {
 					return
 				}
 				if line == "slow\r\n" {
+					io.WriteString(nc, "started\r\n")
 					time.Sleep(300 * time.Millisecond)
 				}
 				io.WriteString(nc, line)
@@ -120,9 +122,11 @@ func TestShutdown(t *testing.T) {
 	idle.expect("hello")
 	busy := dial(t, addr)
 	busy.expect("hello")
-	io.WriteString(busy.c, "slow\r\n")
-	time.Sleep(50 * time.Millisecond) // the slow command is running
+	// Taken before the command is sent, so that a Shutdown that waits for it takes at least its
+	// 300 ms however late this goroutine runs.
 	start := time.Now()
+	io.WriteString(busy.c, "slow\r\n")
+	busy.expect("started") // the slow command is running
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +149,7 @@ func TestShutdownDeadline(t *testing.T) {
 	busy := dial(t, addr)
 	busy.expect("hello")
 	io.WriteString(busy.c, "slow\r\n")
-	time.Sleep(50 * time.Millisecond)
+	busy.expect("started")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

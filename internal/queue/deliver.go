@@ -122,7 +122,7 @@ func (s *Scheduler) connect(ctx context.Context, q store.QueuedMessage) (*sessio
 	}
 	var last error
 	for _, host := range r.hosts {
-		sess, err := s.connectHost(ctx, host, r.enforce)
+		sess, err := s.connectHost(ctx, host, r.enforce, r.secure)
 		if err == nil {
 			return sess, nil
 		}
@@ -132,9 +132,10 @@ func (s *Scheduler) connect(ctx context.Context, q store.QueuedMessage) (*sessio
 	return nil, last
 }
 
-// connectHost tries each address of one MX host.
-func (s *Scheduler) connectHost(ctx context.Context, host string, enforceSTS bool) (*session, error) {
-	addrs, err := s.Resolver.LookupIPAddr(ctx, host)
+// connectHost tries each address of one MX host. mxSecure: the MX answer that named the host
+// was authenticated (see route).
+func (s *Scheduler) connectHost(ctx context.Context, host string, enforceSTS, mxSecure bool) (*session, error) {
+	addrs, addrSecure, err := s.lookupIPAddr(ctx, host)
 	if err != nil {
 		return nil, temporary("4.4.3", host, "cannot resolve MX host %s: %v", host, err)
 	}
@@ -145,9 +146,14 @@ func (s *Scheduler) connectHost(ctx context.Context, host string, enforceSTS boo
 		mode, verifyPKIX = smtpclient.TLSRequiredStartTLS, true
 	}
 	var daneRecords []adns.TLSA
-	if s.TLSA != nil {
-		records, authentic, err := s.TLSA.LookupTLSA(ctx, host, s.Port)
+	// RFC 7672 §2.2: DANE applies only to a host whose MX and address records are both
+	// DNSSEC-secure; for any other host TLSA is not even asked, so that a resolver or zone that
+	// mishandles the type (REFUSED, SERVFAIL, no answer) cannot hold its mail back.
+	if s.Secure != nil && mxSecure && addrSecure {
+		records, authentic, err := s.Secure.LookupTLSA(ctx, host, s.Port)
 		if err != nil {
+			// RFC 7672 §2.2: a secure host whose TLSA lookup fails may be under attack:
+			// defer rather than deliver without DANE.
 			return nil, temporary("4.4.3", host, "TLSA lookup for %s: %v", host, err)
 		}
 		// RFC 7672 §2.2: only authenticated, usable TLSA records make TLS mandatory.

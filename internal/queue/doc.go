@@ -54,12 +54,20 @@
 //     differs from the cached one, and cached in the database (mtasts_policies) for max_age.
 //     In mode enforce only the MX hosts the policy names are used, and only over STARTTLS with
 //     a certificate valid for the host (PKIX); a failure defers the message.
-//   - DANE (RFC 7672): when TLSA is set, the TLSA records of _25._tcp.HOST are looked up; if the
-//     lookup is authenticated the connection must use STARTTLS with a certificate matching them.
-//     "Authenticated" means the resolver set the AD bit: NewTLSAResolver asks the configured
-//     resolver with the DO bit and believes the AD bit only from a resolver on a loopback
-//     address (a validating resolver on the same host, such as unbound), as RFC 6698 §4.1 and
-//     RFC 4035 §4.9.3 advise: an AD bit that crossed a network could have been forged.
+//   - DANE (RFC 7672): when Secure is set (app sets it when the configured resolver is on
+//     loopback, see dns.NewValidating), MX and address lookups go through it and carry the AD
+//     bit of the resolver's answers, believed only from a resolver on a loopback address (a
+//     validating resolver on the same host, such as unbound), as RFC 6698 §4.1 and RFC 4035
+//     §4.9.3 advise: an AD bit that crossed a network could have been forged. As RFC 7672 §2.2
+//     says and Postfix does, TLSA (_25._tcp.HOST) is asked only for an MX host whose MX answer
+//     and address answers (A and AAAA) were both authenticated; for any other host TLSA is not
+//     asked, so an insecure zone or a resolver that mishandles the type (REFUSED, SERVFAIL,
+//     silence: dnsmasq, home routers, systemd-resolved, which does not validate by default)
+//     cannot delay a message. For a secure host, a failed TLSA lookup defers the message (it
+//     may be an attack), and authenticated usable records (DANE-TA, DANE-EE) make STARTTLS with
+//     a certificate matching them mandatory. The TLSA base name is the MX host name as the MX
+//     record gives it (CNAMEs are not expanded for it, RFC 7672 §2.2.2 allows either).
+//     Addresses from Secure are tried IPv4 first, then IPv6.
 //   - REQUIRETLS (RFC 8689): a message submitted with it is only sent to a host authenticated
 //     by MTA-STS enforce or DANE, over TLS, to a server that offers REQUIRETLS; otherwise it
 //     fails with 5.7.30.

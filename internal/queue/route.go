@@ -23,12 +23,16 @@ import (
 type route struct {
 	hosts   []string // MX hosts in preference order
 	enforce bool     // an MTA-STS policy in mode enforce applies: hosts are the ones it allows
+	// secure: the MX answer (or, for an implicit MX, the authenticated denial of MX records) was
+	// authenticated by DNSSEC, the first condition for DANE (RFC 7672 §2.2.1).
+	secure bool
 }
 
 // route looks up a domain's MX hosts (RFC 5321 §5.1) and its MTA-STS policy.
 func (s *Scheduler) route(ctx context.Context, domain string) (route, error) {
 	var r route
-	mxs, err := s.Resolver.LookupMX(ctx, domain)
+	mxs, secure, err := s.lookupMX(ctx, domain)
+	r.secure = secure
 	switch {
 	case err == nil && isNullMX(mxs):
 		// RFC 7505 §4.1: the domain accepts no mail; fail at once, do not retry.
@@ -43,7 +47,7 @@ func (s *Scheduler) route(ctx context.Context, domain string) (route, error) {
 		}
 	case err == nil || dns.IsNotFound(err):
 		// RFC 5321 §5.1: no MX records: the domain itself is the host, if it has an address.
-		if _, err := s.Resolver.LookupIPAddr(ctx, domain); dns.IsNotFound(err) {
+		if _, _, err := s.lookupIPAddr(ctx, domain); dns.IsNotFound(err) {
 			return r, permanent("5.1.2", "", "domain %s has no MX and no address", domain)
 		} else if err != nil {
 			return r, temporary("4.4.3", "", "DNS lookup of %s: %v", domain, err)
@@ -70,6 +74,26 @@ func (s *Scheduler) route(ctx context.Context, domain string) (route, error) {
 	}
 	r.hosts, r.enforce = allowed, true
 	return r, nil
+}
+
+// lookupMX looks up a domain's MX records through Secure when it is set, and reports whether
+// the answer was authenticated.
+func (s *Scheduler) lookupMX(ctx context.Context, domain string) ([]*net.MX, bool, error) {
+	if s.Secure != nil {
+		return s.Secure.LookupMXSecure(ctx, domain)
+	}
+	mxs, err := s.Resolver.LookupMX(ctx, domain)
+	return mxs, false, err
+}
+
+// lookupIPAddr looks up a host's addresses through Secure when it is set, and reports whether
+// the answer was authenticated.
+func (s *Scheduler) lookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, bool, error) {
+	if s.Secure != nil {
+		return s.Secure.LookupIPAddrSecure(ctx, host)
+	}
+	addrs, err := s.Resolver.LookupIPAddr(ctx, host)
+	return addrs, false, err
 }
 
 func isNullMX(mxs []*net.MX) bool {

@@ -79,8 +79,10 @@ type Scheduler struct {
 	RootCAs *x509.CertPool
 	// HTTPClient fetches MTA-STS policies; nil: one with RootCAs and a 1-minute timeout.
 	HTTPClient *http.Client
-	// TLSA looks up DANE records; nil: no DANE.
-	TLSA TLSAResolver
+	// Secure answers the MX, address and TLSA lookups with whether DNSSEC authenticated them,
+	// which DANE needs (RFC 7672 §2.2); when set it replaces Resolver for MX and address
+	// lookups. nil: no DNSSEC, no DANE.
+	Secure dns.SecureResolver
 	// Dial opens TCP connections; nil: net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock; nil: time.Now.

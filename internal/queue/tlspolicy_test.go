@@ -5,27 +5,20 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	adns "github.com/mjl-/adns"
 
+	"posthorn/internal/dns"
 	"posthorn/internal/store"
+	"posthorn/internal/testutil/dnstest"
 )
-
-// fakeTLSA answers TLSA lookups from a table, as a validating resolver would.
-type fakeTLSA struct {
-	records   []adns.TLSA
-	authentic bool
-}
-
-func (f fakeTLSA) LookupTLSA(context.Context, string, int) ([]adns.TLSA, bool, error) {
-	return f.records, f.authentic, nil
-}
 
 // spkiSHA256 is the DANE-EE SPKI SHA2-256 (3 1 1) association of the TLS config's certificate.
 func spkiSHA256(t *testing.T, cfg *tls.Config) []byte {
@@ -42,38 +35,65 @@ func spkiSHA256(t *testing.T, cfg *tls.Config) []byte {
 	return sum[:]
 }
 
-// TestDANE: authenticated TLSA records that match the host's certificate make its TLS
-// mandatory and authenticated (a REQUIRETLS message goes); records that do not match defer
-// the message instead of falling back to plain text; unauthenticated records are ignored.
+// TestDANE runs the scheduler against the test DNS server playing a validating resolver. DANE
+// applies only to a host whose MX and address answers were both authenticated (RFC 7672 §2.2):
+// then authenticated TLSA records that match the host's certificate make its TLS mandatory and
+// authenticated (a REQUIRETLS message goes), records that do not match defer the message
+// instead of falling back to plain text, and a failed TLSA lookup defers it. For any other host
+// TLSA plays no part: records are ignored and a resolver that refuses or fails TLSA queries
+// delays nothing.
 func TestDANE(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		match     bool
-		authentic bool
-		want      string // "delivered" or "deferred"
+		name       string
+		secure     []string // names whose answers are authenticated
+		tlsa       string   // "match", "mismatch", or "" for none
+		failure    dnstest.Failure
+		requireTLS bool
+		want       string // "delivered" or "deferred"
 	}{
-		{"matching", true, true, "delivered"},
-		{"mismatching", false, true, "deferred"},
-		{"unauthenticated", false, false, "delivered"},
+		{"matching", []string{"remote.example", "mx.remote.example", "tlsa"}, "match", 0, true, "delivered"},
+		{"mismatching", []string{"remote.example", "mx.remote.example", "tlsa"}, "mismatch", 0, false, "deferred"},
+		{"secure host, TLSA SERVFAIL", []string{"remote.example", "mx.remote.example"}, "", dnstest.ServFail, false, "deferred"},
+		{"secure host, TLSA REFUSED", []string{"remote.example", "mx.remote.example"}, "", dnstest.Refused, false, "deferred"},
+		{"unauthenticated TLSA", []string{"remote.example", "mx.remote.example"}, "mismatch", 0, false, "delivered"},
+		{"insecure MX", []string{"mx.remote.example", "tlsa"}, "mismatch", 0, false, "delivered"},
+		{"insecure address", []string{"remote.example", "tlsa"}, "mismatch", 0, false, "delivered"},
+		{"insecure host, TLSA REFUSED", nil, "", dnstest.Refused, false, "delivered"},
+		{"insecure host, TLSA SERVFAIL", nil, "", dnstest.ServFail, false, "delivered"},
+		{"insecure host, TLSA timeout", nil, "", dnstest.Timeout, false, "delivered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := loopbackPort(t)
 			h := newHarness(t, port, remoteZone())
 			sink := startSink(t, at("127.0.0.1", port), h.env.TLSConfig, nil)
-			assoc := spkiSHA256(t, h.env.TLSConfig)
-			if !tc.match {
-				assoc = make([]byte, len(assoc))
+			tlsaName := "_" + strconv.Itoa(port) + "._tcp.mx.remote.example."
+			if tc.tlsa != "" {
+				assoc := spkiSHA256(t, h.env.TLSConfig)
+				if tc.tlsa == "mismatch" {
+					assoc = make([]byte, len(assoc))
+				}
+				h.dns.Add(t, tlsaName+" 300 IN TLSA 3 1 1 "+hex.EncodeToString(assoc))
 			}
-			h.sched.TLSA = fakeTLSA{authentic: tc.authentic, records: []adns.TLSA{{Usage: adns.TLSAUsageDANEEE,
-				Selector: adns.TLSASelectorSPKI, MatchType: adns.TLSAMatchTypeSHA256, CertAssoc: assoc}}}
+			if tc.failure != 0 {
+				h.dns.SetFailure(tlsaName, tc.failure)
+			}
+			for _, name := range tc.secure {
+				if name == "tlsa" {
+					name = tlsaName
+				}
+				h.dns.SetSecure(name)
+			}
+			h.sched.Secure = &dns.Validating{Server: h.dns.Addr, Timeout: 2 * time.Second}
 			// REQUIRETLS only goes where DANE authenticated the host.
-			requireTLS := tc.match && tc.authentic
-			h.enqueue("alice@example.org", "dane", store.Outbound{Recipient: "bob@remote.example", RequireTLS: requireTLS})
+			h.enqueue("alice@example.org", "dane", store.Outbound{Recipient: "bob@remote.example", RequireTLS: tc.requireTLS})
 			h.start()
 			if tc.want == "delivered" {
 				h.waitFor("delivery", func() bool { return h.queueLen() == 0 })
 				if txns := sink.transactions(); len(txns) != 1 || !txns[0].tls {
 					t.Errorf("transactions %+v, want one over TLS", txns)
+				}
+				if inbox := h.inbox(h.env.Alice); len(inbox) != 0 {
+					t.Errorf("the sender got %d notices: %q", len(inbox), inbox)
 				}
 				return
 			}
@@ -82,7 +102,7 @@ func TestDANE(t *testing.T) {
 				return len(all) == 1 && all[0].Attempts >= 1
 			})
 			if n := len(sink.transactions()); n != 0 {
-				t.Errorf("%d transactions to a host whose certificate DANE refuses", n)
+				t.Errorf("%d transactions to a host whose DANE check did not pass", n)
 			}
 		})
 	}

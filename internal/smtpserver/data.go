@@ -20,6 +20,12 @@ type copyStats struct {
 // stored message well-formed for IMAP and for relaying). It counts the Received headers of the
 // top-level header section and stops with errLoop when there are more than MaxReceived, and with
 // errTooLarge past limit bytes (limit 0: none).
+//
+// A bare CR (a CR not followed by LF) stops the copy with errBareCR. RFC 5321 §2.3.8 allows CR
+// only as part of CRLF, and the outbound queue's SMTP client refuses to send such a message, so
+// it could never be relayed or forwarded. It is refused rather than rewritten, as mox does: a
+// bare CR is not a line ending of any system still sending mail, and "\r.\r" is one of the
+// SMTP smuggling sequences, so there is no right way to repair one.
 func copyMessage(w io.Writer, received string, r io.Reader, limit int64) (copyStats, error) {
 	var stats copyStats
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -43,6 +49,9 @@ func copyMessage(w io.Writer, received string, r io.Reader, limit int64) (copySt
 						return stats, errLoop
 					}
 				}
+			}
+			if hasBareCR(segment, prevCR) {
+				return stats, errBareCR
 			}
 			n := len(segment)
 			endsLF := segment[n-1] == '\n'
@@ -72,6 +81,9 @@ func copyMessage(w io.Writer, received string, r io.Reader, limit int64) (copySt
 			return stats, err
 		}
 	}
+	if prevCR {
+		return stats, errBareCR
+	}
 	// A message must end with CRLF so the stored form is a sequence of whole lines.
 	if !atLineStart {
 		if _, err := bw.WriteString("\r\n"); err != nil {
@@ -79,6 +91,26 @@ func copyMessage(w io.Writer, received string, r io.Reader, limit int64) (copySt
 		}
 	}
 	return stats, bw.Flush()
+}
+
+// hasBareCR reports whether segment (a line or a part of one, from bufio.Reader.ReadSlice) has
+// a CR that is not followed by LF. prevCR: the previous segment ended with a CR, which only an
+// LF at the start of this one makes right. A CR at the end of segment is left to the next.
+func hasBareCR(segment []byte, prevCR bool) bool {
+	if prevCR && segment[0] != '\n' {
+		return true
+	}
+	for i := bytes.IndexByte(segment, '\r'); i >= 0; {
+		if i+1 < len(segment) && segment[i+1] != '\n' {
+			return true
+		}
+		next := bytes.IndexByte(segment[i+1:], '\r')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
 }
 
 // receivedHeader builds the trace header RFC 5321 §4.4 requires, with the protocol names of

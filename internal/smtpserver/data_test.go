@@ -3,6 +3,7 @@ package smtpserver
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -14,7 +15,6 @@ func TestCopyMessageNormalisesLineEnds(t *testing.T) {
 		{"a\r\nb\r\n", "a\r\nb\r\n"},
 		{"a\nb\n", "a\r\nb\r\n"},
 		{"a\r\nb", "a\r\nb\r\n"},
-		{"bare\rcr\r\n", "bare\rcr\r\n"},
 		{"\n", "\r\n"},
 		{"", ""},
 	}
@@ -27,6 +27,26 @@ func TestCopyMessageNormalisesLineEnds(t *testing.T) {
 		if got := strings.TrimPrefix(out.String(), "R\r\n"); got != c.want {
 			t.Errorf("copyMessage(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestCopyMessageRefusesBareCR: a CR not followed by LF anywhere (a line, the header, the end,
+// a CR split from its LF by a read) is refused; CRLF split across reads is not.
+func TestCopyMessageRefusesBareCR(t *testing.T) {
+	for _, in := range []string{"bare\rcr\r\n", "a\r\n\r.\r\nb\r\n", "Subject: x\r\r\n\r\nb\r\n", "a\r\nend\r", "\r", "a\r\r\n"} {
+		for _, r := range []func(string) io.Reader{
+			func(s string) io.Reader { return strings.NewReader(s) },
+			func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) },
+		} {
+			if _, err := copyMessage(&bytes.Buffer{}, "R\r\n", r(in), 0); !errors.Is(err, errBareCR) {
+				t.Errorf("copyMessage(%q): err = %v, want errBareCR", in, err)
+			}
+		}
+	}
+	// A CRLF that straddles the 64 KiB read buffer is no bare CR.
+	long := strings.Repeat("x", 64<<10-1) + "\r\nend\r\n"
+	if _, err := copyMessage(&bytes.Buffer{}, "", strings.NewReader(long), 0); err != nil {
+		t.Errorf("long line: %v", err)
 	}
 }
 
@@ -70,11 +90,20 @@ func FuzzCopyMessage(f *testing.F) {
 			if errors.Is(err, errLoop) {
 				return
 			}
+			if errors.Is(err, errBareCR) {
+				if !strings.Contains(strings.ReplaceAll(in, "\r\n", ""), "\r") {
+					t.Fatalf("%q refused for a bare CR it does not have", in)
+				}
+				return
+			}
 			t.Fatal(err)
 		}
 		got := out.String()
 		if strings.Contains(strings.ReplaceAll(got, "\r\n", ""), "\n") {
 			t.Fatalf("bare LF in output %q", got)
+		}
+		if strings.Contains(strings.ReplaceAll(got, "\r\n", ""), "\r") {
+			t.Fatalf("bare CR in output %q", got)
 		}
 		if got != "" && !strings.HasSuffix(got, "\r\n") {
 			t.Fatalf("output %q does not end with CRLF", got)

@@ -4,9 +4,16 @@
 //
 // A session decides each RCPT TO at once (store.Resolve: account, alias, sub-address, catch-all;
 // an unknown local user gets 550 5.1.1, a domain that is not ours 554 5.7.1, so the MX is never an
-// open relay), streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
+// open relay; RFC 5321 §4.5.1's bare "RCPT TO:<Postmaster>" is taken as the postmaster of the
+// primary domain: the host name when it is a local domain, else its nearest local parent domain
+// (mx.example.org: example.org), else the local domain added first; go-smtp refuses a path
+// without a domain, so postmaster.go rewrites that command under it, in plain-text sessions),
+// streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
 // §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
-// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), counts Received
+// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), refuses a message
+// with a bare CR (a CR not followed by LF) with 554 5.6.0 at the end of DATA or BDAT, on the MX
+// and on submission alike, since no SMTP client that keeps to §2.3.8 (the outbound queue's
+// among them) could send it on and it could not be repaired unambiguously, counts Received
 // headers (more than MaxReceived is a loop, 554 5.4.6), computes the IMAP parse results and hands
 // the blob to the delivery.Committer. A recipient whose account uses all its storage quota (or
 // would with the size MAIL FROM declared, RFC 1870) gets 452 4.2.2 at RCPT, and a message that
@@ -117,7 +124,7 @@ func (s *Server) init() {
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	err := s.smtp.Serve(&limitListener{Listener: l, server: s})
+	err := s.smtp.Serve(&limitListener{Listener: l, server: s, plain: true})
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -213,6 +220,7 @@ func (s *Server) endSession(sess *session) {
 type limitListener struct {
 	net.Listener
 	server *Server
+	plain  bool // sessions start in plain text: the bare postmaster is understood (postmaster.go)
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -237,6 +245,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		s.active.Add(1)
 		s.Metrics.connectionOpened()
+		if l.plain {
+			c = newPostmasterConn(c, s)
+		}
 		return &countedConn{Conn: c, server: s}, nil
 	}
 }

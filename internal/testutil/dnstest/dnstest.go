@@ -8,7 +8,12 @@
 //	resolver := dns.New(srv.Addr)
 //
 // Names not in the table get NXDOMAIN; a name with records but none of the asked type gets an
-// empty NOERROR answer. SetFailure makes a name answer SERVFAIL or not answer at all.
+// empty NOERROR answer. SetFailure makes a name answer SERVFAIL or REFUSED, or not answer at all.
+//
+// The server does not sign anything, but it can play a validating resolver: the answers for a
+// name given to SetSecure carry the Authenticated Data bit (RFC 4035 §3.2.3) when the query
+// asked for DNSSEC (the DO or AD bit, RFC 6840 §5.7), as a resolver that validated a signed zone
+// would set it. Every other answer has AD clear, as for an unsigned zone.
 package dnstest
 
 import (
@@ -28,6 +33,8 @@ const (
 	ServFail Failure = iota + 1
 	// Timeout never answers.
 	Timeout
+	// Refused answers REFUSED, as a resolver that will not look up a type does.
+	Refused
 )
 
 // Server is a running test DNS server. Addr is "127.0.0.1:port", for UDP and TCP alike.
@@ -37,12 +44,13 @@ type Server struct {
 	mu       sync.Mutex
 	records  map[string][]mdns.RR // by lower-case FQDN
 	failures map[string]Failure
+	secure   map[string]bool
 }
 
 // Start serves zone (owner name -> records in zone-file syntax) until the test ends.
 func Start(t testing.TB, zone map[string][]string) *Server {
 	t.Helper()
-	s := &Server{records: map[string][]mdns.RR{}, failures: map[string]Failure{}}
+	s := &Server{records: map[string][]mdns.RR{}, failures: map[string]Failure{}, secure: map[string]bool{}}
 	for _, rrs := range zone {
 		for _, text := range rrs {
 			s.Add(t, text)
@@ -105,6 +113,15 @@ func (s *Server) SetFailure(name string, f Failure) {
 	s.mu.Unlock()
 }
 
+// SetSecure makes the answers for each name (an FQDN) authenticated, records or their absence.
+func (s *Server) SetSecure(names ...string) {
+	s.mu.Lock()
+	for _, name := range names {
+		s.secure[strings.ToLower(mdns.Fqdn(name))] = true
+	}
+	s.mu.Unlock()
+}
+
 // ServeDNS implements mdns.Handler.
 func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	if len(req.Question) != 1 {
@@ -118,6 +135,7 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	s.mu.Lock()
 	failure := s.failures[name]
 	rrs, exists := s.records[name]
+	secure := s.secure[name]
 	var answer []mdns.RR
 	for _, rr := range rrs {
 		if rr.Header().Rrtype == q.Qtype || (rr.Header().Rrtype == mdns.TypeCNAME && q.Qtype != mdns.TypeCNAME) {
@@ -134,10 +152,15 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 		return
 	case failure == ServFail:
 		m.Rcode = mdns.RcodeServerFailure
+	case failure == Refused:
+		m.Rcode = mdns.RcodeRefused
 	case !exists:
 		m.Rcode = mdns.RcodeNameError
 	default:
 		m.Answer = answer
+	}
+	if failure == 0 && secure && (req.AuthenticatedData || (req.IsEdns0() != nil && req.IsEdns0().Do())) {
+		m.AuthenticatedData = true
 	}
 	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
 		m.Truncate(mdns.MinMsgSize)
