@@ -235,3 +235,31 @@ func TestConcurrentHashesAreBounded(t *testing.T) {
 		t.Fatalf("peak concurrent hashes %d, limit %d", p, limit)
 	}
 }
+
+// TestHashMemoryIsReturned: once a burst of logins is over, the heap gives the hashes' work
+// areas (64 MiB each) back to the system instead of keeping them for the next burst.
+func TestHashMemoryIsReturned(t *testing.T) {
+	a, _, _ := newAuthenticator(t)
+	a.sleep = func(context.Context, time.Duration) error { return nil }
+	var wg sync.WaitGroup
+	for i := range 3 * cap(a.hashing) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.Login(context.Background(), "imap", "alice@example.org", "guess", netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}))
+		}()
+	}
+	wg.Wait()
+	const limit = 48 << 20 // less than one work area
+	var m runtime.MemStats
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		runtime.ReadMemStats(&m)
+		if m.HeapSys-m.HeapReleased < limit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("heap still holds %d MiB of memory 30 s after the logins, want under %d MiB", (m.HeapSys-m.HeapReleased)>>20, limit>>20)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
