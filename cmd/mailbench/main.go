@@ -84,5 +84,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newIMAPCommand())
 	root.AddCommand(newFillCommand())
 	root.AddCommand(newSinkCommand())
+	root.AddCommand(newLoginCommand())
 	return root
 }

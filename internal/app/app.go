@@ -177,6 +177,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	// One authenticator for every protocol that logs in, so failed logins are throttled
 	// across them (per IP and per account).
 	authenticator := auth.NewAuthenticator(data.Store, logger.With("component", "auth"), registry)
+	authenticator.SetCacheTTL(time.Duration(cfg.Auth.CacheSeconds) * time.Second)
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
 		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,
 			logger, maillog.New(mailLogger), registry); err != nil {

@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -22,75 +24,89 @@ var (
 	ErrThrottled          = errors.New("too many failed logins")
 )
 
-// Throttling of failed logins, shared by every protocol: after each failure from an IP address
-// (or its /64 for IPv6) or against an account, the next attempt from there or for it waits
-// 2^(failures-FreeFailures) × BaseDelay, up to MaxDelay; after HardLimit failures within Window
-// attempts are refused outright until the window passes. A success clears the account's count,
-// not the IP's (one right password must not unlock guessing at other accounts).
-const (
-	FreeFailures = 3
-	BaseDelay    = 250 * time.Millisecond
-	MaxDelay     = 8 * time.Second
-	HardLimit    = 30
-	Window       = 15 * time.Minute
-)
+// freeAfter is how long the hashing must have been idle before the memory of the last hashes
+// is given back to the system.
+const freeAfter = 2 * time.Second
 
 // Authenticator checks passwords for every protocol, with throttling, logs and metrics.
 type Authenticator struct {
-	store   store.Store
-	logger  *slog.Logger
-	sleep   func(ctx context.Context, d time.Duration) error
-	now     func() time.Time
-	mu      sync.Mutex
-	byIP    map[netip.Prefix]*failures
-	byAcct  map[string]*failures
+	store  store.Store
+	logger *slog.Logger
+	sleep  func(ctx context.Context, d time.Duration) error
+	now    func() time.Time
+
+	mu       sync.Mutex
+	bySource map[netip.Prefix]*failures
+	byAcct   map[string]*failures
+
 	results *prometheus.CounterVec
+	hashes  prometheus.Counter
 	// hashing bounds the password hashes computed at once: each takes 64 MiB, so a burst of
 	// logins (or of guesses) queues here instead of exhausting memory.
 	hashing chan struct{}
+	// freeing gives the hashes' memory back once hashing has been idle for freeAfter.
+	freeMu  sync.Mutex
+	freeing *time.Timer
+
+	cache *credCache
 	// secret keys the fake SCRAM salts of unknown users (see fakeSalt).
 	secret []byte
+	// appKey is the store's key of app password hashes, read once (appPasswordKey).
+	appKeyMu sync.Mutex
+	appKey   []byte
 }
 
-type failures struct {
-	count int
-	first time.Time
-}
-
-// NewAuthenticator returns an Authenticator over st that registers its metrics with reg.
+// NewAuthenticator returns an Authenticator over st that registers its metrics with reg. It
+// remembers verified passwords for DefaultCacheTTL (see SetCacheTTL).
 func NewAuthenticator(st store.Store, logger *slog.Logger, reg prometheus.Registerer) *Authenticator {
 	a := &Authenticator{
-		store:   st,
-		logger:  logger,
-		sleep:   sleepContext,
-		now:     time.Now,
-		byIP:    map[netip.Prefix]*failures{},
-		byAcct:  map[string]*failures{},
-		hashing: make(chan struct{}, max(2, runtime.NumCPU())),
-		secret:  newSecret(),
+		store:    st,
+		logger:   logger,
+		sleep:    sleepContext,
+		now:      time.Now,
+		bySource: map[netip.Prefix]*failures{},
+		byAcct:   map[string]*failures{},
+		hashing:  make(chan struct{}, max(2, runtime.NumCPU())),
+		secret:   newSecret(),
+		cache:    newCredCache(DefaultCacheTTL),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posthorn_auth_attempts_total",
 			Help: "Password authentication attempts by protocol and result (ok, failed, throttled).",
 		}, []string{"protocol", "result"}),
+		hashes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posthorn_auth_password_hashes_total",
+			Help: "Passwords checked with argon2id (a login served by the credential cache or an app password needs none).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(a.results)
+		reg.MustRegister(a.results, a.hashes)
 	}
 	return a
 }
 
+// SetCacheTTL sets how long a verified password is remembered; 0 turns the cache off. Call it
+// before the Authenticator is used.
+func (a *Authenticator) SetCacheTTL(ttl time.Duration) {
+	a.cache = newCredCache(ttl)
+}
+
 // Login checks username (an account address) and password for protocol ("imap", "pop3",
-// "submission") from remote. It waits the throttling delay first, so a guesser is slowed
-// whether or not the password is right.
+// "submission") from remote. The attempt takes its place in the throttling counts and waits
+// their delay before anything is checked, so a guesser is slowed whether or not the password
+// is right, and parallel guesses count against each other.
 func (a *Authenticator) Login(ctx context.Context, protocol, username, password string, remote netip.Addr) (store.Account, error) {
 	addr, perr := address.Parse(username)
 	acctKey := username
 	if perr == nil {
 		acctKey = addr.String()
 	}
-	ipKey := ipPrefix(remote)
-	delay, refused := a.delay(ipKey, acctKey)
+	source := ipPrefix(remote)
 	log := a.logger.With("proto", protocol, "remote", remote.String(), "user", acctKey)
+	who, err := a.identify(ctx, addr, perr, source)
+	if err != nil {
+		return store.Account{}, err
+	}
+	att, delay, refused := a.begin(source, acctKey, who.known)
 	if refused {
 		a.results.WithLabelValues(protocol, "throttled").Inc()
 		log.Warn("login refused: too many failures")
@@ -98,133 +114,222 @@ func (a *Authenticator) Login(ctx context.Context, protocol, username, password 
 	}
 	if delay > 0 {
 		if err := a.sleep(ctx, delay); err != nil {
+			a.refund(att)
 			return store.Account{}, err
 		}
 	}
-	acc, err := a.check(ctx, addr, perr, password)
+	acc, how, err := a.check(ctx, who, acctKey, password)
 	if errors.Is(err, ErrInvalidCredentials) {
-		a.fail(ipKey, acctKey)
 		a.results.WithLabelValues(protocol, "failed").Inc()
 		log.Info("login failed", "delay", delay)
 		return store.Account{}, err
 	}
+	a.refund(att)
 	if err != nil {
 		return store.Account{}, err
 	}
-	a.succeed(acctKey)
+	a.succeeded(ctx, who, source, log)
 	a.results.WithLabelValues(protocol, "ok").Inc()
-	log.Debug("login succeeded")
+	log.Debug("login succeeded", "by", how)
 	return acc, nil
 }
 
-func (a *Authenticator) check(ctx context.Context, addr address.Address, perr error, password string) (store.Account, error) {
+// identity is what is known of a login's user before its password is checked.
+type identity struct {
+	acc   store.Account
+	found bool
+	// known: the account has logged in from this source within KnownSourceAge; seen is when.
+	known bool
+	seen  time.Time
+}
+
+// identify reads the account named by addr and whether it knows source.
+func (a *Authenticator) identify(ctx context.Context, addr address.Address, perr error, source netip.Prefix) (identity, error) {
 	if perr != nil {
-		return store.Account{}, ErrInvalidCredentials
-	}
-	select {
-	case a.hashing <- struct{}{}:
-		defer func() { <-a.hashing }()
-	case <-ctx.Done():
-		return store.Account{}, ctx.Err()
+		return identity{}, nil
 	}
 	acc, err := a.store.GetAccount(ctx, addr.String())
 	if errors.Is(err, store.ErrNotFound) {
-		// Hash anyway, so an unknown user costs the same time as a wrong password.
-		_, _ = CheckPassword(dummyHash, password)
-		return store.Account{}, ErrInvalidCredentials
+		return identity{}, nil
 	}
 	if err != nil {
-		return store.Account{}, err
+		return identity{}, err
 	}
-	if ok, err := CheckPassword(acc.PasswordHash, password); err == nil && ok {
-		return acc, nil
+	who := identity{acc: acc, found: true}
+	if ls, ok := a.store.(store.LoginStore); ok {
+		seen, ok, err := ls.LoginSourceSeen(ctx, acc.ID, source.String())
+		if err != nil {
+			return identity{}, err
+		}
+		who.seen = seen
+		who.known = ok && a.now().Sub(seen) <= KnownSourceAge
 	}
-	// An app password works wherever the password does.
-	if ok, err := a.checkAppPasswords(ctx, acc, password); err != nil {
-		return store.Account{}, err
-	} else if ok {
-		return acc, nil
+	return who, nil
+}
+
+// succeeded notes source as known to the account (at most once per knownSourceRefresh).
+func (a *Authenticator) succeeded(ctx context.Context, who identity, source netip.Prefix, log *slog.Logger) {
+	ls, ok := a.store.(store.LoginStore)
+	now := a.now()
+	if !ok || (who.known && now.Sub(who.seen) < knownSourceRefresh) {
+		return
 	}
-	return store.Account{}, ErrInvalidCredentials
+	if err := ls.RecordLoginSource(ctx, who.acc.ID, source.String(), now, KnownSourcesKept); err != nil {
+		log.Warn("login source not recorded", "err", err)
+	}
+}
+
+// check verifies password for who, at the same cost whatever the account has: one HMAC (an app
+// password is found by its keyed hash) and one argon2id (of the password, or of dummyHash for an
+// unknown user or a malformed hash), unless the credential cache already knows the password.
+// Only app passwords stored before keyed hashes existed cost more (see the package doc). It
+// returns what verified: "cache", "app password" or "password".
+func (a *Authenticator) check(ctx context.Context, who identity, acctKey, password string) (store.Account, string, error) {
+	acc := who.acc
+	if who.found && a.cache.hit(acctKey, password, acc.ID, acc.PasswordHash, a.now()) {
+		return acc, "cache", nil
+	}
+	key, err := a.appPasswordKey(ctx)
+	if err != nil {
+		return store.Account{}, "", err
+	}
+	var keyed string
+	if key != nil {
+		keyed = keyedHash(key, password)
+	}
+	if who.found && key != nil {
+		_, err := a.store.(store.LoginStore).FindAppPassword(ctx, acc.ID, keyed)
+		if err == nil {
+			return acc, "app password", nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Account{}, "", err
+		}
+	}
+	if err := a.acquireHash(ctx); err != nil {
+		return store.Account{}, "", err
+	}
+	defer a.releaseHash()
+	hash := dummyHash
+	if who.found {
+		hash = acc.PasswordHash
+	}
+	ok, err := a.checkPassword(hash, password)
+	if err != nil {
+		// A hash that does not parse costs nothing to check: hash the dummy instead.
+		_, _ = a.checkPassword(dummyHash, password)
+	}
+	if ok && who.found {
+		a.cache.remember(acctKey, password, acc.ID, acc.PasswordHash, a.now())
+		return acc, "password", nil
+	}
+	if who.found {
+		if ok, err := a.checkLegacyAppPasswords(ctx, acc, password, keyed); err != nil {
+			return store.Account{}, "", err
+		} else if ok {
+			return acc, "app password", nil
+		}
+	}
+	return store.Account{}, "", ErrInvalidCredentials
+}
+
+func (a *Authenticator) checkPassword(hash, password string) (bool, error) {
+	ok, err := CheckPassword(hash, password)
+	if err == nil {
+		a.hashes.Inc()
+	}
+	return ok, err
+}
+
+// checkLegacyAppPasswords tries the account's app passwords still stored as argon2id, one
+// argon2id each, and rewrites the one that matches in the keyed form (keyed), so it costs one
+// HMAC from its next use on.
+func (a *Authenticator) checkLegacyAppPasswords(ctx context.Context, acc store.Account, password, keyed string) (bool, error) {
+	cs, ok := a.store.(store.SubmissionStore)
+	if !ok {
+		return false, nil
+	}
+	list, err := cs.ListAppPasswords(ctx, acc.ID)
+	if err != nil {
+		return false, fmt.Errorf("app passwords of %s: %w", acc.Address, err)
+	}
+	for _, p := range list {
+		if isKeyed(p.PasswordHash) {
+			continue
+		}
+		if ok, err := a.checkPassword(p.PasswordHash, password); err != nil || !ok {
+			continue
+		}
+		if ls, ok := a.store.(store.LoginStore); ok && keyed != "" {
+			if err := ls.SetAppPasswordHash(ctx, p.ID, p.PasswordHash, keyed); err != nil && !errors.Is(err, store.ErrNotFound) {
+				a.logger.Warn("app password not rehashed", "user", acc.Address, "name", p.Name, "err", err)
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// appPasswordKey returns the key of app password hashes, reading (or making) it in the store
+// the first time; nil when the store keeps no app passwords.
+func (a *Authenticator) appPasswordKey(ctx context.Context) ([]byte, error) {
+	a.appKeyMu.Lock()
+	defer a.appKeyMu.Unlock()
+	if a.appKey != nil {
+		return a.appKey, nil
+	}
+	ls, ok := a.store.(store.LoginStore)
+	if !ok {
+		return nil, nil
+	}
+	key, err := appPasswordKey(ctx, ls)
+	if err != nil {
+		return nil, err
+	}
+	a.appKey = key
+	return key, nil
 }
 
 // dummyHash is checked for unknown users (its password is unknowable: a random salt and key).
 const dummyHash = "$argon2id$v=19$m=65536,t=2,p=2$cG9zdGhvcm4tZHVtbXk$Zm9yIHRpbWluZyBvbmx5LCBub3QgYSByZWFsIGtleS4"
 
-func (a *Authenticator) delay(ip netip.Prefix, acct string) (time.Duration, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	n := max(current(a.byIP, ip, now), current(a.byAcct, acct, now))
-	if n >= HardLimit {
-		return 0, true
-	}
-	if n < FreeFailures {
-		return 0, false
-	}
-	d := BaseDelay << (n - FreeFailures)
-	if d > MaxDelay || d <= 0 {
-		d = MaxDelay
-	}
-	return d, false
-}
-
-// current returns the failures of key within Window, forgetting older ones.
-func current[K comparable](m map[K]*failures, key K, now time.Time) int {
-	f := m[key]
-	if f == nil {
-		return 0
-	}
-	if now.Sub(f.first) > Window {
-		delete(m, key)
-		return 0
-	}
-	return f.count
-}
-
-func (a *Authenticator) fail(ip netip.Prefix, acct string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	for _, f := range []*failures{record(a.byIP, ip, now), record(a.byAcct, acct, now)} {
-		f.count++
+// acquireHash waits for a place among the hashes computed at once.
+func (a *Authenticator) acquireHash(ctx context.Context) error {
+	select {
+	case a.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// maxTracked bounds the memory of the failure maps: past it, expired entries are dropped.
-const maxTracked = 100_000
-
-func record[K comparable](m map[K]*failures, key K, now time.Time) *failures {
-	if len(m) >= maxTracked {
-		for k, f := range m {
-			if now.Sub(f.first) > Window {
-				delete(m, k)
-			}
-		}
+// releaseHash gives the place back. When no hash is left running, the memory of the hashes
+// (64 MiB each, garbage once done) is returned to the system freeAfter later unless hashing
+// resumed: the Go runtime would otherwise keep it for minutes.
+func (a *Authenticator) releaseHash() {
+	<-a.hashing
+	if len(a.hashing) > 0 {
+		return
 	}
-	f := m[key]
-	if f == nil || now.Sub(f.first) > Window {
-		f = &failures{first: now}
-		m[key] = f
+	a.freeMu.Lock()
+	defer a.freeMu.Unlock()
+	if a.freeing == nil {
+		a.freeing = time.AfterFunc(freeAfter, a.freeIfIdle)
+		return
 	}
-	return f
+	a.freeing.Reset(freeAfter)
 }
 
-func (a *Authenticator) succeed(acct string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.byAcct, acct)
+func (a *Authenticator) freeIfIdle() {
+	if len(a.hashing) == 0 {
+		debug.FreeOSMemory()
+	}
 }
 
-// ipPrefix groups IPv4 addresses by themselves and IPv6 addresses by their /64.
-func ipPrefix(ip netip.Addr) netip.Prefix {
-	ip = ip.Unmap()
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
+// SetSleep replaces how the throttling delay is waited (time passes for real by default);
+// protocol tests use it to reach the hard limit without waiting.
+func (a *Authenticator) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
+	a.sleep = sleep
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -109,11 +108,14 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 }
 
 // scram returns a SCRAM-SHA-256 exchange over the account's credentials: its password's keys
-// and its app passwords'. The throttling delay is waited before the server-first-message, and
-// a wrong proof counts as a failed login.
+// and its app passwords'. The attempt takes its place in the throttling counts and waits their
+// delay before the server-first-message; only a proof that matches gives the place back, so an
+// exchange the client abandons counts as a failure. SCRAM checks no argon2id hash: its keys
+// were derived when the credential was set.
 func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip.Addr, onLogin func(store.Account)) sasl.Server {
-	ipKey := ipPrefix(remote)
-	var acc store.Account
+	source := ipPrefix(remote)
+	var who identity
+	var att attempt
 	var acctKey string
 	log := a.logger.With("proto", protocol, "remote", remote.String(), "mech", MechSCRAM)
 	return &scramServer{
@@ -124,7 +126,13 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 			if perr == nil {
 				acctKey = addr.String()
 			}
-			delay, refused := a.delay(ipKey, acctKey)
+			var err error
+			if who, err = a.identify(ctx, addr, perr, source); err != nil {
+				return store.SCRAMSalt{}, nil, err
+			}
+			var delay time.Duration
+			var refused bool
+			att, delay, refused = a.begin(source, acctKey, who.known)
 			if refused {
 				a.results.WithLabelValues(protocol, "throttled").Inc()
 				log.Warn("login refused: too many failures", "user", acctKey)
@@ -132,42 +140,35 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 			}
 			if delay > 0 {
 				if err := a.sleep(ctx, delay); err != nil {
+					a.refund(att)
 					return store.SCRAMSalt{}, nil, err
 				}
 			}
 			fake := store.SCRAMSalt{Salt: a.fakeSalt(acctKey), Iterations: SCRAMIterations}
-			if perr != nil {
+			cs, ok := a.store.(store.SubmissionStore)
+			if !who.found || !ok {
 				return fake, nil, nil
 			}
-			var err error
-			acc, err = a.store.GetAccount(ctx, acctKey)
+			salt, keys, err := cs.SCRAMCredentials(ctx, who.acc.ID)
 			if errors.Is(err, store.ErrNotFound) {
 				return fake, nil, nil
 			}
 			if err != nil {
-				return store.SCRAMSalt{}, nil, err
-			}
-			cs, ok := a.store.(store.SubmissionStore)
-			if !ok {
-				return fake, nil, nil
-			}
-			salt, keys, err := cs.SCRAMCredentials(ctx, acc.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				return fake, nil, nil
+				a.refund(att)
 			}
 			return salt, keys, err
 		},
 		finish: func(username string, ok bool) error {
 			if !ok {
-				a.fail(ipKey, acctKey)
 				a.results.WithLabelValues(protocol, "failed").Inc()
 				log.Info("login failed", "user", acctKey)
 				return nil
 			}
-			a.succeed(acctKey)
+			a.refund(att)
+			a.succeeded(ctx, who, source, log)
 			a.results.WithLabelValues(protocol, "ok").Inc()
 			log.Debug("login succeeded", "user", acctKey)
-			onLogin(acc)
+			onLogin(who.acc)
 			return nil
 		},
 	}
@@ -185,30 +186,6 @@ func newSecret() []byte {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return b
-}
-
-// checkAppPasswords reports whether password is one of the account's app passwords.
-func (a *Authenticator) checkAppPasswords(ctx context.Context, acc store.Account, password string) (bool, error) {
-	cs, ok := a.store.(store.SubmissionStore)
-	if !ok {
-		return false, nil
-	}
-	list, err := cs.ListAppPasswords(ctx, acc.ID)
-	if err != nil {
-		return false, fmt.Errorf("app passwords of %s: %w", acc.Address, err)
-	}
-	for _, p := range list {
-		if ok, err := CheckPassword(p.PasswordHash, password); err == nil && ok {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// SetSleep replaces how the throttling delay is waited (time passes for real by default);
-// protocol tests use it to reach the hard limit without waiting.
-func (a *Authenticator) SetSleep(sleep func(ctx context.Context, d time.Duration) error) {
-	a.sleep = sleep
 }
 
 // Exchange runs srv to its end for a line-based protocol (IMAP AUTHENTICATE, POP3 AUTH): it

@@ -35,6 +35,7 @@ type Config struct {
 	POP3    POP3   `toml:"pop3"`
 	// Submission configures the submission listeners (listen.submission, listen.submissions).
 	Submission Submission `toml:"submission"`
+	Auth       Auth       `toml:"auth"`
 	Log        Log        `toml:"log"`
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
@@ -105,6 +106,14 @@ type Submission struct {
 	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
 }
 
+// Auth configures logins, for every protocol.
+type Auth struct {
+	// How long a verified password is remembered in memory (as a keyed hash), so that a client
+	// logging in again does not pay argon2id again, in seconds; 0 = no cache. A change of the
+	// password, an app password or the account ends it at once. Default: 300.
+	CacheSeconds int `toml:"cache_seconds"`
+}
+
 // Log configures the server log and the mail log.
 type Log struct {
 	// Minimum level: "debug", "info", "warn" or "error". Default: "info".
@@ -159,6 +168,7 @@ func Default() Config {
 			MaxConnections:         1000,
 		},
 		Submission: Submission{AllowPlaintextLoopback: true},
+		Auth:       Auth{CacheSeconds: 300},
 		Log:        Log{Level: "info", Format: "text"},
 		Limits:     Limits{SendPerHour: 1000, SendPerDay: 5000},
 		Delivery:   DefaultDelivery(),
@@ -290,6 +300,9 @@ func (c *Config) Validate() error {
 		if p.value <= 0 {
 			return fmt.Errorf("key %s: must be greater than 0, got %d", p.key, p.value)
 		}
+	}
+	if c.Auth.CacheSeconds < 0 {
+		return fmt.Errorf("key auth.cache_seconds: must be 0 (no cache) or a number of seconds, got %d", c.Auth.CacheSeconds)
 	}
 	if c.Limits.DefaultQuotaMiB < 0 || c.Limits.DefaultQuotaMiB > 1<<40 {
 		return fmt.Errorf("key limits.default_quota_mib: must be 0 (no quota) or a size in MiB, got %d", c.Limits.DefaultQuotaMiB)

@@ -64,6 +64,13 @@ max_connections = 1000
 # from any other address AUTH is neither advertised nor accepted before STARTTLS (530 5.7.0).
 allow_plaintext_loopback = true
 
+[auth]
+# Seconds a verified password is remembered in memory (a keyed hash of user and password, never
+# the password), so that a client reconnecting does not pay argon2id again; 0 = no cache.
+# Changing the password or an app password, or removing the account (posthorn user ...), ends
+# it at once; failed logins are never remembered, and throttling applies first.
+cache_seconds = 300
+
 [log]
 # Minimum level of the server log: "debug", "info", "warn" or "error".
 level = "info"
