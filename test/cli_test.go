@@ -230,6 +230,7 @@ func TestInit(t *testing.T) {
 	want := fmt.Sprintf("Wrote %s (hostname mail.example.com, data in %s).\n", conf, data) +
 		"Created domain example.com and account postmaster@example.com.\n" +
 		password[0] + "\n" +
+		"The server runs as user posthorn (server.user); create it with: useradd --system --home-dir " + data + " --shell /usr/sbin/nologin posthorn\n" +
 		"Start the server with: posthorn serve -c " + conf + "\n"
 	if out != want {
 		t.Errorf("init printed:\n%s\nwant:\n%s", out, want)
@@ -256,6 +257,9 @@ ok
 	}
 	if cfg.Hostname != "mail.example.com" || cfg.DataDir != data || cfg.Listen.SMTP != ":25" {
 		t.Errorf("loaded config: hostname %q, data_dir %q, listen.smtp %q", cfg.Hostname, cfg.DataDir, cfg.Listen.SMTP)
+	}
+	if cfg.Server.User != "posthorn" {
+		t.Errorf("loaded config: server.user %q, want posthorn (the server must not stay root)", cfg.Server.User)
 	}
 	if cfg.Listen.POP3 != ":110" || cfg.Listen.POP3S != ":995" {
 		t.Errorf("loaded config: listen.pop3 %q, listen.pop3s %q", cfg.Listen.POP3, cfg.Listen.POP3S)

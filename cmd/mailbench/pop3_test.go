@@ -98,6 +98,13 @@ func TestRunPOP3DownloadsEveryMessage(t *testing.T) {
 	if got := b.left(t); fmt.Sprint(got) != "[20 20 20]" {
 		t.Errorf("without --delete, left %v", got)
 	}
+	// The RETR phase is timed apart from the logins, so a slow password hash does not pass
+	// for a slow RETR.
+	p := s.POP3
+	if p == nil || p.LoginMS.P50 <= 0 || p.RetrSeconds <= 0 || p.RetrSeconds >= s.ElapsedSeconds ||
+		p.LoginMS.Max/1000 >= s.ElapsedSeconds || p.RetrPerSecond <= s.MessagesPerSecond {
+		t.Errorf("pop3 phases %+v of a run of %.4f s at %.1f messages/s", p, s.ElapsedSeconds, s.MessagesPerSecond)
+	}
 
 	// Over STLS and implicit TLS, with deletion.
 	cfg := pop3TestConfig(b.addr)

@@ -95,6 +95,14 @@ type summary struct {
 	MBPerSecond       float64        `json:"mb_per_second"` // 1 MB = 10^6 bytes
 	LatencyMS         latencySummary `json:"latency_ms"`
 	FirstErrors       []string       `json:"first_errors,omitempty"`
+	POP3              *pop3Summary   `json:"pop3,omitempty"`
+}
+
+// pop3Summary is the part of a pop3 run's time that is not logging in.
+type pop3Summary struct {
+	LoginMS       latencySummary `json:"login_ms"`        // connect, greeting, USER, PASS
+	RetrSeconds   float64        `json:"retr_seconds"`    // first RETR to last response, QUIT excluded
+	RetrPerSecond float64        `json:"retr_per_second"` // messages / retr_seconds
 }
 
 // addTallies merges the workers' tallies into s and computes the rates over elapsed.
@@ -153,6 +161,14 @@ latency max   %.2f ms
 `, s.Mode, s.Addr, s.RunID, s.Concurrency, s.MessageBytes, s.Sent, s.Refused, s.Errors,
 		s.Connections, s.ElapsedSeconds, s.MessagesPerSecond, s.MBPerSecond,
 		s.LatencyMS.P50, s.LatencyMS.P90, s.LatencyMS.P99, s.LatencyMS.Max)
+	if err != nil || s.POP3 == nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, `login p50     %.2f ms
+login max     %.2f ms
+retr          %.4f s
+retr msgs/s   %.1f
+`, s.POP3.LoginMS.P50, s.POP3.LoginMS.Max, s.POP3.RetrSeconds, s.POP3.RetrPerSecond)
 	return err
 }
 

@@ -2,8 +2,9 @@
 // them in order and stops them in reverse order on shutdown. It is the one place where
 // components meet; they know nothing of each other beyond the interfaces they are given.
 //
-// Start order: data (store, blobs), orphan sweep, DKIM keys of domains without them,
-// committer, TLS, authenticator, SMTP, submission, IMAP, POP3 and HTTP listeners, then the
+// Start order: listeners bound, mail log opened, certificates read, then (started as root) the
+// switch to server.user (privileges.go); data (store, blobs), orphan sweep, DKIM keys of domains without them,
+// committer, authenticator, SMTP, submission, IMAP, POP3 and HTTP servers, then the
 // outbound queue scheduler.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
@@ -92,6 +93,7 @@ type Server struct {
 	stopSpamTrainer func()
 
 	listeners []net.Listener
+	bound     map[string]net.Listener // by config key, bound at start (bindAll)
 	errs      chan error
 }
 
@@ -113,6 +115,47 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}
 	}()
 
+	who, err := privileges(cfg, logger)
+	if err != nil {
+		return nil, listening, err
+	}
+	// What needs root comes first: every listener is bound (ports below 1024), the mail log
+	// opened, the certificate files read; then the server switches to server.user
+	// (privileges.go) before it opens or creates anything in the data directory.
+	if err := s.bindAll(cfg.Listen); err != nil {
+		return nil, listening, err
+	}
+	mailLogger, closer, err := plog.OpenMailLog(cfg.Log, logger)
+	if err != nil {
+		return nil, listening, err
+	}
+	s.mailLog = closer
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, listening, fmt.Errorf("create data_dir: %w", err)
+	}
+	tlsSource, err := certs.Load(cfg.TLS, cfg.Hostname, cfg.DataDir)
+	if err != nil {
+		return nil, listening, err
+	}
+	if who != nil {
+		if cfg.Log.MailLog != "" {
+			// A restart opens it again, and log rotation may recreate it.
+			if err := os.Chown(cfg.Log.MailLog, who.uid, who.gid); err != nil {
+				return nil, listening, fmt.Errorf("log.mail_log: %w", err)
+			}
+		}
+		if err := who.giveDataDir(cfg.DataDir); err != nil {
+			return nil, listening, err
+		}
+		if err := who.switchTo(); err != nil {
+			return nil, listening, err
+		}
+		logger.Info("switched user", "user", who.name, "uid", who.uid, "gid", who.gid)
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, listening, err
+	}
+
 	data, err := OpenData(ctx, cfg)
 	if err != nil {
 		return nil, listening, err
@@ -125,12 +168,6 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := EnsureDKIMKeys(ctx, data, logger); err != nil {
 		return nil, listening, err
 	}
-	mailLogger, closer, err := plog.OpenMailLog(cfg.Log, logger)
-	if err != nil {
-		return nil, listening, err
-	}
-	s.mailLog = closer
-
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.committer = delivery.New(data.Store, data.Blobs, logger.With("component", "delivery"))
@@ -142,11 +179,6 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	registry.MustRegister(batches)
 	s.committer.BatchSizes = func(n int) { batches.Observe(float64(n)) }
 	s.startIndexer(registry)
-
-	tlsSource, err := certs.Load(cfg.TLS, cfg.Hostname, cfg.DataDir)
-	if err != nil {
-		return nil, listening, err
-	}
 
 	if cfg.Listen.SMTP != "" {
 		l, err := s.listen("listen.smtp", cfg.Listen.SMTP)
@@ -272,12 +304,29 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	return s, listening, nil
 }
 
-func (s *Server) listen(key, addr string) (net.Listener, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
+// bindAll binds every configured listener, before the server gives up root.
+func (s *Server) bindAll(l config.Listen) error {
+	s.bound = map[string]net.Listener{}
+	for _, e := range listenerAddrs(l) {
+		if e.addr == "" {
+			continue
+		}
+		bound, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.key, err)
+		}
+		s.listeners = append(s.listeners, bound)
+		s.bound[e.key] = bound
 	}
-	s.listeners = append(s.listeners, l)
+	return nil
+}
+
+// listen returns the listener bindAll bound for key.
+func (s *Server) listen(key, addr string) (net.Listener, error) {
+	l, ok := s.bound[key]
+	if !ok {
+		return nil, fmt.Errorf("%s: %q was not bound at start", key, addr)
+	}
 	return l, nil
 }
 

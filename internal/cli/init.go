@@ -19,7 +19,8 @@ func (e *env) initCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init --hostname H --domain D [--data DIR]",
 		Short: "Write a production configuration and create the first domain and postmaster account",
-		Long: `Write a configuration for a real deployment (standard ports, all addresses) to the file of -c
+		Long: `Write a configuration for a real deployment (standard ports, all addresses, running as user
+posthorn once the ports are bound) to the file of -c
 (default ./posthorn.toml), create its data directory with domain D and the account postmaster@D,
 and print that account's password once. An existing configuration file is never overwritten.`,
 		Args: cobra.NoArgs,
@@ -55,6 +56,9 @@ and print that account's password once. An existing configuration file is never 
 			cfg.Listen.POP3 = ":110"
 			cfg.Listen.POP3S = ":995"
 			cfg.Listen.HTTP = ":8080"
+			// Started as root to bind ports 25, 143 and so on, the server then runs as this
+			// account; under systemd's docs/posthorn.service it is started as it directly.
+			cfg.Server.User = "posthorn"
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
@@ -86,6 +90,7 @@ and print that account's password once. An existing configuration file is never 
 				fmt.Fprintf(e.stdout, "Created domain %s and account postmaster@%s.\n", d, d)
 				fmt.Fprintf(e.stdout, "Password of postmaster@%s (shown only now): %s\n", d, password)
 			}
+			fmt.Fprintf(e.stdout, "The server runs as user posthorn (server.user); create it with: useradd --system --home-dir %s --shell /usr/sbin/nologin posthorn\n", cfg.DataDir)
 			fmt.Fprintf(e.stdout, "Start the server with: posthorn serve -c %s\n", path)
 			return nil
 		},

@@ -27,6 +27,7 @@ type Config struct {
 	Hostname string `toml:"hostname"`
 	// Directory holding the database, message bodies and generated keys. Default: "./posthorn-data".
 	DataDir string `toml:"data_dir"`
+	Server  Server `toml:"server"`
 	Listen  Listen `toml:"listen"`
 	TLS     TLS    `toml:"tls"`
 	DNS     DNS    `toml:"dns"`
@@ -40,6 +41,18 @@ type Config struct {
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
 	Filter     Filter     `toml:"filter"`
+}
+
+// Server configures the process itself.
+type Server struct {
+	// Account the server runs as once it has bound its listeners and opened its certificate
+	// and log files, when started as root: a user name or a numeric uid. "" = keep the user
+	// it was started as (started as root, that is refused when a listener is on a non-loopback
+	// address, and warned about otherwise). The data directory is given to this user. Default: "".
+	User string `toml:"user"`
+	// Group the server runs as: a group name or a numeric gid; "" = the primary group of
+	// server.user. Default: "".
+	Group string `toml:"group"`
 }
 
 // Listen holds one address per listener, "host:port"; "" disables the listener.
@@ -235,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("key data_dir: must not be empty")
+	}
+	if c.Server.Group != "" && c.Server.User == "" {
+		return errors.New("key server.group: needs server.user")
 	}
 	listeners := []struct {
 		key, value  string

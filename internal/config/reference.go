@@ -11,6 +11,17 @@ hostname = "localhost"
 # Directory for the database (posthorn.db), message bodies (blobs/) and generated keys.
 data_dir = "./posthorn-data"
 
+[server]
+# Account to run as, when started as root: after binding the listeners (ports below 1024 need
+# root) and reading the certificate files, the server gives data_dir (mode 0750) to this user
+# and switches to it and its group for good. A user name or a numeric uid. "" keeps the user the
+# server was started as; as root that is refused when a listener is on a non-loopback address
+# (set user = "root" to keep root deliberately) and warned about otherwise. Under systemd with
+# User= and AmbientCapabilities=CAP_NET_BIND_SERVICE (docs/posthorn.service) leave it "".
+user = ""
+# Group to run as, a name or a numeric gid; "" = the primary group of user.
+group = ""
+
 [listen]
 # One "host:port" per listener; "" disables it. ":25" listens on every address.
 smtp = "127.0.0.1:2525"    # inbound MX (production: ":25")
