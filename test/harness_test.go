@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,7 +100,49 @@ func NewServer(t *testing.T, extra string) *Server {
 
 // Start starts the server in Dir and waits until SMTP answers. A Server without Config runs
 // `posthorn serve` without -c: the built-in defaults, data in Dir/posthorn-data.
+//
+// The ports were free when NewServer chose them, but any connection on the machine may take
+// one as its local port before the server binds it. When the server exits because a listen
+// address is in use, Start gives that listener a new free port and starts it again.
 func (s *Server) Start() {
+	s.t.Helper()
+	for attempt := 1; ; attempt++ {
+		err := s.start()
+		if err == nil {
+			return
+		}
+		taken := listenInUse.FindStringSubmatch(s.stderr.String())
+		if taken == nil || s.Config == "" || attempt == 5 || !s.movePort(taken[1]) {
+			s.t.Fatalf("%v\n%s", err, s.stderr)
+		}
+	}
+}
+
+// listenInUse matches the start-up error of a listener whose address another socket holds.
+var listenInUse = regexp.MustCompile(`listen tcp (\S+): bind: address already in use`)
+
+// movePort replaces the listen address addr, wherever the config file and the Server name it,
+// with a free one; false when the config does not name it.
+func (s *Server) movePort(addr string) bool {
+	conf, err := os.ReadFile(s.Config)
+	if err != nil || !bytes.Contains(conf, []byte(fmt.Sprintf("%q", addr))) {
+		return false
+	}
+	fresh := freePort(s.t)
+	conf = bytes.ReplaceAll(conf, []byte(fmt.Sprintf("%q", addr)), []byte(fmt.Sprintf("%q", fresh)))
+	if err := os.WriteFile(s.Config, conf, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	for _, p := range []*string{&s.SMTP, &s.IMAP, &s.IMAPS, &s.POP3, &s.POP3S, &s.HTTP, &s.Submission, &s.Submissions} {
+		if *p == addr {
+			*p = fresh
+		}
+	}
+	return true
+}
+
+// start runs the process and waits until SMTP answers; an error if it exits or never answers.
+func (s *Server) start() error {
 	s.t.Helper()
 	s.stderr = &lockedBuffer{}
 	args := []string{"serve"}
@@ -115,29 +158,30 @@ func (s *Server) Start() {
 	}
 	s.exited = make(chan error, 1)
 	go func() { s.exited <- s.cmd.Wait() }()
+	cmd, exited := s.cmd, s.exited
 	s.t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.exited:
-			s.t.Fatalf("posthorn exited during start: %v\n%s", err, s.stderr)
+			return fmt.Errorf("posthorn exited during start: %v", err)
 		default:
 		}
 		if c, err := net.Dial("tcp", s.SMTP); err == nil {
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
 			if strings.HasPrefix(line, "220 ") {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("posthorn did not start:\n%s", s.stderr)
+	return fmt.Errorf("posthorn did not start")
 }
 
 // Stop sends SIGTERM and returns the exit error (nil for status 0).
