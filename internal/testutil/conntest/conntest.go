@@ -1,0 +1,80 @@
+// Package conntest checks the connection limits of a listener as a client sees them: dialling
+// from a chosen loopback address (127.0.0.2 is loopback on Linux as well as 127.0.0.1), and a
+// client that trickles a command line byte by byte.
+package conntest
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Conn is a raw client connection.
+type Conn struct {
+	net.Conn
+	R *bufio.Reader
+}
+
+// DialFrom connects to addr from the local address from; the test is skipped when that
+// address cannot be bound (a system where only 127.0.0.1 is loopback).
+func DialFrom(t testing.TB, from, addr string) *Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot connect from %s: %v", from, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &Conn{Conn: c, R: bufio.NewReader(c)}
+}
+
+// ReadLine reads one line, without its line end, within 10 seconds.
+func (c *Conn) ReadLine(t testing.TB) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := c.R.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v (after %q)", err, line)
+	}
+	return strings.TrimRight(line, "\r\n")
+}
+
+// ExpectClosed checks that the server closes the connection within limit, reading and
+// discarding what it still sends.
+func (c *Conn) ExpectClosed(t testing.TB, limit time.Duration) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(limit))
+	if _, err := io.Copy(io.Discard, c.R); err != nil {
+		t.Fatalf("connection still open after %v: %v", limit, err)
+	}
+}
+
+// Trickle writes one byte of a never-ending command line every interval, each byte well
+// within any idle timeout, until the server closes the connection; the test fails if it is
+// still open after limit.
+func (c *Conn) Trickle(t testing.TB, interval, limit time.Duration) {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = c.SetReadDeadline(time.Now().Add(limit))
+		_, _ = io.Copy(io.Discard, c.R)
+	}()
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-closed:
+			if time.Now().After(deadline) {
+				t.Fatalf("a client trickling a line is still connected after %v", limit)
+			}
+			return
+		case <-tick.C:
+			_, _ = c.Write([]byte("x"))
+		}
+	}
+}
