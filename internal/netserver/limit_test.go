@@ -51,11 +51,12 @@ func TestMaxPerAddress(t *testing.T) {
 	waitServed(t, func() *client { return dialFrom(t, "127.0.0.1", addr) })
 }
 
-// TestLoginTimeout: before LoggedIn, a silent session and one that trickles a line byte by
-// byte are both closed after LoginTimeout; after it, IdleTimeout applies.
+// TestLoginTimeout: before LoggedIn, a silent session, one that trickles a line byte by byte
+// and one that sends line after line are all closed LoginTimeout after they connected; after
+// it, IdleTimeout applies.
 func TestLoginTimeout(t *testing.T) {
 	_, addr := echoServerWith(t, func(s *Server) {
-		s.LoginTimeout = 300 * time.Millisecond
+		s.LoginTimeout = time.Second
 		s.IdleTimeout = time.Hour
 	})
 	silent := dial(t, addr)
@@ -87,13 +88,33 @@ func TestLoginTimeout(t *testing.T) {
 		}
 	}
 
+	// Whole lines before the login do not extend the login deadline.
+	chatty := dial(t, addr)
+	chatty.expect("hello")
+	for {
+		_, _ = io.WriteString(chatty.c, "noop\r\n")
+		_ = chatty.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := chatty.r.ReadString('\n')
+		if err != nil {
+			break
+		}
+		if line != "noop\r\n" {
+			t.Fatalf("got %q", line)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a client sending lines before login is still connected after 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	user := dial(t, addr)
+	loginDeadline := time.Now().Add(time.Second)
 	user.expect("hello")
 	io.WriteString(user.c, "login\r\n")
 	user.expect("login")
-	// Logged in, the session waits for IdleTimeout: it is still there after several login
-	// timeouts have passed.
-	time.Sleep(time.Second)
+	// Logged in, the session waits for IdleTimeout: it is still there after the login
+	// deadline has passed.
+	time.Sleep(time.Until(loginDeadline) + 500*time.Millisecond)
 	io.WriteString(user.c, "still\r\n")
 	user.expect("still")
 }

@@ -5,10 +5,11 @@
 // waits for a command and closes what is left when the caller's deadline passes. Listener
 // puts the same limits in front of an accept loop that is not ours (go-smtp, net/http).
 //
-// Timeouts: a session that waits for a command must deliver the whole line within the
-// timeout, counted from the moment it started to wait and not renewed by each byte, so a
-// client that trickles a byte a second is closed as surely as a silent one. Until the session
-// calls LoggedIn the timeout is LoginTimeout (60 seconds by default), after it IdleTimeout.
+// Timeouts: until its session calls LoggedIn, a connection must have logged in within
+// LoginTimeout of its start (60 seconds by default): every command line before the login must
+// be complete by then, so neither NOOPs nor a line trickled a byte a second keep it longer.
+// After the login, a session that waits for a command must deliver the whole line within
+// IdleTimeout, counted from the moment it started to wait and not renewed by each byte.
 //
 // A protocol server sets the fields of a Server and calls Serve for each listener. Serve runs
 // Handle in a goroutine per connection with a *Conn, whose session calls Waiting before it reads
@@ -37,8 +38,9 @@ type Server struct {
 	// MaxPerAddress, ShuttingDown to one accepted while Shutdown runs; each a whole response
 	// line with CRLF.
 	Refused, RefusedPerAddress, ShuttingDown string
-	// LoginTimeout and IdleTimeout bound how long a session waiting for a command may take to
-	// send the whole line, before and after LoggedIn; 0 leaves the deadline to the session.
+	// LoginTimeout bounds the time from a connection's start to its session's LoggedIn;
+	// default: DefaultLoginTimeout. IdleTimeout is how long a logged-in session waiting for a
+	// command may take to send the whole line; 0 leaves the deadline to the session.
 	LoginTimeout, IdleTimeout time.Duration
 	// Handle runs one connection until it ends; implicitTLS tells which Serve accepted it. The
 	// connection is closed when Handle returns.
@@ -98,7 +100,7 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			return err
 		}
 		delay = 0
-		conn := &Conn{server: s, c: c, busy: true}
+		conn := &Conn{server: s, c: c, busy: true, start: time.Now()}
 		if !s.add(conn) {
 			refuse(c, s.ShuttingDown)
 			continue
@@ -126,6 +128,13 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			}()
 		}
 	}
+}
+
+func (s *Server) loginTimeout() time.Duration {
+	if s.LoginTimeout > 0 {
+		return s.LoginTimeout
+	}
+	return DefaultLoginTimeout
 }
 
 // refuse writes line and closes c, without waiting long for a client that does not read.
@@ -224,10 +233,11 @@ type Conn struct {
 	busy     bool
 	closed   bool
 	loggedIn bool
+	start    time.Time // when the connection was accepted
 }
 
 // LoggedIn tells the connection that its session has authenticated: from the next command on,
-// a command line may take IdleTimeout instead of LoginTimeout.
+// a command line may take IdleTimeout, and the login deadline is gone.
 func (c *Conn) LoggedIn() {
 	c.mu.Lock()
 	c.loggedIn = true
@@ -249,7 +259,7 @@ func (c *Conn) SetNetConn(nc net.Conn) {
 }
 
 // Waiting marks the session as waiting for a command and sets the read deadline of the whole
-// command line (LoginTimeout or IdleTimeout from now). If the server is shutting down it says
+// command line: the login deadline, or IdleTimeout from now once logged in. If the server is shutting down it says
 // goodbye instead and returns false: the session must end.
 func (c *Conn) Waiting() bool {
 	c.mu.Lock()
@@ -264,12 +274,11 @@ func (c *Conn) Waiting() bool {
 	default:
 	}
 	c.busy = false
-	timeout := c.server.IdleTimeout
-	if !c.loggedIn {
-		timeout = c.server.LoginTimeout
-	}
-	if timeout > 0 {
-		_ = c.c.SetReadDeadline(time.Now().Add(timeout))
+	switch {
+	case !c.loggedIn:
+		_ = c.c.SetReadDeadline(c.start.Add(c.server.loginTimeout()))
+	case c.loggedIn && c.server.IdleTimeout > 0:
+		_ = c.c.SetReadDeadline(time.Now().Add(c.server.IdleTimeout))
 	}
 	return !c.closed
 }

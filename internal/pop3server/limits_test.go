@@ -1,7 +1,6 @@
 package pop3server
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -12,39 +11,26 @@ import (
 // one from another address is served; both listeners count together.
 func TestMaxPerAddress(t *testing.T) {
 	h := newHarness(t, func(s *Server) { s.MaxPerAddress = 2 })
-	greeting := "+OK pop.example.org posthorn POP3 ready"
-	for _, addr := range []string{h.addr, h.addr} {
-		if got := conntest.DialFrom(t, "127.0.0.1", addr).ReadLine(t); got != greeting {
-			t.Fatalf("within the limit: %q", got)
-		}
-	}
-	over := conntest.DialFrom(t, "127.0.0.1", h.tlsAddr)
-	if got := over.ReadLine(t); !strings.HasPrefix(got, "-ERR [IN-USE] ") {
-		t.Fatalf("over the limit: %q", got)
-	}
-	over.ExpectClosed(t, 10*time.Second)
-	if got := conntest.DialFrom(t, "127.0.0.2", h.addr).ReadLine(t); got != greeting {
-		t.Fatalf("from a second address: %q", got)
-	}
+	conntest.CheckPerAddressLimit(t, h.addr, h.tlsAddr, 2, "+OK pop.example.org posthorn POP3 ready", "-ERR [IN-USE] ")
 }
 
-// TestLoginTimeout: before login, a silent client and one that trickles a command line are
-// closed after LoginTimeout; a logged-in session keeps IdleTimeout.
+// TestLoginTimeout: before login, a silent client, one that trickles a command line and one
+// that sends NOOP after NOOP are closed LoginTimeout after they connected; a logged-in session
+// keeps IdleTimeout.
 func TestLoginTimeout(t *testing.T) {
 	h := newHarness(t, func(s *Server) {
 		s.LoginTimeout = 300 * time.Millisecond
 		s.IdleTimeout = time.Hour
 	})
-	silent := conntest.DialFrom(t, "127.0.0.1", h.addr)
-	silent.ReadLine(t)
-	silent.ExpectClosed(t, 10*time.Second)
+	conntest.CheckLoginDeadline(t, h.addr, "NOOP\r\n")
 
-	trickle := conntest.DialFrom(t, "127.0.0.1", h.addr)
-	trickle.ReadLine(t)
-	trickle.Write([]byte("NOOP"))
-	trickle.Trickle(t, 50*time.Millisecond, 30*time.Second)
-
-	c := h.login()
-	time.Sleep(time.Second) // several login timeouts
+	// Logged in, a session keeps IdleTimeout: it is still there after the login deadline.
+	h2 := newHarness(t, func(s *Server) {
+		s.LoginTimeout = 3 * time.Second
+		s.IdleTimeout = time.Hour
+	})
+	loginDeadline := time.Now().Add(3 * time.Second)
+	c := h2.login()
+	time.Sleep(time.Until(loginDeadline) + 500*time.Millisecond)
 	c.cmd("NOOP", "+OK")
 }

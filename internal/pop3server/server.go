@@ -75,7 +75,7 @@ func (s *Server) init() {
 			// RFC 2449 §8.1.1 IN-USE; RFC 3206 §4 SYS/TEMP: a temporary refusal.
 			RefusedPerAddress: "-ERR [IN-USE] too many connections from your address, try again later\r\n",
 			ShuttingDown:      "-ERR [SYS/TEMP] server shutting down\r\n",
-			LoginTimeout:      s.loginTimeout(),
+			LoginTimeout:      s.LoginTimeout,
 			IdleTimeout:       s.idleTimeout(),
 			Handle:            s.handle,
 			Metrics:           s.Metrics.connections(),
@@ -84,13 +84,6 @@ func (s *Server) init() {
 		s.bodyReaders.New = func() any { return bufio.NewReaderSize(nil, bodyBufferSize) }
 		s.bodyWriters.New = func() any { return bufio.NewWriterSize(nil, bodyBufferSize) }
 	})
-}
-
-func (s *Server) loginTimeout() time.Duration {
-	if s.LoginTimeout > 0 {
-		return s.LoginTimeout
-	}
-	return netserver.DefaultLoginTimeout
 }
 
 func (s *Server) idleTimeout() time.Duration {

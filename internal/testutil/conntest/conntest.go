@@ -5,8 +5,10 @@ package conntest
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +79,66 @@ func (c *Conn) Trickle(t testing.TB, interval, limit time.Duration) {
 			_, _ = c.Write([]byte("x"))
 		}
 	}
+}
+
+// KeepSending sends line (a whole command line, with its line end) again and again, reading
+// one response line after each, until the server closes the connection; the test fails if it
+// is still open after limit.
+func (c *Conn) KeepSending(t testing.TB, line string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := io.WriteString(c, line); err != nil {
+			return
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.R.ReadString('\n'); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("no response to %q", line)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("a client sending %q again and again is still connected after %v", line, limit)
+}
+
+// CheckPerAddressLimit checks a server whose limit per client address is max: max
+// connections from 127.0.0.1 are greeted (their first line starts with greeting), the next
+// one, on overAddr (another listener of the same server, or addr again), gets a first line
+// starting with refusal and is closed, and a connection from 127.0.0.2 is still greeted.
+func CheckPerAddressLimit(t testing.TB, addr, overAddr string, max int, greeting, refusal string) {
+	t.Helper()
+	for i := range max {
+		if got := DialFrom(t, "127.0.0.1", addr).ReadLine(t); !strings.HasPrefix(got, greeting) {
+			t.Fatalf("connection %d, within the limit: %q", i+1, got)
+		}
+	}
+	over := DialFrom(t, "127.0.0.1", overAddr)
+	if got := over.ReadLine(t); !strings.HasPrefix(got, refusal) {
+		t.Fatalf("connection %d, over the limit: %q", max+1, got)
+	}
+	over.ExpectClosed(t, 10*time.Second)
+	if got := DialFrom(t, "127.0.0.2", addr).ReadLine(t); !strings.HasPrefix(got, greeting) {
+		t.Fatalf("from a second address: %q", got)
+	}
+}
+
+// CheckLoginDeadline checks a server whose login timeout is short (well under a second): a
+// client that says nothing after the greeting, one that trickles a command line byte by byte,
+// and one that sends command line (a harmless command, with its line end) again and again
+// are all closed.
+func CheckLoginDeadline(t testing.TB, addr, command string) {
+	t.Helper()
+	silent := DialFrom(t, "127.0.0.1", addr)
+	silent.ReadLine(t)
+	silent.ExpectClosed(t, 10*time.Second)
+
+	trickle := DialFrom(t, "127.0.0.1", addr)
+	trickle.ReadLine(t)
+	trickle.Trickle(t, 50*time.Millisecond, 30*time.Second)
+
+	chatty := DialFrom(t, "127.0.0.1", addr)
+	chatty.ReadLine(t)
+	chatty.KeepSending(t, command, 30*time.Second)
 }
