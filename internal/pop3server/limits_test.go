@@ -15,14 +15,15 @@ func TestMaxPerAddress(t *testing.T) {
 }
 
 // TestLoginTimeout: before login, a silent client, one that trickles a command line and one
-// that sends NOOP after NOOP are closed LoginTimeout after they connected; a logged-in session
+// that sends USER after USER are closed LoginTimeout after they connected; a logged-in session
 // keeps IdleTimeout.
 func TestLoginTimeout(t *testing.T) {
 	h := newHarness(t, func(s *Server) {
 		s.LoginTimeout = 300 * time.Millisecond
 		s.IdleTimeout = time.Hour
 	})
-	conntest.CheckLoginDeadline(t, h.addr, "NOOP\r\n")
+	// USER, not NOOP: NOOP is a bad command before login, and bad commands end a session too.
+	conntest.CheckLoginDeadline(t, h.addr, "USER alice@example.org\r\n")
 
 	// Logged in, a session keeps IdleTimeout: it is still there after the login deadline.
 	h2 := newHarness(t, func(s *Server) {
