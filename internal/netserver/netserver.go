@@ -1,9 +1,9 @@
-// Package netserver runs the connections of a line-based mail protocol server (POP3 now; IMAP
-// has the same logic in its own server.go and can move onto this): the accept loop, limits on
-// simultaneous connections (in total and per client address, see Limiter), the read deadline
-// of a command line, and a graceful shutdown that says goodbye to every session as soon as it
-// waits for a command and closes what is left when the caller's deadline passes. Listener
-// puts the same limits in front of an accept loop that is not ours (go-smtp, net/http).
+// Package netserver runs the connections of a line-based mail protocol server (IMAP and POP3):
+// the accept loop, limits on simultaneous connections (in total and per client address, see
+// Limiter), the read deadline of a command line, and a graceful shutdown that says goodbye to
+// every session as soon as it waits for a command and closes what is left when the caller's
+// deadline passes. Listener puts the same limits in front of an accept loop that is not ours
+// (SMTP's go-smtp, net/http).
 //
 // Timeouts: until its session calls LoggedIn, a connection must have logged in within
 // LoginTimeout of its start (60 seconds by default): every command line before the login must
