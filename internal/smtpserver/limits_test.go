@@ -45,8 +45,8 @@ func TestSubmissionLoginTimeout(t *testing.T) {
 	conntest.CheckLoginDeadline(t, h.addr, "NOOP\r\n")
 
 	h2 := newSubmissionHarness(t, func(s *Submission) { s.LoginTimeout = 3 * time.Second })
-	loginDeadline := time.Now().Add(3 * time.Second)
-	c := h2.login("alice@example.org")
-	time.Sleep(time.Until(loginDeadline) + 500*time.Millisecond)
-	c.cmd("NOOP", "250 ")
+	conntest.CheckLoginLiftsDeadline(t, 3*time.Second, func() func() {
+		c := h2.login("alice@example.org")
+		return func() { c.cmd("NOOP", "250 ") }
+	})
 }

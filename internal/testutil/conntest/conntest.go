@@ -142,3 +142,15 @@ func CheckLoginDeadline(t testing.TB, addr, command string) {
 	chatty.ReadLine(t)
 	chatty.KeepSending(t, command, 30*time.Second)
 }
+
+// CheckLoginLiftsDeadline checks that a login lifts the login deadline: login opens a
+// connection to a server whose login timeout is loginTimeout (a few seconds, so that the
+// login itself fits in it on a loaded machine), logs in and returns a function that sends one
+// command and checks its answer; that command still works after the login deadline passed.
+func CheckLoginLiftsDeadline(t testing.TB, loginTimeout time.Duration, login func() (command func())) {
+	t.Helper()
+	loginDeadline := time.Now().Add(loginTimeout)
+	command := login()
+	time.Sleep(time.Until(loginDeadline) + 500*time.Millisecond)
+	command()
+}
