@@ -160,6 +160,8 @@ http = "127.0.0.1:0"
 [imap]
 allow_plaintext_loopback = true
 max_connections = $((IDLE + 4 * CONNECTIONS + 100))
+# Every benchmark connection comes from 127.0.0.1.
+max_connections_per_address = $((IDLE + 4 * CONNECTIONS + 100))
 CONF
 P() { "$WORK/posthorn" -c "$WORK/posthorn.toml" "$@"; }
 P domain add test.example >/dev/null

@@ -113,6 +113,9 @@ submissions = ""
 http = "127.0.0.1:0"
 imap = ""
 imaps = ""
+[smtp]
+# Every benchmark connection comes from 127.0.0.1.
+max_connections_per_address = 1000
 [log]
 level = "info"
 mail_log = "mail.log"

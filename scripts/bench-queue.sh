@@ -78,6 +78,9 @@ pop3s = ""
 http = "127.0.0.1:2880"
 [log]
 level = "warn"
+[smtp]
+# Every benchmark connection comes from 127.0.0.1.
+max_connections_per_address = 1000
 [limits]
 send_per_hour = 0
 send_per_day = 0

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,6 +200,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			MaxMessageBytes: int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
 			MaxRecipients:   cfg.SMTP.MaxRecipients,
 			MaxConnections:  cfg.SMTP.MaxConnections,
+			MaxPerAddress:   cfg.SMTP.MaxConnectionsPerAddress,
 			Timeout:         time.Duration(cfg.SMTP.TimeoutSeconds) * time.Second,
 			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
 			Filter:          newFilter(cfg, data.Store, logger, registry),
@@ -230,6 +232,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			AllowInsecureAuth: cfg.IMAP.AllowPlaintextLoopback,
 			AppendLimit:       int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
 			MaxConnections:    cfg.IMAP.MaxConnections,
+			MaxPerAddress:     cfg.IMAP.MaxConnectionsPerAddress,
+			LoginTimeout:      time.Duration(cfg.IMAP.LoginTimeoutSeconds) * time.Second,
 			DefaultQuota:      cfg.Limits.DefaultQuotaMiB << 20,
 		}
 	}
@@ -244,6 +248,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			TLSConfig:         tlsSource.Config,
 			AllowInsecureAuth: cfg.POP3.AllowPlaintextLoopback,
 			MaxConnections:    cfg.POP3.MaxConnections,
+			MaxPerAddress:     cfg.POP3.MaxConnectionsPerAddress,
+			LoginTimeout:      time.Duration(cfg.POP3.LoginTimeoutSeconds) * time.Second,
 		}
 	}
 	for _, l := range []struct {
@@ -275,13 +281,24 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			return nil, listening, err
 		}
 		listening.HTTP = l.Addr().String()
-		handler := web.Handler(registry, data.Store, logger)
+		access := web.MetricsAccess{Token: cfg.HTTP.MetricsToken}
+		for _, n := range cfg.HTTP.MetricsNetworks {
+			access.Networks = append(access.Networks, netip.MustParsePrefix(n)) // validated
+		}
+		handler := web.Handler(registry, data.Store, access, logger)
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}
-		s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		limits := web.Limits{
+			MaxConnections: cfg.HTTP.MaxConnections,
+			MaxPerAddress:  cfg.HTTP.MaxConnectionsPerAddress,
+			ReadTimeout:    time.Duration(cfg.HTTP.ReadTimeoutSeconds) * time.Second,
+			WriteTimeout:   time.Duration(cfg.HTTP.WriteTimeoutSeconds) * time.Second,
+			IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeoutSeconds) * time.Second,
+		}
+		s.http = web.NewServer(handler, limits, logger)
 		go func() {
-			err := s.http.Serve(l)
+			err := s.http.Serve(web.Listener(l, limits))
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ type Config struct {
 	// Submission configures the submission listeners (listen.submission, listen.submissions).
 	Submission Submission `toml:"submission"`
 	Auth       Auth       `toml:"auth"`
+	HTTP       HTTP       `toml:"http"`
 	Log        Log        `toml:"log"`
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
@@ -88,7 +90,11 @@ type SMTP struct {
 	MaxRecipients int `toml:"max_recipients"`
 	// Most simultaneous SMTP connections; more are refused with 421. Default: 1000.
 	MaxConnections int `toml:"max_connections"`
-	// Idle time allowed between commands, in seconds. Default: 300 (RFC 5321 §4.5.3.2).
+	// Most simultaneous connections from one client address (an IPv4 address, an IPv6 /64),
+	// on the MX and on submission each; more get 421 4.7.0. Default: 50.
+	MaxConnectionsPerAddress int `toml:"max_connections_per_address"`
+	// Time allowed for each command line, counted from when the server waits for it (not
+	// renewed by each byte), in seconds. Default: 300 (RFC 5321 §4.5.3.2).
 	TimeoutSeconds int `toml:"timeout_seconds"`
 }
 
@@ -100,6 +106,12 @@ type IMAP struct {
 	// Most simultaneous IMAP connections, both listeners together; more get "* BYE" at
 	// once. Default: 1000.
 	MaxConnections int `toml:"max_connections"`
+	// Most simultaneous IMAP connections from one client address (an IPv4 address, an IPv6
+	// /64); more get "* BYE [UNAVAILABLE]" at once. Default: 50.
+	MaxConnectionsPerAddress int `toml:"max_connections_per_address"`
+	// Time a connection has from its start to log in, in seconds; NOOPs do not extend it.
+	// Default: 60.
+	LoginTimeoutSeconds int `toml:"login_timeout_seconds"`
 }
 
 // POP3 configures the POP3 listeners (listen.pop3, listen.pop3s).
@@ -110,6 +122,11 @@ type POP3 struct {
 	// Most simultaneous POP3 connections, both listeners together; more get "-ERR" at once.
 	// Default: 1000.
 	MaxConnections int `toml:"max_connections"`
+	// Most simultaneous POP3 connections from one client address (an IPv4 address, an IPv6
+	// /64); more get "-ERR [IN-USE]" at once. Default: 50.
+	MaxConnectionsPerAddress int `toml:"max_connections_per_address"`
+	// Time a connection has from its start to log in, in seconds. Default: 60.
+	LoginTimeoutSeconds int `toml:"login_timeout_seconds"`
 }
 
 // Submission configures the submission listeners (listen.submission, listen.submissions).
@@ -117,6 +134,30 @@ type Submission struct {
 	// Let AUTH work without TLS on connections from a loopback address; from anywhere else it
 	// needs TLS (STARTTLS first, 530 5.7.0 before). Default: true.
 	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+	// Time a connection has from its start to authenticate, in seconds; NOOPs do not extend
+	// it. Default: 60.
+	LoginTimeoutSeconds int `toml:"login_timeout_seconds"`
+}
+
+// HTTP configures the HTTP listener (listen.http).
+type HTTP struct {
+	// Most simultaneous HTTP connections; more get 503 at once. Default: 200.
+	MaxConnections int `toml:"max_connections"`
+	// Most simultaneous HTTP connections from one client address (an IPv4 address, an IPv6
+	// /64); more get 503 at once. Default: 20.
+	MaxConnectionsPerAddress int `toml:"max_connections_per_address"`
+	// Time to read a whole request, headers and body, in seconds. Default: 30.
+	ReadTimeoutSeconds int `toml:"read_timeout_seconds"`
+	// Time to write a response, in seconds. Default: 60.
+	WriteTimeoutSeconds int `toml:"write_timeout_seconds"`
+	// Time a keep-alive connection may wait for its next request, in seconds. Default: 60.
+	IdleTimeoutSeconds int `toml:"idle_timeout_seconds"`
+	// Client networks (CIDR) that may read GET /metrics without a token. Default:
+	// ["127.0.0.0/8", "::1/128"].
+	MetricsNetworks []string `toml:"metrics_networks"`
+	// Bearer token that lets any client read GET /metrics ("Authorization: Bearer TOKEN");
+	// "" = none. Default: "".
+	MetricsToken string `toml:"metrics_token"`
 }
 
 // Auth configures logins, for every protocol.
@@ -167,25 +208,35 @@ func Default() Config {
 			HTTP:        "127.0.0.1:8080",
 		},
 		SMTP: SMTP{
-			MaxMessageSizeMiB: 50,
-			MaxRecipients:     100,
-			MaxConnections:    1000,
-			TimeoutSeconds:    300,
+			MaxMessageSizeMiB:        50,
+			MaxRecipients:            100,
+			MaxConnections:           1000,
+			MaxConnectionsPerAddress: 50,
+			TimeoutSeconds:           300,
 		},
 		IMAP: IMAP{
-			AllowPlaintextLoopback: true,
-			MaxConnections:         1000,
+			AllowPlaintextLoopback:   true,
+			MaxConnections:           1000,
+			MaxConnectionsPerAddress: 50,
+			LoginTimeoutSeconds:      60,
 		},
 		POP3: POP3{
-			AllowPlaintextLoopback: true,
-			MaxConnections:         1000,
+			AllowPlaintextLoopback:   true,
+			MaxConnections:           1000,
+			MaxConnectionsPerAddress: 50,
+			LoginTimeoutSeconds:      60,
 		},
-		Submission: Submission{AllowPlaintextLoopback: true},
-		Auth:       Auth{CacheSeconds: 300},
-		Log:        Log{Level: "info", Format: "text"},
-		Limits:     Limits{SendPerHour: 1000, SendPerDay: 5000},
-		Delivery:   DefaultDelivery(),
-		Filter:     DefaultFilter(),
+		Submission: Submission{AllowPlaintextLoopback: true, LoginTimeoutSeconds: 60},
+		HTTP: HTTP{
+			MaxConnections: 200, MaxConnectionsPerAddress: 20,
+			ReadTimeoutSeconds: 30, WriteTimeoutSeconds: 60, IdleTimeoutSeconds: 60,
+			MetricsNetworks: []string{"127.0.0.0/8", "::1/128"},
+		},
+		Auth:     Auth{CacheSeconds: 300},
+		Log:      Log{Level: "info", Format: "text"},
+		Limits:   Limits{SendPerHour: 1000, SendPerDay: 5000},
+		Delivery: DefaultDelivery(),
+		Filter:   DefaultFilter(),
 	}
 }
 
@@ -309,8 +360,19 @@ func (c *Config) Validate() error {
 		{"smtp.max_recipients", c.SMTP.MaxRecipients},
 		{"smtp.max_connections", c.SMTP.MaxConnections},
 		{"smtp.timeout_seconds", c.SMTP.TimeoutSeconds},
+		{"smtp.max_connections_per_address", c.SMTP.MaxConnectionsPerAddress},
 		{"imap.max_connections", c.IMAP.MaxConnections},
+		{"imap.max_connections_per_address", c.IMAP.MaxConnectionsPerAddress},
+		{"imap.login_timeout_seconds", c.IMAP.LoginTimeoutSeconds},
 		{"pop3.max_connections", c.POP3.MaxConnections},
+		{"pop3.max_connections_per_address", c.POP3.MaxConnectionsPerAddress},
+		{"pop3.login_timeout_seconds", c.POP3.LoginTimeoutSeconds},
+		{"submission.login_timeout_seconds", c.Submission.LoginTimeoutSeconds},
+		{"http.max_connections", c.HTTP.MaxConnections},
+		{"http.max_connections_per_address", c.HTTP.MaxConnectionsPerAddress},
+		{"http.read_timeout_seconds", c.HTTP.ReadTimeoutSeconds},
+		{"http.write_timeout_seconds", c.HTTP.WriteTimeoutSeconds},
+		{"http.idle_timeout_seconds", c.HTTP.IdleTimeoutSeconds},
 	}
 	for _, p := range positive {
 		if p.value <= 0 {
@@ -319,6 +381,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.CacheSeconds < 0 {
 		return fmt.Errorf("key auth.cache_seconds: must be 0 (no cache) or a number of seconds, got %d", c.Auth.CacheSeconds)
+	}
+	for _, n := range c.HTTP.MetricsNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			return fmt.Errorf("key http.metrics_networks: %q is not a network in CIDR notation", n)
+		}
 	}
 	if c.Limits.DefaultQuotaMiB < 0 || c.Limits.DefaultQuotaMiB > 1<<40 {
 		return fmt.Errorf("key limits.default_quota_mib: must be 0 (no quota) or a size in MiB, got %d", c.Limits.DefaultQuotaMiB)

@@ -31,7 +31,7 @@ imap = "127.0.0.1:2143"    # IMAP with STARTTLS (production: ":143")
 imaps = "127.0.0.1:2993"   # IMAP with implicit TLS (production: ":993")
 pop3 = "127.0.0.1:2110"    # POP3 with STLS (production: ":110")
 pop3s = "127.0.0.1:2995"   # POP3 with implicit TLS (production: ":995")
-http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz
+http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz (see [http])
 
 [tls]
 # Certificate chain and private key, PEM. Set both or neither; missing files are start-up errors.
@@ -52,7 +52,12 @@ max_message_size_mib = 50
 max_recipients = 100
 # Most simultaneous SMTP connections; more get 421 4.7.0.
 max_connections = 1000
-# Idle time allowed between commands and data chunks, in seconds (RFC 5321 §4.5.3.2).
+# Most simultaneous connections from one client address (an IPv4 address, an IPv6 /64), on the
+# MX and on submission each; more get 421 4.7.0. Large senders open a few connections per
+# address, and 50 is also Postfix's smtpd_client_connection_count_limit.
+max_connections_per_address = 50
+# Time allowed for each command line, in seconds, counted from when the server waits for it, not
+# renewed by each byte: a client trickling a line is closed as a silent one (RFC 5321 §4.5.3.2).
 timeout_seconds = 300
 
 [imap]
@@ -61,6 +66,15 @@ timeout_seconds = 300
 allow_plaintext_loopback = true
 # Most simultaneous IMAP connections (imap and imaps together); more get "* BYE" at once.
 max_connections = 1000
+# Most simultaneous IMAP connections from one client address (an IPv4 address, an IPv6 /64);
+# more get "* BYE [UNAVAILABLE]" at once. A mail client opens about five per account
+# (Thunderbird's cached connections plus IDLE), and a household behind one NAT address has a few
+# devices with a few accounts each: 50 leaves it room, and one host needs 20 addresses to fill
+# max_connections.
+max_connections_per_address = 50
+# Time a connection has from its start to log in, in seconds; every command before the login
+# (NOOP included) must be complete by then. RFC 9051 §5.4's 30 minutes apply after the login.
+login_timeout_seconds = 60
 # The largest message APPEND accepts is smtp.max_message_size_mib (IMAP APPENDLIMIT).
 
 [pop3]
@@ -69,11 +83,35 @@ max_connections = 1000
 allow_plaintext_loopback = true
 # Most simultaneous POP3 connections (pop3 and pop3s together); more get "-ERR" at once.
 max_connections = 1000
+# Most simultaneous POP3 connections from one client address (an IPv4 address, an IPv6 /64);
+# more get "-ERR [IN-USE]" at once.
+max_connections_per_address = 50
+# Time a connection has from its start to log in, in seconds; after it, 10 minutes per command
+# (RFC 1939 §3).
+login_timeout_seconds = 60
 
 [submission]
 # Let AUTH work without TLS on connections from 127.0.0.1 or ::1 (a trial server, local tools);
 # from any other address AUTH is neither advertised nor accepted before STARTTLS (530 5.7.0).
 allow_plaintext_loopback = true
+# Time a connection has from its start to authenticate, in seconds; NOOPs do not extend it.
+# Connection limits are smtp.max_connections and smtp.max_connections_per_address.
+login_timeout_seconds = 60
+
+[http]
+# Most simultaneous HTTP connections, and from one client address (an IPv4 address, an IPv6
+# /64); more get 503 at once.
+max_connections = 200
+max_connections_per_address = 20
+# Time to read a whole request, to write a response, and for a keep-alive connection to wait
+# for its next request, in seconds.
+read_timeout_seconds = 30
+write_timeout_seconds = 60
+idle_timeout_seconds = 60
+# GET /metrics is served only to clients in these networks (CIDR), or to any client that sends
+# "Authorization: Bearer <metrics_token>" when metrics_token is set; others get 403.
+metrics_networks = ["127.0.0.0/8", "::1/128"]
+metrics_token = ""
 
 [auth]
 # Seconds a verified password is remembered in memory (a keyed hash of user and password, never

@@ -5,7 +5,11 @@
 //
 // # Connections
 //
-// Server.Serve takes plain connections (STARTTLS), Server.ServeTLS implicit-TLS ones. Each
+// Server.Serve takes plain connections (STARTTLS), Server.ServeTLS implicit-TLS ones; package
+// netserver runs the accept loop, the connection limits (in total, and per client address,
+// over which a connection gets "* BYE [UNAVAILABLE]"), the command deadlines (a connection must
+// log in within LoginTimeout, 60 s by default, whatever it sends meanwhile; after the login a
+// command line must be complete within IdleTimeout, 30 minutes) and the shutdown. Each
 // connection has one goroutine, a 4 KiB read buffer and a 4 KiB write buffer, and nothing else
 // while it waits for a command (about 19 KiB per idle session with a mailbox selected; see
 // TestIdleConnectionMemory); IDLE adds a second goroutine that waits for DONE. Commands are

@@ -58,11 +58,9 @@ func (s *session) cmdIdle(c *command) error {
 			}
 		case <-keepalive.C:
 			s.untagged("OK still here")
-		case <-s.server.shuttingDown():
-			s.mu.Lock()
-			s.closed = true
+		case <-s.nc.ShuttingDown():
+			// The session is working (in IDLE), so netserver leaves the goodbye to it.
 			s.bye("server shutting down")
-			s.mu.Unlock()
 			return errLogout
 		}
 		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))

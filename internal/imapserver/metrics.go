@@ -1,31 +1,25 @@
 package imapserver
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/netserver"
+)
 
 // Metrics are the IMAP server's metrics. A nil *Metrics records nothing. Logins are counted
 // by the shared authenticator (posthorn_auth_attempts_total{protocol="imap"}).
 type Metrics struct {
-	connections        prometheus.Counter
-	connectionsActive  prometheus.Gauge
-	connectionsRefused prometheus.Counter
-	commands           *prometheus.CounterVec
-	appendedMessages   prometheus.Counter
-	appendedBytes      prometheus.Counter
-	idling             prometheus.Gauge
+	conns            *netserver.Metrics
+	commands         *prometheus.CounterVec
+	appendedMessages prometheus.Counter
+	appendedBytes    prometheus.Counter
+	idling           prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		connections: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_imap_connections_total", Help: "IMAP connections accepted.",
-		}),
-		connectionsActive: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "posthorn_imap_connections_active", Help: "IMAP connections open now.",
-		}),
-		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posthorn_imap_connections_refused_total", Help: "IMAP connections refused by the connection limit.",
-		}),
+		conns: netserver.NewMetrics(reg, "imap", "IMAP"),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posthorn_imap_commands_total", Help: "IMAP commands by name and status (OK, NO, BAD).",
 		}, []string{"command", "status"}),
@@ -39,28 +33,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "posthorn_imap_idle_sessions", Help: "IMAP sessions in IDLE now.",
 		}),
 	}
-	reg.MustRegister(m.connections, m.connectionsActive, m.connectionsRefused, m.commands,
+	reg.MustRegister(m.commands,
 		m.appendedMessages, m.appendedBytes, m.idling)
 	return m
 }
 
-func (m *Metrics) connectionOpened() {
-	if m != nil {
-		m.connections.Inc()
-		m.connectionsActive.Inc()
+// connections are the connection metrics, nil when m is.
+func (m *Metrics) connections() *netserver.Metrics {
+	if m == nil {
+		return nil
 	}
-}
-
-func (m *Metrics) connectionClosed() {
-	if m != nil {
-		m.connectionsActive.Dec()
-	}
-}
-
-func (m *Metrics) connectionRefused() {
-	if m != nil {
-		m.connectionsRefused.Inc()
-	}
+	return m.conns
 }
 
 // command counts a finished command; unknown command names are counted as "unknown", so a

@@ -11,9 +11,9 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
+	"posthorn/internal/netserver"
 	"posthorn/internal/store"
 )
 
@@ -32,8 +32,9 @@ const (
 // buffer, so pipelined commands (RFC 9051 §5.5) are answered in order in few writes.
 type session struct {
 	server *Server
-	conn   net.Conn
-	cw     *connWriter
+	nc     *netserver.Conn // the connection's limits, deadlines and shutdown
+	conn   net.Conn        // the connection, TLS after STARTTLS
+	cw     *netserver.Writer
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	p      *parser
@@ -43,12 +44,6 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	tls    bool
-
-	// mu guards busy and closed: Shutdown may write "* BYE" only to a session that is not
-	// executing a command.
-	mu     sync.Mutex
-	busy   bool
-	closed bool
 
 	state   sessionState
 	account store.Account
@@ -61,29 +56,14 @@ type session struct {
 	changed     bool // an event arrived since the last check
 }
 
-// connWriter remembers the first write error, so the session sees a dead connection once,
-// after a command, instead of at every write.
-type connWriter struct {
-	c   net.Conn
-	err error
-}
-
-func (w *connWriter) Write(p []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	n, err := w.c.Write(p)
-	w.err = err
-	return n, err
-}
-
 // connError is a failure of the connection itself: the session ends.
 type connError struct{ err error }
 
 func (e *connError) Error() string { return "connection: " + e.err.Error() }
 func (e *connError) Unwrap() error { return e.err }
 
-func newSession(srv *Server, c net.Conn, id string) *session {
+func newSession(srv *Server, nc *netserver.Conn, id string) *session {
+	c := nc.NetConn()
 	remote := netip.Addr{}
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		remote = ap.Addr().Unmap()
@@ -91,19 +71,22 @@ func newSession(srv *Server, c net.Conn, id string) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		server: srv,
+		nc:     nc,
 		conn:   c,
-		cw:     &connWriter{c: c},
+		cw:     &netserver.Writer{Conn: c},
 		id:     id,
 		remote: remote,
 		logger: srv.Logger.With("conn", id, "proto", "imap", "remote", remote.String()),
 		ctx:    ctx,
 		cancel: cancel,
 		state:  stateNotAuthenticated,
-		busy:   true,
 	}
 	s.br = bufio.NewReaderSize(c, readBufferSize)
 	s.bw = bufio.NewWriterSize(s.cw, writeBufferSize)
 	s.p = newParser(s.br, s.continueLiteral)
+	// Shutdown says goodbye while the session waits for a command; the session does not
+	// touch bw then.
+	nc.Goodbye = func() { s.bye("server shutting down") }
 	return s
 }
 
@@ -118,12 +101,16 @@ func (s *session) run() {
 				return
 			}
 		}
-		if !s.setIdle() {
+		if s.state != stateNotAuthenticated {
+			s.nc.LoggedIn()
+		}
+		// The whole command line must come by the login deadline, or within the idle
+		// timeout once logged in (netserver).
+		if !s.nc.Waiting() {
 			return
 		}
-		_ = s.conn.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
 		c, spec, err := parseCommand(s.p)
-		if !s.setBusy() {
+		if !s.nc.Working() {
 			return
 		}
 		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -132,41 +119,6 @@ func (s *session) run() {
 			return
 		}
 	}
-}
-
-// setIdle marks the session as waiting for a command; if the server is shutting down it
-// says goodbye instead and returns false.
-func (s *session) setIdle() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case <-s.server.shuttingDown():
-		s.closed = true
-		s.bye("server shutting down")
-		return false
-	default:
-	}
-	s.busy = false
-	return !s.closed
-}
-
-func (s *session) setBusy() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.busy = true
-	return !s.closed
-}
-
-// byeIfIdle ends the session with "* BYE" if it is waiting for a command (Shutdown).
-func (s *session) byeIfIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.busy || s.closed {
-		return
-	}
-	s.closed = true
-	s.bye("server shutting down")
-	_ = s.conn.Close()
 }
 
 // bye writes an untagged BYE (RFC 9051 §7.1.5) and flushes it, with a short deadline.
@@ -263,7 +215,7 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 		return false
 	case errors.Is(err, errHandled):
 		s.server.Metrics.command(c.name, "OK")
-		return s.cw.err == nil
+		return s.cw.Err == nil
 	case errors.As(err, &ce):
 		s.logger.Debug("connection failed", "cmd", c.name, "err", ce.err)
 		return false
@@ -284,7 +236,7 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	s.writeStatus(c, resp)
 	s.server.Metrics.command(c.name, resp.status)
 	s.logger.Debug("command", "cmd", c.name, "status", resp.status, "took", time.Since(start))
-	return s.cw.err == nil
+	return s.cw.Err == nil
 }
 
 // noExpungeDuring are the commands during which no EXPUNGE may be sent (RFC 9051 §7.5.1): they
@@ -344,7 +296,8 @@ func (s *session) startTLS() error {
 	}
 	_ = s.conn.SetDeadline(time.Time{})
 	s.conn = tc
-	s.cw.c = tc
+	s.nc.SetNetConn(tc)
+	s.cw.Conn = tc
 	s.br.Reset(tc)
 	s.tls = true
 	return nil

@@ -1,7 +1,15 @@
-// Package netserver runs the connections of a line-based mail protocol server (POP3 now; IMAP
-// has the same logic in its own server.go and can move onto this): the accept loop, a limit on
-// simultaneous connections, and a graceful shutdown that says goodbye to every session as soon
-// as it waits for a command and closes what is left when the caller's deadline passes.
+// Package netserver runs the connections of a line-based mail protocol server (IMAP and POP3):
+// the accept loop, limits on simultaneous connections (in total and per client address, see
+// Limiter), the read deadline of a command line, and a graceful shutdown that says goodbye to
+// every session as soon as it waits for a command and closes what is left when the caller's
+// deadline passes. Listener puts the same limits in front of an accept loop that is not ours
+// (SMTP's go-smtp, net/http).
+//
+// Timeouts: until its session calls LoggedIn, a connection must have logged in within
+// LoginTimeout of its start (60 seconds by default): every command line before the login must
+// be complete by then, so neither NOOPs nor a line trickled a byte a second keep it longer.
+// After the login, a session that waits for a command must deliver the whole line within
+// IdleTimeout, counted from the moment it started to wait and not renewed by each byte.
 //
 // A protocol server sets the fields of a Server and calls Serve for each listener. Serve runs
 // Handle in a goroutine per connection with a *Conn, whose session calls Waiting before it reads
@@ -16,7 +24,6 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,15 +31,23 @@ import (
 type Server struct {
 	// MaxConnections refuses connections over it with Refused; 0 means no limit.
 	MaxConnections int
-	// Refused is written to a connection over MaxConnections, ShuttingDown to one accepted
-	// while Shutdown runs; each a whole response line with CRLF.
-	Refused, ShuttingDown string
+	// MaxPerAddress refuses a connection from a client address (AddressKey) that holds that
+	// many already, with RefusedPerAddress; 0 means no limit.
+	MaxPerAddress int
+	// Refused is written to a connection over MaxConnections, RefusedPerAddress to one over
+	// MaxPerAddress, ShuttingDown to one accepted while Shutdown runs; each a whole response
+	// line with CRLF.
+	Refused, RefusedPerAddress, ShuttingDown string
+	// LoginTimeout bounds the time from a connection's start to its session's LoggedIn;
+	// default: DefaultLoginTimeout. IdleTimeout is how long a logged-in session waiting for a
+	// command may take to send the whole line; 0 leaves the deadline to the session.
+	LoginTimeout, IdleTimeout time.Duration
 	// Handle runs one connection until it ends; implicitTLS tells which Serve accepted it. The
 	// connection is closed when Handle returns.
 	Handle  func(c *Conn, implicitTLS bool)
 	Metrics *Metrics // nil records nothing
 
-	active atomic.Int64
+	limits Limiter
 
 	mu        sync.Mutex
 	conns     map[*Conn]struct{}
@@ -49,6 +64,7 @@ func (s *Server) init() {
 		s.conns = map[*Conn]struct{}{}
 		s.listeners = map[net.Listener]struct{}{}
 		s.done = make(chan struct{})
+		s.limits = Limiter{Max: s.MaxConnections, MaxPerAddress: s.MaxPerAddress}
 	}
 }
 
@@ -84,21 +100,27 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			return err
 		}
 		delay = 0
-		conn := &Conn{server: s, c: c, busy: true}
-		switch {
-		case !s.add(conn):
+		conn := &Conn{server: s, c: c, busy: true, start: time.Now()}
+		if !s.add(conn) {
 			refuse(c, s.ShuttingDown)
-		case s.MaxConnections > 0 && s.active.Load() >= int64(s.MaxConnections):
+			continue
+		}
+		release, refusal := s.limits.Acquire(c.RemoteAddr())
+		switch refusal {
+		case TooManyConnections:
 			s.remove(conn)
 			s.Metrics.refused()
 			refuse(c, s.Refused)
+		case TooManyFromAddress:
+			s.remove(conn)
+			s.Metrics.refused()
+			refuse(c, s.RefusedPerAddress)
 		default:
-			s.active.Add(1)
 			s.Metrics.opened()
 			go func() {
 				defer func() {
 					_ = conn.NetConn().Close()
-					s.active.Add(-1)
+					release()
 					s.Metrics.closed()
 					s.remove(conn)
 				}()
@@ -106,6 +128,13 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			}()
 		}
 	}
+}
+
+func (s *Server) loginTimeout() time.Duration {
+	if s.LoginTimeout > 0 {
+		return s.LoginTimeout
+	}
+	return DefaultLoginTimeout
 }
 
 // refuse writes line and closes c, without waiting long for a client that does not read.
@@ -199,10 +228,20 @@ type Conn struct {
 	Goodbye func()
 
 	// mu guards the fields below: Shutdown may interrupt only a session that waits.
-	mu     sync.Mutex
-	c      net.Conn
-	busy   bool
-	closed bool
+	mu       sync.Mutex
+	c        net.Conn
+	busy     bool
+	closed   bool
+	loggedIn bool
+	start    time.Time // when the connection was accepted
+}
+
+// LoggedIn tells the connection that its session has authenticated: from the next command on,
+// a command line may take IdleTimeout, and the login deadline is gone.
+func (c *Conn) LoggedIn() {
+	c.mu.Lock()
+	c.loggedIn = true
+	c.mu.Unlock()
 }
 
 // NetConn is the connection, TLS once SetNetConn was called.
@@ -219,7 +258,8 @@ func (c *Conn) SetNetConn(nc net.Conn) {
 	c.mu.Unlock()
 }
 
-// Waiting marks the session as waiting for a command. If the server is shutting down it says
+// Waiting marks the session as waiting for a command and sets the read deadline of the whole
+// command line: the login deadline, or IdleTimeout from now once logged in. If the server is shutting down it says
 // goodbye instead and returns false: the session must end.
 func (c *Conn) Waiting() bool {
 	c.mu.Lock()
@@ -234,6 +274,12 @@ func (c *Conn) Waiting() bool {
 	default:
 	}
 	c.busy = false
+	switch {
+	case !c.loggedIn:
+		_ = c.c.SetReadDeadline(c.start.Add(c.server.loginTimeout()))
+	case c.loggedIn && c.server.IdleTimeout > 0:
+		_ = c.c.SetReadDeadline(time.Now().Add(c.server.IdleTimeout))
+	}
 	return !c.closed
 }
 

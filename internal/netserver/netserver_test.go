@@ -19,11 +19,18 @@ import (
 // takes 300 ms to answer.
 func echoServer(t *testing.T, max int) (*Server, string) {
 	t.Helper()
+	return echoServerWith(t, func(s *Server) { s.MaxConnections = max })
+}
+
+// echoServerWith is echoServer with the limits that configure sets; a line "login" marks the
+// session logged in.
+func echoServerWith(t *testing.T, configure func(*Server)) (*Server, string) {
+	t.Helper()
 	s := &Server{
-		MaxConnections: max,
-		Refused:        "busy\r\n",
-		ShuttingDown:   "closing\r\n",
-		Metrics:        NewMetrics(prometheus.NewRegistry(), "echo", "Echo"),
+		Refused:           "busy\r\n",
+		RefusedPerAddress: "busy here\r\n",
+		ShuttingDown:      "closing\r\n",
+		Metrics:           NewMetrics(prometheus.NewRegistry(), "echo", "Echo"),
 		Handle: func(c *Conn, _ bool) {
 			nc := c.NetConn()
 			c.Goodbye = func() { io.WriteString(nc, "bye\r\n") }
@@ -34,14 +41,18 @@ func echoServer(t *testing.T, max int) (*Server, string) {
 				if !c.Working() || err != nil {
 					return
 				}
-				if line == "slow\r\n" {
+				switch line {
+				case "slow\r\n":
 					io.WriteString(nc, "started\r\n")
 					time.Sleep(300 * time.Millisecond)
+				case "login\r\n":
+					c.LoggedIn()
 				}
 				io.WriteString(nc, line)
 			}
 		},
 	}
+	configure(s)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +110,19 @@ func TestMaxConnections(t *testing.T) {
 	}
 	a.c.Close()
 	// The slot is free again once the first session has ended.
-	deadline := time.Now().Add(5 * time.Second)
+	waitServed(t, func() *client { return dial(t, addr) })
+}
+
+// waitServed dials until a connection is greeted, failing after 10 seconds.
+func waitServed(t *testing.T, dial func() *client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c := dial(t, addr)
+		c := dial()
 		_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		line, _ := c.r.ReadString('\n')
 		if line == "hello\r\n" {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("still refused: %q", line)

@@ -6,13 +6,15 @@
 // # Connections
 //
 // Server.Serve takes plain connections (STLS), Server.ServeTLS implicit-TLS ones; package
-// netserver runs the accept loop, the connection limit and the graceful shutdown. Each
+// netserver runs the accept loop, the connection limits (in total and per client address, over
+// which a connection gets "-ERR [IN-USE]"), the command deadlines and the graceful shutdown. Each
 // connection has one goroutine, a 4 KiB read buffer and a 4 KiB write buffer; a message is sent
 // through a 64 KiB read and a 64 KiB write buffer taken from pools for the time of one RETR or
 // TOP, so a message of ordinary size leaves in one write. Commands
 // are executed in the order they arrive, and responses are flushed when no further command
-// waits in the read buffer, so a pipelining client gets its answers in few packets. A session
-// silent for IdleTimeout is closed; Shutdown closes a session waiting for a command with
+// waits in the read buffer, so a pipelining client gets its answers in few packets. A session that
+// does not send a whole command line within LoginTimeout before login (60 s by default, a line
+// trickled byte by byte included) or IdleTimeout after it is closed; Shutdown closes a session waiting for a command with
 // "-ERR [SYS/TEMP]". Neither deletes anything: only QUIT does.
 //
 // Logins (USER/PASS, AUTH PLAIN, AUTH SCRAM-SHA-256) go through the shared auth.Authenticator,

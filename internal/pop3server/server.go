@@ -46,7 +46,14 @@ type Server struct {
 	// MaxConnections refuses connections over it with "-ERR [SYS/TEMP]" at once; 0 means no
 	// limit.
 	MaxConnections int
-	// IdleTimeout ends a session silent for that long, deleting nothing. Default: 10 minutes.
+	// MaxPerAddress refuses a connection from a client address (an IPv4 address, an IPv6 /64)
+	// that holds that many already, with "-ERR [IN-USE]"; 0 means no limit.
+	MaxPerAddress int
+	// LoginTimeout ends a session that has not logged in and does not send a whole command
+	// line within it, deleting nothing. Default: 60 seconds (netserver.DefaultLoginTimeout).
+	LoginTimeout time.Duration
+	// IdleTimeout ends a logged-in session that does not send a whole command line within it,
+	// deleting nothing. Default: 10 minutes.
 	IdleTimeout time.Duration
 
 	nextConn atomic.Uint64
@@ -63,10 +70,15 @@ func (s *Server) init() {
 	s.setup.Do(func() {
 		s.conns = netserver.Server{
 			MaxConnections: s.MaxConnections,
+			MaxPerAddress:  s.MaxPerAddress,
 			Refused:        "-ERR [SYS/TEMP] too many connections, try again later\r\n",
-			ShuttingDown:   "-ERR [SYS/TEMP] server shutting down\r\n",
-			Handle:         s.handle,
-			Metrics:        s.Metrics.connections(),
+			// RFC 2449 §8.1.1 IN-USE; RFC 3206 §4 SYS/TEMP: a temporary refusal.
+			RefusedPerAddress: "-ERR [IN-USE] too many connections from your address, try again later\r\n",
+			ShuttingDown:      "-ERR [SYS/TEMP] server shutting down\r\n",
+			LoginTimeout:      s.LoginTimeout,
+			IdleTimeout:       s.idleTimeout(),
+			Handle:            s.handle,
+			Metrics:           s.Metrics.connections(),
 		}
 		s.locks = map[int64]struct{}{}
 		s.bodyReaders.New = func() any { return bufio.NewReaderSize(nil, bodyBufferSize) }

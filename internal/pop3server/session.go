@@ -127,10 +127,13 @@ func (s *session) run() {
 				return
 			}
 		}
+		if s.state == stateTransaction {
+			s.conn.LoggedIn()
+		}
+		// The whole command line must come within the login or idle timeout (netserver).
 		if !s.conn.Waiting() {
 			return
 		}
-		_ = s.nc.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
 		line, err := s.readLine()
 		if !s.conn.Working() {
 			return

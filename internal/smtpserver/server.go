@@ -28,7 +28,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -44,6 +43,7 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
+	"posthorn/internal/netserver"
 	"posthorn/internal/store"
 )
 
@@ -72,11 +72,16 @@ type Server struct {
 	Logger          *slog.Logger // server log
 	MailLog         *maillog.Logger
 	Metrics         *Metrics
-	TLSConfig       *tls.Config   // nil: no STARTTLS
-	MaxMessageBytes int64         // over it: 552 5.3.4
-	MaxRecipients   int           // over it: 452 4.5.3
-	MaxConnections  int           // over it: 421 4.7.0 at connect
-	Timeout         time.Duration // idle time allowed between commands
+	TLSConfig       *tls.Config // nil: no STARTTLS
+	MaxMessageBytes int64       // over it: 552 5.3.4
+	MaxRecipients   int         // over it: 452 4.5.3
+	MaxConnections  int         // over it: 421 4.7.0 at connect
+	// MaxPerAddress refuses a connection from a client address (an IPv4 address, an IPv6 /64)
+	// that holds that many already, with 421 4.7.0; 0 means no limit.
+	MaxPerAddress int
+	// Timeout is how long a command line may take, counted from when the server waits for it
+	// (go-smtp's ReadTimeout: one deadline per line, not renewed by each byte).
+	Timeout time.Duration
 	// DefaultQuota is the storage quota, in octets, of an account without its own
 	// (store.Account.Quota); 0: none. Over its quota, an account's mail gets 452 4.2.2.
 	DefaultQuota int64
@@ -92,7 +97,7 @@ type Server struct {
 	initOnce sync.Once
 	smtp     *smtp.Server
 	nextConn atomic.Uint64
-	active   atomic.Int64
+	limits   netserver.Limiter
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -118,6 +123,7 @@ func (s *Server) init() {
 		srv.ErrorLog = log.New(slogWriter{s.Logger}, "", 0)
 		s.smtp = srv
 		s.sessions = map[*session]struct{}{}
+		s.limits = netserver.Limiter{Max: s.MaxConnections, MaxPerAddress: s.MaxPerAddress}
 	})
 }
 
@@ -181,6 +187,13 @@ func (s *Server) closeIdle() {
 	}
 }
 
+func (s *Server) loginTimeout() time.Duration {
+	if s.Submission.LoginTimeout > 0 {
+		return s.Submission.LoginTimeout
+	}
+	return netserver.DefaultLoginTimeout
+}
+
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	id := strconv.FormatUint(s.nextConn.Add(1), 36)
 	remote := ""
@@ -190,6 +203,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	sess := &session{
 		server: s,
 		conn:   c,
+		nc:     countedConnOf(c.Conn()),
 		id:     "smtp-" + id,
 		remote: remote,
 		logger: s.Logger.With("conn", "smtp-"+id, "proto", "smtp", "remote", remote),
@@ -216,7 +230,9 @@ func (s *Server) endSession(sess *session) {
 	s.mu.Unlock()
 }
 
-// limitListener refuses connections over MaxConnections with 421 (RFC 5321 §3.1).
+// limitListener holds every connection to the server's limits (netserver.Limiter: in total
+// and per client address, over which a connection gets 421 4.7.0, RFC 5321 §3.1), then to the
+// connection filter, and counts the connections it returns.
 type limitListener struct {
 	net.Listener
 	server *Server
@@ -224,18 +240,22 @@ type limitListener struct {
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
+	s := l.server
+	limited := &netserver.Listener{
+		Listener: l.Listener,
+		Limiter:  &s.limits,
+		Refuse: func(r netserver.Refusal) string {
+			if r == netserver.TooManyFromAddress {
+				return "421 4.7.0 " + s.Hostname + " too many connections from your address, try again later\r\n"
+			}
+			return "421 4.7.0 " + s.Hostname + " too many connections, try again later\r\n"
+		},
+		Refused: func(netserver.Refusal) { s.Metrics.connectionRefused() },
+	}
 	for {
-		c, err := l.Listener.Accept()
+		c, err := limited.Accept()
 		if err != nil {
 			return nil, err
-		}
-		s := l.server
-		if s.MaxConnections > 0 && s.active.Load() >= int64(s.MaxConnections) {
-			s.Metrics.connectionRefused()
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = fmt.Fprintf(c, "421 4.7.0 %s too many connections, try again later\r\n", s.Hostname)
-			_ = c.Close()
-			continue
 		}
 		if reply := s.filterConnect(c); reply != "" {
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
@@ -243,24 +263,51 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		s.active.Add(1)
 		s.Metrics.connectionOpened()
 		if l.plain {
 			c = newPostmasterConn(c, s)
 		}
-		return &countedConn{Conn: c, server: s}, nil
+		cc := &countedConn{Conn: c, server: s}
+		if s.Submission != nil {
+			cc.loginBy.Store(time.Now().Add(s.loginTimeout()).UnixNano())
+		}
+		return cc, nil
 	}
 }
 
+// countedConn is an accepted connection: it counts its end, and, on a submission server, holds
+// every read deadline to the login deadline until the client has authenticated, so that
+// neither slow lines nor a stream of NOOPs keep an unauthenticated connection open.
 type countedConn struct {
 	net.Conn
-	server *Server
-	once   sync.Once
+	server  *Server
+	once    sync.Once
+	loginBy atomic.Int64 // Unix nanoseconds; 0: no login deadline
+}
+
+// SetReadDeadline sets t, or the login deadline if that comes first.
+func (c *countedConn) SetReadDeadline(t time.Time) error {
+	if by := c.loginBy.Load(); by != 0 && (t.IsZero() || t.UnixNano() > by) {
+		t = time.Unix(0, by)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// loggedIn lifts the login deadline.
+func (c *countedConn) loggedIn() { c.loginBy.Store(0) }
+
+// countedConnOf is the countedConn under a session's connection (under TLS after STARTTLS or
+// on the implicit-TLS listener), nil if there is none.
+func countedConnOf(c net.Conn) *countedConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, _ := c.(*countedConn)
+	return cc
 }
 
 func (c *countedConn) Close() error {
 	c.once.Do(func() {
-		c.server.active.Add(-1)
 		c.server.Metrics.connectionClosed()
 	})
 	return c.Conn.Close()

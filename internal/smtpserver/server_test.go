@@ -489,8 +489,7 @@ func TestShutdownClosesIdleSessions(t *testing.T) {
 }
 
 func TestConnectionLimit(t *testing.T) {
-	h := newHarness(t)
-	h.srv.MaxConnections = 2
+	h := newHarness(t, func(s *Server) { s.MaxConnections = 2 })
 	a, b := h.dial(), h.dial()
 	_, _ = a, b
 	c, err := net.Dial("tcp", h.addr)

@@ -23,6 +23,7 @@ import (
 type session struct {
 	server *Server
 	conn   *smtp.Conn
+	nc     *countedConn // nil if the connection did not come through limitListener
 	id     string
 	remote string
 	logger *slog.Logger

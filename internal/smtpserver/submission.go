@@ -56,6 +56,9 @@ type Submission struct {
 	Store store.SubmissionStore
 	// AllowInsecureAuth lets AUTH work without TLS on connections from a loopback address.
 	AllowInsecureAuth bool
+	// LoginTimeout is how long a connection may take from its start to a successful AUTH,
+	// whatever it sends meanwhile. Default: 60 seconds (netserver.DefaultLoginTimeout).
+	LoginTimeout time.Duration
 	// Default sending limits of an account without its own, in recipients; 0: none.
 	PerHour, PerDay int64
 	// Now is the clock; nil: time.Now.
@@ -165,6 +168,9 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 	srv, err := s.sub.Auth.SASL(context.Background(), mech, "submission", s.remoteIP, func(acc store.Account) {
 		s.account = acc
 		s.authed = true
+		if s.nc != nil {
+			s.nc.loggedIn()
+		}
 		s.logger = s.logger.With("account", acc.Address)
 		s.logger.Info("authenticated", "mech", strings.ToUpper(mech))
 	})

@@ -1,17 +1,30 @@
 // Package web is posthorn's one HTTP server. For now it serves GET /healthz (200 "ok" when the
 // store answers, 503 otherwise) and GET /metrics (Prometheus text format); the admin UI, JSON API,
 // tracking and autoconfig endpoints join it later.
+//
+// GET /metrics tells how much mail the server handles and for how many users, so it is served
+// only to clients in MetricsAccess.Networks (loopback by default) or with its bearer token
+// (RFC 6750 §2.1); anyone else gets 403. The listener holds connections to limits in total and
+// per client address (package netserver; over them a client gets 503 and the connection is
+// closed), and NewServer bounds the time to read a request, to write a response and for a
+// keep-alive connection to wait for its next request.
 package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"posthorn/internal/netserver"
 )
 
 // Pinger is what the health check asks.
@@ -19,10 +32,46 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// MetricsAccess says who may read GET /metrics: a client in Networks, or one that sends
+// "Authorization: Bearer Token" when Token is not empty.
+type MetricsAccess struct {
+	Networks []netip.Prefix
+	Token    string
+}
+
+func (a MetricsAccess) allows(r *http.Request) bool {
+	if a.Token != "" {
+		if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok &&
+			subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1 {
+			return true
+		}
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, n := range a.Networks {
+		if n.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
 // Handler returns the HTTP routes.
-func Handler(gatherer prometheus.Gatherer, health Pinger, logger *slog.Logger) http.Handler {
+func Handler(gatherer prometheus.Gatherer, health Pinger, access MetricsAccess, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
+	metrics := promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !access.allows(r) {
+			if access.Token != "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			}
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -36,4 +85,38 @@ func Handler(gatherer prometheus.Gatherer, health Pinger, logger *slog.Logger) h
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+// Limits are the HTTP listener's connection limits (0: none) and timeouts.
+type Limits struct {
+	MaxConnections, MaxPerAddress          int
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+}
+
+// NewServer returns the HTTP server of h, with the timeouts of lim.
+func NewServer(h http.Handler, lim Limits, logger *slog.Logger) *http.Server {
+	header := 10 * time.Second
+	if lim.ReadTimeout > 0 {
+		header = min(header, lim.ReadTimeout)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listener holds the connections accepted on l to the limits of lim: over them a client gets
+// 503 (RFC 9110 §15.6.4) and the connection is closed.
+func Listener(l net.Listener, lim Limits) net.Listener {
+	const refusal = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n" +
+		"Retry-After: 10\r\nContent-Length: 22\r\n\r\ntoo many connections\r\n"
+	return &netserver.Listener{
+		Listener: l,
+		Limiter:  &netserver.Limiter{Max: lim.MaxConnections, MaxPerAddress: lim.MaxPerAddress},
+		Refuse:   func(netserver.Refusal) string { return refusal },
+	}
 }
