@@ -40,7 +40,7 @@ func (s *session) cmdFetch(c *command) error {
 			return err
 		}
 	}
-	items := a.items
+	items := uniqueItems(a.items)
 	has := func(k fetchKind) bool {
 		return slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == k })
 	}
@@ -98,6 +98,37 @@ func (s *session) cmdFetch(c *command) error {
 		return no("EXPUNGEISSUED", "some of the requested messages no longer exist") // RFC 5530
 	}
 	return nil
+}
+
+// uniqueItems returns the items with each response item once, in the order first asked
+// for: a client may name an item twice ("UID UID", "BODY[TEXT] BODY.PEEK[TEXT]"), and RFC
+// 9051 §7.5.2 has a FETCH response carry each data item once. Of two items with the same
+// response name the first is kept, except that one that sets \Seen makes the kept one set it
+// too.
+func uniqueItems(items []fetchItem) []fetchItem {
+	out := make([]fetchItem, 0, len(items))
+	for _, it := range items {
+		i := slices.IndexFunc(out, func(o fetchItem) bool { return sameResponseItem(o, it) })
+		if i < 0 {
+			out = append(out, it)
+			continue
+		}
+		out[i].peek = out[i].peek && it.peek
+	}
+	return out
+}
+
+// sameResponseItem reports whether two items are answered by the same response item: the
+// same name, section and partial origin.
+func sameResponseItem(a, b fetchItem) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case fetchSection, fetchBinary, fetchBinarySize:
+		return a.section.String() == b.section.String() && a.partial == b.partial && a.offset == b.offset
+	}
+	return true
 }
 
 // fetcher writes the FETCH responses of one command.
