@@ -64,6 +64,8 @@ func (s *session) cmdFetch(c *command) error {
 			}
 		case fetchBody, fetchBodyStructure:
 			f.needStructure = true
+		case fetchFlags:
+			f.hasFlags = true
 		}
 	}
 	if len(items) == 1 && items[0].kind == fetchUID {
@@ -139,6 +141,7 @@ type fetcher struct {
 	changedSince  uint64
 	needBlob      bool
 	needStructure bool
+	hasFlags      bool // FLAGS is one of the items
 	setSeen       bool
 	missing       bool // a message of the view is gone from the store
 }
@@ -222,6 +225,9 @@ func (f *fetcher) writeMessage(seq uint32, m *store.Message, flagsChanged bool) 
 			return err
 		}
 	}
+	if f.hasFlags || flagsChanged {
+		s.learnKeywords(f.sel, m.Flags) // a keyword set by another session since the last sync
+	}
 	b := s.bw
 	b.WriteString("* ")
 	b.WriteString(strconv.FormatUint(uint64(seq), 10))
@@ -240,7 +246,7 @@ func (f *fetcher) writeMessage(seq uint32, m *store.Message, flagsChanged bool) 
 	}
 	if flagsChanged && !wroteFlags {
 		b.WriteString(" FLAGS ")
-		wire.WriteFlags(b, m.Flags)
+		writeMessageFlags(b, f.sel, m.UID, m.Flags)
 	}
 	b.WriteString(")\r\n")
 	return nil
@@ -270,7 +276,7 @@ func (f *fetcher) writeItem(b *bufio.Writer, it fetchItem, m *store.Message, roo
 	switch it.kind {
 	case fetchFlags:
 		b.WriteString("FLAGS ")
-		wire.WriteFlags(b, m.Flags)
+		writeMessageFlags(b, f.sel, m.UID, m.Flags)
 	case fetchUID:
 		b.WriteString("UID " + strconv.FormatUint(uint64(m.UID), 10))
 	case fetchInternalDate:

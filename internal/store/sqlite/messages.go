@@ -192,3 +192,43 @@ func (s *Store) RecordJunkMove(ctx context.Context, accountID int64, blobID stri
 	}
 	return nil
 }
+
+// ClaimRecent moves a mailbox's first_recent_uid up to its uidnext in one write transaction
+// and returns the range it covered (RFC 3501 §2.3.2: one session sees a new message as
+// \Recent). A mailbox with nothing to claim costs a read, not a write.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (first, next uint32, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?`,
+		mailboxID).Scan(&first, &next)
+	if err == nil && first < next {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if err := tx.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?`,
+				mailboxID).Scan(&first, &next); err != nil {
+				return err
+			}
+			if first >= next {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?`, next, mailboxID)
+			return err
+		})
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("claim recent messages of mailbox %d: %w", mailboxID, err)
+	}
+	return first, max(first, next), nil
+}
+
+// CountFrom counts the messages of a mailbox with a UID of at least uid, on the (mailbox_id,
+// uid) index.
+func (s *Store) CountFrom(ctx context.Context, mailboxID int64, uid uint32) (int64, error) {
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`,
+		mailboxID, uid).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count messages of mailbox %d from uid %d: %w", mailboxID, uid, err)
+	}
+	return n, nil
+}
