@@ -28,13 +28,13 @@
 #     (mailbench --metrics on its GET /metrics, which also gives its live heap and stacks):
 #     until one runs, its heap holds the garbage of the logins' password hashes, 64 MiB each.
 #   - the operations (mailbench imap: connect and LOGIN, SELECT, FETCH 1:* (FLAGS ENVELOPE
-#     RFC822.SIZE), FETCH of 100 whole messages, UID SEARCH HEADER Subject, UID SEARCH BODY,
+#     RFC822.SIZE), FETCH 1:* (FLAGS), FETCH of 100 whole messages, UID SEARCH HEADER Subject, UID SEARCH BODY,
 #     STORE +FLAGS/-FLAGS on 1,000 messages): WARMUP untimed rounds (Dovecot builds its index
 #     and cache in the first), then ROUNDS timed ones; the table shows the median time. The
 #     "found" column gives each server's count (EXISTS, FETCH responses, UIDs), which must be
 #     the same.
 #
-# Environment: MESSAGES (default 100000), SEED (1), MAILBOX (Bench), CONNECTIONS (connections
+# Environment: OPS (the operations, space-separated; default all of them), MESSAGES (default 100000), SEED (1), MAILBOX (Bench), CONNECTIONS (connections
 # running the operations at once, 1), ROUNDS (5), WARMUP (2), IDLE (idle connections, 1000),
 # SETTLE (10s), REFERENCE_SERVERS, PEERS_DIR (default /tmp/posthorn-peers). Reference servers
 # that were already running are left running. On two cores, 100,000 messages take about half
@@ -60,7 +60,7 @@ FOLDER=$MAILDIR/.$MAILBOX # Maildir++
 [ "$MAILBOX" = INBOX ] && FOLDER=$MAILDIR
 POSTHORN_USER=u1@test.example
 POSTHORN_PASSWORD="benchmark password 1"
-OPS="login select fetch-meta fetch-bodies search-header search-body store-add store-remove"
+OPS=${OPS:-"login select fetch-meta fetch-flags fetch-bodies search-header search-body store-add store-remove"}
 
 WORK=$(mktemp -d /tmp/posthorn-bench-imap.XXXXXX)
 POSTHORN_PID=""

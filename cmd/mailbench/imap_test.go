@@ -196,6 +196,7 @@ func TestRunIMAP(t *testing.T) {
 		{"login", loginCommand, 0},
 		{"select", `SELECT "INBOX"`, 3},
 		{"fetch-meta", "FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE)", 3},
+		{"fetch-flags", "FETCH 1:* (FLAGS)", 3},
 		{"fetch-bodies", "FETCH 1:3 BODY.PEEK[]", 3},
 		{"search-header", `UID SEARCH HEADER "Subject" "invoice"`, 2},
 		{"search-body", `UID SEARCH BODY "qkapemi"`, 2},

@@ -68,6 +68,13 @@ func (s *session) cmdFetch(c *command) error {
 			f.hasFlags = true
 		}
 	}
+	f.metaOnly = !slices.ContainsFunc(items, func(it fetchItem) bool {
+		switch it.kind {
+		case fetchFlags, fetchUID, fetchInternalDate, fetchSize, fetchModSeq:
+			return false
+		}
+		return true
+	})
 	if len(items) == 1 && items[0].kind == fetchUID {
 		for _, r := range refs {
 			s.untagged("%d FETCH (UID %d)", r.seq, r.uid)
@@ -142,13 +149,18 @@ type fetcher struct {
 	needBlob      bool
 	needStructure bool
 	hasFlags      bool // FLAGS is one of the items
+	metaOnly      bool // every item comes from the message's metadata (store.GetMessageMeta)
 	setSeen       bool
 	missing       bool // a message of the view is gone from the store
 }
 
 func (f *fetcher) fetchChunk(refs []msgRef) error {
 	s := f.s
-	msgs, err := s.server.Store.GetMessages(s.ctx, f.sel.id, uidsOf(refs))
+	get := s.server.Store.GetMessages
+	if f.metaOnly {
+		get = s.server.Store.GetMessageMeta
+	}
+	msgs, err := get(s.ctx, f.sel.id, uidsOf(refs))
 	if err != nil {
 		return err
 	}

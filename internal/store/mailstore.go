@@ -107,6 +107,10 @@ type MailStore interface {
 	// GetMessages returns the messages with the given UIDs (missing ones are left out), in UID
 	// order.
 	GetMessages(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
+	// GetMessageMeta is GetMessages with only UID, ModSeq, Flags, InternalDate and Size filled
+	// in (ID, BlobID, Envelope and Structure left empty): what FETCH FLAGS, UID, INTERNALDATE,
+	// RFC822.SIZE and MODSEQ need, read faster.
+	GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
 	// ChangedSince returns the messages whose MODSEQ is greater than modseq, in UID order
 	// (CONDSTORE CHANGEDSINCE, and how sessions learn of new messages and flag changes).
 	ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)

@@ -232,3 +232,61 @@ func (s *Store) CountFrom(ctx context.Context, mailboxID int64, uid uint32) (int
 	}
 	return n, nil
 }
+
+// GetMessageMeta returns the UID, MODSEQ, flags, internal date and size of the messages of a
+// mailbox with the given UIDs, in UID order, leaving out the UIDs that have none;
+// store.ErrNotFound if the mailbox does not exist. As in ListUIDs, SQLite joins each chunk's
+// rows into one text value ("uid modseq date size flags" lines), read as one row: the cost of
+// FETCH 1:* (FLAGS) is then in SQLite's index walk, not in scanning ten thousand rows.
+func (s *Store) GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error) {
+	uids = sortedUIDs(uids)
+	out := make([]store.Message, 0, len(uids))
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)`, mailboxID); err != nil {
+			return err
+		}
+		return forUIDChunks(uids, func(cond string, args []any) error {
+			var list sql.NullString
+			err := tx.QueryRowContext(ctx, `SELECT group_concat(uid || ' ' || modseq || ' ' || internal_date || ' ' ||
+				size || ' ' || flags, char(10)) FROM (SELECT uid, modseq, internal_date, size, flags FROM messages
+				WHERE mailbox_id = ? AND `+cond+` ORDER BY uid)`, append([]any{mailboxID}, args...)...).Scan(&list)
+			if err != nil {
+				return err
+			}
+			out, err = parseMessageMeta(out, mailboxID, list.String)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get message metadata of mailbox %d: %w", mailboxID, err)
+	}
+	if !slices.IsSortedFunc(out, func(a, b store.Message) int { return int(a.UID) - int(b.UID) }) {
+		slices.SortFunc(out, func(a, b store.Message) int { return int(a.UID) - int(b.UID) })
+	}
+	return out, nil
+}
+
+// parseMessageMeta appends the messages of GetMessageMeta's lines to out.
+func parseMessageMeta(out []store.Message, mailboxID int64, list string) ([]store.Message, error) {
+	if list == "" {
+		return out, nil
+	}
+	for line := range strings.SplitSeq(list, "\n") {
+		var nums [4]int64
+		rest := line
+		for i := range nums {
+			field, after, ok := strings.Cut(rest, " ")
+			if !ok && i < len(nums)-1 {
+				return nil, fmt.Errorf("message metadata %q: too few fields", line)
+			}
+			n, err := strconv.ParseInt(field, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("message metadata %q: %w", line, err)
+			}
+			nums[i], rest = n, after
+		}
+		out = append(out, store.Message{MailboxID: mailboxID, UID: uint32(nums[0]), ModSeq: uint64(nums[1]),
+			InternalDate: fromNanos(nums[2]), Size: nums[3], Flags: splitFlags(rest)})
+	}
+	return out, nil
+}

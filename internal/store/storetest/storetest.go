@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RecordJunkMove", testRecordJunkMove},
 		{"Keywords", testKeywords},
 		{"ClaimRecent", testClaimRecent},
+		{"GetMessageMeta", testGetMessageMeta},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
