@@ -24,3 +24,7 @@ GROUP BY mailbox_id, flag COLLATE NOCASE;
 UPDATE mailboxes SET keywords = coalesce((SELECT group_concat(flag, ' ')
 	FROM (SELECT flag FROM keywords_in_use k WHERE k.mailbox_id = mailboxes.id ORDER BY first)), '');
 DROP TABLE keywords_in_use;
+
+-- FETCH FLAGS, UID, INTERNALDATE, RFC822.SIZE and MODSEQ (GetMessageMeta) read only this
+-- index, not the message rows, whose envelopes and structures spread them over many pages.
+CREATE INDEX messages_meta ON messages (mailbox_id, uid, modseq, internal_date, size, flags);
