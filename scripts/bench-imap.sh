@@ -28,14 +28,14 @@
 #     (mailbench --metrics on its GET /metrics, which also gives its live heap and stacks):
 #     until one runs, its heap holds the garbage of the logins' password hashes, 64 MiB each.
 #   - the operations (mailbench imap: connect and LOGIN, SELECT, FETCH 1:* (FLAGS ENVELOPE
-#     RFC822.SIZE), FETCH of 100 whole messages, UID SEARCH HEADER Subject, UID SEARCH BODY,
+#     RFC822.SIZE), FETCH 1:* (FLAGS), FETCH of 100 whole messages, UID SEARCH HEADER Subject, UID SEARCH BODY,
 #     STORE +FLAGS/-FLAGS on 1,000 messages): WARMUP untimed rounds (Dovecot builds its index
 #     and cache in the first), then ROUNDS timed ones; the table shows the median time. The
 #     "found" column gives each server's count (EXISTS, FETCH responses, UIDs), which must be
 #     the same.
 #
-# Environment: MESSAGES (default 100000), SEED (1), MAILBOX (Bench), CONNECTIONS (connections
-# running the operations at once, 1), ROUNDS (5), WARMUP (2), IDLE (idle connections, 1000),
+# Environment: OPS (the operations, space-separated; default all of them), MESSAGES (default 100000), SEED (1), MAILBOX (Bench), CONNECTIONS (connections
+# running the operations at once, 1), ROUNDS (5), WARMUP (2), IDLE (idle connections, 1000; 0 leaves the memory measurement out),
 # SETTLE (10s), REFERENCE_SERVERS, PEERS_DIR (default /tmp/posthorn-peers). Reference servers
 # that were already running are left running. On two cores, 100,000 messages take about half
 # an hour, most of it filling posthorn and logging in its 1,000 idle connections (argon2id).
@@ -60,7 +60,7 @@ FOLDER=$MAILDIR/.$MAILBOX # Maildir++
 [ "$MAILBOX" = INBOX ] && FOLDER=$MAILDIR
 POSTHORN_USER=u1@test.example
 POSTHORN_PASSWORD="benchmark password 1"
-OPS="login select fetch-meta fetch-bodies search-header search-body store-add store-remove"
+OPS=${OPS:-"login select fetch-meta fetch-flags fetch-bodies search-header search-body store-add store-remove"}
 
 WORK=$(mktemp -d /tmp/posthorn-bench-imap.XXXXXX)
 POSTHORN_PID=""
@@ -178,11 +178,13 @@ start_posthorn
 P_LOGIN=(--addr "$POSTHORN_ADDR" --user "$POSTHORN_USER" --password "$POSTHORN_PASSWORD" --mailbox "$MAILBOX")
 D_LOGIN=(--addr "$DOVECOT_ADDR" --user "$DOVECOT_USER" --password "$DOVECOT_PASSWORD" --mailbox "$MAILBOX")
 
+if [ "$IDLE" -gt 0 ]; then
 log "posthorn: $IDLE idle connections"
 mb idle-posthorn imap "${P_LOGIN[@]}" --idle "$IDLE" --pid "$POSTHORN_PID" --settle "$SETTLE" \
   --metrics "http://$POSTHORN_HTTP/metrics"
 log "Dovecot: $IDLE idle connections"
 mb idle-dovecot imap "${D_LOGIN[@]}" --idle "$IDLE" --pids-of imap --settle "$SETTLE"
+fi
 
 COMMON=(--connections "$CONNECTIONS" --rounds "$ROUNDS" --warmup "$WARMUP" --ops "$(echo $OPS | tr ' ' ,)")
 log "posthorn: operations ($WARMUP warm-up and $ROUNDS timed rounds)"
@@ -212,6 +214,7 @@ done
 # after FILE KEY: the figure after the arrow of a "KEY before -> after" line of an idle report.
 after() { awk -v k="$2" '$1 == k {print $4}' "$WORK/$1.txt"; }
 
+if [ "$IDLE" -gt 0 ]; then
 p=$(field idle-posthorn go_live_per_conn_kib) d=$(field idle-dovecot pss_per_connection_kib)
 echo "| memory per idle connection ($IDLE connections): posthorn's live heap and stacks after GC, Dovecot's PSS | $p KiB | $d KiB | $(ratio "$p" "$d") | |"
 p=$(field idle-posthorn rss_per_connection_kib) d=$(field idle-dovecot rss_per_connection_kib)
@@ -220,10 +223,12 @@ p=$(after idle-posthorn rss_mib) d=$(after idle-dovecot rss_mib)
 echo "| RSS with $IDLE idle connections: posthorn's process, Dovecot's imap processes (PSS) | $p MiB | $d MiB ($(after idle-dovecot pss_mib)) | $(ratio "$p" "$d") | |"
 p=$(field idle-posthorn open_seconds) d=$(field idle-dovecot open_seconds)
 echo "| time to log in $IDLE connections, SELECT, IDLE | $p s | $d s | $(ratio "$p" "$d") | |"
+fi
 echo
 echo "Fill: posthorn $(sed 's/^filled //' "$WORK/fill-posthorn.txt"), over IMAP APPEND; Dovecot $(sed 's/^filled //' "$WORK/fill-dovecot.txt"), Maildir files written directly."
-echo "posthorn's RSS: $(field idle-posthorn rss_mib) -> $(after idle-posthorn rss_mib) MiB around the idle connections, both read after a GC; its live heap and stacks: $(field idle-posthorn go_live_mib) -> $(after idle-posthorn go_live_mib) MiB. The rest of its RSS is heap the Go runtime keeps after the password hashes of the logins (argon2id, 64 MiB each), which swamps the RSS difference."
+[ "$IDLE" -gt 0 ] && echo "posthorn's RSS: $(field idle-posthorn rss_mib) -> $(after idle-posthorn rss_mib) MiB around the idle connections, both read after a GC; its live heap and stacks: $(field idle-posthorn go_live_mib) -> $(after idle-posthorn go_live_mib) MiB. The rest of its RSS is heap the Go runtime keeps after the password hashes of the logins (argon2id, 64 MiB each), which swamps the RSS difference."
 for f in fill-dovecot fill-posthorn idle-posthorn idle-dovecot ops-posthorn ops-dovecot; do
+  [ -f "$WORK/$f.txt" ] || continue
   log "mailbench report $f:"
   sed 's/^/  /' "$WORK/$f.txt" >&2
 done

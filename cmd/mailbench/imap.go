@@ -57,6 +57,9 @@ var imapOps = []imapOp{
 	{"fetch-meta", func(_ *imapConfig, _, _, exists int) string {
 		return ifAny(exists, "FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE)")
 	}, "FETCH"},
+	{"fetch-flags", func(_ *imapConfig, _, _, exists int) string {
+		return ifAny(exists, "FETCH 1:* (FLAGS)")
+	}, "FETCH"},
 	{"fetch-bodies", func(cfg *imapConfig, i, n, exists int) string {
 		return ifAny(exists, "FETCH "+slice(i, n, cfg.BodySample, exists)+" BODY.PEEK[]")
 	}, "FETCH"},
@@ -134,6 +137,7 @@ Each of --connections connections logs in (LOGIN, after STARTTLS with
   login          connect anew and LOGIN (then LOGOUT, untimed)
   select         SELECT INBOX
   fetch-meta     FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE)
+  fetch-flags    FETCH 1:* (FLAGS)
   fetch-bodies   FETCH 1:100 BODY.PEEK[]            (--body-sample messages)
   search-header  UID SEARCH HEADER Subject TERM     (--header-field, --header-term)
   search-body    UID SEARCH BODY TERM               (--body-term)

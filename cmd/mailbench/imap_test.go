@@ -196,6 +196,7 @@ func TestRunIMAP(t *testing.T) {
 		{"login", loginCommand, 0},
 		{"select", `SELECT "INBOX"`, 3},
 		{"fetch-meta", "FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE)", 3},
+		{"fetch-flags", "FETCH 1:* (FLAGS)", 3},
 		{"fetch-bodies", "FETCH 1:3 BODY.PEEK[]", 3},
 		{"search-header", `UID SEARCH HEADER "Subject" "invoice"`, 2},
 		{"search-body", `UID SEARCH BODY "qkapemi"`, 2},
@@ -214,13 +215,13 @@ func TestRunIMAP(t *testing.T) {
 			t.Errorf("%s: latencies %+v", op.Name, op.LatencyMS)
 		}
 	}
-	if got := rep.Operations[3].Bytes; got < int64(len("three")+len("message 2")+len("m1")) {
+	if got := rep.Operations[4].Bytes; got < int64(len("three")+len("message 2")+len("m1")) {
 		t.Errorf("fetch-bodies read %d bytes", got)
 	}
-	// Each connection: LOGIN and SELECT to start, 4 rounds of 7 commands and the login
+	// Each connection: LOGIN and SELECT to start, 4 rounds of 8 commands and the login
 	// operation's LOGIN and LOGOUT, LOGOUT at the end.
 	commands := f.recorded()
-	if n := len(commands); n != 2*(2+4*(7+2)+1) {
+	if n := len(commands); n != 2*(2+4*(8+2)+1) {
 		t.Errorf("%d commands: %q", n, commands)
 	}
 }

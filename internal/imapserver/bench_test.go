@@ -90,6 +90,18 @@ func BenchmarkFetchFlagsEnvelopeSize(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/fetch-all")
 }
 
+// BenchmarkFetchFlags is FETCH 1:* (FLAGS), what a client runs to resynchronise flags.
+func BenchmarkFetchFlags(b *testing.B) {
+	_, c := benchHarness(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if n := c.run(b, "FETCH 1:* (FLAGS)"); n != benchMessages+1 {
+			b.Fatalf("%d lines", n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/fetch-all")
+}
+
 func BenchmarkUIDSearchHeader(b *testing.B) {
 	_, c := benchHarness(b)
 	b.ResetTimer()

@@ -175,7 +175,7 @@ func TestClientSuiteGoIMAP(t *testing.T) {
 	check("store", c.Store(imap.SeqSetNum(3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close())
 	msgs, err = c.Fetch(imap.SeqSetNum(3), &imap.FetchOptions{Flags: true}).Collect()
 	check("fetch flags", err)
-	if !slices.Equal(msgs[0].Flags, []imap.Flag{imap.FlagFlagged}) {
+	if !slices.Equal(msgs[0].Flags, []imap.Flag{`\Recent`, imap.FlagFlagged}) {
 		t.Errorf("flags after STORE: %v", msgs[0].Flags)
 	}
 	// 9

@@ -57,9 +57,22 @@
 // give the same answer: a case-insensitive substring of the text a reader sees, with white
 // space runs compared as one space.
 //
-// Choices where the RFCs leave one: \Recent is not kept (RFC 9051 dropped it; IMAP4rev1
-// sessions are told "0 RECENT"); the FLAGS response lists the system flags and PERMANENTFLAGS
-// includes \* rather than listing the keywords in use; a STORE reports the messages whose flags
-// changed; mailbox names are UTF-8 in the store and modified UTF-7 on the wire until the client
-// enables IMAP4rev2 or UTF8=ACCEPT; CREATE makes the missing superior levels.
+// \Recent (RFC 3501 §2.3.2) is kept for IMAP4rev1 sessions, those that have not sent ENABLE
+// IMAP4rev2: RFC 9051 dropped the flag, the RECENT response and the RECENT, NEW and OLD search
+// keys, and an IMAP4rev2 session never sees them. As in Dovecot, one session sees a new message
+// as recent: the store keeps per mailbox the lowest UID no session has claimed, and the first
+// IMAP4rev1 session that selects the mailbox read-write, or has it selected when the message
+// arrives, claims it (store.ClaimRecent); EXAMINE shows the unclaimed messages as recent and
+// claims nothing. The session then reports "* n RECENT" at SELECT and with every EXISTS, \Recent
+// in FLAGS, and STATUS RECENT counts the unclaimed messages (flags.go).
+//
+// FLAGS and PERMANENTFLAGS list the system flags and every keyword of the mailbox (the store
+// keeps the list, which only grows, with the mailbox); PERMANENTFLAGS adds \*. A keyword the
+// client has not been told of is announced with an untagged FLAGS (and PERMANENTFLAGS) before
+// the first response that shows it, to every session that has the mailbox selected.
+//
+// Other choices where the RFCs leave one: a STORE reports the messages whose flags changed; a
+// FETCH response carries each data item once, however often it was asked for; mailbox names
+// are UTF-8 in the store and modified UTF-7 on the wire until the client enables IMAP4rev2 or
+// UTF8=ACCEPT; CREATE makes the missing superior levels.
 package imapserver

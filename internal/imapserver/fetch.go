@@ -40,7 +40,7 @@ func (s *session) cmdFetch(c *command) error {
 			return err
 		}
 	}
-	items := a.items
+	items := uniqueItems(a.items)
 	has := func(k fetchKind) bool {
 		return slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == k })
 	}
@@ -64,8 +64,17 @@ func (s *session) cmdFetch(c *command) error {
 			}
 		case fetchBody, fetchBodyStructure:
 			f.needStructure = true
+		case fetchFlags:
+			f.hasFlags = true
 		}
 	}
+	f.metaOnly = !slices.ContainsFunc(items, func(it fetchItem) bool {
+		switch it.kind {
+		case fetchFlags, fetchUID, fetchInternalDate, fetchSize, fetchModSeq:
+			return false
+		}
+		return true
+	})
 	if len(items) == 1 && items[0].kind == fetchUID {
 		for _, r := range refs {
 			s.untagged("%d FETCH (UID %d)", r.seq, r.uid)
@@ -100,6 +109,37 @@ func (s *session) cmdFetch(c *command) error {
 	return nil
 }
 
+// uniqueItems returns the items with each response item once, in the order first asked
+// for: a client may name an item twice ("UID UID", "BODY[TEXT] BODY.PEEK[TEXT]"), and RFC
+// 9051 §7.5.2 has a FETCH response carry each data item once. Of two items with the same
+// response name the first is kept, except that one that sets \Seen makes the kept one set it
+// too.
+func uniqueItems(items []fetchItem) []fetchItem {
+	out := make([]fetchItem, 0, len(items))
+	for _, it := range items {
+		i := slices.IndexFunc(out, func(o fetchItem) bool { return sameResponseItem(o, it) })
+		if i < 0 {
+			out = append(out, it)
+			continue
+		}
+		out[i].peek = out[i].peek && it.peek
+	}
+	return out
+}
+
+// sameResponseItem reports whether two items are answered by the same response item: the
+// same name, section and partial origin.
+func sameResponseItem(a, b fetchItem) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case fetchSection, fetchBinary, fetchBinarySize:
+		return a.section.String() == b.section.String() && a.partial == b.partial && a.offset == b.offset
+	}
+	return true
+}
+
 // fetcher writes the FETCH responses of one command.
 type fetcher struct {
 	s             *session
@@ -108,13 +148,19 @@ type fetcher struct {
 	changedSince  uint64
 	needBlob      bool
 	needStructure bool
+	hasFlags      bool // FLAGS is one of the items
+	metaOnly      bool // every item comes from the message's metadata (store.GetMessageMeta)
 	setSeen       bool
 	missing       bool // a message of the view is gone from the store
 }
 
 func (f *fetcher) fetchChunk(refs []msgRef) error {
 	s := f.s
-	msgs, err := s.server.Store.GetMessages(s.ctx, f.sel.id, uidsOf(refs))
+	get := s.server.Store.GetMessages
+	if f.metaOnly {
+		get = s.server.Store.GetMessageMeta
+	}
+	msgs, err := get(s.ctx, f.sel.id, uidsOf(refs))
 	if err != nil {
 		return err
 	}
@@ -191,6 +237,9 @@ func (f *fetcher) writeMessage(seq uint32, m *store.Message, flagsChanged bool) 
 			return err
 		}
 	}
+	if f.hasFlags || flagsChanged {
+		s.learnKeywords(f.sel, m.Flags) // a keyword set by another session since the last sync
+	}
 	b := s.bw
 	b.WriteString("* ")
 	b.WriteString(strconv.FormatUint(uint64(seq), 10))
@@ -209,7 +258,7 @@ func (f *fetcher) writeMessage(seq uint32, m *store.Message, flagsChanged bool) 
 	}
 	if flagsChanged && !wroteFlags {
 		b.WriteString(" FLAGS ")
-		wire.WriteFlags(b, m.Flags)
+		writeMessageFlags(b, f.sel, m.UID, m.Flags)
 	}
 	b.WriteString(")\r\n")
 	return nil
@@ -239,7 +288,7 @@ func (f *fetcher) writeItem(b *bufio.Writer, it fetchItem, m *store.Message, roo
 	switch it.kind {
 	case fetchFlags:
 		b.WriteString("FLAGS ")
-		wire.WriteFlags(b, m.Flags)
+		writeMessageFlags(b, f.sel, m.UID, m.Flags)
 	case fetchUID:
 		b.WriteString("UID " + strconv.FormatUint(uint64(m.UID), 10))
 	case fetchInternalDate:

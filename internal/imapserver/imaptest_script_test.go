@@ -62,9 +62,6 @@ type itUntagged struct {
 	text  string // the script's line
 	args  []itArg
 	exist itExistence
-	// strict is the expectation as written when an exception relaxed args (see
-	// imaptestExceptions); nil otherwise.
-	strict []itArg
 }
 
 // parseITScript reads a script. The format:

@@ -50,29 +50,12 @@ import (
 // An expectation posthorn does not meet on purpose is listed in imaptestExceptions, by script
 // and line, with the RFC text that allows the difference; its failure is logged instead of
 // reported, and an exception that is no longer needed fails the test, so the table stays true.
-// An expectation that says more than \Recent (marked *) is still checked without it: the
-// flags and INTERNALDATE of the copies, the other STATUS items.
+// What is left is what no server can meet:
 //
 //	script         line  expectation                                  reason
-//	copy           30    * 3 recent                                   (1)
-//	copy           33-35 * n fetch (flags (\recent ...) ...)          (1) *
-//	copy           43    * 4 recent                                   (1)
-//	copy           46    * 4 fetch (flags (\recent ...) ...)          (1) *
-//	select         9, 24 * 2 recent                                   (1)
-//	select         19    * status $mailbox (... recent 2 ...)         (1) *
-//	search-flags   40    SEARCH NEW: * search 1 3 4 5                 (1)
-//	search-flags   43    SEARCH OLD: * search                         (1)
-//	search-flags   46    SEARCH RECENT: * search 1 2 3 4 5            (1)
-//	append-binary  36    * 1 fetch (binary.size[1] 7 binary[1] ~{6})  (2)
+//	append-binary  36    * 1 fetch (binary.size[1] 7 binary[1] ~{6})  (1)
 //
-// (1) \Recent is not kept. RFC 9051 dropped it: §2.3.2 lists the system flags \Seen,
-// \Answered, \Flagged, \Deleted and \Draft only, and its formal syntax (§9) keeps the flag and
-// the response only as obsolete forms, `obsolete-flag-recent = "\Recent"` and
-// `obsolete-recent-response = number SP "RECENT"`, with no NEW, OLD or RECENT search-key and
-// no RECENT status-att. posthorn tells an IMAP4rev1 session "0 RECENT", no message is \Recent,
-// SEARCH RECENT and NEW match nothing and OLD matches every message (see the package doc).
-//
-// (2) The script appends a body of 7 octets and expects BINARY.SIZE[1] 7 together with a
+// (1) The script appends a body of 7 octets and expects BINARY.SIZE[1] 7 together with a
 // BINARY[1] of 6 octets. RFC 3516 §4.2 defines BINARY.SIZE as "the size to expect in response
 // to the corresponding FETCH BINARY request", so no server meets both; posthorn returns the 7
 // octets that were appended, and BINARY.SIZE 7.
@@ -123,24 +106,9 @@ type itException struct {
 	reason string
 }
 
-const (
-	itNoRecent   = `\Recent is not kept (RFC 9051 has only obsolete-flag-recent and obsolete-recent-response)`
-	itBinarySize = `BINARY.SIZE is "the size to expect in response to the corresponding FETCH BINARY request" (RFC 3516 §4.2)`
-)
+const itBinarySize = `BINARY.SIZE is "the size to expect in response to the corresponding FETCH BINARY request" (RFC 3516 §4.2)`
 
 var imaptestExceptions = []itException{
-	{"copy", 30, "* 3 recent", itNoRecent},
-	{"copy", 33, `* 1 fetch (flags (\recent \seen)`, itNoRecent},
-	{"copy", 34, `* 2 fetch (flags (\recent \answered \flagged)`, itNoRecent},
-	{"copy", 35, `* 3 fetch (flags (\recent)`, itNoRecent},
-	{"copy", 43, "* 4 recent", itNoRecent},
-	{"copy", 46, `* 4 fetch (flags (\recent \flagged`, itNoRecent},
-	{"select", 9, "* 2 recent", itNoRecent},
-	{"select", 19, "* status $mailbox (messages 2 recent 2", itNoRecent},
-	{"select", 24, "* 2 recent", itNoRecent},
-	{"search-flags", 40, "* search 1 3 4 5", itNoRecent},   // SEARCH NEW
-	{"search-flags", 43, "* search", itNoRecent},           // SEARCH OLD
-	{"search-flags", 46, "* search 1 2 3 4 5", itNoRecent}, // SEARCH RECENT
 	{"append-binary", 36, "* 1 fetch (binary.size[1] 7 binary[1] ~{6}", itBinarySize},
 }
 
@@ -193,7 +161,6 @@ func runImaptestScript(t *testing.T, dir, name string) {
 			r.except[e.line] = e
 		}
 	}
-	r.relaxExceptions()
 	r.h = newHarness(t)
 	if !r.start() {
 		return
@@ -218,46 +185,6 @@ func runImaptestScript(t *testing.T, dir, name string) {
 	if t.Failed() {
 		t.Logf("conversation (C: client, S: server):\n%s", strings.Join(r.log, "\n"))
 	}
-}
-
-// relaxExceptions drops \Recent from the excepted expectations that say more than it: the
-// rest must still match ("* 1 fetch (flags (\recent \seen) internaldate $date1)" is checked as
-// "* 1 fetch (flags (\seen) internaldate $date1)").
-func (r *itRunner) relaxExceptions() {
-	for _, g := range r.sc.groups {
-		for _, u := range g.untagged {
-			e, ok := r.except[u.line]
-			if !ok || e.reason != itNoRecent || !strings.HasPrefix(u.text, e.text) {
-				continue
-			}
-			if relaxed, changed := withoutRecent(u.args); changed {
-				u.strict, u.args = u.args, relaxed
-			}
-		}
-	}
-}
-
-// withoutRecent returns args without the \Recent flag and the RECENT n item of STATUS.
-func withoutRecent(args []itArg) ([]itArg, bool) {
-	var out []itArg
-	changed := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a.kind == itAtom && strings.EqualFold(a.s, `\Recent`):
-			changed = true
-			continue
-		case a.kind == itAtom && strings.EqualFold(a.s, "RECENT") && i > 0 && i+1 < len(args) && args[i+1].kind == itAtom:
-			changed = true
-			i++ // and its number
-			continue
-		case a.kind == itList:
-			list, c := withoutRecent(a.list)
-			a.list, changed = list, changed || c
-		}
-		out = append(out, a)
-	}
-	return out, changed
 }
 
 // fail reports a failed expectation, of the script's line and text, unless it is a listed
@@ -669,14 +596,6 @@ func (r *itRunner) matchUntagged(g *itGroup, args []itArg, tag string, found []b
 		cp := r.vars.checkpoint()
 		ok, score := r.vars.matchArgs(u.args, args, len(u.args)+len(args)+1, prefix)
 		delete(r.vars.m, "tag")
-		if ok && u.strict != nil {
-			// Relaxed by an exception: the exception is needed while the strict form fails.
-			cp := r.vars.checkpoint()
-			if strict, _ := r.vars.matchArgs(u.strict, args, len(u.strict)+len(args)+1, prefix); !strict {
-				r.fail(u.line, u.text, "matched only without \\Recent: %s\n\t* %s", u.text, itArgsString(args))
-			}
-			r.vars.undo(cp)
-		}
 		if ok {
 			if u.exist == itMustNot {
 				r.fail(u.line, u.text, "unexpected untagged reply matching %s:\n\t* %s", u.text, itArgsString(args))

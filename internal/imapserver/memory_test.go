@@ -26,7 +26,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 	// Warm up: one session, so that lazily built state (prepared statements, pools) is not
 	// counted per connection.
 	warm := h.login()
-	warm.cmd("w1 SELECT INBOX", "* FLAGS ...", "* 20 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...", "* OK ...", "* OK ...", "* OK ...", "w1 OK ...")
+	warm.cmd("w1 SELECT INBOX", "* FLAGS ...", "* 20 EXISTS", "* 20 RECENT", "* OK [UNSEEN 1] ...", "* OK ...", "* OK ...", "* OK ...", "w1 OK ...")
 	before := heapAndStacks()
 	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup

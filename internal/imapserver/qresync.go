@@ -29,7 +29,7 @@ func (s *session) resync(sel *selected, q *qresyncParams) error {
 		if seq == 0 || !known(m.UID) {
 			continue
 		}
-		s.writeFlagsUpdate(seq, m.UID, m.ModSeq, m.Flags)
+		s.writeFlagsUpdate(sel, seq, m.UID, m.ModSeq, m.Flags)
 	}
 	return nil
 }

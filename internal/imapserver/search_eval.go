@@ -94,7 +94,7 @@ func (s *session) search(sel *selected, key searchKey) ([]msgRef, uint64, error)
 // the full-text index answered them for every message.
 func (ev *searchEval) keyCost(k searchKey) int {
 	switch k.op {
-	case "SEQ", "UID", "ALL", "NEW", "RECENT", "OLD":
+	case "SEQ", "UID", "ALL", "RECENT", "OLD":
 		return costNumber
 	case "FROM", "TO", "CC", "BCC", "SUBJECT", "SENTBEFORE", "SENTON", "SENTSINCE":
 		return costEnvelope
@@ -261,10 +261,14 @@ func (ev *searchEval) match(k searchKey, m *searchMsg) bool {
 		return ev.match(k.sub[0], m) || ev.match(k.sub[1], m)
 	case "NOT":
 		return !ev.match(k.sub[0], m)
-	case "ALL", "OLD":
+	case "ALL":
 		return true
-	case "NEW", "RECENT":
-		return false // no message is \Recent (RFC 9051 dropped it)
+	case "RECENT": // RFC 3501 §6.4.4; no message is \Recent in an IMAP4rev2 session
+		return ev.sel.isRecent(m.ref.uid)
+	case "OLD":
+		return !ev.sel.isRecent(m.ref.uid)
+	case "NEW": // RFC 3501 §6.4.4: RECENT UNSEEN
+		return ev.sel.isRecent(m.ref.uid) && !hasFlag(m.m.Flags, `\Seen`)
 	case "SEQ":
 		if k.set.saved {
 			return slices.Contains(ev.sel.saved, m.ref.uid)

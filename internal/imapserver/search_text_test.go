@@ -21,7 +21,7 @@ func TestSearchTextSources(t *testing.T) {
 	h.deliverIndexed(h.alice, "INBOX", testMessage(2), func(message.Text) *store.Text { return nil })
 	h.deliver(h.alice, "INBOX", testMessage(3))
 	c := h.login()
-	c.cmd("s0 EXAMINE INBOX", "* FLAGS ...", "* 3 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...",
+	c.cmd("s0 EXAMINE INBOX", "* FLAGS ...", "* 3 EXISTS", "* 3 RECENT", "* OK [UNSEEN 1] ...",
 		"* OK [UIDVALIDITY ...] UIDs valid",
 		"* OK [UIDNEXT 4] predicted next UID", "* OK [PERMANENTFLAGS ()] ...", "s0 OK [READ-ONLY] EXAMINE completed")
 	for _, step := range [][]string{
@@ -51,7 +51,7 @@ func TestSearchHeaderSources(t *testing.T) {
 	h.deliverIndexed(h.alice, "INBOX", large, noHeader)
 	h.deliver(h.alice, "INBOX", "DKIM-Signature: v=1; d=example.net; b=signedvalue\r\n"+testMessage(4))
 	c := h.login()
-	c.cmd("s0 EXAMINE INBOX", "* FLAGS ...", "* 4 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...",
+	c.cmd("s0 EXAMINE INBOX", "* FLAGS ...", "* 4 EXISTS", "* 4 RECENT", "* OK [UNSEEN 1] ...",
 		"* OK [UIDVALIDITY ...] UIDs valid",
 		"* OK [UIDNEXT 5] predicted next UID", "* OK [PERMANENTFLAGS ()] ...", "s0 OK [READ-ONLY] EXAMINE completed")
 	for _, step := range [][]string{

@@ -6,14 +6,6 @@ import (
 	"posthorn/internal/store"
 )
 
-// permanentFlags are the flags a client may store (RFC 9051 §7.1: PERMANENTFLAGS); "\*" says
-// it may create keywords.
-const permanentFlags = `(\Answered \Flagged \Deleted \Seen \Draft \*)`
-
-// mailboxFlags is the FLAGS response of SELECT (RFC 9051 §7.3.5). Keywords in use are not
-// listed: clients learn them from FETCH FLAGS, and PERMANENTFLAGS says any may be set.
-const mailboxFlags = `(\Answered \Flagged \Deleted \Seen \Draft)`
-
 // cmdSelect: SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3), with the CONDSTORE parameter (RFC
 // 7162 §3.1.8).
 func (s *session) cmdSelect(c *command) error {
@@ -40,12 +32,6 @@ func (s *session) cmdSelect(c *command) error {
 	if err != nil {
 		return err
 	}
-	// The view is read after the mailbox's counters: whatever arrives in between has a MODSEQ
-	// above mb.HighestModSeq, so the next sync sees it again, harmlessly.
-	uids, err := st.ListUIDs(s.ctx, mb.ID)
-	if err != nil {
-		return err
-	}
 	if a.condstore {
 		s.condstore = true // RFC 7162 §3.1.8: a CONDSTORE enabling command
 	}
@@ -55,15 +41,27 @@ func (s *session) cmdSelect(c *command) error {
 		specialUse:  mb.SpecialUse,
 		uidValidity: mb.UIDValidity,
 		readOnly:    c.name == "EXAMINE",
-		uids:        newUIDList(uids),
 		modseq:      mb.HighestModSeq,
 		own:         map[uint32]uint64{},
+		keywords:    mb.Keywords,
 	}
+	// The recent messages are claimed before the view is read, so that every UID claimed is in
+	// it (a UID below UIDNEXT is committed).
+	if err := s.claimRecent(sel, mb.FirstRecentUID, mb.UIDNext); err != nil {
+		return err
+	}
+	// The view is read after the mailbox's counters: whatever arrives in between has a MODSEQ
+	// above mb.HighestModSeq, so the next sync sees it again, harmlessly.
+	uids, err := st.ListUIDs(s.ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	sel.uids = newUIDList(uids)
 	uidNext := max(mb.UIDNext, sel.uids.last()+1)
-	s.untagged("FLAGS %s", mailboxFlags)
+	s.writeMailboxFlags(sel, false)
 	s.untagged("%d EXISTS", sel.uids.len())
 	if !s.rev2 {
-		s.untagged("0 RECENT") // RFC 3501 §6.3.1; \Recent is not kept (RFC 9051 dropped it)
+		s.untagged("%d RECENT", sel.recentCount()) // RFC 3501 §6.3.1
 		// RFC 3501 §6.3.1: OK [UNSEEN n], the first message without \Seen (IMAP4rev2 dropped
 		// it). Left out when there is none: "If this is missing, the client can not make any
 		// assumptions about the first unseen message in the mailbox."
@@ -80,7 +78,7 @@ func (s *session) cmdSelect(c *command) error {
 	if sel.readOnly {
 		s.untagged("OK [PERMANENTFLAGS ()] read-only mailbox")
 	} else {
-		s.untagged("OK [PERMANENTFLAGS %s] flags permitted", permanentFlags)
+		s.writePermanentFlags(sel)
 	}
 	if s.condstore {
 		s.untagged("OK [HIGHESTMODSEQ %d] highest MODSEQ", sel.modseq) // RFC 7162 §3.1.2.1

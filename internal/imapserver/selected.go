@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 
-	"posthorn/internal/imapserver/wire"
 	"posthorn/internal/store"
 )
 
@@ -33,6 +32,10 @@ type selected struct {
 	own   map[uint32]uint64
 	saved []uint32 // the result of SEARCH RETURN (SAVE), for "$" (RFC 5182)
 	gone  bool     // the mailbox was deleted
+	// keywords are the mailbox's keywords the client has been told of (FLAGS, flags.go).
+	keywords []string
+	// recent are the UIDs that are \Recent in this IMAP4rev1 session, ascending (flags.go).
+	recent []uidRange
 }
 
 // sync brings the view up to date with the store after a command, if the change feed says
@@ -76,6 +79,7 @@ func (s *session) readChanges(sel *selected) error {
 	if err != nil {
 		return err
 	}
+	s.learnKeywords(sel, mb.Keywords)
 	if mb.HighestModSeq <= sel.modseq && mb.UIDNext <= sel.uids.last()+1 {
 		clear(sel.own)
 		return nil
@@ -112,10 +116,17 @@ func (s *session) readChanges(sel *selected) error {
 	}
 	clear(sel.own)
 	for _, m := range flagChanges {
-		s.writeFlagsUpdate(sel.uids.seq(m.UID), m.UID, m.ModSeq, m.Flags)
+		s.writeFlagsUpdate(sel, sel.uids.seq(m.UID), m.UID, m.ModSeq, m.Flags)
 	}
 	if n := sel.uids.len(); n != before {
 		s.untagged("%d EXISTS", n)
+		if !s.rev2 {
+			// RFC 3501 §7.3.2: the RECENT count goes with the new messages.
+			if err := s.claimRecent(sel, mb.FirstRecentUID, mb.UIDNext); err != nil {
+				return err
+			}
+			s.untagged("%d RECENT", sel.recentCount())
+		}
 	}
 	sel.modseq = modseq
 	return nil
@@ -123,14 +134,14 @@ func (s *session) readChanges(sel *selected) error {
 
 // writeFlagsUpdate writes an unsolicited FETCH with a message's flags, its UID, and its MODSEQ
 // once CONDSTORE is on (RFC 7162 §3.1.4: every FETCH then carries MODSEQ).
-func (s *session) writeFlagsUpdate(seq, uid uint32, modseq uint64, flags []string) {
+func (s *session) writeFlagsUpdate(sel *selected, seq, uid uint32, modseq uint64, flags []string) {
 	b := s.bw
 	b.WriteString("* ")
 	b.WriteString(strconv.FormatUint(uint64(seq), 10))
 	b.WriteString(" FETCH (UID ")
 	b.WriteString(strconv.FormatUint(uint64(uid), 10))
 	b.WriteString(" FLAGS ")
-	wire.WriteFlags(b, flags)
+	writeMessageFlags(b, sel, uid, flags)
 	if s.condstore {
 		b.WriteString(" MODSEQ (")
 		b.WriteString(strconv.FormatUint(modseq, 10))

@@ -69,6 +69,9 @@ func TestIdleWakesOnDelivery(t *testing.T) {
 		if want := "* " + string(rune('0'+i)) + " EXISTS\r\n"; line != want {
 			t.Fatalf("got %q, want %q", line, want)
 		}
+		// RFC 3501 §7.3.2: an IMAP4rev1 session that has the mailbox selected sees the new
+		// messages as recent.
+		c.expect(fmt.Sprintf("* %d RECENT", i))
 		t.Logf("delivery %d announced after %v", i, time.Since(start))
 	}
 	// A flag change by another session, too.
@@ -76,9 +79,9 @@ func TestIdleWakesOnDelivery(t *testing.T) {
 	other.cmd("b1 SELECT INBOX", "* FLAGS ...", "* 3 EXISTS", "* 0 RECENT", "* OK [UNSEEN 1] ...", "* OK [UIDVALIDITY ...] ...",
 		"* OK [UIDNEXT 4] ...", "* OK [PERMANENTFLAGS ...] ...", "b1 OK [READ-WRITE] SELECT completed")
 	other.cmd("b2 STORE 2 +FLAGS.SILENT (\\Answered)", "b2 OK STORE completed")
-	c.expect(`* 2 FETCH (UID 2 FLAGS (\Answered))`)
+	c.expect(`* 2 FETCH (UID 2 FLAGS (\Recent \Answered))`)
 	other.cmd("b3 STORE 1 +FLAGS.SILENT (\\Deleted)", "b3 OK STORE completed")
-	c.expect(`* 1 FETCH (UID 1 FLAGS (\Deleted))`)
+	c.expect(`* 1 FETCH (UID 1 FLAGS (\Recent \Deleted))`)
 	other.cmd("b4 EXPUNGE", "* 1 EXPUNGE", "b4 OK EXPUNGE completed")
 	c.expect(`* 1 EXPUNGE`)
 	c.cmd("DONE", "a2 OK IDLE completed")
@@ -132,7 +135,7 @@ func TestQresync(t *testing.T) {
 	c.send("a2 SELECT INBOX")
 	c.expect("* FLAGS ...")
 	c.expect("* 5 EXISTS")
-	c.expect("* 0 RECENT")
+	c.expect("* 5 RECENT")
 	c.expect("* OK [UNSEEN 1] first unseen message")
 	var validity uint32
 	var modseq uint64
@@ -145,7 +148,7 @@ func TestQresync(t *testing.T) {
 	c.cmd(`a3 STORE 2,3 +FLAGS.SILENT (\Deleted)`, "* 2 FETCH (UID 2 MODSEQ (...))", "* 3 FETCH (UID 3 MODSEQ (...))", "a3 OK STORE completed")
 	c.cmd(`a4 UID EXPUNGE 3`, "* VANISHED 3", "a4 OK UID EXPUNGE completed")
 	c.cmd(`a5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE `+fmt.Sprint(modseq)+` VANISHED)`,
-		"* VANISHED (EARLIER) 3", `* 2 FETCH (UID 2 FLAGS (\Deleted) MODSEQ (...))`, "a5 OK UID FETCH completed")
+		"* VANISHED (EARLIER) 3", `* 2 FETCH (UID 2 FLAGS (\Recent \Deleted) MODSEQ (...))`, "a5 OK UID FETCH completed")
 	c.cmd("a6 UID FETCH 1:* (FLAGS) (VANISHED)", "a6 BAD VANISHED needs QRESYNC, UID FETCH and CHANGEDSINCE")
 
 	c.cmd(fmt.Sprintf("a7 SELECT INBOX (QRESYNC (%d %d 1:4))", validity, modseq),

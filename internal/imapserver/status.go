@@ -11,7 +11,7 @@ import (
 // cmdStatus: STATUS (RFC 9051 §6.3.11), with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6),
 // APPENDLIMIT (RFC 7889), DELETED-STORAGE (RFC 9208 §4.1.4: the octets an EXPUNGE would free
 // from the quota, the sum of the RFC822.SIZE of the messages with \Deleted) and IMAP4rev1's
-// RECENT (always 0).
+// RECENT (the messages no session has claimed as \Recent, flags.go).
 func (s *session) cmdStatus(c *command) error {
 	a := c.args.(*statusArgs)
 	mb, err := s.existingMailbox(a.mailbox)
@@ -27,6 +27,13 @@ func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
 	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") || slices.Contains(items, "DELETED-STORAGE") {
 		var err error
 		if unseen, deleted, deletedSize, err = s.countFlags(mb.ID); err != nil {
+			return err
+		}
+	}
+	var recent int64
+	if slices.Contains(items, "RECENT") {
+		var err error
+		if recent, err = s.server.Store.CountFrom(s.ctx, mb.ID, mb.FirstRecentUID); err != nil {
 			return err
 		}
 	}
@@ -66,6 +73,7 @@ func (s *session) writeMailboxStatus(mb store.Mailbox, items []string) error {
 		case "APPENDLIMIT":
 			v = s.server.appendLimit()
 		case "RECENT":
+			v = recent
 		}
 		b.WriteString(item)
 		b.WriteByte(' ')

@@ -54,10 +54,11 @@ func (s *session) cmdStore(c *command) error {
 		if seq == 0 {
 			continue
 		}
+		s.learnKeywords(sel, u.Flags) // a new keyword: FLAGS before the FETCH that shows it
 		sel.own[u.UID] = u.ModSeq
 		switch {
 		case !a.silent:
-			s.writeFlagsUpdate(seq, u.UID, u.ModSeq, u.Flags)
+			s.writeFlagsUpdate(sel, seq, u.UID, u.ModSeq, u.Flags)
 		case s.condstore:
 			s.untagged("%d FETCH (UID %d MODSEQ (%d))", seq, u.UID, u.ModSeq)
 		}

@@ -93,12 +93,24 @@ type MailStore interface {
 	// FirstUnseen returns the lowest UID of a mailbox's messages without \Seen, 0 when every
 	// message has it (IMAP4rev1 SELECT's UNSEEN, RFC 3501 §6.3.1).
 	FirstUnseen(ctx context.Context, mailboxID int64) (uint32, error)
+	// ClaimRecent claims for one session the messages of a mailbox that no session has seen as
+	// \Recent (RFC 3501 §2.3.2): atomically, the mailbox's FirstRecentUID moves up to its
+	// UIDNEXT. It returns the UIDs claimed as the range [first, next): empty (first == next)
+	// when another session claimed them first.
+	ClaimRecent(ctx context.Context, mailboxID int64) (first, next uint32, err error)
+	// CountFrom counts a mailbox's messages with a UID of at least uid (STATUS RECENT with the
+	// mailbox's FirstRecentUID).
+	CountFrom(ctx context.Context, mailboxID int64, uid uint32) (int64, error)
 	// ListUIDs returns the UIDs of a mailbox in ascending order: the message sequence numbers
 	// of a session are the positions in this list.
 	ListUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
 	// GetMessages returns the messages with the given UIDs (missing ones are left out), in UID
 	// order.
 	GetMessages(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
+	// GetMessageMeta is GetMessages with only UID, ModSeq, Flags, InternalDate and Size filled
+	// in (ID, BlobID, Envelope and Structure left empty): what FETCH FLAGS, UID, INTERNALDATE,
+	// RFC822.SIZE and MODSEQ need, read faster.
+	GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
 	// ChangedSince returns the messages whose MODSEQ is greater than modseq, in UID order
 	// (CONDSTORE CHANGEDSINCE, and how sessions learn of new messages and flag changes).
 	ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)

@@ -99,6 +99,12 @@ type Mailbox struct {
 	UIDNext       uint32
 	HighestModSeq uint64
 	MessageCount  int64
+	// Keywords are the keywords ever set on a message of the mailbox, in the order first used
+	// (RFC 9051 §7.3.5: FLAGS lists them); the list only grows.
+	Keywords []string
+	// FirstRecentUID is the lowest UID no session has claimed as \Recent yet (RFC 3501
+	// §2.3.2): messages from it up to UIDNext are recent (see MailStore.ClaimRecent).
+	FirstRecentUID uint32
 }
 
 // Message is one message in one mailbox.

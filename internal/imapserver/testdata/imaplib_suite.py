@@ -83,7 +83,7 @@ check(ok(M.search(None, "BODY", '"plain TEXT"'), "search body") == [b"2"], "SEAR
 
 # 8
 ok(M.store("3", "+FLAGS", "(\\Flagged)"), "store")
-check(ok(M.fetch("3", "(FLAGS)"), "fetch") == [b"3 (FLAGS (\\Flagged))"], "FLAGS after STORE")
+check(ok(M.fetch("3", "(FLAGS)"), "fetch") == [b"3 (FLAGS (\\Recent \\Flagged))"], "FLAGS after STORE")
 
 # 9
 data = ok(M.copy("1", "Archive"), "copy")
@@ -109,6 +109,7 @@ ok(O.login(user, password), "login 2")
 ok(O.append("INBOX", None, None, messages[2]), "append 2")
 M.sock.settimeout(1.0)
 check(M.readline() == b"* 2 EXISTS\r\n", "EXISTS during IDLE within a second")
+check(M.readline().endswith(b" RECENT\r\n"), "RECENT with the EXISTS (IMAP4rev1)")
 M.sock.settimeout(None)
 M.send(b"DONE\r\n")
 check(M.readline().startswith(tag + b" OK"), "IDLE ended by DONE")

@@ -54,17 +54,26 @@ func messageRefs(ctx context.Context, tx *sql.Tx, mailboxID int64, uids []uint32
 // it does not exist.
 func loadCounters(ctx context.Context, tx *sql.Tx, mailboxID int64) (*counters, error) {
 	c := &counters{id: mailboxID}
-	err := tx.QueryRowContext(ctx, `SELECT account_id, uidnext, highestmodseq FROM mailboxes WHERE id = ?`,
-		mailboxID).Scan(&c.accountID, &c.uidNext, &c.highestModSeq)
+	var keywords string
+	err := tx.QueryRowContext(ctx, `SELECT account_id, uidnext, highestmodseq, keywords FROM mailboxes WHERE id = ?`,
+		mailboxID).Scan(&c.accountID, &c.uidNext, &c.highestModSeq, &keywords)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
 	}
+	c.keywords = splitFlags(keywords)
 	return c, err
 }
 
-// save writes the counters back.
+// save writes the counters back, and the keywords when they grew.
 func (s *Store) save(ctx context.Context, tx *sql.Tx, c *counters) error {
-	_, err := tx.StmtContext(ctx, s.stmts.updateMailbox).ExecContext(ctx, c.uidNext, c.highestModSeq, c.id)
+	if _, err := tx.StmtContext(ctx, s.stmts.updateMailbox).ExecContext(ctx, c.uidNext, c.highestModSeq, c.id); err != nil {
+		return err
+	}
+	if !c.newKeywords {
+		return nil
+	}
+	_, err := tx.StmtContext(ctx, s.stmts.setKeywords).ExecContext(ctx, joinFlags(c.keywords), c.id)
+	c.newKeywords = false
 	return err
 }
 
@@ -105,6 +114,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 				return fmt.Errorf("uid %d: %w", m.uid, err)
 			}
 			updated = append(updated, store.FlagUpdate{UID: m.uid, ModSeq: uint64(modseq), Flags: next})
+			mb.addKeywords(next)
 		}
 		if len(updated) == 0 {
 			return nil
@@ -284,6 +294,11 @@ func (s *Store) transfer(ctx context.Context, tx *sql.Tx, srcID int64, uids []ui
 	}
 	put := tx.StmtContext(ctx, stmt)
 	dst.highestModSeq++
+	if dst != src {
+		for _, m := range msgs {
+			dst.addKeywords(splitFlags(m.flags))
+		}
+	}
 	pairs := make([]store.UIDPair, len(msgs))
 	for i, m := range msgs {
 		uid := uint32(dst.uidNext)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"posthorn/internal/store"
 )
@@ -14,7 +15,7 @@ const messageColumns = `SELECT id, mailbox_id, uid, modseq, flags, internal_date
 	envelope, structure FROM messages`
 
 const mailboxColumns = `SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq,
-	message_count FROM mailboxes b`
+	message_count, keywords, first_recent_uid FROM mailboxes b`
 
 // ListMailboxes returns an account's mailboxes in creation order; store.ErrNotFound if the
 // account does not exist.
@@ -127,6 +128,18 @@ type counters struct {
 	accountID     int64
 	uidNext       int64
 	highestModSeq int64
+	keywords      []string // the mailbox's keywords (store.Mailbox.Keywords)
+	newKeywords   bool     // keywords grew: save writes them
+}
+
+// addKeywords adds to the mailbox's keywords those of flags (normal) it does not have.
+func (c *counters) addKeywords(flags []string) {
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) && !hasFlag(c.keywords, f) {
+			c.keywords = append(c.keywords, f)
+			c.newKeywords = true
+		}
+	}
 }
 
 func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Delivery,
@@ -158,7 +171,9 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			mb := boxes[key]
 			if mb == nil {
 				mb = &counters{accountID: key.accountID}
-				err := find.QueryRowContext(ctx, key.accountID, key.name).Scan(&mb.id, &mb.uidNext, &mb.highestModSeq)
+				var keywords string
+				err := find.QueryRowContext(ctx, key.accountID, key.name).Scan(&mb.id, &mb.uidNext, &mb.highestModSeq, &keywords)
+				mb.keywords = splitFlags(keywords)
 				if errors.Is(err, sql.ErrNoRows) {
 					err = store.ErrNotFound
 				}
@@ -177,6 +192,7 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			mb.uidNext++
 			mb.highestModSeq++
 			flags, _ := normalizeFlags(t.Flags) // validDelivery checked them
+			mb.addKeywords(flags)
 			if _, err := insertMessage.ExecContext(ctx, mb.id, uid, mb.highestModSeq, joinFlags(flags),
 				date, d.Size, d.BlobID, d.Envelope, d.Structure, textDoc); err != nil {
 				return nil, fmt.Errorf("blob %s: insert into mailbox %d: %w", d.BlobID, mb.id, err)
@@ -187,9 +203,8 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 			return nil, fmt.Errorf("blob %s: %w", d.BlobID, err)
 		}
 	}
-	update := tx.StmtContext(ctx, s.stmts.updateMailbox)
 	for _, mb := range touched {
-		if _, err := update.ExecContext(ctx, mb.uidNext, mb.highestModSeq, mb.id); err != nil {
+		if err := s.save(ctx, tx, mb); err != nil {
 			return nil, fmt.Errorf("update mailbox %d: %w", mb.id, err)
 		}
 		publish(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeNew,
@@ -259,8 +274,10 @@ func exists(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 
 func scanMailbox(r scanner) (store.Mailbox, error) {
 	var m store.Mailbox
+	var keywords string
 	err := r.Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
-		&m.MessageCount)
+		&m.MessageCount, &keywords, &m.FirstRecentUID)
+	m.Keywords = splitFlags(keywords)
 	return m, err
 }
 

@@ -192,3 +192,101 @@ func (s *Store) RecordJunkMove(ctx context.Context, accountID int64, blobID stri
 	}
 	return nil
 }
+
+// ClaimRecent moves a mailbox's first_recent_uid up to its uidnext in one write transaction
+// and returns the range it covered (RFC 3501 §2.3.2: one session sees a new message as
+// \Recent). A mailbox with nothing to claim costs a read, not a write.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (first, next uint32, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?`,
+		mailboxID).Scan(&first, &next)
+	if err == nil && first < next {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if err := tx.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?`,
+				mailboxID).Scan(&first, &next); err != nil {
+				return err
+			}
+			if first >= next {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?`, next, mailboxID)
+			return err
+		})
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("claim recent messages of mailbox %d: %w", mailboxID, err)
+	}
+	return first, max(first, next), nil
+}
+
+// CountFrom counts the messages of a mailbox with a UID of at least uid, on the (mailbox_id,
+// uid) index.
+func (s *Store) CountFrom(ctx context.Context, mailboxID int64, uid uint32) (int64, error) {
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`,
+		mailboxID, uid).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count messages of mailbox %d from uid %d: %w", mailboxID, uid, err)
+	}
+	return n, nil
+}
+
+// GetMessageMeta returns the UID, MODSEQ, flags, internal date and size of the messages of a
+// mailbox with the given UIDs, in UID order, leaving out the UIDs that have none;
+// store.ErrNotFound if the mailbox does not exist. As in ListUIDs, SQLite joins each chunk's
+// rows into one text value ("uid modseq date size flags" lines), read as one row: the cost of
+// FETCH 1:* (FLAGS) is then in SQLite's index walk, not in scanning ten thousand rows.
+func (s *Store) GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error) {
+	uids = sortedUIDs(uids)
+	out := make([]store.Message, 0, len(uids))
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)`, mailboxID); err != nil {
+			return err
+		}
+		return forUIDChunks(uids, func(cond string, args []any) error {
+			var list sql.NullString
+			err := tx.QueryRowContext(ctx, `SELECT group_concat(uid || ' ' || modseq || ' ' || internal_date || ' ' ||
+				size || ' ' || flags, char(10)) FROM (SELECT uid, modseq, internal_date, size, flags FROM messages
+				WHERE mailbox_id = ? AND `+cond+` ORDER BY uid)`, append([]any{mailboxID}, args...)...).Scan(&list)
+			if err != nil {
+				return err
+			}
+			out, err = parseMessageMeta(out, mailboxID, list.String)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get message metadata of mailbox %d: %w", mailboxID, err)
+	}
+	if !slices.IsSortedFunc(out, func(a, b store.Message) int { return int(a.UID) - int(b.UID) }) {
+		slices.SortFunc(out, func(a, b store.Message) int { return int(a.UID) - int(b.UID) })
+	}
+	return out, nil
+}
+
+// parseMessageMeta appends the messages of GetMessageMeta's lines to out.
+func parseMessageMeta(out []store.Message, mailboxID int64, list string) ([]store.Message, error) {
+	if list == "" {
+		return out, nil
+	}
+	for line := range strings.SplitSeq(list, "\n") {
+		var nums [4]int64
+		rest := line
+		for i := range nums {
+			field, after, ok := strings.Cut(rest, " ")
+			if !ok && i < len(nums)-1 {
+				return nil, fmt.Errorf("message metadata %q: too few fields", line)
+			}
+			n, err := strconv.ParseInt(field, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("message metadata %q: %w", line, err)
+			}
+			nums[i], rest = n, after
+		}
+		out = append(out, store.Message{MailboxID: mailboxID, UID: uint32(nums[0]), ModSeq: uint64(nums[1]),
+			InternalDate: fromNanos(nums[2]), Size: nums[3], Flags: splitFlags(rest)})
+	}
+	return out, nil
+}

@@ -87,6 +87,7 @@ var _ store.Store = (*Store)(nil)
 type writeStmts struct {
 	findMailbox   *sql.Stmt
 	updateMailbox *sql.Stmt
+	setKeywords   *sql.Stmt
 	insertBlob    *sql.Stmt
 	insertMessage *sql.Stmt
 	setFlags      *sql.Stmt
@@ -108,9 +109,10 @@ func (w *writeStmts) queries() []struct {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&w.findMailbox, `SELECT id, uidnext, highestmodseq FROM mailboxes
+		{&w.findMailbox, `SELECT id, uidnext, highestmodseq, keywords FROM mailboxes
 			WHERE account_id = ? AND name = ?`},
 		{&w.updateMailbox, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`},
+		{&w.setKeywords, `UPDATE mailboxes SET keywords = ? WHERE id = ?`},
 		{&w.insertBlob, `INSERT INTO blobs (id, size, refs, text_doc) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET refs = refs + excluded.refs RETURNING text_doc`},
 		{&w.insertMessage, `INSERT INTO messages

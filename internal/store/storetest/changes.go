@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"time"
 
@@ -121,7 +122,7 @@ func testCopyMove(f *fixture) {
 	if after.UIDNext != archive.UIDNext+2 || after.HighestModSeq <= archive.HighestModSeq || after.MessageCount != 3 {
 		t.Fatalf("Archive after copying 2 = %+v, was %+v", after, archive)
 	}
-	if got := f.byID(inbox); got != inbox {
+	if got := f.byID(inbox); !reflect.DeepEqual(got, inbox) {
 		t.Fatalf("Copy changed the source: %+v, was %+v", got, inbox)
 	}
 	for i, c := range f.get(archive, want[0].Dst, want[1].Dst) {
@@ -176,7 +177,7 @@ func testCopyMove(f *fixture) {
 			t.Fatalf("%s of no UID = %v, %v", name, pairs, err)
 		}
 	}
-	if got := f.byID(archive); got != archive || f.byID(other).MessageCount != 0 {
+	if got := f.byID(archive); !reflect.DeepEqual(got, archive) || f.byID(other).MessageCount != 0 {
 		t.Fatalf("refused or empty transfers changed Archive %+v or bob's INBOX", got)
 	}
 	f.checkClean()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -104,7 +105,7 @@ func testDeliverAtomic(f *fixture) {
 	} {
 		_, err := s.Deliver(ctx, []store.Delivery{good, bad})
 		wantErr(t, "Deliver to a "+what, err, store.ErrNotFound)
-		if after := f.mailbox(alice, "INBOX"); after != before {
+		if after := f.mailbox(alice, "INBOX"); !reflect.DeepEqual(after, before) {
 			t.Fatalf("INBOX after a failed batch = %+v, want %+v", after, before)
 		}
 		if msgs := f.messages(before); len(msgs) != 0 {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 
@@ -171,12 +172,12 @@ func testDefaultMailboxes(f *fixture) {
 				t.Fatalf("mailbox %s of %s has the UIDVALIDITY %d of %s", m.Name, addr, m.UIDValidity, other)
 			}
 			validities[m.UIDValidity] = addr + " " + m.Name
-			if got := f.mailbox(a, spec.Name); got != m {
+			if got := f.mailbox(a, spec.Name); !reflect.DeepEqual(got, m) {
 				t.Fatalf("GetMailbox(%s) = %+v, want %+v", spec.Name, got, m)
 			}
 		}
 		// RFC 9051 §5.1: INBOX is case-insensitive.
-		if got := f.mailbox(a, "inbox"); got != boxes[0] {
+		if got := f.mailbox(a, "inbox"); !reflect.DeepEqual(got, boxes[0]) {
 			t.Fatalf(`GetMailbox("inbox") = %+v, want %+v`, got, boxes[0])
 		}
 		_, err = s.GetMailbox(ctx, a.ID, "No such folder")

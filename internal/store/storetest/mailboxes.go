@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"time"
 
@@ -20,10 +21,10 @@ func testCreateMailbox(f *fixture) {
 		m.HighestModSeq < 1 || m.MessageCount != 0 || m.UIDValidity == 0 || m.UIDValidity == inbox.UIDValidity {
 		t.Fatalf("CreateMailbox = %+v", m)
 	}
-	if got := f.byID(m); got != m {
+	if got := f.byID(m); !reflect.DeepEqual(got, m) {
 		t.Fatalf("GetMailboxByID = %+v, want %+v", got, m)
 	}
-	if got := f.mailbox(alice, "Lists/Go"); got != m {
+	if got := f.mailbox(alice, "Lists/Go"); !reflect.DeepEqual(got, m) {
 		t.Fatalf("GetMailbox = %+v, want %+v", got, m)
 	}
 	spam := f.create(alice, "Spam", store.UseJunk) // a second \Junk mailbox is allowed

@@ -297,3 +297,34 @@ func testModSeqMonotonic(f *fixture) {
 		t.Fatalf("HIGHESTMODSEQ %d after %d changes, want the highest given, %d", got, len(seen), highest)
 	}
 }
+
+// testGetMessageMeta: GetMessageMeta gives the UID, MODSEQ, flags, date and size GetMessages
+// gives, for ranges and lists of UIDs alike, and leaves out missing UIDs.
+func testGetMessageMeta(f *fixture) {
+	t := f.t
+	f.domain("example.org")
+	alice := f.account("alice@example.org")
+	inbox := f.mailbox(alice, "INBOX")
+	uids := f.deliverTo(alice, "INBOX", 70, `\Seen`, "$Work")
+	f.updateFlags(inbox, uids[3:5], store.FlagsReplace, nil, 0)
+	for _, want := range [][]uint32{uids, {uids[0], uids[4], uids[69], uids[69] + 5}} {
+		full := f.get(inbox, want...)
+		meta, err := f.s.GetMessageMeta(f.ctx, inbox.ID, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(meta) != len(full) {
+			t.Fatalf("GetMessageMeta returned %d messages, GetMessages %d", len(meta), len(full))
+		}
+		for i, m := range meta {
+			g := full[i]
+			if m.UID != g.UID || m.ModSeq != g.ModSeq || !slices.Equal(m.Flags, g.Flags) ||
+				!m.InternalDate.Equal(g.InternalDate) || m.Size != g.Size {
+				t.Fatalf("GetMessageMeta = %+v, GetMessages %+v", m, g)
+			}
+		}
+	}
+	if _, err := f.s.GetMessageMeta(f.ctx, inbox.ID+1000, uids); err == nil {
+		t.Fatal("GetMessageMeta of a missing mailbox succeeded")
+	}
+}

@@ -81,6 +81,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AccountUsage", testAccountUsage},
 		{"Quota", testQuota},
 		{"RecordJunkMove", testRecordJunkMove},
+		{"Keywords", testKeywords},
+		{"ClaimRecent", testClaimRecent},
+		{"GetMessageMeta", testGetMessageMeta},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
