@@ -1,2 +1,0 @@
--- Reserved: this version number is taken by another schema change.
-SELECT 1;
