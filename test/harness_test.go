@@ -68,12 +68,23 @@ type Server struct {
 // freePort returns a loopback address with a port that was free a moment ago.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts returns n loopback addresses with distinct ports that were free a moment ago: all
+// are held at once while they are chosen, so none is handed out twice.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // NewServer prepares a data directory and config (extra is appended to the TOML) without
@@ -87,9 +98,10 @@ func NewServer(t *testing.T, extra string) *Server {
 		extra += fmt.Sprintf("\n[dns]\nresolver = %q\n", dnstest.Start(t, nil).Addr)
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: freePort(t), IMAP: freePort(t),
-		IMAPS: freePort(t), POP3: freePort(t), POP3S: freePort(t), HTTP: freePort(t), Hostname: "mx.test.example",
-		Submission: freePort(t), Submissions: freePort(t)}
+	ports := freePorts(t, 8)
+	s := &Server{t: t, Dir: dir, Config: filepath.Join(dir, "posthorn.toml"), SMTP: ports[0], IMAP: ports[1],
+		IMAPS: ports[2], POP3: ports[3], POP3S: ports[4], HTTP: ports[5], Hostname: "mx.test.example",
+		Submission: ports[6], Submissions: ports[7]}
 	cfg := fmt.Sprintf("hostname = %q\ndata_dir = \"data\"\n[listen]\nsmtp = %q\nimap = %q\nimaps = %q\npop3 = %q\npop3s = %q\nhttp = %q\nsubmission = %q\nsubmissions = %q\n%s\n",
 		s.Hostname, s.SMTP, s.IMAP, s.IMAPS, s.POP3, s.POP3S, s.HTTP, s.Submission, s.Submissions, extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o600); err != nil {
@@ -112,31 +124,32 @@ func (s *Server) Start() {
 			return
 		}
 		taken := listenInUse.FindStringSubmatch(s.stderr.String())
-		if taken == nil || s.Config == "" || attempt == 5 || !s.movePort(taken[1]) {
+		if taken == nil || s.Config == "" || attempt == 5 || !s.movePort(taken[1], taken[2]) {
 			s.t.Fatalf("%v\n%s", err, s.stderr)
 		}
 	}
 }
 
 // listenInUse matches the start-up error of a listener whose address another socket holds.
-var listenInUse = regexp.MustCompile(`listen tcp (\S+): bind: address already in use`)
+var listenInUse = regexp.MustCompile(`listen\.(\w+): listen tcp (\S+): bind: address already in use`)
 
-// movePort replaces the listen address addr, wherever the config file and the Server name it,
-// with a free one; false when the config does not name it.
-func (s *Server) movePort(addr string) bool {
+// movePort gives the listener key (listen.KEY), whose address addr is in use, a free port in
+// the config file and in the Server; false when the config does not set it so.
+func (s *Server) movePort(key, addr string) bool {
 	conf, err := os.ReadFile(s.Config)
-	if err != nil || !bytes.Contains(conf, []byte(fmt.Sprintf("%q", addr))) {
+	line := []byte(fmt.Sprintf("\n%s = %q\n", key, addr))
+	if err != nil || !bytes.Contains(conf, line) {
 		return false
 	}
 	fresh := freePort(s.t)
-	conf = bytes.ReplaceAll(conf, []byte(fmt.Sprintf("%q", addr)), []byte(fmt.Sprintf("%q", fresh)))
+	conf = bytes.Replace(conf, line, []byte(fmt.Sprintf("\n%s = %q\n", key, fresh)), 1)
 	if err := os.WriteFile(s.Config, conf, 0o600); err != nil {
 		s.t.Fatal(err)
 	}
-	for _, p := range []*string{&s.SMTP, &s.IMAP, &s.IMAPS, &s.POP3, &s.POP3S, &s.HTTP, &s.Submission, &s.Submissions} {
-		if *p == addr {
-			*p = fresh
-		}
+	fields := map[string]*string{"smtp": &s.SMTP, "imap": &s.IMAP, "imaps": &s.IMAPS, "pop3": &s.POP3,
+		"pop3s": &s.POP3S, "http": &s.HTTP, "submission": &s.Submission, "submissions": &s.Submissions}
+	if p := fields[key]; p != nil && *p == addr {
+		*p = fresh
 	}
 	return true
 }
@@ -296,4 +309,29 @@ func requireTool(t *testing.T, name string) string {
 		t.Fatalf("%s is not installed: run `make test`, which installs the test dependencies", name)
 	}
 	return path
+}
+
+// TestStartMovesTakenPort: a listener whose port another socket holds gets another, and the
+// server starts.
+func TestStartMovesTakenPort(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, "")
+	held, err := net.Listen("tcp", s.IMAP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	taken := s.IMAP
+	s.Start()
+	if s.IMAP == taken {
+		t.Fatalf("IMAP still on %s, which another socket holds", taken)
+	}
+	c, err := net.Dial("tcp", s.IMAP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if line, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(line, "* OK") {
+		t.Fatalf("IMAP greeting on the new port: %q", line)
+	}
 }
