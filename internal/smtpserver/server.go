@@ -130,7 +130,7 @@ func (s *Server) init() {
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	err := s.smtp.Serve(&limitListener{Listener: l, server: s, plain: true})
+	err := s.smtp.Serve(s.newLimitListener(l, true))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -234,15 +234,15 @@ func (s *Server) endSession(sess *session) {
 // and per client address, over which a connection gets 421 4.7.0, RFC 5321 §3.1), then to the
 // connection filter, and counts the connections it returns.
 type limitListener struct {
-	net.Listener
-	server *Server
-	plain  bool // sessions start in plain text: the bare postmaster is understood (postmaster.go)
+	limited *netserver.Listener
+	server  *Server
+	plain   bool // sessions start in plain text: the bare postmaster is understood (postmaster.go)
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
-	s := l.server
-	limited := &netserver.Listener{
-		Listener: l.Listener,
+// newLimitListener holds the connections of l to the server's limits.
+func (s *Server) newLimitListener(l net.Listener, plain bool) *limitListener {
+	return &limitListener{server: s, plain: plain, limited: &netserver.Listener{
+		Listener: l,
 		Limiter:  &s.limits,
 		Refuse: func(r netserver.Refusal) string {
 			if r == netserver.TooManyFromAddress {
@@ -251,9 +251,17 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return "421 4.7.0 " + s.Hostname + " too many connections, try again later\r\n"
 		},
 		Refused: func(netserver.Refusal) { s.Metrics.connectionRefused() },
-	}
+	}}
+}
+
+// Close and Addr are the wrapped listener's.
+func (l *limitListener) Close() error   { return l.limited.Close() }
+func (l *limitListener) Addr() net.Addr { return l.limited.Addr() }
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	s := l.server
 	for {
-		c, err := limited.Accept()
+		c, err := l.limited.Accept()
 		if err != nil {
 			return nil, err
 		}

@@ -116,7 +116,7 @@ var submissionMechanisms = []string{auth.MechSCRAM, auth.MechPlain, auth.MechLog
 func (s *Server) ServeTLS(l net.Listener) error {
 	s.init()
 	// TLS over the counted connection, so go-smtp sees the *tls.Conn it looks for.
-	err := s.smtp.Serve(tls.NewListener(&limitListener{Listener: l, server: s}, s.TLSConfig))
+	err := s.smtp.Serve(tls.NewListener(s.newLimitListener(l, false), s.TLSConfig))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
