@@ -1,9 +1,12 @@
 package smtpserver
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 )
@@ -49,6 +52,57 @@ func TestBarePostmaster(t *testing.T) {
 	}
 }
 
+// TestBarePostmasterOverTLS: the bare postmaster is understood after STARTTLS on the MX and on
+// implicit TLS (RFC 8314 §3.3) on submission, as in plain text.
+func TestBarePostmasterOverTLS(t *testing.T) {
+	h := newSubmissionHarness(t)
+	if _, err := h.store.AddAlias(context.Background(), "postmaster@example.org", []string{"bob@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.dial()
+	c.cmd("EHLO client.example", "250 ")
+	c.starttls()
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("AUTH PLAIN "+plainIR("alice@example.org", "alice password"), "235 ")
+	c.cmd("MAIL FROM:<alice@example.org>", "250 ")
+	c.cmd("RCPT TO:<Postmaster>", "250 ")
+	c.cmd("DATA", "354 ")
+	io.WriteString(c.c, "From: alice@example.org\r\nSubject: after STARTTLS\r\n\r\nhello\r\n.\r\n")
+	c.expect("250 ")
+	c.cmd("QUIT", "221 ")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.srv.ServeTLS(l)
+	tc, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	c = &conn{t: t, c: tc, r: bufio.NewReader(tc)}
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("AUTH PLAIN "+plainIR("alice@example.org", "alice password"), "235 ")
+	c.cmd("MAIL FROM:<alice@example.org>", "250 ")
+	c.cmd("RCPT TO:<POSTMASTER>", "250 ")
+	c.cmd("DATA", "354 ")
+	io.WriteString(c.c, "From: alice@example.org\r\nSubject: on implicit TLS\r\n\r\nhello\r\n.\r\n")
+	c.expect("250 ")
+	c.cmd("QUIT", "221 ")
+
+	got := h.bodies("bob@example.org")
+	if len(got) != 2 {
+		t.Fatalf("bob has %d messages, want 2", len(got))
+	}
+	for i, subject := range []string{"after STARTTLS", "on implicit TLS"} {
+		if !strings.Contains(got[i], "Subject: "+subject) {
+			t.Errorf("message %d:\n%q", i, got[i])
+		}
+	}
+}
+
 // TestBarePostmasterUnknown: without a postmaster for the primary domain the bare postmaster
 // is an unknown user (550 5.1.1), not a syntax error; a path that only starts with
 // "postmaster" is not taken for it.
@@ -75,74 +129,4 @@ func TestPrimaryDomain(t *testing.T) {
 			t.Errorf("host name %s: primary domain %q, want %q", tc.hostname, got, tc.want)
 		}
 	}
-}
-
-// TestPostmasterConnFeed: the rewrite is the same however the client's bytes are split, and it
-// touches only command lines.
-func TestPostmasterConnFeed(t *testing.T) {
-	in := "EHLO x\r\nMAIL FROM:<a@b>\r\nrcpt to:<postmaster>\r\nDATA\r\nRCPT TO:<postmaster>\r\n.\n.\r\n..\r\n\r\n.\r\n" +
-		"RCPT TO:<Postmaster>\r\nBDAT 22\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster>\r\nSTARTTLS\r\nRCPT TO:<postmaster>\r\n"
-	want := "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<postmaster@example.org>\r\nDATA\r\nRCPT TO:<postmaster>\r\n.\n.\r\n..\r\n\r\n.\r\n" +
-		"RCPT TO:<postmaster@example.org>\r\nBDAT 22\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster@example.org>\r\nSTARTTLS\r\nRCPT TO:<postmaster>\r\n"
-	for _, size := range []int{1, 2, 3, 7, len(in)} {
-		c := &postmasterConn{primary: func() string { return "example.org" }}
-		for i := 0; i < len(in); i += size {
-			c.feed([]byte(in[i:min(i+size, len(in))]))
-		}
-		if got := string(c.out) + string(c.line); got != want {
-			t.Errorf("pieces of %d:\ngot  %q\nwant %q", size, got, want)
-		}
-	}
-}
-
-// BenchmarkPostmasterConn: what the rewriting layer costs a plain-text session's DATA, against
-// a plain copy of the same bytes in the same run ("copy").
-//
-//	go test ./internal/smtpserver -run '^$' -bench PostmasterConn
-func BenchmarkPostmasterConn(b *testing.B) {
-	msg := []byte("MAIL FROM:<a@remote.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n" +
-		strings.Repeat(strings.Repeat("x", 76)+"\r\n", 100<<10/78) + ".\r\n")
-	b.Run("layer", func(b *testing.B) {
-		b.SetBytes(int64(len(msg)))
-		c := &postmasterConn{primary: func() string { return "example.org" }}
-		for b.Loop() {
-			for i := 0; i < len(msg); i += 32 << 10 {
-				c.feed(msg[i:min(i+32<<10, len(msg))])
-				c.out = c.out[:0]
-			}
-		}
-	})
-	b.Run("copy", func(b *testing.B) {
-		b.SetBytes(int64(len(msg)))
-		var out []byte
-		for b.Loop() {
-			for i := 0; i < len(msg); i += 32 << 10 {
-				out = append(out[:0], msg[i:min(i+32<<10, len(msg))]...)
-			}
-		}
-	})
-}
-
-// FuzzPostmasterConn: the layer's output does not depend on how the input is split, and the
-// layer changes nothing when no bare postmaster could be meant.
-func FuzzPostmasterConn(f *testing.F) {
-	for _, s := range []string{"DATA\r\n.\r\nRCPT TO:<postmaster>\r\n", "DATA\r\nx\r\n\r\n.\r\r\n.\r\nQUIT\r\n", "BDAT 3\r\nabcRCPT TO:<postmaster>\r\n",
-		"STARTTLS\r\n\x16\x03\x01", "DATA\r\n.\n.\r\n..\r\n.\r\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		whole := &postmasterConn{primary: func() string { return "example.org" }}
-		whole.feed([]byte(in))
-		bytewise := &postmasterConn{primary: func() string { return "example.org" }}
-		for i := range len(in) {
-			bytewise.feed([]byte{in[i]})
-		}
-		got, got1 := string(whole.out)+string(whole.line), string(bytewise.out)+string(bytewise.line)
-		if got != got1 {
-			t.Fatalf("split changes the output:\n%q\n%q", got, got1)
-		}
-		if !strings.Contains(strings.ToLower(in), "postmaster>") && got != in {
-			t.Fatalf("changed %q to %q", in, got)
-		}
-	})
 }

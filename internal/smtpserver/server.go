@@ -6,8 +6,8 @@
 // an unknown local user gets 550 5.1.1, a domain that is not ours 554 5.7.1, so the MX is never an
 // open relay; RFC 5321 §4.5.1's bare "RCPT TO:<Postmaster>" is taken as the postmaster of the
 // primary domain: the host name when it is a local domain, else its nearest local parent domain
-// (mx.example.org: example.org), else the local domain added first; go-smtp refuses a path
-// without a domain, so postmaster.go rewrites that command under it, in plain-text sessions),
+// (mx.example.org: example.org), else the local domain added first, in plain-text and TLS
+// sessions alike; postmaster.go),
 // streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
 // §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
 // ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), refuses a message
@@ -130,7 +130,7 @@ func (s *Server) init() {
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	err := s.smtp.Serve(s.newLimitListener(l, true))
+	err := s.smtp.Serve(s.newLimitListener(l))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -236,12 +236,11 @@ func (s *Server) endSession(sess *session) {
 type limitListener struct {
 	limited *netserver.Listener
 	server  *Server
-	plain   bool // sessions start in plain text: the bare postmaster is understood (postmaster.go)
 }
 
 // newLimitListener holds the connections of l to the server's limits.
-func (s *Server) newLimitListener(l net.Listener, plain bool) *limitListener {
-	return &limitListener{server: s, plain: plain, limited: &netserver.Listener{
+func (s *Server) newLimitListener(l net.Listener) *limitListener {
+	return &limitListener{server: s, limited: &netserver.Listener{
 		Listener: l,
 		Limiter:  &s.limits,
 		Refuse: func(r netserver.Refusal) string {
@@ -272,9 +271,6 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		s.Metrics.connectionOpened()
-		if l.plain {
-			c = newPostmasterConn(c, s)
-		}
 		cc := &countedConn{Conn: c, server: s}
 		if s.Submission != nil {
 			cc.loginBy.Store(time.Now().Add(s.loginTimeout()).UnixNano())

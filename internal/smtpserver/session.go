@@ -79,6 +79,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt handles RCPT TO (RFC 5321 §4.1.1.3): each recipient is decided now.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if pm, ok := s.server.postmasterAddress(to); ok {
+		if pm == "" {
+			s.reject(to, "unknown-user", errUnknownUser)
+			return errUnknownUser
+		}
+		to = pm
+	}
 	a, err := address.Parse(to)
 	if err != nil {
 		s.reject(to, "bad-address", errBadAddress)

@@ -116,7 +116,7 @@ var submissionMechanisms = []string{auth.MechSCRAM, auth.MechPlain, auth.MechLog
 func (s *Server) ServeTLS(l net.Listener) error {
 	s.init()
 	// TLS over the counted connection, so go-smtp sees the *tls.Conn it looks for.
-	err := s.smtp.Serve(tls.NewListener(s.newLimitListener(l, false), s.TLSConfig))
+	err := s.smtp.Serve(tls.NewListener(s.newLimitListener(l), s.TLSConfig))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -235,6 +235,13 @@ func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 func (s *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !s.authed {
 		return errAuthRequired
+	}
+	if pm, ok := s.server.postmasterAddress(to); ok {
+		if pm == "" {
+			s.reject(to, "unknown-user", errUnknownUser)
+			return errUnknownUser
+		}
+		to = pm
 	}
 	a, err := address.Parse(to)
 	if err != nil {
