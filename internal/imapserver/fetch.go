@@ -81,6 +81,10 @@ func (s *session) cmdFetch(c *command) error {
 		}
 		return nil
 	}
+	if f.metaOnly {
+		// On an error the store is read, and answers for itself.
+		f.meta, _ = s.server.meta.current(s.ctx, sel.id)
+	}
 	chunk := fetchChunk
 	if f.needBlob {
 		chunk = fetchBodyChunk
@@ -148,21 +152,27 @@ type fetcher struct {
 	changedSince  uint64
 	needBlob      bool
 	needStructure bool
-	hasFlags      bool // FLAGS is one of the items
-	metaOnly      bool // every item comes from the message's metadata (store.GetMessageMeta)
+	hasFlags      bool     // FLAGS is one of the items
+	metaOnly      bool     // every item comes from the message's metadata (store.GetMessageMeta)
+	meta          *boxMeta // with metaOnly: the mailbox's metadata, current (metacache.go); nil: read the store
 	setSeen       bool
 	missing       bool // a message of the view is gone from the store
 }
 
 func (f *fetcher) fetchChunk(refs []msgRef) error {
 	s := f.s
-	get := s.server.Store.GetMessages
-	if f.metaOnly {
-		get = s.server.Store.GetMessageMeta
-	}
-	msgs, err := get(s.ctx, f.sel.id, uidsOf(refs))
-	if err != nil {
-		return err
+	var msgs []store.Message
+	if f.meta != nil {
+		msgs = f.meta.messages(make([]store.Message, 0, len(refs)), uidsOf(refs))
+	} else {
+		get := s.server.Store.GetMessages
+		if f.metaOnly {
+			get = s.server.Store.GetMessageMeta
+		}
+		var err error
+		if msgs, err = get(s.ctx, f.sel.id, uidsOf(refs)); err != nil {
+			return err
+		}
 	}
 	seen := map[uint32]bool{} // messages whose \Seen this FETCH set
 	if f.setSeen {

@@ -63,6 +63,9 @@ type Server struct {
 	// DefaultQuota is the storage quota, in octets, of an account without its own
 	// (store.Account.Quota); 0: none (RFC 9208, see quota.go).
 	DefaultQuota int64
+	// MetaCacheMessages is how many messages' flags, MODSEQ, date and size the server keeps in
+	// memory for FETCH (metacache.go); 0: DefaultMetaCacheMessages.
+	MetaCacheMessages int
 
 	nextConn atomic.Uint64
 	// largeWriters holds the write buffers FETCH borrows for message bodies (see
@@ -71,10 +74,12 @@ type Server struct {
 
 	setup sync.Once
 	conns netserver.Server // accept loop, limits, command deadlines, shutdown
+	meta  *metaCache       // message metadata for FETCH, shared by the sessions
 }
 
 func (s *Server) init() {
 	s.setup.Do(func() {
+		s.meta = newMetaCache(s.Store, s.MetaCacheMessages)
 		s.conns = netserver.Server{
 			MaxConnections: s.MaxConnections,
 			MaxPerAddress:  s.MaxPerAddress,

@@ -111,6 +111,10 @@ type MailStore interface {
 	// in (ID, BlobID, Envelope and Structure left empty): what FETCH FLAGS, UID, INTERNALDATE,
 	// RFC822.SIZE and MODSEQ need, read faster.
 	GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
+	// MetaChangedSince is ChangedSince with only what GetMessageMeta fills in: with modseq 0,
+	// the metadata of every message of the mailbox (how imapserver's metadata cache is filled
+	// and kept current).
+	MetaChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)
 	// ChangedSince returns the messages whose MODSEQ is greater than modseq, in UID order
 	// (CONDSTORE CHANGEDSINCE, and how sessions learn of new messages and flag changes).
 	ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)

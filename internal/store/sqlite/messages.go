@@ -266,6 +266,35 @@ func (s *Store) GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint
 	return out, nil
 }
 
+// MetaChangedSince returns, in UID order, the metadata of the messages of a mailbox whose
+// MODSEQ is above modseq: with modseq 0 read from the covering index messages_meta, else found
+// with the (mailbox_id, modseq) index.
+func (s *Store) MetaChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {
+	var out []store.Message
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)`, mailboxID); err != nil {
+			return err
+		}
+		const columns = `SELECT group_concat(uid || ' ' || modseq || ' ' || internal_date || ' ' ||
+			size || ' ' || flags, char(10)) FROM (SELECT uid, modseq, internal_date, size, flags FROM messages `
+		query, args := columns+`INDEXED BY messages_meta WHERE mailbox_id = ? ORDER BY uid)`, []any{mailboxID}
+		if modseq > 0 {
+			query, args = columns+`WHERE mailbox_id = ? AND modseq > ? ORDER BY uid)`, []any{mailboxID, clampModSeq(modseq)}
+		}
+		var list sql.NullString
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&list); err != nil {
+			return err
+		}
+		var err error
+		out, err = parseMessageMeta(out, mailboxID, list.String)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of mailbox %d changed since %d: %w", mailboxID, modseq, err)
+	}
+	return out, nil
+}
+
 // parseMessageMeta appends the messages of GetMessageMeta's lines to out.
 func parseMessageMeta(out []store.Message, mailboxID int64, list string) ([]store.Message, error) {
 	if list == "" {

@@ -328,3 +328,44 @@ func testGetMessageMeta(f *fixture) {
 		t.Fatal("GetMessageMeta of a missing mailbox succeeded")
 	}
 }
+
+// testMetaChangedSince: the metadata of ChangedSince's messages, everything with 0, and an
+// unknown mailbox refused.
+func testMetaChangedSince(f *fixture) {
+	t := f.t
+	f.domain("example.org")
+	alice := f.account("alice@example.org")
+	inbox := f.mailbox(alice, "INBOX")
+	uids := f.deliverTo(alice, "INBOX", 30, `\Seen`)
+	f.updateFlags(inbox, uids[10:12], store.FlagsAdd, []string{"$Work"}, 0)
+	mid := f.mailbox(alice, "INBOX").HighestModSeq
+	f.updateFlags(inbox, uids[20:21], store.FlagsRemove, []string{`\Seen`}, 0)
+	for _, modseq := range []uint64{0, 1, mid, mid + 100} {
+		full, err := f.s.ChangedSince(f.ctx, inbox.ID, modseq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, err := f.s.MetaChangedSince(f.ctx, inbox.ID, modseq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(meta) != len(full) {
+			t.Fatalf("MetaChangedSince(%d) returned %d messages, ChangedSince %d", modseq, len(meta), len(full))
+		}
+		for i, m := range meta {
+			g := full[i]
+			if m.UID != g.UID || m.ModSeq != g.ModSeq || !slices.Equal(m.Flags, g.Flags) ||
+				!m.InternalDate.Equal(g.InternalDate) || m.Size != g.Size {
+				t.Fatalf("MetaChangedSince(%d) = %+v, ChangedSince %+v", modseq, m, g)
+			}
+		}
+	}
+	if got, err := f.s.MetaChangedSince(f.ctx, inbox.ID, 0); err != nil || len(got) != 30 {
+		t.Fatalf("MetaChangedSince(0) = %d messages, %v; want 30", len(got), err)
+	}
+	if got, err := f.s.MetaChangedSince(f.ctx, inbox.ID, mid); err != nil || len(got) != 1 || got[0].UID != uids[20] {
+		t.Fatalf("MetaChangedSince(%d) = %v, %v; want UID %d", mid, got, err, uids[20])
+	}
+	_, err := f.s.MetaChangedSince(f.ctx, inbox.ID+1000, 0)
+	wantErr(t, "MetaChangedSince", err, store.ErrNotFound)
+}

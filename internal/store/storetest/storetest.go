@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keywords", testKeywords},
 		{"ClaimRecent", testClaimRecent},
 		{"GetMessageMeta", testGetMessageMeta},
+		{"MetaChangedSince", testMetaChangedSince},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
