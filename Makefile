@@ -9,6 +9,7 @@ build:
 
 test:
 	./scripts/test-deps.sh
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
