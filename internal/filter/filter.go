@@ -187,11 +187,12 @@ type Transaction struct {
 }
 
 // Mail starts a transaction for env at MAIL FROM; sender authentication begins in the
-// background. Close the transaction when it ends.
+// background, under ctx (the session's: it must outlive the call) and the filter's timeout.
+// Close the transaction when it ends.
 func (f *Filter) Mail(ctx context.Context, env Envelope) *Transaction {
 	t := &Transaction{f: f, env: env}
 	if f.Auth != nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout())
+		ctx, cancel := context.WithTimeout(ctx, f.timeout())
 		t.cancel = cancel
 		t.sender = make(chan SenderAuth, 1)
 		go func() { t.sender <- f.Auth.Sender(ctx, env) }()

@@ -20,7 +20,6 @@ package smtpserver
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -67,7 +66,7 @@ func (s *Server) filterHello(sess *session) error {
 	if s.Filter == nil {
 		return nil
 	}
-	v := s.Filter.Hello(context.Background(), net.ParseIP(sess.remote))
+	v := s.Filter.Hello(sess.ctx, net.ParseIP(sess.remote))
 	if v.Action == filter.Accept || v.Action == filter.Junk {
 		return nil
 	}
@@ -81,7 +80,7 @@ func (s *session) filterMail() {
 	if s.server.Filter == nil {
 		return
 	}
-	s.filterTx = s.server.Filter.Mail(context.Background(), filter.Envelope{
+	s.filterTx = s.server.Filter.Mail(s.ctx, filter.Envelope{
 		IP: net.ParseIP(s.remote), HELO: s.conn.Hostname(), From: s.from,
 	})
 }
@@ -104,7 +103,7 @@ func (s *session) filterRcpt(rcpt string) error {
 	if s.filterTx == nil {
 		return nil
 	}
-	v := s.filterTx.Rcpt(context.Background(), rcpt)
+	v := s.filterTx.Rcpt(s.ctx, rcpt)
 	if v.Action == filter.Accept || v.Action == filter.Junk {
 		return nil
 	}
@@ -134,7 +133,7 @@ func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*fi
 	for i, acc := range s.accounts {
 		ids[i] = acc.ID
 	}
-	v := s.filterTx.Data(context.Background(), sp, sp.Size(), ids)
+	v := s.filterTx.Data(s.ctx, sp, sp.Size(), ids)
 	if v.Action == filter.Reject || v.Action == filter.TempFail {
 		_ = body.Abort()
 		s.logger.Info("message refused", "reasons", v.ReasonNames())
@@ -216,7 +215,7 @@ func readHeaderSection(br *bufio.Reader) (header []byte, complete bool, err erro
 // deleted is created again (with the \Junk special use, RFC 6154), rather than failing the
 // delivery. The copy goes to the mailbox the account marked \Junk if it renamed it.
 func (s *session) ensureJunk(v *filter.Verdict) error {
-	ctx := context.Background()
+	ctx := s.ctx
 	for _, acc := range s.accounts {
 		if v.Mailbox(acc.ID) != "Junk" {
 			continue

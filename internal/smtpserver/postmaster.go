@@ -3,7 +3,6 @@ package smtpserver
 import (
 	"context"
 	"strings"
-	"time"
 )
 
 // RFC 5321 §4.1.1.3 and §4.5.1: a server must accept "RCPT TO:<Postmaster>" (no domain, any
@@ -14,12 +13,10 @@ import (
 
 // postmasterAddress returns the address a bare postmaster path stands for, and whether path
 // is one. With no local domain the address is "" and the recipient is unknown.
-func (s *Server) postmasterAddress(path string) (string, bool) {
+func (s *Server) postmasterAddress(ctx context.Context, path string) (string, bool) {
 	if !strings.EqualFold(path, "postmaster") {
 		return "", false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	domain := s.primaryDomain(ctx)
 	if domain == "" {
 		return "", true

@@ -20,8 +20,12 @@
 // would take one of its accounts over gets 452 4.2.2 at the end of DATA. 250 is written only when the committer returns, i.e. when
 // the body is fsync'd and the rows are committed.
 //
+// Each session has a context (session.ctx) that every DNS check, filter step, store call and
+// the commit run under: it ends with the session (QUIT, disconnect, timeout), and Shutdown
+// cancels it for the sessions still open when it stops waiting.
+//
 // Shutdown stops accepting, closes idle connections with 421, lets transactions in flight finish
-// until its context ends, then closes what remains.
+// until its context ends, then cancels the sessions' contexts and closes what remains.
 package smtpserver
 
 import (
@@ -102,6 +106,10 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	closing  bool
+	// base is the parent of every session's context; Shutdown cancels it when it stops
+	// waiting for the sessions.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 func (s *Server) init() {
@@ -123,6 +131,7 @@ func (s *Server) init() {
 		srv.ErrorLog = log.New(slogWriter{s.Logger}, "", 0)
 		s.smtp = srv
 		s.sessions = map[*session]struct{}{}
+		s.base, s.cancelBase = context.WithCancel(context.Background())
 		s.limits = netserver.Limiter{Max: s.MaxConnections, MaxPerAddress: s.MaxPerAddress}
 	})
 }
@@ -138,12 +147,14 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // Shutdown stops accepting, says 421 to idle sessions, waits for transactions in flight until
-// ctx ends, then closes every connection left.
+// ctx ends, then cancels the contexts of the sessions left (what they wait for gives up, and
+// they answer 451) and closes their connections.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
+	defer s.cancelBase()
 	done := make(chan error, 1)
 	go func() { done <- s.smtp.Shutdown(ctx) }()
 	ticker := time.NewTicker(50 * time.Millisecond)
@@ -153,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case err := <-done:
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				s.cancelBase()
 				cerr := s.smtp.Close()
 				if errors.Is(cerr, smtp.ErrServerClosed) {
 					cerr = nil
@@ -200,8 +212,11 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if addr, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
 		remote = addr.IP.String()
 	}
+	ctx, cancel := context.WithCancel(s.base)
 	sess := &session{
 		server: s,
+		ctx:    ctx,
+		cancel: cancel,
 		conn:   c,
 		nc:     countedConnOf(c.Conn()),
 		id:     "smtp-" + id,
@@ -209,11 +224,13 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		logger: s.Logger.With("conn", "smtp-"+id, "proto", "smtp", "remote", remote),
 	}
 	if err := s.filterHello(sess); err != nil {
+		cancel()
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
+		cancel()
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down"}
 	}
 	s.sessions[sess] = struct{}{}

@@ -22,6 +22,10 @@ import (
 // session is one SMTP connection after EHLO/HELO.
 type session struct {
 	server *Server
+	// ctx is cancelled when the session ends (QUIT, disconnect, timeout) and when a shutdown
+	// stops waiting for it: the DNS checks, the filter and the store give up then.
+	ctx    context.Context
+	cancel context.CancelFunc
 	conn   *smtp.Conn
 	nc     *countedConn // nil if the connection did not come through limitListener
 	id     string
@@ -79,7 +83,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt handles RCPT TO (RFC 5321 §4.1.1.3): each recipient is decided now.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	if pm, ok := s.server.postmasterAddress(to); ok {
+	if pm, ok := s.server.postmasterAddress(s.ctx, to); ok {
 		if pm == "" {
 			s.reject(to, "unknown-user", errUnknownUser)
 			return errUnknownUser
@@ -123,7 +127,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // (550 5.1.1) and so is a failed lookup (451 4.3.0); store.ErrUnknownDomain is returned as it
 // is, for the caller to refuse (MX) or queue (submission).
 func (s *session) resolve(a address.Address) (store.Resolution, error) {
-	res, err := store.Resolve(context.Background(), s.server.Store, a)
+	res, err := store.Resolve(s.ctx, s.server.Store, a)
 	switch {
 	case err == nil, errors.Is(err, store.ErrUnknownDomain):
 		return res, err
@@ -162,6 +166,7 @@ func (s *session) reset() {
 
 // Logout ends the session.
 func (s *session) Logout() error {
+	defer s.cancel()
 	s.filterClose()
 	s.server.endSession(s)
 	s.logger.Debug("session ended")
@@ -290,7 +295,7 @@ func (s *session) commit(body *blob.Writer, rcpt string, targets []store.Target,
 		s.reject(rcpt, "storage-failed", errTempStore)
 		return Analysis{}, errTempStore
 	}
-	_, err = s.server.Committer.Commit(context.Background(), body, store.Delivery{
+	_, err = s.server.Committer.Commit(s.ctx, body, store.Delivery{
 		InternalDate: time.Now(),
 		Envelope:     analysis.Envelope,
 		Structure:    analysis.Structure,
@@ -310,7 +315,7 @@ func (s *session) commit(body *blob.Writer, rcpt string, targets []store.Target,
 // go over it with add more octets, or "" when none does.
 func (s *session) overQuota(accounts []store.Account, add int64) (string, error) {
 	for _, acc := range accounts {
-		q, err := store.GetQuota(context.Background(), s.server.Store, acc, s.server.DefaultQuota)
+		q, err := store.GetQuota(s.ctx, s.server.Store, acc, s.server.DefaultQuota)
 		if err != nil {
 			return "", err
 		}

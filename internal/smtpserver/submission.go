@@ -31,7 +31,6 @@ package smtpserver
 //     (nor a HELO that is an address literal), which would reveal where a user is to every
 //     recipient; the mail log keeps the address for the operator.
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -165,7 +164,7 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 	if !s.authAllowed() {
 		return nil, errTLSRequired
 	}
-	srv, err := s.sub.Auth.SASL(context.Background(), mech, "submission", s.remoteIP, func(acc store.Account) {
+	srv, err := s.sub.Auth.SASL(s.ctx, mech, "submission", s.remoteIP, func(acc store.Account) {
 		s.account = acc
 		s.authed = true
 		if s.nc != nil {
@@ -211,7 +210,7 @@ func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 	if err != nil {
 		return errBadSender
 	}
-	owned, err := s.owns(context.Background(), a)
+	owned, err := s.owns(s.ctx, a)
 	if err != nil {
 		s.logger.Error("check sender", "from", a.String(), "err", err)
 		return errTempLookup
@@ -236,7 +235,7 @@ func (s *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !s.authed {
 		return errAuthRequired
 	}
-	if pm, ok := s.server.postmasterAddress(to); ok {
+	if pm, ok := s.server.postmasterAddress(s.ctx, to); ok {
 		if pm == "" {
 			s.reject(to, "unknown-user", errUnknownUser)
 			return errUnknownUser
@@ -248,7 +247,7 @@ func (s *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.reject(to, "bad-address", errBadAddress)
 		return errBadAddress
 	}
-	if reply := s.checkLimits(context.Background(), len(s.rcpts)+1); reply != nil {
+	if reply := s.checkLimits(s.ctx, len(s.rcpts)+1); reply != nil {
 		reason := "send-limit"
 		if reply != errSendLimit {
 			reason = "lookup-failed"

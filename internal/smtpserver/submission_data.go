@@ -2,7 +2,6 @@ package smtpserver
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -63,7 +62,7 @@ func (s *submissionSession) checkHeader(spool *spool) (prefix string, h submitte
 		return "", h, reply
 	}
 	for _, f := range h.from {
-		owned, err := s.owns(context.Background(), f)
+		owned, err := s.owns(s.ctx, f)
 		if err != nil {
 			s.logger.Error("check From", "from", f.String(), "err", err)
 			return "", h, errTempLookup
@@ -219,7 +218,7 @@ func (s *submissionSession) finalMessage(spool *spool, prefix string, h submitte
 			io.NewSectionReader(spool, h.end, spool.Size()-h.end))
 	}
 	var sigs []string
-	keys, err := s.sub.Store.DKIMKeys(context.Background(), h.from[0].Domain)
+	keys, err := s.sub.Store.DKIMKeys(s.ctx, h.from[0].Domain)
 	if err != nil {
 		return nil, err
 	}
