@@ -11,6 +11,75 @@ import (
 	"posthorn/internal/store"
 )
 
+type appendArgs struct {
+	mailbox string
+	flags   []string
+	date    time.Time
+	hasDate bool
+	utf8    bool // RFC 6855 §4: UTF8 (~{n})
+	lit     literalMarker
+}
+
+// parseAppend: APPEND SP mailbox [SP flag-list] [SP date-time] SP literal, or with UTF8=ACCEPT
+// SP "UTF8" SP "(" literal8 ")" (RFC 6855 §4), or a literal8 (RFC 3516 BINARY). It stops at the
+// literal marker, which must end the line.
+func parseAppend(p *parser, c *command) error {
+	a := &appendArgs{}
+	c.args = a
+	if err := p.spAstring(&a.mailbox); err != nil {
+		return err
+	}
+	var err error
+	if err := p.sp(); err != nil {
+		return err
+	}
+	if p.peek() == '(' {
+		if a.flags, err = p.flagList(); err != nil {
+			return err
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+	}
+	if p.peek() == '"' {
+		if a.date, err = p.dateTime(); err != nil {
+			return err
+		}
+		a.hasDate = true
+		if err := p.sp(); err != nil {
+			return err
+		}
+	}
+	if p.tryKeyword("UTF8") {
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if err := p.expect('('); err != nil {
+			return err
+		}
+		a.utf8 = true
+		if p.peek() != '~' {
+			return p.missing("literal8")
+		}
+	}
+	a.lit, err = p.literalHeader()
+	return err
+}
+
+// finishAppend reads what follows APPEND's message literal: ")" after a UTF8 literal, then the
+// end of the command.
+func finishAppend(p *parser, a *appendArgs) error {
+	if err := p.readLine(); err != nil {
+		return err
+	}
+	if a.utf8 {
+		if err := p.expect(')'); err != nil {
+			return err
+		}
+	}
+	return p.eol()
+}
+
 // cmdAppend: APPEND (RFC 9051 §6.3.12) with APPENDUID (UIDPLUS, RFC 4315 §3), APPENDLIMIT (RFC
 // 7889) and the UTF8 form of RFC 6855 §4. The message is streamed from the connection into a
 // new blob and committed through the delivery committer: the tagged OK is written only once it

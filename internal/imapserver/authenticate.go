@@ -7,6 +7,38 @@ import (
 	"posthorn/internal/auth"
 )
 
+type authenticateArgs struct {
+	mechanism string // upper case
+	initial   string // SASL-IR initial response, base64 or "=" (RFC 4959)
+	hasIR     bool
+}
+
+// parseAuthenticate: AUTHENTICATE SP auth-type [SP (base64 / "=")] (RFC 9051 §6.2.2, RFC 4959).
+func parseAuthenticate(p *parser, c *command) error {
+	a := &authenticateArgs{}
+	c.args = a
+	if err := p.sp(); err != nil {
+		return err
+	}
+	mech, err := p.keyword()
+	if err != nil {
+		return err
+	}
+	a.mechanism = mech
+	if p.consume(' ') {
+		a.initial = p.takeWhile(isBase64Char)
+		if a.initial == "" {
+			return p.missing("initial response")
+		}
+		a.hasIR = true
+	}
+	return nil
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
 // maxSASLLine bounds a client's SASL response line.
 const maxSASLLine = 8 << 10
 

@@ -9,6 +9,21 @@ import (
 	"posthorn/internal/store"
 )
 
+type copyArgs struct {
+	set     numSet
+	mailbox string
+}
+
+// parseCopy: COPY/MOVE SP sequence-set SP mailbox.
+func parseCopy(p *parser, c *command) error {
+	a := &copyArgs{}
+	c.args = a
+	if err := p.spSeqSet(&a.set); err != nil {
+		return err
+	}
+	return p.spAstring(&a.mailbox)
+}
+
 // cmdCopy: COPY, MOVE and their UID forms (RFC 9051 §6.4.7, §6.4.8, RFC 6851), with COPYUID
 // (UIDPLUS, RFC 4315 §3). A MOVE announces the removed messages at once, after the COPYUID
 // (RFC 6851 §4.3). Moving or copying into Junk, or moving out of it, is recorded for the spam

@@ -7,6 +7,38 @@ import (
 	"posthorn/internal/store"
 )
 
+type createArgs struct {
+	mailbox string
+	use     []string // RFC 6154 §3 CREATE ... (USE (\Sent))
+}
+
+// parseCreate: CREATE SP mailbox [SP "(" create-param *(SP create-param) ")"], with the USE
+// parameter of RFC 6154 §6: USE SP "(" [use-attr *(SP use-attr)] ")".
+func parseCreate(p *parser, c *command) error {
+	a := &createArgs{}
+	c.args = a
+	if err := p.spAstring(&a.mailbox); err != nil {
+		return err
+	}
+	if !p.consume(' ') {
+		return nil
+	}
+	return p.parenList(func() error {
+		name, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		if name != "USE" {
+			return badf("unknown CREATE parameter %s", name)
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		a.use, err = p.flagList()
+		return err
+	})
+}
+
 // specialUses are the special-use attributes CREATE may give a mailbox (RFC 6154 §2).
 var specialUses = []string{store.UseSent, store.UseDrafts, store.UseTrash, store.UseJunk, store.UseArchive}
 

@@ -6,6 +6,16 @@ import (
 	"posthorn/internal/store"
 )
 
+type mailboxArgs struct{ mailbox string }
+
+// parseMailboxArg: DELETE, SUBSCRIBE and UNSUBSCRIBE (subscribe.go) SP mailbox (RFC 9051
+// §6.3.5, §6.3.7, §6.3.8).
+func parseMailboxArg(p *parser, c *command) error {
+	a := &mailboxArgs{}
+	c.args = a
+	return p.spAstring(&a.mailbox)
+}
+
 // cmdDelete: DELETE (RFC 9051 §6.3.5). INBOX cannot be deleted; mailboxes below the deleted
 // one stay.
 func (s *session) cmdDelete(c *command) error {

@@ -1,7 +1,9 @@
 // Package imapserver is posthorn's own IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) server
 // engine, over the metadata store (package store), the blob store (package blob) and the
-// delivery committer (package delivery). One file per command; the grammar is in parser.go and
-// the parse_*.go files, the response encoders for message data in package wire.
+// delivery committer (package delivery). One file per command, holding the type of its
+// arguments, their parser and the handler that runs it; the lexer they all read with is in
+// parser.go, and FETCH's data items, the longest grammar, in parse_fetch.go beside fetch.go.
+// The response encoders for message data are in package wire.
 //
 // # Connections
 //
@@ -24,6 +26,11 @@
 // AllowInsecureAuth is set and the client is on a loopback address.
 //
 // # Commands
+//
+// One table (command.go) names every command with the session states it is valid in, its
+// parser and its handler; a command with a UID form (RFC 9051 §6.4.9) is marked there, and
+// "UID FETCH" and the like run the same parser and handler with command.uid set. A command not
+// valid in the session's state is refused before its arguments are read.
 //
 // A command is read line by line from the connection (parser.go). Literals: a synchronizing
 // literal {n} is asked for with "+ " once the command so far is known to be acceptable in the

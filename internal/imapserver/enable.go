@@ -2,6 +2,25 @@ package imapserver
 
 import "strings"
 
+type enableArgs struct{ caps []string } // upper case
+
+// parseEnable: ENABLE 1*(SP capability) (RFC 5161).
+func parseEnable(p *parser, c *command) error {
+	a := &enableArgs{}
+	c.args = a
+	for p.consume(' ') {
+		cap, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		a.caps = append(a.caps, cap)
+	}
+	if len(a.caps) == 0 {
+		return p.missing("capability")
+	}
+	return nil
+}
+
 // cmdEnable: ENABLE (RFC 5161). The answer lists the extensions this command enabled; unknown
 // ones are ignored, as §3.1 asks.
 func (s *session) cmdEnable(c *command) error {

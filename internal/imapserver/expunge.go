@@ -2,6 +2,19 @@ package imapserver
 
 import "slices"
 
+type seqArgs struct{ set numSet } // UID EXPUNGE
+
+// parseExpunge: EXPUNGE takes no arguments; UID EXPUNGE SP sequence-set (RFC 4315 §3, the
+// set of UIDs to expunge).
+func parseExpunge(p *parser, c *command) error {
+	if !c.uid {
+		return nil
+	}
+	a := &seqArgs{}
+	c.args = a
+	return p.spSeqSet(&a.set)
+}
+
 // cmdExpunge: EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1, RFC 9051 §6.4.9):
 // removes the messages marked \Deleted, all or those of a UID set, and announces each removal.
 func (s *session) cmdExpunge(c *command) error {

@@ -7,6 +7,18 @@ import (
 	"posthorn/internal/store"
 )
 
+type loginArgs struct{ user, password string }
+
+// parseLogin: LOGIN SP userid SP password, both astrings (RFC 9051 §6.2.3).
+func parseLogin(p *parser, c *command) error {
+	a := &loginArgs{}
+	c.args = a
+	if err := p.spAstring(&a.user); err != nil {
+		return err
+	}
+	return p.spAstring(&a.password)
+}
+
 // cmdLogin: LOGIN (RFC 9051 §6.2.3). Refused without TLS unless the server allows plaintext
 // logins on loopback; checked by the shared authenticator, which throttles failures.
 func (s *session) cmdLogin(c *command) error {

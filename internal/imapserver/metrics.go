@@ -52,7 +52,7 @@ func (m *Metrics) command(name, status string) {
 	if m == nil {
 		return
 	}
-	if _, ok := commandSpecs[name]; !ok {
+	if _, ok := lookupCommand(name); !ok {
 		name = "unknown"
 	}
 	m.commands.WithLabelValues(name, status).Inc()

@@ -6,6 +6,14 @@ import (
 	"posthorn/internal/imapserver/wire"
 )
 
+type fetchArgs struct {
+	set          numSet
+	items        []fetchItem
+	changedSince uint64 // RFC 7162 §3.1.4.1; 0 for none
+	hasChanged   bool
+	vanished     bool // RFC 7162 §3.2.6
+}
+
 // fetchKind is a FETCH data item (RFC 9051 §6.4.5).
 type fetchKind int
 

@@ -85,6 +85,11 @@ func TestParseCommands(t *testing.T) {
 		{"+a NOOP\r\n", []string{" BAD"}, 0},
 		{"a1 FROB\r\n", []string{"a1 BAD"}, 0},
 		{"a1 NOOP extra\r\n", []string{"a1 BAD"}, 0},
+		// UID forms exist for the commands that have them only; only UID EXPUNGE takes a set.
+		{"a1 UID NOOP\r\na2 UID LOGIN a b\r\n", []string{"a1 BAD", "a2 BAD"}, 0},
+		{"a1 uid expunge 1:5\r\na2 EXPUNGE\r\n", []string{"a1 UID EXPUNGE {set:{ranges:[{start:1 stop:5}] saved:false}}", "a2 EXPUNGE "}, 0},
+		{"a1 EXPUNGE 1:5\r\na2 UID EXPUNGE\r\n", []string{"a1 BAD", "a2 BAD"}, 0},
+		{"a1 UID MOVE 1 Trash\r\n", []string{"a1 UID MOVE {set:{ranges:[{start:1 stop:1}] saved:false} mailbox:Trash}"}, 0},
 		// A refused command's non-synchronizing literal is skipped; the next command parses.
 		{"a1 FROB {3+}\r\nabc\r\na2 NOOP\r\n", []string{"a1 BAD", "a2 NOOP "}, 0},
 		// A synchronizing one gets no continuation.

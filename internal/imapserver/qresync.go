@@ -2,6 +2,58 @@ package imapserver
 
 import "slices"
 
+// qresyncParams are SELECT's QRESYNC parameters (RFC 7162 §3.2.5).
+type qresyncParams struct {
+	uidValidity uint32
+	modSeq      uint64
+	knownUIDs   *numSet
+	seqMatch    [2]numSet // known sequence numbers and the UIDs they have
+	hasSeqMatch bool
+}
+
+// parseQresync: "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"
+// with seq-match-data = "(" known-sequence-set SP known-uid-set ")" (RFC 7162 §7).
+func parseQresync(p *parser) (*qresyncParams, error) {
+	q := &qresyncParams{}
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	var err error
+	if q.uidValidity, err = p.nzNumber(); err != nil {
+		return nil, err
+	}
+	if err := p.sp(); err != nil {
+		return nil, err
+	}
+	if q.modSeq, err = p.number64(); err != nil {
+		return nil, err
+	}
+	if p.consume(' ') && p.peek() != '(' {
+		uids, err := p.uidSet()
+		if err != nil {
+			return nil, err
+		}
+		q.knownUIDs = &uids
+		p.consume(' ')
+	}
+	if p.consume('(') {
+		if q.seqMatch[0], err = p.uidSet(); err != nil {
+			return nil, err
+		}
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		if q.seqMatch[1], err = p.uidSet(); err != nil {
+			return nil, err
+		}
+		if err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		q.hasSeqMatch = true
+	}
+	return q, p.expect(')')
+}
+
 // resync answers SELECT's QRESYNC parameter (RFC 7162 §3.2.5) when the client's UIDVALIDITY is
 // still right: a VANISHED (EARLIER) with the UIDs expunged since its MODSEQ, then a FETCH with
 // UID, FLAGS and MODSEQ for every message of the view changed since then. Both are limited to

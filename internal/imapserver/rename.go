@@ -7,6 +7,18 @@ import (
 	"posthorn/internal/store"
 )
 
+type renameArgs struct{ from, to string }
+
+// parseRename: RENAME SP mailbox SP mailbox (RFC 9051 §6.3.6).
+func parseRename(p *parser, c *command) error {
+	a := &renameArgs{}
+	c.args = a
+	if err := p.spAstring(&a.from); err != nil {
+		return err
+	}
+	return p.spAstring(&a.to)
+}
+
 // cmdRename: RENAME (RFC 9051 §6.3.6). Mailboxes below the old name move along; renaming
 // INBOX moves its messages into a new mailbox and leaves INBOX empty (the store does both).
 func (s *session) cmdRename(c *command) error {

@@ -6,6 +6,44 @@ import (
 	"posthorn/internal/store"
 )
 
+type selectArgs struct {
+	mailbox   string
+	condstore bool // RFC 7162 §3.1.8
+	qresync   *qresyncParams
+}
+
+// parseSelect: SELECT/EXAMINE SP mailbox [SP "(" select-param *(SP select-param) ")"] with the
+// CONDSTORE and QRESYNC parameters of RFC 7162 §3.1.8 and §3.2.5.
+func parseSelect(p *parser, c *command) error {
+	a := &selectArgs{}
+	c.args = a
+	if err := p.spAstring(&a.mailbox); err != nil {
+		return err
+	}
+	if !p.consume(' ') {
+		return nil
+	}
+	return p.parenList(func() error {
+		name, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "CONDSTORE":
+			a.condstore = true
+		case "QRESYNC":
+			if err := p.sp(); err != nil {
+				return err
+			}
+			a.qresync, err = parseQresync(p)
+			return err
+		default:
+			return badf("unknown SELECT parameter %s", name)
+		}
+		return nil
+	})
+}
+
 // cmdSelect: SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3), with the CONDSTORE parameter (RFC
 // 7162 §3.1.8).
 func (s *session) cmdSelect(c *command) error {

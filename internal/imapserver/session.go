@@ -145,38 +145,6 @@ func (s *session) continueLiteral() error {
 	return s.bw.Flush()
 }
 
-// handler executes a command. It returns nil for "OK <command> completed", a *response for
-// another status response, a *connError when the connection failed, and any other error for
-// a failure of the server (logged; the client gets NO [SERVERBUG]).
-type handler func(s *session, c *command) error
-
-var handlers map[string]handler
-
-func init() {
-	handlers = map[string]handler{
-		"CAPABILITY": (*session).cmdCapability, "NOOP": (*session).cmdNoop,
-		"LOGOUT": (*session).cmdLogout, "ID": (*session).cmdID,
-		"STARTTLS": (*session).cmdStartTLS, "LOGIN": (*session).cmdLogin,
-		"AUTHENTICATE": (*session).cmdAuthenticate, "ENABLE": (*session).cmdEnable,
-		"SELECT": (*session).cmdSelect, "EXAMINE": (*session).cmdSelect,
-		"CREATE": (*session).cmdCreate, "DELETE": (*session).cmdDelete,
-		"RENAME": (*session).cmdRename, "SUBSCRIBE": (*session).cmdSubscribe,
-		"UNSUBSCRIBE": (*session).cmdSubscribe, "LIST": (*session).cmdList,
-		"LSUB": (*session).cmdList, "NAMESPACE": (*session).cmdNamespace,
-		"STATUS": (*session).cmdStatus, "APPEND": (*session).cmdAppend,
-		"IDLE": (*session).cmdIdle, "CHECK": (*session).cmdNoop,
-		"CLOSE": (*session).cmdClose, "UNSELECT": (*session).cmdClose,
-		"EXPUNGE": (*session).cmdExpunge, "UID EXPUNGE": (*session).cmdExpunge,
-		"SEARCH": (*session).cmdSearch, "UID SEARCH": (*session).cmdSearch,
-		"FETCH": (*session).cmdFetch, "UID FETCH": (*session).cmdFetch,
-		"STORE": (*session).cmdStore, "UID STORE": (*session).cmdStore,
-		"COPY": (*session).cmdCopy, "UID COPY": (*session).cmdCopy,
-		"MOVE": (*session).cmdCopy, "UID MOVE": (*session).cmdCopy,
-		"GETQUOTA": (*session).cmdGetQuota, "GETQUOTAROOT": (*session).cmdGetQuotaRoot,
-		"SETQUOTA": (*session).cmdSetQuota,
-	}
-}
-
 // Handler results that are not failures: errLogout ends the session after LOGOUT's tagged OK;
 // errHandled says the handler wrote its tagged response itself (STARTTLS, which must answer
 // before the handshake).
@@ -190,7 +158,7 @@ var (
 func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	start := time.Now()
 	if err == nil && spec.states&s.state == 0 {
-		err = s.wrongState(c)
+		err = s.wrongState(c, spec)
 	}
 	if err == nil {
 		err = parseArgs(s.p, spec, c)
@@ -208,7 +176,7 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 		s.server.Metrics.command(c.name, resp.status)
 		return true
 	}
-	err = handlers[c.name](s, c)
+	err = spec.run(s, c)
 	var ce *connError
 	switch {
 	case errors.Is(err, errLogout):
@@ -229,7 +197,7 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	if resp.status != "BAD" {
 		// Tell the client what other sessions changed before the command ends (RFC 9051
 		// §7), but never an EXPUNGE in answer to FETCH, STORE or SEARCH (§7.5.1).
-		if err := s.sync(!noExpungeDuring[c.name]); err != nil {
+		if err := s.sync(!spec.holdsExpunges || c.uid); err != nil {
 			s.logger.Error("mailbox update", "err", err)
 		}
 	}
@@ -239,16 +207,12 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	return s.cw.Err == nil
 }
 
-// noExpungeDuring are the commands during which no EXPUNGE may be sent (RFC 9051 §7.5.1): they
-// use sequence numbers, and the client must be able to rely on them. Their UID forms may.
-var noExpungeDuring = map[string]bool{"FETCH": true, "STORE": true, "SEARCH": true}
-
 // wrongState is the answer to a command not valid in the session's state.
-func (s *session) wrongState(c *command) error {
+func (s *session) wrongState(c *command, spec commandSpec) error {
 	switch {
 	case s.state == stateNotAuthenticated:
 		return badf("%s: log in first", c.name)
-	case c.name == "STARTTLS" || c.name == "LOGIN" || c.name == "AUTHENTICATE":
+	case spec.states == stateNotAuthenticated:
 		return badf("%s: already authenticated", c.name)
 	default:
 		return badf("%s: no mailbox selected", c.name)

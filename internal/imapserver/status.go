@@ -8,6 +8,60 @@ import (
 	"posthorn/internal/store"
 )
 
+type statusArgs struct {
+	mailbox string
+	items   []string // upper case
+}
+
+// statusItems are the STATUS data items we answer (RFC 9051 §6.3.11, RFC 8438 SIZE, RFC 7162
+// HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 9208 DELETED-STORAGE, and RECENT of RFC 3501).
+var statusItems = map[string]bool{
+	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "DELETED": true,
+	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "APPENDLIMIT": true, "DELETED-STORAGE": true,
+}
+
+// parseStatusItems: "(" status-att *(SP status-att) ")".
+func parseStatusItems(p *parser) ([]string, error) {
+	var items []string
+	err := p.parenList(func() error {
+		item, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		if !statusItems[item] {
+			return badf("unknown STATUS item %s", item)
+		}
+		if len(items) < len(statusItems) {
+			items = append(items, item)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, badf("no STATUS items")
+	}
+	return items, nil
+}
+
+func parseStatus(p *parser, c *command) error {
+	a := &statusArgs{}
+	c.args = a
+	if err := p.sp(); err != nil {
+		return err
+	}
+	var err error
+	if a.mailbox, err = p.astring(); err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	a.items, err = parseStatusItems(p)
+	return err
+}
+
 // cmdStatus: STATUS (RFC 9051 §6.3.11), with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6),
 // APPENDLIMIT (RFC 7889), DELETED-STORAGE (RFC 9208 §4.1.4: the octets an EXPUNGE would free
 // from the quota, the sum of the RFC822.SIZE of the messages with \Deleted) and IMAP4rev1's

@@ -7,6 +7,83 @@ import (
 	"posthorn/internal/store"
 )
 
+type storeArgs struct {
+	set            numSet
+	unchangedSince uint64 // RFC 7162 §3.1.3
+	hasUnchanged   bool
+	op             string // "FLAGS", "+FLAGS", "-FLAGS"
+	silent         bool
+	flags          []string
+}
+
+// parseStore: STORE SP sequence-set [SP "(" "UNCHANGEDSINCE" SP mod-sequence-valzer ")"] SP
+// store-att-flags, with store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list /
+// (flag *(SP flag))) (RFC 9051 §6.4.6, RFC 7162 §3.1.3).
+func parseStore(p *parser, c *command) error {
+	a := &storeArgs{}
+	c.args = a
+	if err := p.spSeqSet(&a.set); err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	var err error
+	if p.consume('(') {
+		if !p.tryKeyword("UNCHANGEDSINCE") {
+			return badf("unknown STORE modifier")
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if a.unchangedSince, err = p.number64(); err != nil {
+			return err
+		}
+		a.hasUnchanged = true
+		if err := p.expect(')'); err != nil {
+			return err
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+	}
+	sign := ""
+	if p.consume('+') {
+		sign = "+"
+	} else if p.consume('-') {
+		sign = "-"
+	}
+	item, err := p.keyword()
+	if err != nil {
+		return err
+	}
+	switch item {
+	case "FLAGS":
+	case "FLAGS.SILENT":
+		a.silent = true
+	default:
+		return badf("unknown STORE item %s", item)
+	}
+	a.op = sign + "FLAGS"
+	if err := p.sp(); err != nil {
+		return err
+	}
+	if p.peek() == '(' {
+		a.flags, err = p.flagList()
+		return err
+	}
+	for {
+		f, err := p.flag()
+		if err != nil {
+			return err
+		}
+		a.flags = append(a.flags, f)
+		if !p.consume(' ') {
+			return nil
+		}
+	}
+}
+
 // cmdStore: STORE and UID STORE (RFC 9051 §6.4.6, §6.4.9) with UNCHANGEDSINCE (CONDSTORE, RFC
 // 7162 §3.1.3). Each changed message gets a new MODSEQ and, unless .SILENT, an untagged FETCH
 // with its flags; with CONDSTORE on, a .SILENT change still gets a FETCH with its MODSEQ. The

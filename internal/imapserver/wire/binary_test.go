@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -100,39 +101,40 @@ const qpDecoded = "hello\r\nbar\r\nfoo\tbar\r\nfoo\t \tb\r\nfoo bar\r\nfoo b\r\n
 // fetch-binary-mime-qp and fetch-binary-mime tests do, with their expected replies.
 func TestBinary(t *testing.T) {
 	tests := []struct {
-		name, raw     string
-		spec, partial string
-		want          string // the decoded octets
-		literal8      bool
+		name, raw string
+		part      []int
+		partial   *Partial
+		want      string // the decoded octets
+		literal8  bool
 	}{
-		{"base64", base64Message, "1", "", "hello world", false},
-		{"base64 with white space", base64Message, "2", "", "hello world", false},
-		{"base64", base64Message, "3", "", "hello to you too", false},
-		{"base64 without line break", base64Message, "4", "", "hello to everyone!", false},
-		{"base64 with CR and LF", base64Message, "5", "", "abcdefg\rhijkl\r\nmno\npqrstuvqxyz", false},
-		{"base64 with NUL: literal8", base64Message, "6", "", "\x00\x01\x02", true},
-		{"partial", base64Message, "5", "<0.7>", "abcdefg", false},
-		{"partial", base64Message, "5", "<0.8>", "abcdefg\r", false},
-		{"partial", base64Message, "5", "<0.10>", "abcdefg\rhi", false},
-		{"partial", base64Message, "5", "<10.10>", "jkl\r\nmno\np", false},
-		{"partial", base64Message, "5", "<5.10>", "fg\rhijkl\r\n", false},
-		{"partial", base64Message, "5", "<15.100>", "mno\npqrstuvqxyz", false},
-		{"partial past the end", base64Message, "5", "<30.1>", "", false},
-		{"partial without the NUL: literal", base64Message, "6", "<1.2>", "\x01\x02", false},
-		{"missing part", base64Message, "9", "", "", false},
-		{"missing part", base64Message, "1.1", "", "", false},
-		{"quoted-printable", qpMessage, "1", "", qpDecoded, false},
-		{"partial", qpMessage, "1", "<0.10>", "hello\r\nbar", false},
-		{"partial", qpMessage, "1", "<10.10>", "\r\nfoo\tbar\r", false},
-		{"partial", qpMessage, "1", "<20.10>", "\nfoo\t \tb\r\n", false},
-		{"partial", qpMessage, "1", "<15.10>", "\tbar\r\nfoo\t", false},
-		{"partial", qpMessage, "1", "<40.100>", "oo b\r\nfoo\r\nbar\r\nfoo_bar\r\n", false},
-		{"identity", mimeMessage, "1", "", "hello\r\n", false},
-		{"identity", mimeMessage, "2.1", "", "<p>Hello world</p>\r\n", false},
-		{"multipart: as stored", mimeMessage, "2", "", crlf(mimeMessage[strings.Index(mimeMessage, "From: sub"):strings.Index(mimeMessage, "\n--foo bar--")]), false},
-		{"whole message: as stored", mimeMessage, "", "", crlf(mimeMessage), false},
-		{"whole message: partial", mimeMessage, "", "<6.4>", "user", false},
-		{"binary with NUL: literal8", "Content-Transfer-Encoding: binary\r\n\r\na\x00b", "1", "", "a\x00b", true},
+		{"base64", base64Message, []int{1}, nil, "hello world", false},
+		{"base64 with white space", base64Message, []int{2}, nil, "hello world", false},
+		{"base64", base64Message, []int{3}, nil, "hello to you too", false},
+		{"base64 without line break", base64Message, []int{4}, nil, "hello to everyone!", false},
+		{"base64 with CR and LF", base64Message, []int{5}, nil, "abcdefg\rhijkl\r\nmno\npqrstuvqxyz", false},
+		{"base64 with NUL: literal8", base64Message, []int{6}, nil, "\x00\x01\x02", true},
+		{"partial", base64Message, []int{5}, &Partial{0, 7}, "abcdefg", false},
+		{"partial", base64Message, []int{5}, &Partial{0, 8}, "abcdefg\r", false},
+		{"partial", base64Message, []int{5}, &Partial{0, 10}, "abcdefg\rhi", false},
+		{"partial", base64Message, []int{5}, &Partial{10, 10}, "jkl\r\nmno\np", false},
+		{"partial", base64Message, []int{5}, &Partial{5, 10}, "fg\rhijkl\r\n", false},
+		{"partial", base64Message, []int{5}, &Partial{15, 100}, "mno\npqrstuvqxyz", false},
+		{"partial past the end", base64Message, []int{5}, &Partial{30, 1}, "", false},
+		{"partial without the NUL: literal", base64Message, []int{6}, &Partial{1, 2}, "\x01\x02", false},
+		{"missing part", base64Message, []int{9}, nil, "", false},
+		{"missing part", base64Message, []int{1, 1}, nil, "", false},
+		{"quoted-printable", qpMessage, []int{1}, nil, qpDecoded, false},
+		{"partial", qpMessage, []int{1}, &Partial{0, 10}, "hello\r\nbar", false},
+		{"partial", qpMessage, []int{1}, &Partial{10, 10}, "\r\nfoo\tbar\r", false},
+		{"partial", qpMessage, []int{1}, &Partial{20, 10}, "\nfoo\t \tb\r\n", false},
+		{"partial", qpMessage, []int{1}, &Partial{15, 10}, "\tbar\r\nfoo\t", false},
+		{"partial", qpMessage, []int{1}, &Partial{40, 100}, "oo b\r\nfoo\r\nbar\r\nfoo_bar\r\n", false},
+		{"identity", mimeMessage, []int{1}, nil, "hello\r\n", false},
+		{"identity", mimeMessage, []int{2, 1}, nil, "<p>Hello world</p>\r\n", false},
+		{"multipart: as stored", mimeMessage, []int{2}, nil, crlf(mimeMessage[strings.Index(mimeMessage, "From: sub"):strings.Index(mimeMessage, "\n--foo bar--")]), false},
+		{"whole message: as stored", mimeMessage, nil, nil, crlf(mimeMessage), false},
+		{"whole message: partial", mimeMessage, nil, &Partial{6, 4}, "user", false},
+		{"binary with NUL: literal8", "Content-Transfer-Encoding: binary\r\n\r\na\x00b", []int{1}, nil, "a\x00b", true},
 	}
 	for _, tt := range tests {
 		raw := crlf(tt.raw)
@@ -140,17 +142,10 @@ func TestBinary(t *testing.T) {
 			raw = tt.raw
 		}
 		root := parse(t, raw).Root
-		s, err := ParseBinarySection(tt.spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p *Partial
-		if tt.partial != "" {
-			pp, err := ParsePartial(tt.partial)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p = &pp
+		s, p := Section{Part: tt.part}, tt.partial
+		partial := ""
+		if p != nil {
+			partial = fmt.Sprintf("<%d.%d>", p.Offset, p.Length)
 		}
 		want := literal(tt.want)
 		if tt.literal8 {
@@ -160,14 +155,14 @@ func TestBinary(t *testing.T) {
 			return WriteBinary(w, strings.NewReader(raw), root, s, p)
 		})
 		if err != nil || got != want {
-			t.Errorf("%s: BINARY[%s]%s = %q, %v; want %q", tt.name, tt.spec, tt.partial, got, err, want)
+			t.Errorf("%s: BINARY[%s]%s = %q, %v; want %q", tt.name, s, partial, got, err, want)
 		}
 		if p != nil {
 			continue
 		}
 		size, err := BinarySize(strings.NewReader(raw), root, s)
 		if err != nil || size != int64(len(tt.want)) {
-			t.Errorf("%s: BINARY.SIZE[%s] = %d, %v; want %d", tt.name, tt.spec, size, err, len(tt.want))
+			t.Errorf("%s: BINARY.SIZE[%s] = %d, %v; want %d", tt.name, s, size, err, len(tt.want))
 		}
 	}
 }
@@ -176,10 +171,13 @@ func TestBinary(t *testing.T) {
 func TestBinarySizes(t *testing.T) {
 	raw := crlf(mimeMessage)
 	root := parse(t, raw).Root
-	for spec, want := range map[string]int64{"": 602, "1": 7, "2": 298, "2.1": 20, "2.2": 21} {
-		s, _ := ParseBinarySection(spec)
-		if got, err := BinarySize(strings.NewReader(raw), root, s); err != nil || got != want {
-			t.Errorf("BINARY.SIZE[%s] = %d, %v; want %d", spec, got, err, want)
+	for _, tt := range []struct {
+		part []int
+		want int64
+	}{{nil, 602}, {[]int{1}, 7}, {[]int{2}, 298}, {[]int{2, 1}, 20}, {[]int{2, 2}, 21}} {
+		s := Section{Part: tt.part}
+		if got, err := BinarySize(strings.NewReader(raw), root, s); err != nil || got != tt.want {
+			t.Errorf("BINARY.SIZE[%s] = %d, %v; want %d", s, got, err, tt.want)
 		}
 	}
 }
@@ -187,7 +185,7 @@ func TestBinarySizes(t *testing.T) {
 func TestBinaryUnknownCTE(t *testing.T) {
 	raw := crlf(base64Message)
 	root := parse(t, raw).Root
-	s, _ := ParseBinarySection("7")
+	s := Section{Part: []int{7}}
 	got, err := renderErr(t, func(w *bufio.Writer) error {
 		return WriteBinary(w, strings.NewReader(raw), root, s, nil)
 	})
@@ -291,22 +289,21 @@ func TestReadErrors(t *testing.T) {
 	raw := crlf(base64Message)
 	root := parse(t, raw).Root
 	failing := failingReaderAt{strings.NewReader(raw[:100])}
-	for _, spec := range []string{"", "1", "HEADER.FIELDS (From)"} {
-		s, _ := ParseSection(spec)
+	for _, s := range []Section{{}, {Part: []int{1}}, {Kind: SectionHeaderFields, Fields: []string{"From"}}} {
 		if _, err := renderErr(t, func(w *bufio.Writer) error {
 			return WriteSection(w, failing, root, s, nil)
 		}); err == nil {
-			t.Errorf("BODY[%s] of a failing reader: no error", spec)
+			t.Errorf("BODY[%s] of a failing reader: no error", s)
 		}
 	}
-	s, _ := ParseBinarySection("1")
+	s := Section{Part: []int{1}}
 	if _, err := renderErr(t, func(w *bufio.Writer) error {
 		return WriteBinary(w, failing, root, s, nil)
 	}); err == nil {
 		t.Error("BINARY[1] of a failing reader: no error")
 	}
 	short := strings.NewReader(raw[:len(raw)/2])
-	s, _ = ParseSection("TEXT")
+	s = Section{Kind: SectionText}
 	if _, err := renderErr(t, func(w *bufio.Writer) error {
 		return WriteSection(w, short, root, s, nil)
 	}); !errors.Is(err, io.ErrUnexpectedEOF) {

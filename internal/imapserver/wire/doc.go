@@ -17,9 +17,9 @@
 //
 // # Sections
 //
-// ParseSection reads the section-spec between the brackets of BODY[...]; the <partial> after it
-// is read by ParsePartial and passed to the writers, which apply it to the octets they write.
-// Section.Range maps a section to a byte range of the stored message by the offsets the message
+// A Section is the section-spec between the brackets of BODY[...], which the server's command
+// parser reads (package imapserver, parse_fetch.go: the one grammar of sections); the <partial>
+// after it is a Partial, which the writers apply to the octets they write. Section.Range maps a section to a byte range of the stored message by the offsets the message
 // package records; WriteSection writes that range as a literal, filtering the header for
 // HEADER.FIELDS and HEADER.FIELDS.NOT. WriteBinary and BinarySize decode base64 and
 // quoted-printable parts for BINARY[...] and BINARY.SIZE[...]; any other encoding gives
@@ -32,6 +32,6 @@
 //
 // Writes to the *bufio.Writer are not checked one by one: a bufio.Writer keeps its first error
 // and reports it from every later Write and from Flush, which the caller checks. Errors the
-// functions return come from reading the stored message, or say that a client's section or
-// partial is malformed (ErrBadSection, answered with BAD).
+// functions return come from reading the stored message, or say that a section is not one the
+// writer takes (ErrBadSection: BINARY of a section that names more than a part).
 package wire

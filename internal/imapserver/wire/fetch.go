@@ -49,7 +49,7 @@ func WriteSection(w *bufio.Writer, r io.ReaderAt, root *message.Part, s Section,
 	return copyRange(w, r, start+off, n)
 }
 
-// WriteBinary writes the part that s names, a section-binary (see ParseBinarySection), with its
+// WriteBinary writes the part that s names, a section-binary (see Section.IsBinary), with its
 // Content-Transfer-Encoding removed, as the string of a BINARY[s] FETCH item (RFC 9051 §6.4.5,
 // RFC 3516): a literal8 (~{n} CRLF and the octets) when the octets hold a NUL, a literal
 // otherwise, which RFC 3516 asks for so that the client need not scan the octets for NUL. With

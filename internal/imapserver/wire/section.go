@@ -3,8 +3,6 @@ package wire
 import (
 	"bufio"
 	"errors"
-	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -41,7 +39,7 @@ var keywords = [...]string{
 	SectionMIME:            "MIME",
 }
 
-// Section is a parsed section-spec (RFC 9051 §6.4.5, §9):
+// Section is a section-spec (RFC 9051 §6.4.5, §9), as the server's FETCH parser reads it:
 //
 //	section-spec    = section-msgtext / (section-part ["." section-text])
 //	section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list / "TEXT"
@@ -50,6 +48,7 @@ var keywords = [...]string{
 //	header-list     = "(" header-fld-name *(SP header-fld-name) ")"
 //
 // The <partial> that may follow the section in a FETCH item is not part of it: see Partial.
+// String writes it back in the form a FETCH response names the item.
 type Section struct {
 	Part   []int       // part numbers, each 1 or more; empty for the message itself
 	Kind   SectionKind // which text of the part
@@ -91,221 +90,9 @@ func (s Section) String() string {
 	return b.String()
 }
 
-// ErrBadSection is the error ParseSection and ParsePartial wrap: the text does not follow the
-// grammar, which the caller reports with BAD.
+// ErrBadSection is the error WriteBinary and BinarySize wrap when given a section that is not a
+// section-binary: the caller's parser should not have let it through.
 var ErrBadSection = errors.New("bad section")
-
-// maxPartNumber is the largest part number: nz-number is a 32-bit number (RFC 9051 §9).
-const maxPartNumber = math.MaxUint32
-
-// ParseSection parses a section-spec, the text between the brackets of BODY[...] or
-// BODY.PEEK[...], such as "1.2.HEADER.FIELDS (From Subject)". Keywords are case-insensitive.
-// A header-fld-name may be an atom, a quoted string or a literal ({n} CRLF and n octets, "{n+}"
-// too). An empty spec is the whole message.
-func ParseSection(spec string) (Section, error) {
-	p := sectionParser{s: spec}
-	sec, err := p.section()
-	if err != nil {
-		return Section{}, fmt.Errorf("%w %q: %v", ErrBadSection, spec, err)
-	}
-	return sec, nil
-}
-
-// ParseBinarySection parses a section-binary, the text between the brackets of BINARY[...],
-// BINARY.PEEK[...] or BINARY.SIZE[...] (RFC 9051 §6.4.5): part numbers only.
-func ParseBinarySection(spec string) (Section, error) {
-	s, err := ParseSection(spec)
-	if err == nil && !s.IsBinary() {
-		err = fmt.Errorf("%w %q: BINARY takes part numbers only", ErrBadSection, spec)
-	}
-	if err != nil {
-		return Section{}, err
-	}
-	return s, nil
-}
-
-// sectionParser reads a section-spec.
-type sectionParser struct {
-	s string
-	i int
-}
-
-func (p *sectionParser) section() (Section, error) {
-	var sec Section
-	for p.i < len(p.s) && isDigit(p.s[p.i]) {
-		n, err := p.number()
-		if err != nil {
-			return Section{}, err
-		}
-		sec.Part = append(sec.Part, n)
-		if p.i == len(p.s) {
-			return sec, nil
-		}
-		if p.s[p.i] != '.' {
-			return Section{}, fmt.Errorf("%q after a part number", p.s[p.i])
-		}
-		p.i++
-		if p.i == len(p.s) {
-			return Section{}, errors.New("a dot at the end")
-		}
-	}
-	if p.i == len(p.s) {
-		return sec, nil
-	}
-	kind, ok := p.keyword()
-	if !ok {
-		return Section{}, fmt.Errorf("unknown section text %q", p.s[p.i:])
-	}
-	if kind == SectionMIME && len(sec.Part) == 0 {
-		return Section{}, errors.New("MIME needs a part number")
-	}
-	sec.Kind = kind
-	if kind == SectionHeaderFields || kind == SectionHeaderFieldsNot {
-		fields, err := p.headerList()
-		if err != nil {
-			return Section{}, err
-		}
-		sec.Fields = fields
-	}
-	if p.i != len(p.s) {
-		return Section{}, fmt.Errorf("%q after the section", p.s[p.i:])
-	}
-	return sec, nil
-}
-
-// number reads an nz-number.
-func (p *sectionParser) number() (int, error) {
-	start := p.i
-	for p.i < len(p.s) && isDigit(p.s[p.i]) {
-		p.i++
-	}
-	digits := p.s[start:p.i]
-	if digits[0] == '0' {
-		return 0, fmt.Errorf("part number %q: not an nz-number", digits)
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || n > maxPartNumber {
-		return 0, fmt.Errorf("part number %q out of range", digits)
-	}
-	return int(n), nil
-}
-
-// keyword reads a section-text keyword. The longest one that fits is taken: a keyword is the
-// rest of the spec, or is followed by the header list.
-func (p *sectionParser) keyword() (SectionKind, bool) {
-	rest := p.s[p.i:]
-	for _, k := range [...]SectionKind{SectionHeaderFieldsNot, SectionHeaderFields, SectionHeader, SectionText, SectionMIME} {
-		kw := keywords[k]
-		if len(rest) >= len(kw) && strings.EqualFold(rest[:len(kw)], kw) {
-			next := rest[len(kw):]
-			withList := k == SectionHeaderFields || k == SectionHeaderFieldsNot
-			if withList && strings.HasPrefix(next, " ") || !withList && next == "" {
-				p.i += len(kw)
-				return k, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// headerList reads SP header-list.
-func (p *sectionParser) headerList() ([]string, error) {
-	if !strings.HasPrefix(p.s[p.i:], " (") {
-		return nil, errors.New("expected a header list")
-	}
-	p.i += 2
-	var fields []string
-	for {
-		f, err := p.astring()
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, f)
-		if p.i == len(p.s) {
-			return nil, errors.New("unclosed header list")
-		}
-		switch p.s[p.i] {
-		case ')':
-			p.i++
-			return fields, nil
-		case ' ':
-			p.i++
-		default:
-			return nil, fmt.Errorf("%q in the header list", p.s[p.i])
-		}
-	}
-}
-
-// astring reads an astring: atom, quoted string or literal (RFC 9051 §9).
-func (p *sectionParser) astring() (string, error) {
-	if p.i == len(p.s) {
-		return "", errors.New("expected a header field name")
-	}
-	switch p.s[p.i] {
-	case '"':
-		return p.quoted()
-	case '{':
-		return p.literal()
-	}
-	start := p.i
-	for p.i < len(p.s) && isAStringChar(p.s[p.i]) {
-		p.i++
-	}
-	if p.i == start {
-		return "", fmt.Errorf("%q where a header field name belongs", p.s[p.i])
-	}
-	return p.s[start:p.i], nil
-}
-
-// quoted reads a quoted string: QUOTED-CHARs, with "\" only before DQUOTE or "\". 8-bit octets
-// are taken as they come; a field name never has them, so they only fail to match.
-func (p *sectionParser) quoted() (string, error) {
-	p.i++ // the opening quote
-	var b strings.Builder
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		p.i++
-		switch c {
-		case '"':
-			return b.String(), nil
-		case '\\':
-			if p.i == len(p.s) || p.s[p.i] != '"' && p.s[p.i] != '\\' {
-				return "", errors.New(`"\" before neither DQUOTE nor "\" in a quoted string`)
-			}
-			c = p.s[p.i]
-			p.i++
-		case 0, '\r', '\n':
-			return "", fmt.Errorf("%q in a quoted string", c)
-		}
-		b.WriteByte(c)
-	}
-	return "", errors.New("unclosed quoted string")
-}
-
-// literal reads a literal: "{" number64 ["+"] "}" CRLF *CHAR8.
-func (p *sectionParser) literal() (string, error) {
-	end := strings.Index(p.s[p.i:], "}\r\n")
-	if end < 0 {
-		return "", errors.New("bad literal")
-	}
-	digits := strings.TrimSuffix(p.s[p.i+1:p.i+end], "+")
-	n, err := strconv.ParseUint(digits, 10, 63)
-	if err != nil || digits == "" || digits[0] == '+' {
-		return "", fmt.Errorf("bad literal length %q", digits)
-	}
-	p.i += end + 3
-	if n > uint64(len(p.s)-p.i) {
-		return "", errors.New("literal longer than the section")
-	}
-	v := p.s[p.i : p.i+int(n)]
-	if strings.IndexByte(v, 0) >= 0 {
-		return "", errors.New("NUL in a literal")
-	}
-	p.i += int(n)
-	return v, nil
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // Partial is the <partial> of a FETCH item (RFC 9051 §6.4.5): Length octets from Offset of the
 // text a section names (after HEADER.FIELDS filtering or BINARY decoding). The response gives
@@ -313,35 +100,6 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 type Partial struct {
 	Offset int64 // first octet, counted from 0
 	Length int64 // most octets to return; more than 0
-}
-
-// ParsePartial parses a <partial> as it follows the section in a FETCH item, angle brackets
-// included:
-//
-//	partial = "<" number64 "." nz-number64 ">"
-func ParsePartial(s string) (Partial, error) {
-	inner, ok := strings.CutPrefix(s, "<")
-	if ok {
-		inner, ok = strings.CutSuffix(inner, ">")
-	}
-	origin, length, dot := strings.Cut(inner, ".")
-	if !ok || !dot {
-		return Partial{}, fmt.Errorf("%w: partial %q is not <origin.length>", ErrBadSection, s)
-	}
-	off, err1 := parseNumber64(origin)
-	n, err2 := parseNumber64(length)
-	if err1 != nil || err2 != nil || n == 0 {
-		return Partial{}, fmt.Errorf("%w: partial %q: bad number", ErrBadSection, s)
-	}
-	return Partial{Offset: off, Length: n}, nil
-}
-
-// parseNumber64 parses a number64: digits only, at most 2^63-1 (RFC 9051 §9).
-func parseNumber64(s string) (int64, error) {
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, errors.New("not a number")
-	}
-	return strconv.ParseInt(s, 10, 64)
 }
 
 // Range returns the octets of the stored message that s names, [start, end), by the offsets the
