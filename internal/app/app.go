@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/auth"
 	"posthorn/internal/blob"
 	"posthorn/internal/certs"
@@ -162,11 +163,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		return nil, listening, err
 	}
 	s.data = data
-	if err := sweepOrphans(ctx, data, logger); err != nil {
+	ops := &admin.Admin{Store: data.Store, Blobs: data.Blobs}
+	if err := sweepOrphans(ctx, ops, logger); err != nil {
 		return nil, listening, err
 	}
 	// Before any listener answers: domains added before DKIM signing existed get their keys.
-	if err := EnsureDKIMKeys(ctx, data, logger); err != nil {
+	if err := ensureDKIMKeys(ctx, ops, logger); err != nil {
 		return nil, listening, err
 	}
 	registry := prometheus.NewRegistry()

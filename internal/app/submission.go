@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"posthorn/internal/auth"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
-	"posthorn/internal/mailauth"
 	"posthorn/internal/maillog"
 	"posthorn/internal/smtpserver"
 	"posthorn/internal/store"
@@ -52,42 +49,4 @@ func newSubmissionServer(cfg config.Config, data *Data, committer *delivery.Comm
 			PerDay:            cfg.Limits.SendPerDay,
 		},
 	}, nil
-}
-
-// EnsureDKIMKeys gives every domain without DKIM keys its pair (see mailauth.GenerateDKIMKeys).
-func EnsureDKIMKeys(ctx context.Context, data *Data, logger *slog.Logger) error {
-	subStore, ok := data.Store.(store.SubmissionStore)
-	if !ok {
-		return nil
-	}
-	domains, err := data.Store.ListDomains(ctx)
-	if err != nil {
-		return err
-	}
-	for _, d := range domains {
-		existing, err := subStore.DKIMKeys(ctx, d.Name)
-		if err != nil {
-			return err
-		}
-		if len(existing) > 0 {
-			continue
-		}
-		if _, err := mailauth.EnsureDKIMKeys(ctx, subStore, d.Name, time.Now()); err != nil {
-			return fmt.Errorf("dkim keys of %s: %w", d.Name, err)
-		}
-		logger.Info("generated DKIM keys", "domain", d.Name)
-	}
-	return nil
-}
-
-// AddDomain adds a local domain with its DKIM keys.
-func AddDomain(ctx context.Context, data *Data, name string) ([]store.DKIMKey, error) {
-	if _, err := data.Store.AddDomain(ctx, name); err != nil {
-		return nil, err
-	}
-	subStore, ok := data.Store.(store.SubmissionStore)
-	if !ok {
-		return nil, nil
-	}
-	return mailauth.EnsureDKIMKeys(ctx, subStore, name, time.Now())
 }

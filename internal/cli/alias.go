@@ -7,9 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
-	"posthorn/internal/store"
+	"posthorn/internal/admin"
 )
 
 func (e *env) aliasCmd() *cobra.Command {
@@ -24,28 +22,15 @@ func (e *env) aliasCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			alias, err := parseAliasAddress(args[0])
+			alias, targets, err := admin.ParseAlias(args[0], args[1:])
 			if err != nil {
 				return err
 			}
-			var targets []string
-			for _, t := range args[1:] {
-				a, err := address.Parse(t)
-				if err != nil {
-					return fmt.Errorf("target: %w", err)
-				}
-				targets = append(targets, a.String())
-			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				_, err := d.Store.AddAlias(cmd.Context(), alias, targets)
-				switch {
-				case errors.Is(err, store.ErrUnknownDomain):
-					return fmt.Errorf("alias %s: its domain is not local; add it first with posthorn domain add", alias)
-				case errors.Is(err, store.ErrExists):
-					return fmt.Errorf("%s already exists (as an account or alias)", alias)
-				case errors.Is(err, store.ErrNotFound):
-					return fmt.Errorf("%v (targets must be local accounts or aliases)", err)
-				case err != nil:
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				_, _, err := a.AddAlias(cmd.Context(), alias, targets)
+				if _, ok := admin.AsError(err, admin.CodeNotFound, "alias"); ok {
+					return fmt.Errorf("%w; add it first with posthorn domain add", err)
+				} else if err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(e.stdout, "added alias %s -> %s\n", alias, strings.Join(targets, ", "))
@@ -57,13 +42,13 @@ func (e *env) aliasCmd() *cobra.Command {
 		Short: "List aliases and their targets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				aliases, err := d.Store.ListAliases(cmd.Context())
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				aliases, err := a.ListAliases(cmd.Context())
 				if err != nil {
 					return err
 				}
-				for _, a := range aliases {
-					fmt.Fprintf(e.stdout, "%s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
+				for _, al := range aliases {
+					fmt.Fprintf(e.stdout, "%s -> %s\n", al.Address, strings.Join(al.Targets, ", "))
 				}
 				return nil
 			})
@@ -73,14 +58,12 @@ func (e *env) aliasCmd() *cobra.Command {
 		Short: "Remove an alias",
 		Args:  exactArgs(1, "one alias address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			alias, err := parseAliasAddress(args[0])
+			alias, err := admin.ParseAddressOrDomain("alias", args[0])
 			if err != nil {
 				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if err := d.Store.RemoveAlias(cmd.Context(), alias); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("unknown alias %s", alias)
-				} else if err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.RemoveAlias(cmd.Context(), alias); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "removed alias %s\n", alias)
@@ -89,20 +72,4 @@ func (e *env) aliasCmd() *cobra.Command {
 		},
 	})
 	return cmd
-}
-
-// parseAliasAddress accepts an address or "@domain", the catch-all of a domain.
-func parseAliasAddress(s string) (string, error) {
-	if strings.HasPrefix(s, "@") {
-		d, err := address.ParseDomain(s[1:])
-		if err != nil {
-			return "", fmt.Errorf("%w %q: %v", address.ErrInvalid, s, err)
-		}
-		return "@" + d, nil
-	}
-	a, err := address.Parse(s)
-	if err != nil {
-		return "", err
-	}
-	return a.String(), nil
 }

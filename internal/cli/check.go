@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/app"
+	"posthorn/internal/admin"
 )
 
 func (e *env) checkCmd() *cobra.Command {
@@ -19,15 +19,15 @@ referenced message body exists. With --repair, delete message bodies nothing ref
 a crash before their commit); run --repair only while the server is stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				if repair {
-					n, err := app.RemoveOrphans(cmd.Context(), d, time.Time{})
+					n, err := a.RemoveOrphans(cmd.Context(), time.Time{})
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(e.stdout, "removed %d unreferenced message bodies\n", n)
 				}
-				problems, err := app.Check(cmd.Context(), d)
+				problems, err := a.Check(cmd.Context())
 				if err != nil {
 					return err
 				}

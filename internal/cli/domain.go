@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
-	"posthorn/internal/store"
+	"posthorn/internal/admin"
 )
 
 func (e *env) domainCmd() *cobra.Command {
@@ -18,14 +15,12 @@ func (e *env) domainCmd() *cobra.Command {
 		Short: "Add a domain this server receives mail for (with its DKIM keys)",
 		Args:  exactArgs(1, "one domain name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := address.ParseDomain(args[0])
+			name, err := admin.ParseDomain("domain", args[0])
 			if err != nil {
-				return fmt.Errorf("domain %q: %v", args[0], err)
+				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if _, err := app.AddDomain(cmd.Context(), d, name); errors.Is(err, store.ErrExists) {
-					return fmt.Errorf("domain %s already exists", name)
-				} else if err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if _, err := a.AddDomain(cmd.Context(), name); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "added domain %s\n", name)
@@ -37,8 +32,8 @@ func (e *env) domainCmd() *cobra.Command {
 		Short: "List the domains",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				domains, err := d.Store.ListDomains(cmd.Context())
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				domains, err := a.ListDomains(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -53,21 +48,15 @@ func (e *env) domainCmd() *cobra.Command {
 		Short: "Remove a domain that has no accounts or aliases left",
 		Args:  exactArgs(1, "one domain name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := address.ParseDomain(args[0])
+			name, err := admin.ParseDomain("domain", args[0])
 			if err != nil {
-				return fmt.Errorf("domain %q: %v", args[0], err)
+				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				err := d.Store.RemoveDomain(cmd.Context(), name)
-				switch {
-				case errors.Is(err, store.ErrNotFound):
-					return fmt.Errorf("unknown domain %s", name)
-				case errors.Is(err, store.ErrInUse):
-					return fmt.Errorf("domain %s still has accounts or aliases; remove them first", name)
-				case err != nil:
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.RemoveDomain(cmd.Context(), name); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(e.stdout, "removed domain %s\n", name)
+				_, err := fmt.Fprintf(e.stdout, "removed domain %s\n", name)
 				return err
 			})
 		},

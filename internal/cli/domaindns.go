@@ -9,8 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
+	"posthorn/internal/admin"
 	"posthorn/internal/config"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
@@ -24,23 +23,18 @@ func (e *env) domainDNSCmd() *cobra.Command {
 		Short: "Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV)",
 		Args:  exactArgs(1, "one domain name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := address.ParseDomain(args[0])
+			name, err := admin.ParseDomain("domain", args[0])
 			if err != nil {
-				return fmt.Errorf("domain %q: %v", args[0], err)
+				return err
 			}
 			cfg, err := e.config()
 			if err != nil {
 				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if _, err := d.Store.GetDomain(cmd.Context(), name); err != nil {
-					return fmt.Errorf("unknown domain %s", name)
-				}
-				var keys []store.DKIMKey
-				if ss, ok := d.Store.(store.SubmissionStore); ok {
-					if keys, err = mailauth.EnsureDKIMKeys(cmd.Context(), ss, name, time.Now()); err != nil {
-						return err
-					}
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				keys, err := a.DomainKeys(cmd.Context(), name)
+				if err != nil {
+					return err
 				}
 				return writeDNSRecords(e.stdout, cfg, name, keys, time.Now())
 			})

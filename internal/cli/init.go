@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/address"
+	"posthorn/internal/admin"
 	"posthorn/internal/app"
 	"posthorn/internal/config"
 )
@@ -78,7 +79,7 @@ and print that account's password once. An existing configuration file is never 
 			if err != nil {
 				return err
 			}
-			password, err := app.Bootstrap(cmd.Context(), data, d)
+			password, err := (&admin.Admin{Store: data.Store, Blobs: data.Blobs}).Bootstrap(cmd.Context(), d)
 			if cerr := data.Close(); err == nil {
 				err = cerr
 			}

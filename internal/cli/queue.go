@@ -10,13 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/app"
+	"posthorn/internal/admin"
 	"posthorn/internal/store"
 )
 
-// queueCmd is `posthorn queue`: the outbound queue, one line per recipient. The commands change
-// the database directly; a running server notices rows made due within a quarter of a second,
-// and checks a row is neither held nor deleted before sending it.
+// queueCmd is `posthorn queue`: the outbound queue, one line per recipient (see internal/admin
+// for how a running server notices the changes).
 func (e *env) queueCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "queue", Short: "Inspect and manage the outbound queue"}
 	cmd.AddCommand(&cobra.Command{
@@ -24,8 +23,8 @@ func (e *env) queueCmd() *cobra.Command {
 		Short: "List queued recipients: id, state, attempts, age, next attempt, sender, recipient, last error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withQueue(cmd.Context(), func(_ *app.Data, qs store.QueueStore) error {
-				rows, err := qs.ListQueue(cmd.Context())
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				rows, err := a.ListQueue(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -52,8 +51,8 @@ func (e *env) queueCmd() *cobra.Command {
 		Short: "Show everything about one queued recipient",
 		Args:  exactArgs(1, "one queue id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
-				q, err := qs.GetQueued(cmd.Context(), id)
+			return e.queueByID(cmd.Context(), args[0], func(a *admin.Admin, id int64) error {
+				q, err := a.GetQueued(cmd.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -84,25 +83,19 @@ func (e *env) queueCmd() *cobra.Command {
 		},
 	}, e.queueRetryCmd(),
 		e.queueAction("hold", "Hold a queued recipient: it is not attempted until released", "held",
-			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, true) }),
+			func(ctx context.Context, a *admin.Admin, id int64) error { return a.HoldQueued(ctx, id, true) }),
 		e.queueAction("release", "Release a held recipient", "released",
-			func(ctx context.Context, qs store.QueueStore, id int64) error { return qs.SetQueueHeld(ctx, id, false) }),
+			func(ctx context.Context, a *admin.Admin, id int64) error { return a.HoldQueued(ctx, id, false) }),
 		&cobra.Command{
 			Use:   "delete ID",
 			Short: "Delete a queued recipient without delivering it or notifying the sender",
 			Args:  exactArgs(1, "one queue id"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.queueByID(cmd.Context(), args[0], func(d *app.Data, qs store.QueueStore, id int64) error {
-					gone, err := qs.QueueDone(cmd.Context(), id)
-					if err != nil {
+				return e.queueByID(cmd.Context(), args[0], func(a *admin.Admin, id int64) error {
+					if err := a.DeleteQueued(cmd.Context(), id); err != nil {
 						return err
 					}
-					for _, b := range gone {
-						if err := d.Blobs.Remove(b); err != nil {
-							return fmt.Errorf("remove message body %s: %w", b, err)
-						}
-					}
-					_, err = fmt.Fprintf(e.stdout, "deleted %d\n", id)
+					_, err := fmt.Fprintf(e.stdout, "deleted %d\n", id)
 					return err
 				})
 			},
@@ -122,8 +115,8 @@ func (e *env) queueRetryCmd() *cobra.Command {
 				if len(args) != 0 {
 					return errors.New("queue retry: give an id or --all, not both")
 				}
-				return e.withQueue(cmd.Context(), func(_ *app.Data, qs store.QueueStore) error {
-					n, err := qs.RetryAllQueued(cmd.Context(), time.Now())
+				return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+					n, err := a.RetryAllQueued(cmd.Context())
 					if err != nil {
 						return err
 					}
@@ -134,8 +127,8 @@ func (e *env) queueRetryCmd() *cobra.Command {
 			if len(args) != 1 {
 				return errors.New("queue retry: want one queue id, or --all")
 			}
-			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
-				if err := qs.RetryQueued(cmd.Context(), id, time.Now()); err != nil {
+			return e.queueByID(cmd.Context(), args[0], func(a *admin.Admin, id int64) error {
+				if err := a.RetryQueued(cmd.Context(), id); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "queued for retry %d\n", id)
@@ -148,14 +141,14 @@ func (e *env) queueRetryCmd() *cobra.Command {
 }
 
 // queueAction is a command that changes one row by id and says so.
-func (e *env) queueAction(name, short, done string, fn func(context.Context, store.QueueStore, int64) error) *cobra.Command {
+func (e *env) queueAction(name, short, done string, fn func(context.Context, *admin.Admin, int64) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   name + " ID",
 		Short: short,
 		Args:  exactArgs(1, "one queue id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.queueByID(cmd.Context(), args[0], func(_ *app.Data, qs store.QueueStore, id int64) error {
-				if err := fn(cmd.Context(), qs, id); err != nil {
+			return e.queueByID(cmd.Context(), args[0], func(a *admin.Admin, id int64) error {
+				if err := fn(cmd.Context(), a, id); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "%s %d\n", done, id)
@@ -165,30 +158,13 @@ func (e *env) queueAction(name, short, done string, fn func(context.Context, sto
 	}
 }
 
-// withQueue runs fn with the data directory's queue.
-func (e *env) withQueue(ctx context.Context, fn func(*app.Data, store.QueueStore) error) error {
-	return e.withData(ctx, func(d *app.Data) error {
-		qs, ok := d.Store.(store.QueueStore)
-		if !ok {
-			return errors.New("this store has no outbound queue")
-		}
-		return fn(d, qs)
-	})
-}
-
-// queueByID parses a queue id and runs fn; an unknown id is a clear error.
-func (e *env) queueByID(ctx context.Context, arg string, fn func(*app.Data, store.QueueStore, int64) error) error {
+// queueByID parses a queue id and runs fn with it.
+func (e *env) queueByID(ctx context.Context, arg string, fn func(*admin.Admin, int64) error) error {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
 		return fmt.Errorf("queue id %q: want a positive number, as shown by posthorn queue list", arg)
 	}
-	return e.withQueue(ctx, func(d *app.Data, qs store.QueueStore) error {
-		err := fn(d, qs, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no queued message with id %d (delivered, bounced or deleted?)", id)
-		}
-		return err
-	})
+	return e.withAdmin(ctx, func(a *admin.Admin) error { return fn(a, id) })
 }
 
 func priorityName(p store.Priority) string {

@@ -1,6 +1,8 @@
-// Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue
-// and check. Admin commands open the data directory of the configuration directly, so they work
-// whether the server runs or not. Every error is one line on standard error and exit status 1.
+// Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue,
+// spam and check. Admin commands open the data directory of the configuration directly, so they
+// work whether the server runs or not, and run the operations of internal/admin on it: the
+// commands parse their arguments and print the results, nothing more. Every error is one line
+// on standard error and exit status 1.
 package cli
 
 import (
@@ -10,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/app"
 	"posthorn/internal/config"
 )
@@ -53,8 +56,8 @@ func (e *env) config() (config.Config, error) {
 	return config.Load(e.configPath)
 }
 
-// withData runs fn on the data directory of the configuration.
-func (e *env) withData(ctx context.Context, fn func(d *app.Data) error) error {
+// withAdmin runs fn with the operations on the data directory of the configuration.
+func (e *env) withAdmin(ctx context.Context, fn func(a *admin.Admin) error) error {
 	cfg, err := e.config()
 	if err != nil {
 		return err
@@ -63,7 +66,7 @@ func (e *env) withData(ctx context.Context, fn func(d *app.Data) error) error {
 	if err != nil {
 		return err
 	}
-	ferr := fn(d)
+	ferr := fn(&admin.Admin{Store: d.Store, Blobs: d.Blobs})
 	if cerr := d.Close(); ferr == nil && cerr != nil {
 		return cerr
 	}

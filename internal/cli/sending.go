@@ -2,33 +2,22 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
-	"posthorn/internal/auth"
+	"posthorn/internal/admin"
 	"posthorn/internal/store"
 )
 
-// sendingAccount returns the account named by arg and the store of its sending settings.
-func sendingAccount(ctx context.Context, d *app.Data, arg string) (store.SubmissionStore, store.Account, error) {
-	addr, err := address.Parse(arg)
-	if err != nil {
-		return nil, store.Account{}, err
+// normalised is an address as the operations of internal/admin key it, for the commands that
+// name an account after it was changed.
+func normalised(addr string) string {
+	if a, err := admin.ParseAddress("address", addr); err == nil {
+		return a
 	}
-	ss, ok := d.Store.(store.SubmissionStore)
-	if !ok {
-		return nil, store.Account{}, auth.ErrNoSubmissionStore
-	}
-	acc, err := d.Store.GetAccount(ctx, addr.String())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, store.Account{}, fmt.Errorf("unknown user %s", addr)
-	}
-	return ss, acc, err
+	return addr
 }
 
 // appPasswordCmd: "user app-password add|list|remove": generated passwords for mail clients,
@@ -40,18 +29,12 @@ func (e *env) appPasswordCmd() *cobra.Command {
 		Short: "Generate an app password called NAME and print it (shown only once)",
 		Args:  exactArgs(2, "an address and a name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if _, _, err := sendingAccount(cmd.Context(), d, args[0]); err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				password, err := a.AddAppPassword(cmd.Context(), args[0], args[1])
+				if err != nil {
 					return err
 				}
-				addr, _ := address.Parse(args[0])
-				password, err := auth.AddAppPassword(cmd.Context(), d.Store, addr.String(), args[1])
-				if errors.Is(err, store.ErrExists) {
-					return fmt.Errorf("%s already has an app password called %q", addr, args[1])
-				} else if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "app password %q of %s (shown only now): %s\n", args[1], addr, password)
+				_, err = fmt.Fprintf(e.stdout, "app password %q of %s (shown only now): %s\n", args[1], normalised(args[0]), password)
 				return err
 			})
 		},
@@ -60,12 +43,8 @@ func (e *env) appPasswordCmd() *cobra.Command {
 		Short: "List an account's app passwords by name",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				ss, acc, err := sendingAccount(cmd.Context(), d, args[0])
-				if err != nil {
-					return err
-				}
-				list, err := ss.ListAppPasswords(cmd.Context(), acc.ID)
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				list, err := a.AppPasswords(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -80,17 +59,11 @@ func (e *env) appPasswordCmd() *cobra.Command {
 		Short: "Delete an app password: it stops working at once",
 		Args:  exactArgs(2, "an address and a name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				ss, acc, err := sendingAccount(cmd.Context(), d, args[0])
-				if err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.RemoveAppPassword(cmd.Context(), args[0], args[1]); err != nil {
 					return err
 				}
-				if err := ss.RemoveAppPassword(cmd.Context(), acc.ID, args[1]); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("%s has no app password called %q", acc.Address, args[1])
-				} else if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "removed app password %q of %s\n", args[1], acc.Address)
+				_, err := fmt.Fprintf(e.stdout, "removed app password %q of %s\n", args[1], normalised(args[0]))
 				return err
 			})
 		},
@@ -98,48 +71,23 @@ func (e *env) appPasswordCmd() *cobra.Command {
 	return cmd
 }
 
-// parseSendAs reads "local@domain" or "@domain".
-func parseSendAs(arg string) (string, error) {
-	if len(arg) > 1 && arg[0] == '@' {
-		d, err := address.ParseDomain(arg[1:])
-		if err != nil {
-			return "", fmt.Errorf("send-as %q: %v", arg, err)
-		}
-		return "@" + d, nil
-	}
-	a, err := address.Parse(arg)
-	if err != nil {
-		return "", fmt.Errorf("send-as %q: %v", arg, err)
-	}
-	return a.String(), nil
-}
-
 // sendAsCmd: "user send-as add|list|remove": addresses or whole domains an account may use as
 // sender besides its own address and the aliases that lead to it.
 func (e *env) sendAsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "send-as", Short: "Manage the addresses an account may send as (local@domain or @domain)"}
-	change := func(use, short, done string, fn func(store.SubmissionStore, context.Context, int64, string) error) *cobra.Command {
+	change := func(use, short, done string, fn func(*admin.Admin, context.Context, string, string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: exactArgs(2, "an address and a send-as address or @domain"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				sendAs, err := parseSendAs(args[1])
+				sendAs, err := admin.ParseSendAs(args[1])
 				if err != nil {
 					return err
 				}
-				return e.withData(cmd.Context(), func(d *app.Data) error {
-					ss, acc, err := sendingAccount(cmd.Context(), d, args[0])
-					if err != nil {
+				return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+					if err := fn(a, cmd.Context(), args[0], sendAs); err != nil {
 						return err
 					}
-					switch err := fn(ss, cmd.Context(), acc.ID, sendAs); {
-					case errors.Is(err, store.ErrExists):
-						return fmt.Errorf("%s may already send as %s", acc.Address, sendAs)
-					case errors.Is(err, store.ErrNotFound):
-						return fmt.Errorf("%s has no send-as %s", acc.Address, sendAs)
-					case err != nil:
-						return err
-					}
-					_, err = fmt.Fprintf(e.stdout, "%s %s %s\n", acc.Address, done, sendAs)
+					_, err := fmt.Fprintf(e.stdout, "%s %s %s\n", normalised(args[0]), done, sendAs)
 					return err
 				})
 			},
@@ -147,19 +95,15 @@ func (e *env) sendAsCmd() *cobra.Command {
 	}
 	cmd.AddCommand(
 		change("add ADDRESS SENDAS", "Let ADDRESS send as SENDAS (an address, or @domain for all of a domain)", "may now send as",
-			store.SubmissionStore.AddSendAs),
-		change("remove ADDRESS SENDAS", "Take a send-as away", "may no longer send as", store.SubmissionStore.RemoveSendAs),
+			(*admin.Admin).AddSendAs),
+		change("remove ADDRESS SENDAS", "Take a send-as away", "may no longer send as", (*admin.Admin).RemoveSendAs),
 		&cobra.Command{
 			Use: "list ADDRESS", Short: "List an account's send-as addresses", Args: exactArgs(1, "one address"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.withData(cmd.Context(), func(d *app.Data) error {
-					ss, acc, err := sendingAccount(cmd.Context(), d, args[0])
-					if err != nil {
-						return err
-					}
-					list, err := ss.ListSendAs(cmd.Context(), acc.ID)
-					for _, a := range list {
-						fmt.Fprintln(e.stdout, a)
+				return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+					list, err := a.SendAs(cmd.Context(), args[0])
+					for _, s := range list {
+						fmt.Fprintln(e.stdout, s)
 					}
 					return err
 				})
@@ -194,21 +138,17 @@ func (e *env) sendLimitCmd() *cobra.Command {
 					return err
 				}
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				ss, acc, err := sendingAccount(cmd.Context(), d, args[0])
-				if err != nil {
-					return err
-				}
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				if len(args) == 3 {
-					if err := ss.SetSendLimits(cmd.Context(), acc.ID, set); err != nil {
+					if err := a.SetSendLimits(cmd.Context(), args[0], set); err != nil {
 						return err
 					}
 				}
-				l, err := ss.GetSendLimits(cmd.Context(), acc.ID)
+				l, err := a.SendLimits(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(e.stdout, "%s: %s recipients per hour, %s per day\n", acc.Address,
+				_, err = fmt.Fprintf(e.stdout, "%s: %s recipients per hour, %s per day\n", normalised(args[0]),
 					describeLimit(l.PerHour, cfg.Limits.SendPerHour), describeLimit(l.PerDay, cfg.Limits.SendPerDay))
 				return err
 			})

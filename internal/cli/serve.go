@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/app"
 	plog "posthorn/internal/log"
 )
@@ -43,8 +44,8 @@ localhost, listeners on 127.0.0.1 with unprivileged ports (SMTP 2525, HTTP 8080)
 
 // bootstrap creates the trial domain and account on the first start without a config file.
 func (e *env) bootstrap(ctx context.Context, dataDir string) error {
-	return e.withData(ctx, func(d *app.Data) error {
-		password, err := app.Bootstrap(ctx, d, "localhost")
+	return e.withAdmin(ctx, func(a *admin.Admin) error {
+		password, err := a.Bootstrap(ctx, "localhost")
 		if err != nil || password == "" {
 			return err
 		}

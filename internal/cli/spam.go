@@ -10,57 +10,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
+	"posthorn/internal/admin"
 	"posthorn/internal/config"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
-	"posthorn/internal/store"
 )
-
-// spamStore is what the spam commands need of the store.
-type spamStore interface {
-	store.Store
-	store.SpamModel
-	store.SpamLists
-	store.Correspondents
-}
 
 func (e *env) spamCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "spam", Short: "Train and inspect the spam classifier; manage allow and block lists"}
 	cmd.AddCommand(e.spamTrainCmd(), e.spamExplainCmd(), e.spamListCmd(false), e.spamListCmd(true))
 	return cmd
-}
-
-// withSpam runs fn on the data directory's store, which must keep spam models.
-func (e *env) withSpam(ctx context.Context, fn func(cfg config.Config, st spamStore) error) error {
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
-	return e.withData(ctx, func(d *app.Data) error {
-		st, ok := d.Store.(spamStore)
-		if !ok {
-			return errors.New("this store keeps no spam models")
-		}
-		return fn(cfg, st)
-	})
-}
-
-// accountID resolves an account address; "" is the global model (0).
-func accountID(ctx context.Context, st store.Store, addr string) (int64, error) {
-	if addr == "" {
-		return 0, nil
-	}
-	a, err := address.Parse(addr)
-	if err != nil {
-		return 0, err
-	}
-	acc, err := st.GetAccount(ctx, a.String())
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, fmt.Errorf("unknown user %s", a)
-	}
-	return acc.ID, err
 }
 
 func (e *env) spamTrainCmd() *cobra.Command {
@@ -86,11 +45,7 @@ func (e *env) spamTrainCmd() *cobra.Command {
 				}
 			}
 			ctx := cmd.Context()
-			return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
-				id, err := accountID(ctx, st, account)
-				if err != nil {
-					return err
-				}
+			return e.withAdmin(ctx, func(a *admin.Admin) error {
 				var counts [2]int
 				for i, c := range []struct {
 					flag, path string
@@ -99,7 +54,11 @@ func (e *env) spamTrainCmd() *cobra.Command {
 					if c.path == "" {
 						continue
 					}
-					n, err := spam.TrainCorpus(ctx, st, id, c.path, c.spam)
+					n, err := a.TrainSpam(ctx, account, c.path, c.spam)
+					var refused *admin.Error
+					if errors.As(err, &refused) {
+						return err // the account, not the corpus
+					}
 					switch {
 					case errors.Is(err, spam.ErrEmptyCorpus):
 						return fmt.Errorf("%s %s: no messages in it", c.flag, c.path)
@@ -110,13 +69,13 @@ func (e *env) spamTrainCmd() *cobra.Command {
 					}
 					counts[i] = n
 				}
-				global, acc, err := st.SpamTotals(ctx, id)
+				global, acc, err := a.SpamTotals(ctx, account)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "trained %d spam and %d ham messages\n", counts[0], counts[1])
 				fmt.Fprintf(e.stdout, "global model: %d spam, %d ham\n", global.Spam, global.Ham)
-				if id != 0 {
+				if account != "" {
 					fmt.Fprintf(e.stdout, "model of %s: %d spam, %d ham\n", account, acc.Spam, acc.Ham)
 				}
 				return nil
@@ -150,17 +109,18 @@ func (e *env) spamExplainCmd() *cobra.Command {
 				return fmt.Errorf("message %s: not a file with a message in it", args[0])
 			}
 			ctx := cmd.Context()
-			return e.withSpam(ctx, func(cfg config.Config, st spamStore) error {
-				id, err := accountID(ctx, st, account)
-				if err != nil {
-					return err
-				}
-				sc := cfg.Filter.Spam
-				c := spam.New(st, st, st, dns.New(cfg.DNS.Resolver), spam.Config{
+			cfg, err := e.config()
+			if err != nil {
+				return err
+			}
+			sc := cfg.Filter.Spam
+			return e.withAdmin(ctx, func(a *admin.Admin) error {
+				a.Spam = spam.Config{
 					JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
 					DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL,
-				}, nil)
-				score, ex, err := c.Explain(ctx, id, f, fi.Size(), spam.Signals{})
+				}
+				a.Resolver = dns.New(cfg.DNS.Resolver)
+				score, ex, err := a.ExplainSpam(ctx, account, f, fi.Size())
 				if err != nil {
 					return err
 				}
@@ -217,23 +177,18 @@ func (e *env) spamListCmd(block bool) *cobra.Command {
 		name, what = "block", "Senders whose mail always goes to Junk: ADDRESS or @DOMAIN (subdomains too)"
 	}
 	cmd := &cobra.Command{Use: name, Short: what}
-	change := func(verb string, apply func(ctx context.Context, st spamStore, id int64, e store.SpamListEntry) error) *cobra.Command {
+	change := func(verb string, apply func(a *admin.Admin, ctx context.Context, account, entry string, block bool) error) *cobra.Command {
 		return &cobra.Command{
 			Use:   verb + " ACCOUNT ADDRESS-OR-@DOMAIN",
 			Short: strings.ToUpper(verb[:1]) + verb[1:] + " an entry of an account's " + name + " list",
 			Args:  exactArgs(2, "ACCOUNT and ADDRESS-OR-@DOMAIN"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				entry, err := parseAliasAddress(args[1])
+				entry, err := admin.ParseAddressOrDomain("entry", args[1])
 				if err != nil {
 					return err
 				}
-				ctx := cmd.Context()
-				return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
-					id, err := accountID(ctx, st, args[0])
-					if err != nil {
-						return err
-					}
-					if err := apply(ctx, st, id, store.SpamListEntry{Entry: entry, Block: block}); err != nil {
+				return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+					if err := apply(a, cmd.Context(), args[0], entry, block); err != nil {
 						return err
 					}
 					_, err = fmt.Fprintf(e.stdout, "%s: %s %s\n", args[0], verb, entry)
@@ -242,45 +197,18 @@ func (e *env) spamListCmd(block bool) *cobra.Command {
 			},
 		}
 	}
-	cmd.AddCommand(change("add", func(ctx context.Context, st spamStore, id int64, en store.SpamListEntry) error {
-		err := st.AddSpamListEntry(ctx, id, en)
-		if errors.Is(err, store.ErrExists) {
-			list := "allow"
-			if entries, lerr := st.SpamListEntries(ctx, id); lerr == nil {
-				for _, x := range entries {
-					if x.Entry == en.Entry && x.Block {
-						list = "block"
-					}
-				}
-			}
-			return fmt.Errorf("%s is already on the %s list", en.Entry, list)
-		}
-		return err
-	}), change("remove", func(ctx context.Context, st spamStore, id int64, en store.SpamListEntry) error {
-		err := st.RemoveSpamListEntry(ctx, id, en)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%s is not on the %s list", en.Entry, name)
-		}
-		return err
-	}), &cobra.Command{
+	cmd.AddCommand(change("add", (*admin.Admin).AddSpamListEntry), change("remove", (*admin.Admin).RemoveSpamListEntry), &cobra.Command{
 		Use:   "list ACCOUNT",
 		Short: "List an account's " + name + " list",
 		Args:  exactArgs(1, "ACCOUNT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			return e.withSpam(ctx, func(_ config.Config, st spamStore) error {
-				id, err := accountID(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
-				entries, err := st.SpamListEntries(ctx, id)
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				entries, err := a.SpamList(cmd.Context(), args[0], block)
 				if err != nil {
 					return err
 				}
 				for _, en := range entries {
-					if en.Block == block {
-						fmt.Fprintln(e.stdout, en.Entry)
-					}
+					fmt.Fprintln(e.stdout, en)
 				}
 				return nil
 			})

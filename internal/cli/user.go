@@ -12,9 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"posthorn/internal/address"
-	"posthorn/internal/app"
-	"posthorn/internal/auth"
+	"posthorn/internal/admin"
 	"posthorn/internal/store"
 )
 
@@ -26,7 +24,7 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Create an account with the default mailboxes (asks for the password)",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := address.Parse(args[0])
+			addr, err := admin.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -34,14 +32,11 @@ func (e *env) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				_, err := auth.AddAccount(cmd.Context(), d.Store, addr.String(), password)
-				switch {
-				case errors.Is(err, store.ErrUnknownDomain):
-					return fmt.Errorf("unknown domain %s; add it first with: posthorn domain add %s", addr.Domain, addr.Domain)
-				case errors.Is(err, store.ErrExists):
-					return fmt.Errorf("%s already exists (as an account or alias)", addr)
-				case err != nil:
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				_, err := a.AddAccount(cmd.Context(), addr, password)
+				if unknown, ok := admin.AsError(err, admin.CodeNotFound, "domain"); ok {
+					return fmt.Errorf("%w; add it first with: posthorn domain add %s", err, unknown.Value)
+				} else if err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(e.stdout, "added user %s\n", addr)
@@ -55,7 +50,7 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Set an account's password (asks for it)",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := address.Parse(args[0])
+			addr, err := admin.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -63,10 +58,8 @@ func (e *env) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if err := auth.SetPassword(cmd.Context(), d.Store, addr.String(), password); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("unknown user %s", addr)
-				} else if err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.SetPassword(cmd.Context(), addr, password); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "changed password of %s\n", addr)
@@ -83,17 +76,17 @@ func (e *env) userCmd() *cobra.Command {
 			domain := ""
 			if len(args) == 1 {
 				var err error
-				if domain, err = address.ParseDomain(args[0]); err != nil {
-					return fmt.Errorf("domain %q: %v", args[0], err)
+				if domain, err = admin.ParseDomain("domain", args[0]); err != nil {
+					return err
 				}
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				accounts, err := d.Store.ListAccounts(cmd.Context(), domain)
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				accounts, err := a.ListAccounts(cmd.Context(), domain)
 				if err != nil {
 					return err
 				}
-				for _, a := range accounts {
-					fmt.Fprintln(e.stdout, a.Address)
+				for _, acc := range accounts {
+					fmt.Fprintln(e.stdout, acc.Address)
 				}
 				return nil
 			})
@@ -103,14 +96,12 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Delete an account with all its mailboxes and messages",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := address.Parse(args[0])
+			addr, err := admin.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
-			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if err := app.RemoveAccount(cmd.Context(), d, addr.String()); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("unknown user %s", addr)
-				} else if err != nil {
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.RemoveAccount(cmd.Context(), addr); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(e.stdout, "removed user %s\n", addr)
@@ -135,7 +126,7 @@ func (e *env) userQuotaCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := address.Parse(args[0])
+			addr, err := admin.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -144,17 +135,15 @@ func (e *env) userQuotaCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			return e.withData(ctx, func(d *app.Data) error {
+			return e.withAdmin(ctx, func(a *admin.Admin) error {
 				if len(args) == 1 {
-					return e.showQuota(ctx, d, addr.String(), cfg.Limits.DefaultQuotaMiB)
+					return e.showQuota(ctx, a, addr, cfg.Limits.DefaultQuotaMiB)
 				}
 				bytes, err := parseQuota(args[1])
 				if err != nil {
 					return err
 				}
-				if err := d.Store.SetQuota(ctx, addr.String(), bytes); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("unknown user %s", addr)
-				} else if err != nil {
+				if err := a.SetQuota(ctx, addr, bytes); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(e.stdout, "set the quota of %s to %s\n", addr,
@@ -193,19 +182,13 @@ func describeQuota(bytes, defaultMiB int64) string {
 	return fmt.Sprintf("%d MiB", bytes>>20)
 }
 
-func (e *env) showQuota(ctx context.Context, d *app.Data, addr string, defaultMiB int64) error {
-	acc, err := d.Store.GetAccount(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("unknown user %s", addr)
-	} else if err != nil {
-		return err
-	}
-	used, messages, err := d.Store.AccountUsage(ctx, acc.ID)
+func (e *env) showQuota(ctx context.Context, a *admin.Admin, addr string, defaultMiB int64) error {
+	q, err := a.Quota(ctx, addr)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(e.stdout, "%s: quota %s; %.1f MiB used by %d messages\n", addr,
-		describeQuota(acc.QuotaBytes, defaultMiB), float64(used)/(1<<20), messages)
+		describeQuota(q.QuotaBytes, defaultMiB), float64(q.UsedBytes)/(1<<20), q.Messages)
 	return err
 }
 
@@ -237,7 +220,7 @@ func (e *env) newPassword(fromStdin bool) (string, error) {
 		}
 		password = first
 	}
-	if err := auth.CheckNewPassword(password); err != nil {
+	if err := admin.CheckPassword(password); err != nil {
 		return "", err
 	}
 	return password, nil

@@ -1,0 +1,150 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"posthorn/internal/address"
+	"posthorn/internal/auth"
+	"posthorn/internal/store"
+)
+
+// AddAccount creates an account with the default mailboxes and password (auth.AddAccount).
+// Its domain must be local: an unknown one is CodeNotFound for the field "domain".
+func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Account, error) {
+	parsed, err := address.Parse(addr)
+	if err != nil {
+		return store.Account{}, &Error{Code: CodeInvalid, Field: "address", Value: addr, Message: err.Error(), Err: err}
+	}
+	addr = parsed.String()
+	if err := CheckPassword(password); err != nil {
+		return store.Account{}, err
+	}
+	acc, err := auth.AddAccount(ctx, a.Store, addr, password)
+	switch {
+	case errors.Is(err, store.ErrUnknownDomain):
+		return store.Account{}, errorf(CodeNotFound, "domain", parsed.Domain, err, "unknown domain %s", parsed.Domain)
+	case errors.Is(err, store.ErrExists):
+		return store.Account{}, errorf(CodeExists, "address", addr, err, "%s already exists (as an account or alias)", addr)
+	}
+	return acc, err
+}
+
+// SetPassword replaces an account's password (auth.SetPassword).
+func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
+	addr, err := ParseAddress("address", addr)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	if err := auth.SetPassword(ctx, a.Store, addr, password); errors.Is(err, store.ErrNotFound) {
+		return unknownUser("address", addr, err)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// CheckPassword refuses a password too weak to set (auth.CheckNewPassword).
+func CheckPassword(password string) error {
+	if err := auth.CheckNewPassword(password); err != nil {
+		return &Error{Code: CodeInvalid, Field: "password", Message: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// ListAccounts returns the accounts of domain, or of every domain when domain is "".
+func (a *Admin) ListAccounts(ctx context.Context, domain string) ([]store.Account, error) {
+	if domain != "" {
+		var err error
+		if domain, err = ParseDomain("domain", domain); err != nil {
+			return nil, err
+		}
+	}
+	return a.Store.ListAccounts(ctx, domain)
+}
+
+// RemoveAccount deletes an account with its mailboxes and messages, and the message bodies
+// only it referenced.
+func (a *Admin) RemoveAccount(ctx context.Context, addr string) error {
+	addr, err := ParseAddress("address", addr)
+	if err != nil {
+		return err
+	}
+	unreferenced, err := a.Store.RemoveAccount(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return unknownUser("address", addr, err)
+	} else if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range unreferenced {
+		errs = append(errs, a.Blobs.Remove(id))
+	}
+	return errors.Join(errs...)
+}
+
+// Quota is an account's storage quota and usage.
+type Quota struct {
+	Address string
+	// QuotaBytes is the account's own quota in octets, 0 for none, or store.QuotaDefault when
+	// it follows the configuration's limits.default_quota_mib.
+	QuotaBytes int64
+	UsedBytes  int64 // as store.AccountUsage counts: each message once per mailbox it is in
+	Messages   int64
+}
+
+// Quota returns an account's storage quota and usage (RFC 9208 STORAGE).
+func (a *Admin) Quota(ctx context.Context, addr string) (Quota, error) {
+	acc, err := a.account(ctx, "address", addr)
+	if err != nil {
+		return Quota{}, err
+	}
+	used, messages, err := a.Store.AccountUsage(ctx, acc.ID)
+	if err != nil {
+		return Quota{}, err
+	}
+	return Quota{Address: acc.Address, QuotaBytes: acc.QuotaBytes, UsedBytes: used, Messages: messages}, nil
+}
+
+// MaxQuotaBytes is the largest quota SetQuota accepts: 2^40 MiB, more than any disk holds.
+const MaxQuotaBytes = 1 << 60
+
+// SetQuota sets an account's storage quota in octets: 0 for none, store.QuotaDefault to
+// follow the configuration's default again.
+func (a *Admin) SetQuota(ctx context.Context, addr string, bytes int64) error {
+	addr, err := ParseAddress("address", addr)
+	if err != nil {
+		return err
+	}
+	if bytes != store.QuotaDefault && (bytes < 0 || bytes > MaxQuotaBytes) {
+		return errorf(CodeInvalid, "quota", fmt.Sprint(bytes), nil,
+			"quota %d: want a size in octets from 0 (none) to %d, or the default", bytes, int64(MaxQuotaBytes))
+	}
+	if err := a.Store.SetQuota(ctx, addr, bytes); errors.Is(err, store.ErrNotFound) {
+		return unknownUser("address", addr, err)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// account returns the account at addr, given for field.
+func (a *Admin) account(ctx context.Context, field, addr string) (store.Account, error) {
+	addr, err := ParseAddress(field, addr)
+	if err != nil {
+		return store.Account{}, err
+	}
+	acc, err := a.Store.GetAccount(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, unknownUser(field, addr, err)
+	}
+	return acc, err
+}
+
+func unknownUser(field, addr string, cause error) *Error {
+	return errorf(CodeNotFound, field, addr, cause, "unknown user %s", addr)
+}
