@@ -10,6 +10,7 @@ import (
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
 	"posthorn/internal/blob"
+	"posthorn/internal/credentials"
 )
 
 // sweepOrphans deletes the blobs of the last two days that no row references: bodies written
@@ -95,7 +96,7 @@ func Bootstrap(ctx context.Context, d *Data, domain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := auth.AddAccount(ctx, d.Store, "postmaster@"+name, password); err != nil {
+	if _, err := credentials.AddAccount(ctx, d.Credentials, "postmaster@"+name, password); err != nil {
 		return "", err
 	}
 	return password, nil

@@ -10,9 +10,12 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/app"
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
+
+// errNoSubmissionStore is returned when the store keeps no app passwords or sending settings.
+var errNoSubmissionStore = errors.New("this store keeps no app passwords, send-as or DKIM keys")
 
 // sendingAccount returns the account named by arg and the store of its sending settings.
 func sendingAccount(ctx context.Context, d *app.Data, arg string) (store.SubmissionStore, store.Account, error) {
@@ -22,7 +25,7 @@ func sendingAccount(ctx context.Context, d *app.Data, arg string) (store.Submiss
 	}
 	ss, ok := d.Store.(store.SubmissionStore)
 	if !ok {
-		return nil, store.Account{}, auth.ErrNoSubmissionStore
+		return nil, store.Account{}, errNoSubmissionStore
 	}
 	acc, err := d.Store.GetAccount(ctx, addr.String())
 	if errors.Is(err, store.ErrNotFound) {
@@ -45,7 +48,7 @@ func (e *env) appPasswordCmd() *cobra.Command {
 					return err
 				}
 				addr, _ := address.Parse(args[0])
-				password, err := auth.AddAppPassword(cmd.Context(), d.Store, addr.String(), args[1])
+				password, err := credentials.AddAppPassword(cmd.Context(), d.Credentials, addr.String(), args[1])
 				if errors.Is(err, store.ErrExists) {
 					return fmt.Errorf("%s already has an app password called %q", addr, args[1])
 				} else if err != nil {

@@ -15,6 +15,7 @@ import (
 	"posthorn/internal/address"
 	"posthorn/internal/app"
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
@@ -35,7 +36,7 @@ func (e *env) userCmd() *cobra.Command {
 				return err
 			}
 			return e.withData(cmd.Context(), func(d *app.Data) error {
-				_, err := auth.AddAccount(cmd.Context(), d.Store, addr.String(), password)
+				_, err := credentials.AddAccount(cmd.Context(), d.Credentials, addr.String(), password)
 				switch {
 				case errors.Is(err, store.ErrUnknownDomain):
 					return fmt.Errorf("unknown domain %s; add it first with: posthorn domain add %s", addr.Domain, addr.Domain)
@@ -64,7 +65,7 @@ func (e *env) userCmd() *cobra.Command {
 				return err
 			}
 			return e.withData(cmd.Context(), func(d *app.Data) error {
-				if err := auth.SetPassword(cmd.Context(), d.Store, addr.String(), password); errors.Is(err, store.ErrNotFound) {
+				if err := credentials.SetPassword(cmd.Context(), d.Credentials, addr.String(), password); errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("unknown user %s", addr)
 				} else if err != nil {
 					return err
