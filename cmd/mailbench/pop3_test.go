@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
@@ -44,7 +44,7 @@ func startPOP3(t *testing.T, perAccount int) *pop3Bench {
 	}
 	srv := &pop3server.Server{
 		Hostname: "pop.test", Store: env.Store, Blobs: env.Blobs, Logger: env.Logger,
-		Auth: auth.NewAuthenticator(env.Store, env.Logger, nil), TLSConfig: env.TLSConfig,
+		Auth: credentials.NewAuthenticator(env.Credentials, env.Logger, nil), TLSConfig: env.TLSConfig,
 		AllowInsecureAuth: true,
 	}
 	b.addr, b.tlsAddr = env.Serve(srv.Serve, srv.ServeTLS)

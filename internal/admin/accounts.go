@@ -7,10 +7,11 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
-// AddAccount creates an account with the default mailboxes and password (auth.AddAccount).
+// AddAccount creates an account with the default mailboxes and password (credentials.AddAccount).
 // Its domain must be local: an unknown one is CodeNotFound for the field "domain".
 func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Account, error) {
 	parsed, err := address.Parse(addr)
@@ -21,7 +22,7 @@ func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Ac
 	if err := CheckPassword(password); err != nil {
 		return store.Account{}, err
 	}
-	acc, err := auth.AddAccount(ctx, a.Store, addr, password)
+	acc, err := credentials.AddAccount(ctx, a.Credentials, addr, password)
 	switch {
 	case errors.Is(err, store.ErrUnknownDomain):
 		return store.Account{}, errorf(CodeNotFound, "domain", parsed.Domain, err, "unknown domain %s", parsed.Domain)
@@ -31,7 +32,7 @@ func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Ac
 	return acc, err
 }
 
-// SetPassword replaces an account's password (auth.SetPassword).
+// SetPassword replaces an account's password (credentials.SetPassword).
 func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
 	addr, err := ParseAddress("address", addr)
 	if err != nil {
@@ -40,7 +41,7 @@ func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	if err := auth.SetPassword(ctx, a.Store, addr, password); errors.Is(err, store.ErrNotFound) {
+	if err := credentials.SetPassword(ctx, a.Credentials, addr, password); errors.Is(err, store.ErrNotFound) {
 		return unknownUser("address", addr, err)
 	} else if err != nil {
 		return err

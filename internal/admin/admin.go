@@ -27,6 +27,7 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/blob"
+	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
 	"posthorn/internal/store"
@@ -35,7 +36,9 @@ import (
 // Admin runs the operations on one data directory.
 type Admin struct {
 	Store store.Store
-	Blobs *blob.FS
+	// Credentials is Store as package credentials sees it (accounts, passwords, app passwords).
+	Credentials credentials.Store
+	Blobs       *blob.FS
 	// Spam and Resolver are what ExplainSpam scores with: the classifier's configuration and
 	// the resolver of its DNS lists, as the MX has them.
 	Spam     spam.Config

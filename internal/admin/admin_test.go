@@ -35,7 +35,7 @@ func openAdmin(t *testing.T, dir string) *Admin {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blobs.Close() })
-	return &Admin{Store: st, Blobs: blobs}
+	return &Admin{Store: st, Credentials: st, Blobs: blobs}
 }
 
 // reopenBlobs closes the blob store, as a server stopping does (which removes its pool of

@@ -8,6 +8,7 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 )
@@ -117,7 +118,7 @@ func (a *Admin) Bootstrap(ctx context.Context, domain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := auth.AddAccount(ctx, a.Store, "postmaster@"+name, password); err != nil {
+	if _, err := credentials.AddAccount(ctx, a.Credentials, "postmaster@"+name, password); err != nil {
 		return "", err
 	}
 	return password, nil

@@ -6,9 +6,12 @@ import (
 	"fmt"
 
 	"posthorn/internal/address"
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
+
+// errNoSubmissionStore is returned when the store keeps no app passwords or sending settings.
+var errNoSubmissionStore = errors.New("this store keeps no app passwords, send-as or DKIM keys")
 
 // sendingAccount returns the account at addr and the store of its sending settings: app
 // passwords, send-as addresses and limits.
@@ -19,7 +22,7 @@ func (a *Admin) sendingAccount(ctx context.Context, addr string) (store.Submissi
 	}
 	ss, ok := a.Store.(store.SubmissionStore)
 	if !ok {
-		return nil, store.Account{}, &Error{Code: CodeUnsupported, Message: auth.ErrNoSubmissionStore.Error(), Err: auth.ErrNoSubmissionStore}
+		return nil, store.Account{}, &Error{Code: CodeUnsupported, Message: errNoSubmissionStore.Error(), Err: errNoSubmissionStore}
 	}
 	acc, err := a.Store.GetAccount(ctx, addr)
 	if errors.Is(err, store.ErrNotFound) {
@@ -28,7 +31,7 @@ func (a *Admin) sendingAccount(ctx context.Context, addr string) (store.Submissi
 	return ss, acc, err
 }
 
-// AddAppPassword generates an app password called name for an account (auth.AddAppPassword)
+// AddAppPassword generates an app password called name for an account (credentials.AddAppPassword)
 // and returns it; it is never shown again.
 func (a *Admin) AddAppPassword(ctx context.Context, addr, name string) (string, error) {
 	_, acc, err := a.sendingAccount(ctx, addr)
@@ -38,7 +41,7 @@ func (a *Admin) AddAppPassword(ctx context.Context, addr, name string) (string, 
 	if name == "" {
 		return "", errorf(CodeInvalid, "name", name, nil, "app password name must not be empty")
 	}
-	password, err := auth.AddAppPassword(ctx, a.Store, acc.Address, name)
+	password, err := credentials.AddAppPassword(ctx, a.Credentials, acc.Address, name)
 	if errors.Is(err, store.ErrExists) {
 		return "", errorf(CodeExists, "name", name, err, "%s already has an app password called %q", acc.Address, name)
 	}

@@ -29,10 +29,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"posthorn/internal/admin"
-	"posthorn/internal/auth"
 	"posthorn/internal/blob"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
+	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
@@ -53,6 +53,9 @@ const ShutdownGrace = 10 * time.Second
 type Data struct {
 	Store store.Store
 	Blobs *blob.FS
+	// Credentials is Store as package credentials sees it: accounts, SCRAM keys, app
+	// passwords, login sources.
+	Credentials credentials.Store
 }
 
 // OpenData opens (creating if needed) the data directory of cfg. The admin CLI uses it while
@@ -69,7 +72,7 @@ func OpenData(ctx context.Context, cfg config.Config) (*Data, error) {
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
-	return &Data{Store: st, Blobs: blobs}, nil
+	return &Data{Store: st, Credentials: st, Blobs: blobs}, nil
 }
 
 // Close closes the store and the blob store.
@@ -163,7 +166,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		return nil, listening, err
 	}
 	s.data = data
-	ops := &admin.Admin{Store: data.Store, Blobs: data.Blobs}
+	ops := &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}
 	if err := sweepOrphans(ctx, ops, logger); err != nil {
 		return nil, listening, err
 	}
@@ -212,7 +215,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	}
 	// One authenticator for every protocol that logs in, so failed logins are throttled
 	// across them (per IP and per account).
-	authenticator := auth.NewAuthenticator(data.Store, logger.With("component", "auth"), registry)
+	authenticator := credentials.NewAuthenticator(data.Credentials, logger.With("component", "auth"), registry)
 	authenticator.SetCacheTTL(time.Duration(cfg.Auth.CacheSeconds) * time.Second)
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
 		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,

@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"posthorn/internal/auth"
 	"posthorn/internal/config"
+	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/maillog"
 	"posthorn/internal/smtpserver"
@@ -18,7 +18,7 @@ import (
 
 // newSubmissionServer builds the server behind listen.submission and listen.submissions.
 func newSubmissionServer(cfg config.Config, data *Data, committer *delivery.Committer,
-	authenticator *auth.Authenticator, tlsConfig *tls.Config, logger *slog.Logger, mailLog *maillog.Logger,
+	authenticator *credentials.Authenticator, tlsConfig *tls.Config, logger *slog.Logger, mailLog *maillog.Logger,
 	reg prometheus.Registerer) (*smtpserver.Server, error) {
 	subStore, ok := data.Store.(store.SubmissionStore)
 	if !ok {

@@ -3,8 +3,6 @@ package auth
 import (
 	"strings"
 	"testing"
-
-	"posthorn/internal/store"
 )
 
 // FuzzSCRAMServer feeds arbitrary client-first and client-final messages to the SCRAM server:
@@ -16,13 +14,13 @@ func FuzzSCRAMServer(f *testing.F) {
 	f.Add([]byte("p=tls-unique,,n=user,r=abc"), []byte(""))
 	f.Add([]byte("n,,m=mandatory,n=user,r=abc"), []byte("c=biws,r=abc,p="))
 	f.Add([]byte(",,,"), []byte(",p=,"))
-	keys, _ := DeriveSCRAM("pencil", store.SCRAMSalt{Salt: []byte("salt"), Iterations: 1})
+	keys, _ := DeriveSCRAM("pencil", SCRAMSalt{Salt: []byte("salt"), Iterations: 1})
 	f.Fuzz(func(t *testing.T, first, final []byte) {
 		ok := false
 		s := &scramServer{
 			nonce: func() string { return "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" },
-			lookup: func(string) (store.SCRAMSalt, []store.SCRAMKeys, error) {
-				return store.SCRAMSalt{Salt: []byte("salt"), Iterations: 1}, []store.SCRAMKeys{keys}, nil
+			lookup: func(string) (SCRAMSalt, []SCRAMKeys, error) {
+				return SCRAMSalt{Salt: []byte("salt"), Iterations: 1}, []SCRAMKeys{keys}, nil
 			},
 			finish: func(_ string, good bool) error { ok = good; return nil },
 		}

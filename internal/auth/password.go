@@ -1,69 +1,31 @@
-// Package auth checks credentials for every protocol: password hashing, app passwords, SASL
-// mechanisms and login throttling.
+// Package auth holds the mechanisms of authentication, free of any store: password hashing,
+// the stored form of app passwords, SCRAM key derivation, SASLprep, the SASL server state
+// machines and the framing of a SASL exchange over a line-based protocol. What remembers
+// things (accounts, throttling counts, the credential cache) is package credentials, which
+// builds on this one.
 //
 // Passwords are stored as argon2id hashes (RFC 9106) in the PHC string format
 // "$argon2id$v=19$m=65536,t=2,p=2$<salt>$<hash>", so the parameters travel with each hash and
 // can be raised later without invalidating stored passwords.
 //
-// App passwords (AddAppPassword) are generated passwords an account may have several of, each
-// with a name. They are random (over 110 bits), so they are stored as a keyed fast hash,
-// "$hmac-sha256$" and HMAC-SHA-256 under a server secret made once in the database (shared by
-// the server and the CLI), plus SCRAM keys. Login finds one by its keyed hash (one index
-// lookup), so a login costs the same work whatever the account has: a wrong one is exactly one
-// argon2id (of the account's password, or of a dummy hash for an unknown user, an unknown
-// domain, a name that is no address or a malformed stored hash) plus one HMAC. App passwords
-// stored as argon2id before keyed hashes existed still work: they are tried, one argon2id each,
-// only after the keyed lookup and the password failed, and the one that matches is rewritten in
-// the keyed form. Until each has been used once, a wrong login on such an account costs one
-// argon2id more per legacy app password, which shows in its timing; replacing them (posthorn
-// user app-password) ends that.
+// App passwords are random (RandomPassword: over 110 bits), so their stored form is a keyed
+// fast hash, KeyedHash: "$hmac-sha256$" and the base64 of HMAC-SHA-256 under a server secret.
+// A login can then find one by its hash instead of trying each. Older app passwords stored as
+// argon2id are told apart by IsKeyed.
 //
-// Verified passwords are remembered in memory for a while ([auth] cache_seconds, default
-// DefaultCacheTTL), like Dovecot's auth cache: see credCache. A hit costs two HMACs and the
-// account's row, read again to check that the hash that verified the password is still the
-// account's; failures are never remembered, and throttling applies first.
+// SASL: PLAIN (RFC 4616, NewPlainServer), LOGIN (NewLoginServer) and SCRAM-SHA-256 (RFC 5802,
+// RFC 7677, NewSCRAMServer), without channel binding: no -PLUS variant, a "p=" gs2 flag fails
+// with ErrChannelBinding. The servers are go-sasl's sasl.Server; they check nothing
+// themselves but call the functions they are given: CheckLogin with the username and password
+// for PLAIN and LOGIN, SCRAMLookup for the salt and keys of a username and SCRAMFinish with the
+// outcome of the proof for SCRAM. SCRAM needs the stored keys of RFC 5802 §3 (StoredKey,
+// ServerKey, DeriveSCRAM) under a salt and iteration count. One salt serves all credentials of
+// an account because the server names the salt before it knows which credential the client
+// holds; the proof is then checked against each. A user without keys is shown FakeSCRAMSalt,
+// stable per name, so the salt tells nothing of which accounts exist.
 //
-// At most as many argon2id hashes as the machine has cores (at least two) run at once, each with
-// its 64 MiB work area; further logins wait their turn. When hashing has been idle for a moment,
-// the memory is given back to the system (debug.FreeOSMemory), so the process shrinks back to
-// its resting size after a burst of logins.
-//
-// SASL (Authenticator.SASL): PLAIN (RFC 4616), LOGIN and SCRAM-SHA-256 (RFC 5802, RFC 7677,
-// without channel binding: no -PLUS variant, a "p=" gs2 flag fails). SCRAM needs the stored
-// keys of RFC 5802 §3 (StoredKey, ServerKey) under a salt and iteration count; they are derived
-// whenever a password or app password is set (AddAccount, SetPassword, AddAppPassword). One salt
-// serves all credentials of an account because the server names the salt before it knows which
-// credential the client holds; the proof is then checked against each. An account whose
-// password was set before SCRAM keys existed (or by a tool that only wrote the hash) has no
-// keys for its password until the password is set again: SCRAM then fails exactly like a wrong
-// password (the exchange shows a fake salt, as for an unknown user), while PLAIN and LOGIN work.
-//
-// Throttling, the same for every mechanism and protocol (IMAP, POP3, submission). Two counts
-// of failures, each lasting Window from its first failure:
-//
-//   - per source: an IPv4 address, or an IPv6 /64; every failure from it counts, whatever
-//     the account.
-//   - per account: failures against the account (or the name, for an unknown user) from
-//     sources it does not know. A known source is one the account has logged in from
-//     successfully within KnownSourceAge; the store keeps the KnownSourcesKept most recent
-//     per account (store.LoginStore, also the account's login history).
-//
-// An attempt from a known source looks at its source count only; from an unknown source, at
-// both. With n failures in the counts it looks at, it waits 2^(n-FreeFailures) × BaseDelay
-// first (nothing below FreeFailures), at most MaxDelay; it is refused outright (ErrThrottled)
-// when the source has HardLimit failures or, for an unknown source, the account has
-// AccountHardLimit. An attempt takes its place in the counts (as a failure) before its password
-// is checked, and a success gives it back: so parallel guesses count against each other, and an
-// attacker gets HardLimit guesses per source and Window however many connections it opens. A
-// success clears nothing else, neither the source's earlier failures (one right password must
-// not unlock guessing at other accounts) nor the account's (the owner logging in must not
-// restore a stranger's budget). A SCRAM exchange takes its place at its first message and gives
-// it back only for a matching proof: an abandoned exchange counts as a failure.
-//
-// So failures from strangers never throttle the owner's known sources. A stranger guessing from
-// one address is refused after HardLimit guesses; the owner at a fresh address meanwhile waits
-// up to MaxDelay per attempt, and is refused only once strangers from several sources have
-// failed AccountHardLimit times within Window.
+// LineExchange runs any of these servers over IMAP AUTHENTICATE or POP3 AUTH: "+ base64"
+// challenges, base64 answers, "*" to cancel.
 package auth
 
 import (

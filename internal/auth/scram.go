@@ -12,41 +12,50 @@ import (
 	"strconv"
 	"strings"
 
-	"posthorn/internal/store"
+	"github.com/emersion/go-sasl"
 )
 
 // SCRAMIterations is the PBKDF2 iteration count of new SCRAM-SHA-256 salts (RFC 7677 §4: at
 // least 4096).
 const SCRAMIterations = 4096
 
-// ErrSASLSyntax is returned by the SASL servers for a client message that does not parse;
-// protocols answer it with their syntax error reply.
-var ErrSASLSyntax = errors.New("malformed SASL message")
-
 // ErrChannelBinding is returned when a SCRAM client asks for channel binding ("p=" gs2 flag):
 // posthorn offers SCRAM-SHA-256 without -PLUS, so the exchange fails (RFC 5802 §6).
 var ErrChannelBinding = errors.New("channel binding is not supported")
 
+// SCRAMSalt is an account's SCRAM salt and iteration count (RFC 5802 §5.1), shared by all its
+// credentials: the server names them before it knows which credential the client holds.
+type SCRAMSalt struct {
+	Salt       []byte
+	Iterations int
+}
+
+// SCRAMKeys are the stored form of one SCRAM-SHA-256 credential (RFC 5802 §3).
+type SCRAMKeys struct {
+	StoredKey []byte
+	ServerKey []byte
+}
+
 // NewSCRAMSalt returns a fresh random salt with SCRAMIterations.
-func NewSCRAMSalt() (store.SCRAMSalt, error) {
+func NewSCRAMSalt() (SCRAMSalt, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return store.SCRAMSalt{}, fmt.Errorf("scram salt: %w", err)
+		return SCRAMSalt{}, fmt.Errorf("scram salt: %w", err)
 	}
-	return store.SCRAMSalt{Salt: salt, Iterations: SCRAMIterations}, nil
+	return SCRAMSalt{Salt: salt, Iterations: SCRAMIterations}, nil
 }
 
 // DeriveSCRAM computes the stored form of a SCRAM-SHA-256 credential (RFC 5802 §3):
 // SaltedPassword := Hi(password, salt, i); StoredKey := H(HMAC(SaltedPassword, "Client Key"));
 // ServerKey := HMAC(SaltedPassword, "Server Key"), the password prepared with saslprep.
-func DeriveSCRAM(password string, salt store.SCRAMSalt) (store.SCRAMKeys, error) {
+func DeriveSCRAM(password string, salt SCRAMSalt) (SCRAMKeys, error) {
 	salted, err := pbkdf2.Key(sha256.New, saslprep(password), salt.Salt, salt.Iterations, sha256.Size)
 	if err != nil {
-		return store.SCRAMKeys{}, fmt.Errorf("scram keys: %w", err)
+		return SCRAMKeys{}, fmt.Errorf("scram keys: %w", err)
 	}
 	clientKey := hmacSHA256(salted, "Client Key")
 	stored := sha256.Sum256(clientKey)
-	return store.SCRAMKeys{StoredKey: stored[:], ServerKey: hmacSHA256(salted, "Server Key")}, nil
+	return SCRAMKeys{StoredKey: stored[:], ServerKey: hmacSHA256(salted, "Server Key")}, nil
 }
 
 func hmacSHA256(key []byte, msg string) []byte {
@@ -55,17 +64,37 @@ func hmacSHA256(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
+// SCRAMLookup returns the salt and every credential of username. For an unknown user it
+// returns a stable fake salt (FakeSCRAMSalt) and no keys, so that the exchange goes on and fails
+// at the proof; its error ends the exchange as is.
+type SCRAMLookup func(username string) (SCRAMSalt, []SCRAMKeys, error)
+
+// SCRAMFinish is told whether the client's proof matched one of the credentials; its error (if
+// any) ends the exchange.
+type SCRAMFinish func(username string, ok bool) error
+
+// NewSCRAMServer returns the server side of SCRAM-SHA-256 over lookup and finish.
+func NewSCRAMServer(lookup SCRAMLookup, finish SCRAMFinish) sasl.Server {
+	return &scramServer{lookup: lookup, finish: finish, nonce: randomNonce}
+}
+
+// FakeSCRAMSalt is the salt to show for username when it has no SCRAM credentials (an unknown
+// user, or one whose keys were never derived): stable per name under secret, so probing the
+// salt does not tell which accounts exist.
+func FakeSCRAMSalt(secret []byte, username string) SCRAMSalt {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(strings.ToLower(username)))
+	return SCRAMSalt{Salt: m.Sum(nil)[:saltLen], Iterations: SCRAMIterations}
+}
+
 // scramServer is the server side of SCRAM-SHA-256 (RFC 5802 §5, RFC 7677) as a sasl.Server:
 // client-first-message -> server-first-message, client-final-message -> server-final-message,
 // then an empty client response ends the exchange. It offers no channel binding: the gs2 flags
 // "n" and "y" are accepted (RFC 5802 §6: "y" means the client could bind but believes the
 // server cannot, which is true here), "p=" is refused with ErrChannelBinding.
 type scramServer struct {
-	// lookup returns the salt and every credential of username; for an unknown user it
-	// returns a stable fake salt and no keys, so the exchange goes on and fails at the proof.
-	lookup func(username string) (store.SCRAMSalt, []store.SCRAMKeys, error)
-	// finish is told whether the proof matched; its error (if any) ends the exchange.
-	finish func(username string, ok bool) error
+	lookup SCRAMLookup
+	finish SCRAMFinish
 	// nonce returns the server's part of the nonce.
 	nonce func() string
 
@@ -75,7 +104,7 @@ type scramServer struct {
 	clientFirstBare string
 	serverFirst     string
 	fullNonce       string
-	keys            []store.SCRAMKeys
+	keys            []SCRAMKeys
 }
 
 // Next implements sasl.Server.

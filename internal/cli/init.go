@@ -79,7 +79,7 @@ and print that account's password once. An existing configuration file is never 
 			if err != nil {
 				return err
 			}
-			password, err := (&admin.Admin{Store: data.Store, Blobs: data.Blobs}).Bootstrap(cmd.Context(), d)
+			password, err := (&admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}).Bootstrap(cmd.Context(), d)
 			if cerr := data.Close(); err == nil {
 				err = cerr
 			}

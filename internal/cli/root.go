@@ -66,7 +66,7 @@ func (e *env) withAdmin(ctx context.Context, fn func(a *admin.Admin) error) erro
 	if err != nil {
 		return err
 	}
-	ferr := fn(&admin.Admin{Store: d.Store, Blobs: d.Blobs})
+	ferr := fn(&admin.Admin{Store: d.Store, Credentials: d.Credentials, Blobs: d.Blobs})
 	if cerr := d.Close(); ferr == nil && cerr != nil {
 		return cerr
 	}

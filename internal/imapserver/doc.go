@@ -21,9 +21,10 @@
 // others finish their command first, and closes what is left when its context ends.
 //
 // Logins (LOGIN, AUTHENTICATE PLAIN or SCRAM-SHA-256, with SASL-IR) go through the shared
-// auth.Authenticator, which throttles failures per IP address and per account for every
-// protocol. Without TLS they are refused (LOGINDISABLED, NO [PRIVACYREQUIRED]) unless
-// AllowInsecureAuth is set and the client is on a loopback address.
+// credentials.Authenticator, which throttles failures per IP address and per account for every
+// protocol; the SCRAM exchange is auth.LineExchange, the framing POP3 AUTH shares. Without TLS
+// they are refused (LOGINDISABLED, NO [PRIVACYREQUIRED]) unless AllowInsecureAuth is set and
+// the client is on a loopback address.
 //
 // # Commands
 //

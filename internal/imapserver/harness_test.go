@@ -22,6 +22,7 @@ import (
 	"posthorn/internal/blob"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
+	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
@@ -103,7 +104,7 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 		Store:             st,
 		Blobs:             blobs,
 		Committer:         h.committer,
-		Auth:              auth.NewAuthenticator(st, logger, reg),
+		Auth:              credentials.NewAuthenticator(st, logger, reg),
 		Logger:            logger,
 		Metrics:           NewMetrics(reg),
 		TLSConfig:         tlsSource.Config,

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
@@ -35,7 +36,7 @@ func (s *session) login(user, password string) error {
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return no("AUTHENTICATIONFAILED", "invalid credentials") // RFC 5530
-	case errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, credentials.ErrThrottled):
 		return no("UNAVAILABLE", "too many failed logins, try again later")
 	case err != nil:
 		s.logger.Error("login", "err", err)

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 )
 
 // TestParallelWrongLoginsAreBounded: 200 connections from one address, each sending one wrong
-// LOGIN at the same moment, get no more than auth.HardLimit evaluated
+// LOGIN at the same moment, get no more than credentials.HardLimit evaluated
 // (NO [AUTHENTICATIONFAILED]); the others are refused (NO [UNAVAILABLE]).
 func TestParallelWrongLoginsAreBounded(t *testing.T) {
 	const conns = 200
@@ -77,7 +77,7 @@ func TestParallelWrongLoginsAreBounded(t *testing.T) {
 		}
 	}
 	t.Logf("%d parallel wrong LOGINs from one address: %d evaluated, %d throttled", conns, failed, throttled)
-	if failed > auth.HardLimit {
-		t.Fatalf("%d wrong LOGINs evaluated, %d throttled: want at most %d evaluated", failed, throttled, auth.HardLimit)
+	if failed > credentials.HardLimit {
+		t.Fatalf("%d wrong LOGINs evaluated, %d throttled: want at most %d evaluated", failed, throttled, credentials.HardLimit)
 	}
 }

@@ -1,10 +1,10 @@
 package imapserver
 
 import (
-	"encoding/base64"
 	"errors"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
@@ -22,30 +22,17 @@ func (s *session) authenticateSCRAM(a *authenticateArgs) error {
 	if err != nil {
 		return no("CANNOT", "unsupported authentication mechanism")
 	}
-	var ir []byte
-	if a.hasIR && a.initial != "=" {
-		if ir, err = base64.StdEncoding.DecodeString(a.initial); err != nil {
-			return badf("invalid base64 in SASL response")
-		}
+	initial := ""
+	if a.hasIR {
+		initial = a.initial
 	}
-	err = auth.Exchange(srv, ir, func(challenge []byte) ([]byte, error) {
-		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
-		if err := s.bw.Flush(); err != nil {
-			return nil, &connError{err}
-		}
-		line, err := s.readLine(maxSASLLine)
-		if err != nil {
-			return nil, err
-		}
-		if line == "*" {
-			return nil, badf("authentication cancelled") // RFC 9051 §6.2.2
-		}
-		resp, err := base64.StdEncoding.DecodeString(line)
-		if err != nil {
-			return nil, badf("invalid base64 in SASL response")
-		}
-		return resp, nil
-	})
+	err = auth.LineExchange{
+		W:           s.bw,
+		WriteFailed: func(err error) error { return &connError{err} },
+		ReadLine:    func() (string, error) { return s.readLine(maxSASLLine) },
+		Cancelled:   badf("authentication cancelled"), // RFC 9051 §6.2.2
+		BadBase64:   badf("invalid base64 in SASL response"),
+	}.Run(srv, initial)
 	var r *response
 	switch {
 	case err == nil:
@@ -57,7 +44,7 @@ func (s *session) authenticateSCRAM(a *authenticateArgs) error {
 		return badf("invalid SCRAM message")
 	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrChannelBinding):
 		return no("AUTHENTICATIONFAILED", "invalid credentials") // RFC 5530
-	case errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, credentials.ErrThrottled):
 		return no("UNAVAILABLE", "too many failed logins, try again later")
 	}
 	var ce *connError

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
+	"posthorn/internal/store/sqlite"
 	"posthorn/internal/testutil/scramtest"
 )
 
@@ -23,7 +24,7 @@ func scramExchange(t *testing.T, c *conn, tag string, cl *scramtest.Client, ir b
 
 func TestAuthenticateSCRAM(t *testing.T) {
 	h := newHarness(t)
-	if err := auth.SetPassword(context.Background(), h.store, "bob@example.org", testPassword); err != nil {
+	if err := credentials.SetPassword(context.Background(), h.store.(*sqlite.Store), "bob@example.org", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := h.dial()

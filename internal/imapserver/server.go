@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"posthorn/internal/auth"
 	"posthorn/internal/blob"
+	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/netserver"
 	"posthorn/internal/store"
@@ -37,8 +37,8 @@ type Server struct {
 	Hostname  string // in the greeting
 	Store     store.Store
 	Blobs     *blob.FS
-	Committer *delivery.Committer // makes APPENDed messages durable
-	Auth      *auth.Authenticator // LOGIN and AUTHENTICATE, with throttling
+	Committer *delivery.Committer        // makes APPENDed messages durable
+	Auth      *credentials.Authenticator // LOGIN and AUTHENTICATE, with throttling
 	Logger    *slog.Logger
 	Metrics   *Metrics    // nil records nothing
 	TLSConfig *tls.Config // nil: no STARTTLS and no ServeTLS

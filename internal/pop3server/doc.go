@@ -17,11 +17,13 @@
 // trickled byte by byte included) or IdleTimeout after it is closed; Shutdown closes a session waiting for a command with
 // "-ERR [SYS/TEMP]". Neither deletes anything: only QUIT does.
 //
-// Logins (USER/PASS, AUTH PLAIN, AUTH SCRAM-SHA-256) go through the shared auth.Authenticator,
-// which throttles failures per IP address and per account for every protocol; a refused attempt
-// gets [LOGIN-DELAY]. Without TLS they are refused with [AUTH], and CAPA lists neither USER nor
-// SASL, unless AllowInsecureAuth is set and the client is on a loopback address. SCRAM needs the
-// account's SCRAM keys, derived whenever its password is set (see package auth).
+// Logins (USER/PASS, AUTH PLAIN, AUTH SCRAM-SHA-256) go through the shared
+// credentials.Authenticator, which throttles failures per IP address and per account for every
+// protocol; a refused attempt gets [LOGIN-DELAY]. The SCRAM exchange is auth.LineExchange, the
+// framing IMAP AUTHENTICATE shares. Without TLS they are refused with [AUTH], and CAPA lists
+// neither USER nor SASL, unless AllowInsecureAuth is set and the client is on a loopback
+// address. SCRAM needs the account's SCRAM keys, derived whenever its password is set (see
+// package credentials).
 //
 // # The maildrop
 //

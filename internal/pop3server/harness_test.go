@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/testutil/mailenv"
 )
 
@@ -39,7 +39,7 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 		Hostname:          "pop.example.org",
 		Store:             env.Store,
 		Blobs:             env.Blobs,
-		Auth:              auth.NewAuthenticator(env.Store, env.Logger, h.reg),
+		Auth:              credentials.NewAuthenticator(env.Credentials, env.Logger, h.reg),
 		Logger:            env.Logger,
 		Metrics:           NewMetrics(h.reg),
 		TLSConfig:         env.TLSConfig,

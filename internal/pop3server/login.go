@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
@@ -100,7 +101,7 @@ func (s *session) cmdAuth(args []string) error {
 func (s *session) login(user, password string) error {
 	acc, err := s.server.Auth.Login(s.ctx, "pop3", user, password, s.remote)
 	if err != nil {
-		if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrThrottled) {
+		if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, credentials.ErrThrottled) {
 			s.logger.Error("login", "err", err)
 		}
 		return loginError(err)
@@ -132,7 +133,7 @@ func loginError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return errorf("AUTH", "invalid credentials")
-	case errors.Is(err, auth.ErrThrottled):
+	case errors.Is(err, credentials.ErrThrottled):
 		return errorf("LOGIN-DELAY", "too many failed logins, try again later")
 	default:
 		return errorf("SYS/TEMP", "authentication is not available now, try again later")

@@ -1,10 +1,10 @@
 package pop3server
 
 import (
-	"encoding/base64"
 	"errors"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
@@ -21,30 +21,17 @@ func (s *session) authSCRAM(args []string) error {
 	if err != nil {
 		return errorf("", "unsupported authentication mechanism")
 	}
-	var ir []byte
-	if len(args) == 1 && args[0] != "=" {
-		if ir, err = base64.StdEncoding.DecodeString(args[0]); err != nil {
-			return errorf("", "invalid base64 in SASL response")
-		}
+	initial := ""
+	if len(args) == 1 {
+		initial = args[0]
 	}
-	err = auth.Exchange(srv, ir, func(challenge []byte) ([]byte, error) {
-		s.bw.WriteString("+ " + base64.StdEncoding.EncodeToString(challenge) + "\r\n")
-		if err := s.bw.Flush(); err != nil {
-			return nil, &connError{err}
-		}
-		line, err := s.readLine()
-		if err != nil {
-			return nil, err
-		}
-		if line == "*" {
-			return nil, errorf("", "authentication cancelled") // RFC 5034 §4
-		}
-		resp, err := base64.StdEncoding.DecodeString(line)
-		if err != nil {
-			return nil, errorf("", "invalid base64 in SASL response")
-		}
-		return resp, nil
-	})
+	err = auth.LineExchange{
+		W:           s.bw,
+		WriteFailed: func(err error) error { return &connError{err} },
+		ReadLine:    s.readLine,
+		Cancelled:   errorf("", "authentication cancelled"), // RFC 5034 §4
+		BadBase64:   errorf("", "invalid base64 in SASL response"),
+	}.Run(srv, initial)
 	var reply *errReply
 	var ce *connError
 	switch {
@@ -56,7 +43,7 @@ func (s *session) authSCRAM(args []string) error {
 		return errorf("", "invalid SCRAM message")
 	case errors.Is(err, auth.ErrChannelBinding):
 		return loginError(auth.ErrInvalidCredentials)
-	case !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrThrottled):
+	case !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, credentials.ErrThrottled):
 		s.logger.Error("login", "err", err)
 	}
 	return loginError(err)

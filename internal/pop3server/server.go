@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"posthorn/internal/auth"
 	"posthorn/internal/blob"
+	"posthorn/internal/credentials"
 	"posthorn/internal/netserver"
 	"posthorn/internal/store"
 )
@@ -35,7 +35,7 @@ type Server struct {
 	Hostname  string // in the greeting
 	Store     store.Store
 	Blobs     *blob.FS
-	Auth      *auth.Authenticator // USER/PASS and AUTH, with throttling
+	Auth      *credentials.Authenticator // USER/PASS and AUTH, with throttling
 	Logger    *slog.Logger
 	Metrics   *Metrics    // nil records nothing
 	TLSConfig *tls.Config // nil: no STLS and no ServeTLS

@@ -13,6 +13,7 @@ import (
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 )
 
 // TestLoginNeedsTLS: without AllowInsecureAuth, USER and AUTH PLAIN are refused in clear and CAPA
@@ -77,7 +78,7 @@ func TestLoginErrorCodes(t *testing.T) {
 		want string
 	}{
 		{auth.ErrInvalidCredentials, "[AUTH] invalid credentials"},
-		{auth.ErrThrottled, "[LOGIN-DELAY] too many failed logins, try again later"},
+		{credentials.ErrThrottled, "[LOGIN-DELAY] too many failed logins, try again later"},
 		{errors.New("database is locked"), "[SYS/TEMP] authentication is not available now, try again later"},
 		{context.Canceled, "[SYS/TEMP] authentication is not available now, try again later"},
 	} {

@@ -6,8 +6,8 @@ package smtpserver
 // A Server with Submission set serves submission sessions instead of MX sessions:
 //
 //   - AUTH (RFC 4954) offers PLAIN, LOGIN and SCRAM-SHA-256 through the shared
-//     auth.Authenticator (same throttling as IMAP and POP3). Without TLS, AUTH is neither
-//     advertised nor accepted (530 5.7.0), except from a loopback address when
+//     credentials.Authenticator (same throttling as IMAP and POP3). Without TLS, AUTH is
+//     neither advertised nor accepted (530 5.7.0), except from a loopback address when
 //     AllowInsecureAuth is set (a trial server, local tools).
 //   - MAIL before AUTH is refused with 530 5.7.0, so this listener is never an open relay.
 //     The null reverse-path is refused (a user does not send bounces), and so is a sender the
@@ -45,12 +45,13 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/store"
 )
 
 // Submission configures a Server as a submission server.
 type Submission struct {
-	Auth *auth.Authenticator
+	Auth *credentials.Authenticator
 	// Store holds send-as grants, sending limits and counts, and DKIM keys.
 	Store store.SubmissionStore
 	// AllowInsecureAuth lets AUTH work without TLS on connections from a loopback address.

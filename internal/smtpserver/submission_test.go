@@ -17,7 +17,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"posthorn/internal/auth"
+	"posthorn/internal/credentials"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
@@ -39,7 +39,7 @@ func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submiss
 		st := s.Store.(*sqlite.Store)
 		ctx := context.Background()
 		for _, a := range []string{"alice", "bob"} {
-			if err := auth.SetPassword(ctx, st, a+"@example.org", a+" password"); err != nil {
+			if err := credentials.SetPassword(ctx, st, a+"@example.org", a+" password"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -48,7 +48,7 @@ func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submiss
 			t.Fatal(err)
 		}
 		sh.keys = keys
-		a := auth.NewAuthenticator(st, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+		a := credentials.NewAuthenticator(st, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 		a.SetSleep(func(context.Context, time.Duration) error { return nil })
 		sh.sub = &Submission{Auth: a, Store: st, AllowInsecureAuth: true}
 		for _, f := range configure {
@@ -158,12 +158,12 @@ func TestSubmissionAuthMechanisms(t *testing.T) {
 	}
 }
 
-// After auth.HardLimit failures the shared throttling refuses even the right password (454).
+// After credentials.HardLimit failures the shared throttling refuses even the right password (454).
 func TestSubmissionAuthThrottled(t *testing.T) {
 	h := newSubmissionHarness(t)
 	c := h.dial()
 	c.cmd("EHLO laptop.example", "250 ")
-	for range auth.HardLimit {
+	for range credentials.HardLimit {
 		c.cmd("AUTH PLAIN "+plainIR("alice@example.org", "guess"), "535 5.7.8 ")
 	}
 	c.cmd("AUTH PLAIN "+plainIR("alice@example.org", "alice password"), "454 4.7.0 ")

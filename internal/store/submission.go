@@ -3,20 +3,17 @@ package store
 import (
 	"context"
 	"time"
+
+	"posthorn/internal/auth"
 )
 
-// SCRAMSalt is an account's SCRAM salt and iteration count (RFC 5802 §5.1), shared by all its
-// credentials: the server names them before it knows which credential the client holds.
-type SCRAMSalt struct {
-	Salt       []byte
-	Iterations int
-}
+// SCRAMSalt is an account's SCRAM salt and iteration count (RFC 5802 §5.1), as the SCRAM
+// mechanism takes it.
+type SCRAMSalt = auth.SCRAMSalt
 
-// SCRAMKeys are the stored form of one SCRAM-SHA-256 credential (RFC 5802 §3).
-type SCRAMKeys struct {
-	StoredKey []byte
-	ServerKey []byte
-}
+// SCRAMKeys are the stored form of one SCRAM-SHA-256 credential (RFC 5802 §3), as the SCRAM
+// mechanism takes them.
+type SCRAMKeys = auth.SCRAMKeys
 
 // AppPassword is an extra generated password of an account, usable wherever the password is.
 type AppPassword struct {

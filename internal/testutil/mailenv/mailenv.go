@@ -19,6 +19,7 @@ import (
 	"posthorn/internal/blob"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
+	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
@@ -42,6 +43,9 @@ type Env struct {
 	Logger    *slog.Logger // debug level to stderr with -v, otherwise discarded
 	Alice     store.Account
 	Bob       store.Account
+	// Credentials is Store as package credentials sees it: accounts, SCRAM keys, app
+	// passwords, login sources.
+	Credentials credentials.Store
 }
 
 var (
@@ -70,7 +74,7 @@ func New(t testing.TB, hostname string) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e.Store = st
+	e.Store, e.Credentials = st, st
 	if e.Blobs, err = blob.OpenFS(filepath.Join(e.Dir, "blobs")); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/emersion/go-sasl"
 )
 
 // Client is one SCRAM-SHA-256 exchange from the client side, without channel binding.
@@ -130,5 +132,25 @@ func Converse(c *Client, command string, ir bool, send func(line string), readLi
 			return line, err
 		}
 		send(base64.StdEncoding.EncodeToString(resp))
+	}
+}
+
+// Run drives server with client, in memory, until the server is done or either side fails.
+func Run(server sasl.Server, client sasl.Client) error {
+	_, resp, err := client.Start()
+	if err != nil {
+		return err
+	}
+	for {
+		challenge, done, err := server.Next(resp)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if resp, err = client.Next(challenge); err != nil {
+			return err
+		}
 	}
 }

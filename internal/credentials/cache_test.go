@@ -1,4 +1,4 @@
-package auth
+package credentials
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"posthorn/internal/auth"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
 )
@@ -44,7 +45,7 @@ func TestCachedLogin(t *testing.T) {
 	}
 	// A wrong password is never served from the cache, and no failure is remembered.
 	for range 2 {
-		if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, ErrInvalidCredentials) || n != 1 {
+		if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, auth.ErrInvalidCredentials) || n != 1 {
 			t.Fatalf("wrong password: %v, %d hashes, want 1", err, n)
 		}
 	}
@@ -80,7 +81,7 @@ func TestCacheDroppedByAnotherProcess(t *testing.T) {
 	if err := SetPassword(ctx, cli, "alice@example.org", "new password"); err != nil {
 		t.Fatal(err)
 	}
-	if err := login("right password"); !errors.Is(err, ErrInvalidCredentials) {
+	if err := login("right password"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("old password after a change: %v, want ErrInvalidCredentials", err)
 	}
 	if err := errors.Join(login("new password"), login("new password")); err != nil {
@@ -98,14 +99,14 @@ func TestCacheDroppedByAnotherProcess(t *testing.T) {
 	if err := cli.RemoveAppPassword(ctx, acc.ID, "phone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(app); !errors.Is(err, ErrInvalidCredentials) {
+	if err := login(app); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("removed app password: %v, want ErrInvalidCredentials", err)
 	}
 
 	if _, err := cli.RemoveAccount(ctx, "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if err := login("new password"); !errors.Is(err, ErrInvalidCredentials) {
+	if err := login("new password"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("removed account: %v, want ErrInvalidCredentials", err)
 	}
 	// The same address and password again are a new account: verified anew.
@@ -153,7 +154,7 @@ func TestAppPasswordsAreKeyed(t *testing.T) {
 		t.Fatal(list, err)
 	}
 	for _, p := range list {
-		if !isKeyed(p.PasswordHash) {
+		if !auth.IsKeyed(p.PasswordHash) {
 			t.Fatalf("app password %s stored as %.20q, want the keyed form", p.Name, p.PasswordHash)
 		}
 	}
@@ -163,7 +164,7 @@ func TestAppPasswordsAreKeyed(t *testing.T) {
 		}
 	}
 	for _, user := range []string{"alice@example.org", "nobody@example.org", "alice@unknown.example", "not an address"} {
-		if n, err := loginHashes(a, user, "wrong password", home); !errors.Is(err, ErrInvalidCredentials) || n != 1 {
+		if n, err := loginHashes(a, user, "wrong password", home); !errors.Is(err, auth.ErrInvalidCredentials) || n != 1 {
 			t.Fatalf("wrong login as %s: %v, %d hashes, want 1", user, err, n)
 		}
 	}
@@ -178,26 +179,26 @@ func TestLegacyAppPassword(t *testing.T) {
 	st := a.store.(*sqlite.Store)
 	acc, _ := st.GetAccount(ctx, "alice@example.org")
 	const legacy = "an old app password"
-	hash, _ := HashPassword(legacy)
+	hash, _ := auth.HashPassword(legacy)
 	if _, err := st.AddAppPassword(ctx, store.AppPassword{AccountID: acc.ID, Name: "old", PasswordHash: hash,
 		SCRAM: store.SCRAMKeys{StoredKey: []byte("k"), ServerKey: []byte("k")}}); err != nil {
 		t.Fatal(err)
 	}
 	// Until it is used, a wrong password costs its argon2id too.
-	if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, ErrInvalidCredentials) || n != 2 {
+	if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, auth.ErrInvalidCredentials) || n != 2 {
 		t.Fatalf("wrong password beside a legacy app password: %v, %d hashes, want 2", err, n)
 	}
 	if n, err := loginHashes(a, "alice@example.org", legacy, home); err != nil || n != 2 {
 		t.Fatalf("legacy app password: %v, %d hashes, want 2", err, n)
 	}
 	list, _ := st.ListAppPasswords(ctx, acc.ID)
-	if len(list) != 1 || !isKeyed(list[0].PasswordHash) {
+	if len(list) != 1 || !auth.IsKeyed(list[0].PasswordHash) {
 		t.Fatalf("after its use: %+v, want the keyed form", list)
 	}
 	if n, err := loginHashes(a, "alice@example.org", legacy, home); err != nil || n != 0 {
 		t.Fatalf("rehashed app password: %v, %d hashes, want 0", err, n)
 	}
-	if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, ErrInvalidCredentials) || n != 1 {
+	if n, err := loginHashes(a, "alice@example.org", "wrong password", home); !errors.Is(err, auth.ErrInvalidCredentials) || n != 1 {
 		t.Fatalf("wrong password after the rehash: %v, %d hashes, want 1", err, n)
 	}
 }

@@ -1,4 +1,4 @@
-package auth
+package credentials
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"posthorn/internal/auth"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
 )
@@ -38,7 +39,7 @@ func newAuthenticatorAt(t *testing.T) (*Authenticator, *[]time.Duration, *time.T
 	}
 	t.Cleanup(func() { st.Close() })
 	st.AddDomain(ctx, "example.org")
-	hash, _ := HashPassword("right password")
+	hash, _ := auth.HashPassword("right password")
 	if _, err := st.AddAccount(ctx, "alice@example.org", hash); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("right password: %v %v", acc, err)
 	}
 	for _, c := range [][2]string{{"alice@example.org", "wrong"}, {"nobody@example.org", "right password"}, {"not an address", "x"}} {
-		if _, err := a.Login(ctx, "imap", c[0], c[1], home); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := a.Login(ctx, "imap", c[0], c[1], home); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("Login(%q, %q) = %v, want ErrInvalidCredentials", c[0], c[1], err)
 		}
 	}
@@ -125,7 +126,7 @@ func TestParallelGuessesCountBeforeHashing(t *testing.T) {
 	var invalid, throttled int
 	for _, err := range errs {
 		switch {
-		case errors.Is(err, ErrInvalidCredentials):
+		case errors.Is(err, auth.ErrInvalidCredentials):
 			invalid++
 		case errors.Is(err, ErrThrottled):
 			throttled++
@@ -161,9 +162,9 @@ func TestStrangersDoNotLockOutTheOwner(t *testing.T) {
 	// Another address of the office's /64, seen by a new Authenticator over the same store.
 	b := NewAuthenticator(a.store, a.logger, nil)
 	b.sleep, b.now = a.sleep, a.now
-	for _, auth := range []*Authenticator{a, b} {
+	for _, authn := range []*Authenticator{a, b} {
 		*slept = nil
-		if _, err := auth.Login(ctx, "imap", "alice@example.org", "right password", netip.MustParseAddr("2001:db8:1::77")); err != nil || len(*slept) != 0 {
+		if _, err := authn.Login(ctx, "imap", "alice@example.org", "right password", netip.MustParseAddr("2001:db8:1::77")); err != nil || len(*slept) != 0 {
 			t.Fatalf("known source after %d guesses from a stranger: %v, waited %v", HardLimit, err, *slept)
 		}
 	}

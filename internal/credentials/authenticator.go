@@ -1,4 +1,4 @@
-package auth
+package credentials
 
 import (
 	"context"
@@ -14,15 +14,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"posthorn/internal/address"
+	"posthorn/internal/auth"
 	"posthorn/internal/store"
 )
 
-// Errors of Login. Protocols map both to their "authentication failed" reply; the difference is
-// only for logs and metrics, never shown to the client.
-var (
-	ErrInvalidCredentials = errors.New("invalid credentials")
-	ErrThrottled          = errors.New("too many failed logins")
-)
+// ErrThrottled is returned by Login and the SASL exchanges for an attempt the throttling
+// refuses. Protocols map it, like auth.ErrInvalidCredentials, to their "authentication failed"
+// reply (or a "try later" one); the difference is only for logs and metrics.
+var ErrThrottled = errors.New("too many failed logins")
+
+// Store is what the Authenticator and the credential setters (AddAccount, SetPassword,
+// AddAppPassword) read and write: accounts, their SCRAM keys, app passwords, the server secret
+// of the app passwords' keyed hashes and the sources each account has logged in from. The
+// SQLite store implements it.
+type Store interface {
+	AddAccount(ctx context.Context, address, passwordHash string) (store.Account, error)
+	GetAccount(ctx context.Context, address string) (store.Account, error)
+	SetPassword(ctx context.Context, address, passwordHash string) error
+
+	EnsureSCRAMSalt(ctx context.Context, accountID int64, want store.SCRAMSalt) (store.SCRAMSalt, error)
+	SetAccountSCRAM(ctx context.Context, accountID int64, keys store.SCRAMKeys) error
+	SCRAMCredentials(ctx context.Context, accountID int64) (store.SCRAMSalt, []store.SCRAMKeys, error)
+
+	AddAppPassword(ctx context.Context, p store.AppPassword) (store.AppPassword, error)
+	ListAppPasswords(ctx context.Context, accountID int64) ([]store.AppPassword, error)
+
+	store.LoginStore
+}
 
 // freeAfter is how long the hashing must have been idle before the memory of the last hashes
 // is given back to the system.
@@ -30,7 +48,7 @@ const freeAfter = 2 * time.Second
 
 // Authenticator checks passwords for every protocol, with throttling, logs and metrics.
 type Authenticator struct {
-	store  store.Store
+	store  Store
 	logger *slog.Logger
 	sleep  func(ctx context.Context, d time.Duration) error
 	now    func() time.Time
@@ -49,16 +67,16 @@ type Authenticator struct {
 	freeing *time.Timer
 
 	cache *credCache
-	// secret keys the fake SCRAM salts of unknown users (see fakeSalt).
+	// secret keys the fake SCRAM salts of unknown users (auth.FakeSCRAMSalt).
 	secret []byte
 	// appKey is the store's key of app password hashes, read once (appPasswordKey).
 	appKeyMu sync.Mutex
 	appKey   []byte
 }
 
-// NewAuthenticator returns an Authenticator over st that registers its metrics with reg. It
-// remembers verified passwords for DefaultCacheTTL (see SetCacheTTL).
-func NewAuthenticator(st store.Store, logger *slog.Logger, reg prometheus.Registerer) *Authenticator {
+// NewAuthenticator returns an Authenticator over the credentials in st that registers its
+// metrics with reg. It remembers verified passwords for DefaultCacheTTL (see SetCacheTTL).
+func NewAuthenticator(st Store, logger *slog.Logger, reg prometheus.Registerer) *Authenticator {
 	a := &Authenticator{
 		store:    st,
 		logger:   logger,
@@ -119,7 +137,7 @@ func (a *Authenticator) Login(ctx context.Context, protocol, username, password 
 		}
 	}
 	acc, how, err := a.check(ctx, who, acctKey, password)
-	if errors.Is(err, ErrInvalidCredentials) {
+	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.results.WithLabelValues(protocol, "failed").Inc()
 		log.Info("login failed", "delay", delay)
 		return store.Account{}, err
@@ -155,26 +173,20 @@ func (a *Authenticator) identify(ctx context.Context, addr address.Address, perr
 	if err != nil {
 		return identity{}, err
 	}
-	who := identity{acc: acc, found: true}
-	if ls, ok := a.store.(store.LoginStore); ok {
-		seen, ok, err := ls.LoginSourceSeen(ctx, acc.ID, source.String())
-		if err != nil {
-			return identity{}, err
-		}
-		who.seen = seen
-		who.known = ok && a.now().Sub(seen) <= KnownSourceAge
+	seen, ok, err := a.store.LoginSourceSeen(ctx, acc.ID, source.String())
+	if err != nil {
+		return identity{}, err
 	}
-	return who, nil
+	return identity{acc: acc, found: true, seen: seen, known: ok && a.now().Sub(seen) <= KnownSourceAge}, nil
 }
 
 // succeeded notes source as known to the account (at most once per knownSourceRefresh).
 func (a *Authenticator) succeeded(ctx context.Context, who identity, source netip.Prefix, log *slog.Logger) {
-	ls, ok := a.store.(store.LoginStore)
 	now := a.now()
-	if !ok || (who.known && now.Sub(who.seen) < knownSourceRefresh) {
+	if who.known && now.Sub(who.seen) < knownSourceRefresh {
 		return
 	}
-	if err := ls.RecordLoginSource(ctx, who.acc.ID, source.String(), now, KnownSourcesKept); err != nil {
+	if err := a.store.RecordLoginSource(ctx, who.acc.ID, source.String(), now, KnownSourcesKept); err != nil {
 		log.Warn("login source not recorded", "err", err)
 	}
 }
@@ -193,12 +205,9 @@ func (a *Authenticator) check(ctx context.Context, who identity, acctKey, passwo
 	if err != nil {
 		return store.Account{}, "", err
 	}
-	var keyed string
-	if key != nil {
-		keyed = keyedHash(key, password)
-	}
-	if who.found && key != nil {
-		_, err := a.store.(store.LoginStore).FindAppPassword(ctx, acc.ID, keyed)
+	keyed := auth.KeyedHash(key, password)
+	if who.found {
+		_, err := a.store.FindAppPassword(ctx, acc.ID, keyed)
 		if err == nil {
 			return acc, "app password", nil
 		}
@@ -230,11 +239,11 @@ func (a *Authenticator) check(ctx context.Context, who identity, acctKey, passwo
 			return acc, "app password", nil
 		}
 	}
-	return store.Account{}, "", ErrInvalidCredentials
+	return store.Account{}, "", auth.ErrInvalidCredentials
 }
 
 func (a *Authenticator) checkPassword(hash, password string) (bool, error) {
-	ok, err := CheckPassword(hash, password)
+	ok, err := auth.CheckPassword(hash, password)
 	if err == nil {
 		a.hashes.Inc()
 	}
@@ -245,25 +254,19 @@ func (a *Authenticator) checkPassword(hash, password string) (bool, error) {
 // argon2id each, and rewrites the one that matches in the keyed form (keyed), so it costs one
 // HMAC from its next use on.
 func (a *Authenticator) checkLegacyAppPasswords(ctx context.Context, acc store.Account, password, keyed string) (bool, error) {
-	cs, ok := a.store.(store.SubmissionStore)
-	if !ok {
-		return false, nil
-	}
-	list, err := cs.ListAppPasswords(ctx, acc.ID)
+	list, err := a.store.ListAppPasswords(ctx, acc.ID)
 	if err != nil {
 		return false, fmt.Errorf("app passwords of %s: %w", acc.Address, err)
 	}
 	for _, p := range list {
-		if isKeyed(p.PasswordHash) {
+		if auth.IsKeyed(p.PasswordHash) {
 			continue
 		}
 		if ok, err := a.checkPassword(p.PasswordHash, password); err != nil || !ok {
 			continue
 		}
-		if ls, ok := a.store.(store.LoginStore); ok && keyed != "" {
-			if err := ls.SetAppPasswordHash(ctx, p.ID, p.PasswordHash, keyed); err != nil && !errors.Is(err, store.ErrNotFound) {
-				a.logger.Warn("app password not rehashed", "user", acc.Address, "name", p.Name, "err", err)
-			}
+		if err := a.store.SetAppPasswordHash(ctx, p.ID, p.PasswordHash, keyed); err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.logger.Warn("app password not rehashed", "user", acc.Address, "name", p.Name, "err", err)
 		}
 		return true, nil
 	}
@@ -271,18 +274,14 @@ func (a *Authenticator) checkLegacyAppPasswords(ctx context.Context, acc store.A
 }
 
 // appPasswordKey returns the key of app password hashes, reading (or making) it in the store
-// the first time; nil when the store keeps no app passwords.
+// the first time.
 func (a *Authenticator) appPasswordKey(ctx context.Context) ([]byte, error) {
 	a.appKeyMu.Lock()
 	defer a.appKeyMu.Unlock()
 	if a.appKey != nil {
 		return a.appKey, nil
 	}
-	ls, ok := a.store.(store.LoginStore)
-	if !ok {
-		return nil, nil
-	}
-	key, err := appPasswordKey(ctx, ls)
+	key, err := appPasswordKey(ctx, a.store)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package auth
+package credentials
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/auth"
 	"posthorn/internal/store/sqlite"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkWrongLogin(b *testing.B) {
 			start := time.Now()
 			_, err := a.Login(ctx, "imap", cases[i].user, "wrong password", from)
 			times[i] = append(times[i], time.Since(start))
-			if !errors.Is(err, ErrInvalidCredentials) {
+			if !errors.Is(err, auth.ErrInvalidCredentials) {
 				b.Fatalf("%s: %v", cases[i].user, err)
 			}
 		}
