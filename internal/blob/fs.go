@@ -18,6 +18,10 @@
 // A crash leaves unused pool files and files whose commit never happened: nothing references
 // them, and the server removes such orphans of recent days at start (`posthorn check --repair`
 // removes all). Close removes the unused pool files.
+//
+// FS's own methods work with files, for the tools that want them (orphan sweep, check, the
+// full-text indexer); Bodies (bodies.go) is the same store behind the backend-neutral
+// interfaces of internal/bodystore, which delivery and the protocol servers use.
 package blob
 
 import (
@@ -34,10 +38,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"posthorn/internal/bodystore"
 )
 
-// ErrNotFound is returned when a blob id has no file.
-var ErrNotFound = errors.New("blob not found")
+// ErrNotFound is returned when a blob id has no file. It is bodystore.ErrNotFound, so callers
+// of either interface test for the same error.
+var ErrNotFound = bodystore.ErrNotFound
 
 // maxParallelSyncs bounds the goroutines of one SyncAll.
 const maxParallelSyncs = 32
