@@ -43,7 +43,7 @@ func startPOP3(t *testing.T, perAccount int) *pop3Bench {
 		}
 	}
 	srv := &pop3server.Server{
-		Hostname: "pop.test", Store: env.Store, Blobs: env.Blobs, Logger: env.Logger,
+		Hostname: "pop.test", Store: env.Store, Bodies: env.Blobs.Bodies(), Logger: env.Logger,
 		Auth: credentials.NewAuthenticator(env.Credentials, env.Logger, nil), TLSConfig: env.TLSConfig,
 		AllowInsecureAuth: true,
 	}

@@ -81,31 +81,32 @@ func addDirectory(t *testing.T, a *Admin) {
 func deliver(t *testing.T, a *Admin, text string, local []string, remote ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	c := delivery.New(a.Store, a.Blobs, slog.New(slog.DiscardHandler))
+	c := delivery.New(a.Store, a.Blobs.Bodies(), slog.New(slog.DiscardHandler))
 	defer c.Close()
-	w, err := a.Blobs.Create()
+	w, err := c.NewDraft(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Abort()
 	if _, err := io.WriteString(w, text); err != nil {
 		t.Fatal(err)
 	}
-	d := store.Delivery{InternalDate: time.Now()}
+	m := delivery.Message{InternalDate: time.Now()}
 	for _, addr := range local {
 		acc, err := a.Store.GetAccount(ctx, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Targets = append(d.Targets, store.Target{AccountID: acc.ID, Mailbox: "INBOX"})
+		m.Targets = append(m.Targets, store.Target{AccountID: acc.ID, Mailbox: "INBOX"})
 	}
 	for _, r := range remote {
-		d.Outbound = append(d.Outbound, store.Outbound{Sender: "alice@example.org", Recipient: r})
+		m.Outbound = append(m.Outbound, store.Outbound{Sender: "alice@example.org", Recipient: r})
 	}
-	id := w.ID()
-	if _, err := c.Commit(ctx, w, d); err != nil {
+	committed, err := w.Commit(ctx, m)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return committed.BodyID
 }
 
 // wantError checks that err is an *Error with code and field, whose message is message.

@@ -22,7 +22,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +36,6 @@ import (
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
 	"posthorn/internal/maillog"
-	"posthorn/internal/message"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/queue"
 	"posthorn/internal/smtpserver"
@@ -176,7 +174,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.committer = delivery.New(data.Store, data.Blobs, logger.With("component", "delivery"))
+	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "posthorn_delivery_batch_size",
 		Help:    "Deliveries per group commit (one fsync round and one transaction).",
@@ -195,9 +193,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		s.smtp = &smtpserver.Server{
 			Hostname:        cfg.Hostname,
 			Store:           data.Store,
-			Blobs:           data.Blobs,
 			Committer:       s.committer,
-			Analyze:         analyze,
 			Logger:          logger,
 			MailLog:         maillog.New(mailLogger),
 			Metrics:         smtpserver.NewMetrics(registry),
@@ -228,7 +224,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		s.imap = &imapserver.Server{
 			Hostname:          cfg.Hostname,
 			Store:             data.Store,
-			Blobs:             data.Blobs,
+			Bodies:            data.Blobs.Bodies(),
 			Committer:         s.committer,
 			Auth:              authenticator,
 			Logger:            logger,
@@ -246,7 +242,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		s.pop3 = &pop3server.Server{
 			Hostname:          cfg.Hostname,
 			Store:             data.Store,
-			Blobs:             data.Blobs,
+			Bodies:            data.Blobs.Bodies(),
 			Auth:              authenticator,
 			Logger:            logger,
 			Metrics:           pop3server.NewMetrics(registry),
@@ -421,25 +417,4 @@ func (s *Server) closeAll() {
 	if s.mailLog != nil {
 		_ = s.mailLog.Close()
 	}
-}
-
-// analyze computes what IMAP will serve from a message, once, at delivery: envelope and body
-// structure. It runs in the SMTP session, before the commit, so the committer only writes rows.
-//
-// SMTP deliveries are not put in the full-text index: FTS5 trigram inserts cost about 1 ms of
-// the single writer's time per KiB of text, which cut durable intake by half or more when done
-// in the delivering transaction. The background indexer (internal/textindex) indexes them
-// shortly after; until then IMAP SEARCH answers them correctly by reading them.
-func analyze(r io.ReaderAt, size int64) (smtpserver.Analysis, error) {
-	parsed, err := message.Parse(r, size)
-	if err != nil {
-		return smtpserver.Analysis{}, err
-	}
-	env, structure, err := parsed.Marshal()
-	if err != nil {
-		return smtpserver.Analysis{}, err
-	}
-	// The mail log records the id without its angle brackets.
-	return smtpserver.Analysis{MessageID: strings.Trim(parsed.Envelope.MessageID, "<> "),
-		Envelope: env, Structure: structure}, nil
 }

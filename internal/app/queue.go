@@ -25,7 +25,7 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 	sched := &queue.Scheduler{
 		Hostname:  cfg.Hostname,
 		Store:     qs,
-		Blobs:     data.Blobs,
+		Bodies:    data.Blobs.Bodies(),
 		Committer: s.committer,
 		Resolver:  dns.New(cfg.DNS.Resolver),
 		Logger:    s.logger.With("component", "queue"),

@@ -27,9 +27,7 @@ func newSubmissionServer(cfg config.Config, data *Data, committer *delivery.Comm
 	return &smtpserver.Server{
 		Hostname:        cfg.Hostname,
 		Store:           data.Store,
-		Blobs:           data.Blobs,
 		Committer:       committer,
-		Analyze:         analyze,
 		Logger:          logger,
 		MailLog:         mailLog,
 		Metrics:         smtpserver.NewSubmissionMetrics(reg),

@@ -1,15 +1,29 @@
-// Package delivery makes accepted messages durable in local mailboxes with group commit.
+// Package delivery is the one owner of a new message's body and rows: it creates the body,
+// analyses it, makes it durable, commits it to local mailboxes and the outbound queue, or
+// aborts it. Every path that stores a message (SMTP DATA and BDAT, submission, IMAP APPEND, the
+// queue's delivery status notifications) goes the same way:
 //
-// Every protocol that stores a message (SMTP DATA/BDAT now, IMAP APPEND and the queue later)
-// writes the body into a blob.Writer and calls Committer.Commit. One committer goroutine takes
-// every commit that is waiting, makes all their bodies durable together (blob.FS.SyncAll: one
-// parallel round of fdatasync plus one directory fsync), writes all their rows in one store
-// transaction (one WAL fsync), and only then releases every caller. So the cost of fsync is shared
-// by all concurrent deliveries instead of paid by each, and nothing is acknowledged before it is
-// on disk (invariant 1 of the design).
+//	draft, err := committer.NewDraft(ctx) // a new body in the body store
+//	defer draft.Abort()                    // no-op once committed; deletes the body otherwise
+//	... write the message into draft ...
+//	committed, err := draft.Commit(ctx, delivery.Message{Targets: ..., Outbound: ...})
+//
+// The writer never sees the body store's types (internal/bodystore): a protocol server knows
+// a Draft, and a bodystore.Bodies to read committed bodies, so the store behind them (files
+// today, internal/blob) can change without touching it.
+//
+// Draft.Commit parses the message in the caller's goroutine (message.Parse: the envelope and
+// body structure IMAP serves from then on, computed once; the searchable text too with
+// Message.IndexText), then hands it to the committer. One committer goroutine takes every
+// commit that is waiting, makes all their bodies durable together (bodystore.Store.SyncAll:
+// for files, one parallel round of fdatasync plus one directory fsync), writes all their rows
+// in one store transaction (one WAL fsync), and only then releases every caller. So the cost
+// of fsync is shared by all concurrent deliveries instead of paid by each, and nothing is
+// acknowledged before it is on disk (invariant 1 of the design).
 //
 // If the batch transaction fails (an account removed while its mail was in flight, say), each
-// delivery of the batch is retried alone, so one bad delivery cannot fail the others.
+// delivery of the batch is retried alone, so one bad delivery cannot fail the others. A body
+// whose commit failed is deleted: nothing of it is visible.
 package delivery
 
 import (
@@ -19,7 +33,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/store"
 )
 
@@ -32,7 +46,7 @@ var ErrClosed = errors.New("delivery committer closed")
 // Committer serialises deliveries into group commits. Create it with New; it runs until Close.
 type Committer struct {
 	store  store.Store
-	blobs  *blob.FS
+	bodies bodystore.Store
 	logger *slog.Logger
 
 	requests chan *request
@@ -44,7 +58,7 @@ type Committer struct {
 }
 
 type request struct {
-	body     *blob.Writer
+	body     bodystore.Writer
 	delivery store.Delivery
 	result   chan result
 }
@@ -54,11 +68,11 @@ type result struct {
 	err       error
 }
 
-// New starts a committer over a metadata store and a blob store.
-func New(st store.Store, blobs *blob.FS, logger *slog.Logger) *Committer {
+// New starts a committer over a metadata store and a body store.
+func New(st store.Store, bodies bodystore.Store, logger *slog.Logger) *Committer {
 	c := &Committer{
 		store:    st,
-		blobs:    blobs,
+		bodies:   bodies,
 		logger:   logger,
 		requests: make(chan *request),
 		quit:     make(chan struct{}),
@@ -68,10 +82,10 @@ func New(st store.Store, blobs *blob.FS, logger *slog.Logger) *Committer {
 	return c
 }
 
-// Commit makes body durable and delivers it to d.Targets; d.BlobID and d.Size are filled in from
-// body. On success body is closed and the message is committed; on error body is deleted and
-// nothing of it is visible. Commit owns body from the call on.
-func (c *Committer) Commit(ctx context.Context, body *blob.Writer, d store.Delivery) ([]store.Delivered, error) {
+// commit makes body durable and delivers it to d.Targets and d.Outbound; d.BlobID and d.Size
+// are filled in from body. On success body is closed and the message is committed; on error
+// body is deleted and nothing of it is visible. commit owns body from the call on.
+func (c *Committer) commit(ctx context.Context, body bodystore.Writer, d store.Delivery) ([]store.Delivered, error) {
 	d.BlobID = body.ID()
 	d.Size = body.Size()
 	req := &request{body: body, delivery: d, result: make(chan result, 1)}
@@ -87,7 +101,7 @@ func (c *Committer) Commit(ctx context.Context, body *blob.Writer, d store.Deliv
 	return r.delivered, r.err
 }
 
-// Close stops the committer after the batch in progress; later Commits fail with ErrClosed.
+// Close stops the committer after the batch in progress; later commits fail with ErrClosed.
 func (c *Committer) Close() {
 	c.closing.Do(func() { close(c.quit) })
 	<-c.done
@@ -112,17 +126,17 @@ func (c *Committer) run() {
 				break drain
 			}
 		}
-		c.commit(batch)
+		c.commitBatch(batch)
 	}
 }
 
-func (c *Committer) commit(batch []*request) {
+func (c *Committer) commitBatch(batch []*request) {
 	ctx := context.Background()
-	bodies := make([]*blob.Writer, len(batch))
+	bodies := make([]bodystore.Writer, len(batch))
 	for i, r := range batch {
 		bodies[i] = r.body
 	}
-	if err := c.blobs.SyncAll(ctx, bodies); err != nil {
+	if err := c.bodies.SyncAll(ctx, bodies); err != nil {
 		c.finish(batch, nil, fmt.Errorf("make message bodies durable: %w", err))
 		return
 	}

@@ -41,21 +41,22 @@ func setup(t *testing.T) (*Committer, store.Store, *blob.FS, []store.Account) {
 		}
 		accounts = append(accounts, acc)
 	}
-	c := New(st, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := New(st, blobs.Bodies(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(c.Close)
 	return c, st, blobs, accounts
 }
 
-func body(t *testing.T, blobs *blob.FS, text string) *blob.Writer {
+// draft is a new draft holding text.
+func draft(t *testing.T, c *Committer, text string) *Draft {
 	t.Helper()
-	w, err := blobs.Create()
+	d, err := c.NewDraft(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.WriteString(w, text); err != nil {
+	if _, err := io.WriteString(d, text); err != nil {
 		t.Fatal(err)
 	}
-	return w
+	return d
 }
 
 func count(t *testing.T, st store.Store, acc store.Account) int {
@@ -72,7 +73,7 @@ func count(t *testing.T, st store.Store, acc store.Account) int {
 }
 
 func TestConcurrentCommitsAreBatched(t *testing.T) {
-	c, st, blobs, accounts := setup(t)
+	c, st, _, accounts := setup(t)
 	var mu sync.Mutex
 	var batches []int
 	c.BatchSizes = func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() }
@@ -83,11 +84,11 @@ func TestConcurrentCommitsAreBatched(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := body(t, blobs, fmt.Sprintf("message %d\r\n", i))
-			got, err := c.Commit(context.Background(), w, store.Delivery{InternalDate: time.Now(),
+			d := draft(t, c, fmt.Sprintf("message %d\r\n", i))
+			got, err := d.Commit(context.Background(), Message{InternalDate: time.Now(),
 				Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: "INBOX"}, {AccountID: accounts[1].ID, Mailbox: "INBOX"}}})
-			if err == nil && len(got) != 2 {
-				err = fmt.Errorf("got %d results, want 2", len(got))
+			if err == nil && len(got.Delivered) != 2 {
+				err = fmt.Errorf("got %d results, want 2", len(got.Delivered))
 			}
 			errs <- err
 		}()
@@ -118,9 +119,9 @@ func TestBadDeliveryDoesNotFailTheBatch(t *testing.T) {
 	// Hold the committer busy so the next requests form one batch.
 	var wg sync.WaitGroup
 	results := make([]error, 3)
-	writers := make([]*blob.Writer, 3)
+	writers := make([]*Draft, 3)
 	for i := range writers {
-		writers[i] = body(t, blobs, "x\r\n")
+		writers[i] = draft(t, c, "x\r\n")
 	}
 	for i := range writers {
 		mailbox := "INBOX"
@@ -130,7 +131,7 @@ func TestBadDeliveryDoesNotFailTheBatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, results[i] = c.Commit(context.Background(), writers[i], store.Delivery{
+			_, results[i] = writers[i].Commit(context.Background(), Message{
 				Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: mailbox}}})
 		}()
 	}
@@ -154,8 +155,8 @@ func TestBadDeliveryDoesNotFailTheBatch(t *testing.T) {
 func TestCommitAfterClose(t *testing.T) {
 	c, _, blobs, accounts := setup(t)
 	c.Close()
-	w := body(t, blobs, "x\r\n")
-	_, err := c.Commit(context.Background(), w, store.Delivery{Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: "INBOX"}}})
+	w := draft(t, c, "x\r\n")
+	_, err := w.Commit(context.Background(), Message{Targets: []store.Target{{AccountID: accounts[0].ID, Mailbox: "INBOX"}}})
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"posthorn/internal/message"
+	"posthorn/internal/delivery"
 	"posthorn/internal/store"
 )
 
@@ -82,8 +82,8 @@ func finishAppend(p *parser, a *appendArgs) error {
 
 // cmdAppend: APPEND (RFC 9051 §6.3.12) with APPENDUID (UIDPLUS, RFC 4315 §3), APPENDLIMIT (RFC
 // 7889) and the UTF8 form of RFC 6855 §4. The message is streamed from the connection into a
-// new blob and committed through the delivery committer: the tagged OK is written only once it
-// is durable (the design's first invariant), exactly as for SMTP.
+// new delivery.Draft and committed: the tagged OK is written only once it is durable (the
+// design's first invariant), exactly as for SMTP.
 func (s *session) cmdAppend(c *command) error {
 	a := c.args.(*appendArgs)
 	mb, err := s.checkAppend(a)
@@ -95,24 +95,18 @@ func (s *session) cmdAppend(c *command) error {
 		}
 		return err
 	}
-	body, err := s.server.Blobs.Create()
+	draft, err := s.server.Committer.NewDraft(s.ctx)
 	if err != nil {
 		_ = s.p.skip()
 		return err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			if err := body.Abort(); err != nil {
-				s.logger.Warn("delete refused message body", "err", err)
-			}
-		}
-	}()
+	// Every refusal below leaves the draft uncommitted: its body goes here.
+	defer draft.Abort()
 	if err := s.p.acceptLiteral(a.lit); err != nil {
 		return &connError{err}
 	}
 	_ = s.conn.SetReadDeadline(time.Now().Add(s.server.idleTimeout()))
-	if _, err := io.CopyN(body, s.br, a.lit.size); err != nil {
+	if _, err := io.CopyN(draft, s.br, a.lit.size); err != nil {
 		var ne interface{ Timeout() bool }
 		if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return &connError{err}
@@ -128,21 +122,15 @@ func (s *session) cmdAppend(c *command) error {
 		}
 		return &connError{err}
 	}
-	analysis, err := message.Analyze(body, body.Size())
-	if err != nil {
-		return fmt.Errorf("analyze appended message: %w", err)
-	}
-	date := time.Now()
+	var date time.Time // zero: now
 	if a.hasDate {
 		date = a.date
 	}
-	committed = true // from here on the committer owns body
-	delivered, err := s.server.Committer.Commit(s.ctx, body, store.Delivery{
+	// A message the user files himself is indexed at once: he may search for it next.
+	committed, err := draft.Commit(s.ctx, delivery.Message{
 		InternalDate: date,
-		Envelope:     analysis.Envelope,
-		Structure:    analysis.Structure,
-		Text:         &store.Text{Header: analysis.Text.Header, Body: analysis.Text.Body},
 		Targets:      []store.Target{{AccountID: s.account.ID, Mailbox: mb.Name, Flags: appendFlags(a.flags)}},
+		IndexText:    true,
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return no("TRYCREATE", "mailbox does not exist")
@@ -152,7 +140,7 @@ func (s *session) cmdAppend(c *command) error {
 	}
 	s.server.Metrics.appended(a.lit.size)
 	// RFC 4315 §3: APPENDUID uidvalidity uid.
-	return okCode(fmt.Sprintf("APPENDUID %d %d", mb.UIDValidity, delivered[0].UID), "APPEND completed")
+	return okCode(fmt.Sprintf("APPENDUID %d %d", mb.UIDValidity, committed.Delivered[0].UID), "APPEND completed")
 }
 
 // checkAppend checks an APPEND before its message is read: the target mailbox, the size, the

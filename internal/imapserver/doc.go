@@ -1,6 +1,6 @@
 // Package imapserver is posthorn's own IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) server
-// engine, over the metadata store (package store), the blob store (package blob) and the
-// delivery committer (package delivery). One file per command, holding the type of its
+// engine, over the metadata store (package store), the message bodies (package bodystore) and
+// the delivery committer (package delivery). One file per command, holding the type of its
 // arguments, their parser and the handler that runs it; the lexer they all read with is in
 // parser.go, and FETCH's data items, the longest grammar, in parse_fetch.go beside fetch.go.
 // The response encoders for message data are in package wire.
@@ -39,9 +39,9 @@
 // literals are held in memory up to maxLiteral octets and a whole command up to maxCommand;
 // beyond that the command is refused with BAD [TOOBIG] and its non-synchronizing literals are
 // read and dropped. APPEND's message is the exception: it is streamed from the connection into
-// a new blob, up to AppendLimit octets (NO [TOOBIG] beyond), parsed once for its envelope and
-// structure, and committed through the delivery committer; the tagged OK is written only when
-// the message is durable, as for SMTP.
+// a new delivery.Draft, up to AppendLimit octets (NO [TOOBIG] beyond), and committed, which
+// parses it once for its envelope, structure and text; the tagged OK is written only when the
+// message is durable, as for SMTP.
 //
 // # The selected mailbox
 //
@@ -56,14 +56,15 @@
 //
 // FLAGS, UID, INTERNALDATE, RFC822.SIZE and MODSEQ come from the message rows, ENVELOPE and
 // BODYSTRUCTURE from the parse results stored at delivery; BODY[...] and BINARY[...] read only
-// the octets they need from the blob. SEARCH evaluates flags, dates, sizes, UIDs and MODSEQ on
-// the message rows and addresses and subjects on the stored envelope, cheap keys first; HEADER
-// reads the message's header. BODY and TEXT ask the store's full-text index (store.SearchText)
-// once per search, before any message is looked at; a message the index has no text of
-// (delivered before it existed) and a string too short for it (under three characters) are
-// decided by extracting the message's text as delivery does (message.ExtractText), so both ways
-// give the same answer: a case-insensitive substring of the text a reader sees, with white
-// space runs compared as one space.
+// the octets they need from the message body (Server.Bodies, a bodystore.Bodies: the server
+// knows no body backend; APPEND writes through a delivery.Draft). SEARCH evaluates flags,
+// dates, sizes, UIDs and MODSEQ on the message rows and addresses and subjects on the stored
+// envelope, cheap keys first; HEADER reads the message's header. BODY and TEXT ask the store's
+// full-text index (store.SearchText) once per search, before any message is looked at; a
+// message the index has no text of (delivered before it existed) and a string too short for it
+// (under three characters) are decided by extracting the message's text as delivery does
+// (message.ExtractText), so both ways give the same answer: a case-insensitive substring of the
+// text a reader sees, with white space runs compared as one space.
 //
 // \Recent (RFC 3501 §2.3.2) is kept for IMAP4rev1 sessions, those that have not sent ENABLE
 // IMAP4rev2: RFC 9051 dropped the flag, the RECENT response and the RECENT, NEW and OLD search

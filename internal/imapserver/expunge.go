@@ -60,7 +60,7 @@ func (s *session) expunge(sel *selected, uids []uint32) ([]uint32, error) {
 // behind, which the orphan sweep finds later.
 func (s *session) removeBlobs(ids []string) {
 	for _, id := range ids {
-		if err := s.server.Blobs.Remove(id); err != nil {
+		if err := s.server.Bodies.Remove(s.ctx, id); err != nil {
 			s.logger.Warn("remove message body", "blob", id, "err", err)
 		}
 	}

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 
+	"posthorn/internal/bodystore"
 	"posthorn/internal/imapserver/wire"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
@@ -232,10 +232,10 @@ func (f *fetcher) writeMessage(seq uint32, m *store.Message, flagsChanged bool) 
 			return nil
 		}
 	}
-	var body *os.File
+	var body bodystore.Body
 	if f.needBlob {
 		var err error
-		if body, err = s.server.Blobs.Open(m.BlobID); err != nil {
+		if body, err = s.server.Bodies.Open(s.ctx, m.BlobID); err != nil {
 			if isNotFound(err) {
 				f.missing = true // expunged since the rows were read
 				return nil
@@ -293,7 +293,7 @@ func (f *fetcher) checkBinary(root *message.Part) error {
 }
 
 // writeItem writes one data item: its name and value.
-func (f *fetcher) writeItem(b *bufio.Writer, it fetchItem, m *store.Message, root *message.Part, body *os.File) error {
+func (f *fetcher) writeItem(b *bufio.Writer, it fetchItem, m *store.Message, root *message.Part, body bodystore.Body) error {
 	utf8 := f.s.utf8()
 	switch it.kind {
 	case fetchFlags:

@@ -96,13 +96,13 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h.committer = delivery.New(st, blobs, logger)
+	h.committer = delivery.New(st, blobs.Bodies(), logger)
 	t.Cleanup(h.committer.Close)
 	reg := prometheus.NewRegistry()
 	h.srv = &Server{
 		Hostname:          "imap.example.org",
 		Store:             st,
-		Blobs:             blobs,
+		Bodies:            blobs.Bodies(),
 		Committer:         h.committer,
 		Auth:              credentials.NewAuthenticator(st, logger, reg),
 		Logger:            logger,
@@ -146,7 +146,8 @@ func (h *harness) deliver(acc store.Account, mailbox, text string, flags ...stri
 }
 
 // deliverIndexed is deliver with the text for the full-text index chosen by index, from the
-// text delivery extracts: nil leaves the message unindexed.
+// text delivery extracts: nil leaves the message unindexed. To choose the text it writes the
+// body and the rows itself, as delivery.Draft.Commit does.
 func (h *harness) deliverIndexed(acc store.Account, mailbox, text string, index func(message.Text) *store.Text,
 	flags ...string) uint32 {
 	h.t.Helper()
@@ -161,16 +162,24 @@ func (h *harness) deliverIndexed(acc store.Account, mailbox, text string, index 
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	d, err := h.committer.Commit(context.Background(), w, store.Delivery{
+	ctx := context.Background()
+	if err := h.blobs.SyncAll(ctx, []*blob.Writer{w}); err != nil {
+		h.t.Fatal(err)
+	}
+	d, err := h.store.Deliver(ctx, []store.Delivery{{
+		BlobID: w.ID(), Size: w.Size(),
 		InternalDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Envelope:     a.Envelope, Structure: a.Structure,
 		Text:    index(a.Text),
 		Targets: []store.Target{{AccountID: acc.ID, Mailbox: mailbox, Flags: flags}},
-	})
+	}})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return d[0].UID
+	if err := w.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	return d[0][0].UID
 }
 
 // testMessage is a small message numbered n.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
 )
@@ -398,7 +398,7 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 		}
 		m.root = root
 	}
-	f, err := ev.s.server.Blobs.Open(m.m.BlobID)
+	f, err := ev.s.server.Bodies.Open(ev.s.ctx, m.m.BlobID)
 	if err != nil {
 		if isNotFound(err) {
 			return false, nil // expunged meanwhile
@@ -421,7 +421,7 @@ func (ev *searchEval) matchMessage(k searchKey, m *searchMsg) (bool, error) {
 		strings.Contains(strings.ToLower(m.text.Body), needle), nil
 }
 
-func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, bodystore.ErrNotFound) }
 
 // headerContains reports whether a header has a field named name whose value, unfolded and
 // decoded, holds value (case-insensitively); an empty value matches any such field.

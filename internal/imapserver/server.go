@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/netserver"
@@ -36,8 +36,8 @@ const (
 type Server struct {
 	Hostname  string // in the greeting
 	Store     store.Store
-	Blobs     *blob.FS
-	Committer *delivery.Committer        // makes APPENDed messages durable
+	Bodies    bodystore.Bodies           // message bodies: FETCH and SEARCH read them, EXPUNGE removes them
+	Committer *delivery.Committer        // owns APPENDed messages: their bodies, durability, rows
 	Auth      *credentials.Authenticator // LOGIN and AUTHENTICATE, with throttling
 	Logger    *slog.Logger
 	Metrics   *Metrics    // nil records nothing

@@ -36,9 +36,9 @@
 // Sizes in STAT and LIST are the octets of the stored message, which SMTP stores with CRLF line
 // ends: what RETR sends, before byte-stuffing. UIDL gives UIDVALIDITY and UID as 16 hexadecimal
 // digits: stable across sessions, shared with IMAP's view, never reused. RETR and TOP stream
-// the body from the blob store with byte-stuffing (a line that starts with "." gets another);
-// a message that does not end with a line end (possible through IMAP APPEND) gets CRLF before
-// the final ".", two octets more than LIST said.
+// the body from the body store (Server.Bodies, a bodystore.Bodies) with byte-stuffing (a line
+// that starts with "." gets another); a message that does not end with a line end (possible
+// through IMAP APPEND) gets CRLF before the final ".", two octets more than LIST said.
 //
 // QUIT in the TRANSACTION state is the UPDATE state: the messages retrieved by RETR and not
 // deleted are marked \Seen (as Dovecot does; TOP marks nothing), the messages marked by DELE get

@@ -38,7 +38,7 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	h.srv = &Server{
 		Hostname:          "pop.example.org",
 		Store:             env.Store,
-		Blobs:             env.Blobs,
+		Bodies:            env.Blobs.Bodies(),
 		Auth:              credentials.NewAuthenticator(env.Credentials, env.Logger, h.reg),
 		Logger:            env.Logger,
 		Metrics:           NewMetrics(h.reg),

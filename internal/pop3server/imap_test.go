@@ -41,7 +41,7 @@ func (h *harness) imapFor(t *testing.T, expunged chan<- uint32) *imapclient.Clie
 func (h *harness) startIMAP(t *testing.T) string {
 	t.Helper()
 	srv := &imapserver.Server{
-		Hostname: "imap.example.org", Store: h.Store, Blobs: h.Blobs, Committer: h.Committer,
+		Hostname: "imap.example.org", Store: h.Store, Bodies: h.Blobs.Bodies(), Committer: h.Committer,
 		Auth: h.srv.Auth, Logger: h.Logger, TLSConfig: h.TLSConfig, AllowInsecureAuth: true,
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 )
 
 // cmdRetr: RETR (RFC 1939 §5) sends a whole message. It is marked \Seen at QUIT.
@@ -35,7 +35,7 @@ func (s *session) cmdTop(args []string) error {
 	return s.sendMessage(m, lines, "top of message follows")
 }
 
-// sendMessage writes "+OK first" and the message from its blob as a multi-line response: all
+// sendMessage writes "+OK first" and the message from its body as a multi-line response: all
 // of it (bodyLines < 0) or the header and bodyLines lines of the body. A message whose body
 // is gone (removed through IMAP since login) gets -ERR. A failure after the +OK ends the
 // session: the response cannot be completed.
@@ -43,8 +43,8 @@ func (s *session) cmdTop(args []string) error {
 // The response goes through a pooled 64 KiB writer rather than the session's small one, so a
 // message of ordinary size leaves in one write; what the session buffered before goes first.
 func (s *session) sendMessage(m *dropMessage, bodyLines int, first string) error {
-	f, err := s.server.Blobs.Open(m.blobID)
-	if errors.Is(err, blob.ErrNotFound) {
+	f, err := s.server.Bodies.Open(s.ctx, m.blobID)
+	if errors.Is(err, bodystore.ErrNotFound) {
 		return errorf("", "message was removed by another session")
 	}
 	if err != nil {
@@ -56,8 +56,8 @@ func (s *session) sendMessage(m *dropMessage, bodyLines int, first string) error
 	}
 	br := s.server.bodyReaders.Get().(*bufio.Reader)
 	bw := s.server.bodyWriters.Get().(*bufio.Writer)
-	// The size is known: reading stops there, without asking the file for its end.
-	br.Reset(io.LimitReader(f, m.size))
+	// The size is known: reading stops there, without asking the body for its end.
+	br.Reset(io.NewSectionReader(f, 0, m.size))
 	bw.Reset(s.cw)
 	defer func() {
 		br.Reset(nil)

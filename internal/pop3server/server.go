@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/credentials"
 	"posthorn/internal/netserver"
 	"posthorn/internal/store"
@@ -34,7 +34,7 @@ const (
 type Server struct {
 	Hostname  string // in the greeting
 	Store     store.Store
-	Blobs     *blob.FS
+	Bodies    bodystore.Bodies           // message bodies: RETR and TOP read them, QUIT removes them
 	Auth      *credentials.Authenticator // USER/PASS and AUTH, with throttling
 	Logger    *slog.Logger
 	Metrics   *Metrics    // nil records nothing
@@ -150,9 +150,9 @@ func (s *Server) unlock(accountID int64) {
 
 // removeBlobs deletes message bodies nothing refers to any more. A failure only leaves a file
 // behind, which the orphan sweep finds later.
-func (s *Server) removeBlobs(logger *slog.Logger, ids []string) {
+func (s *Server) removeBlobs(ctx context.Context, logger *slog.Logger, ids []string) {
 	for _, id := range ids {
-		if err := s.Blobs.Remove(id); err != nil {
+		if err := s.Bodies.Remove(ctx, id); err != nil {
 			logger.Warn("remove message body", "blob", id, "err", err)
 		}
 	}

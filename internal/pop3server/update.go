@@ -49,7 +49,7 @@ func (s *session) update() error {
 	s.ok("%s posthorn POP3 signing off (%d messages left)", s.server.Hostname, d.count)
 	if len(unreferenced) > 0 {
 		_ = s.bw.Flush()
-		s.server.removeBlobs(s.logger, unreferenced)
+		s.server.removeBlobs(s.ctx, s.logger, unreferenced)
 	}
 	return errQuit
 }

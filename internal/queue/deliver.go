@@ -278,7 +278,7 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 			"REQUIRETLS: %s is not authenticated by MTA-STS or DANE", sess.host), len(batch)))
 		return nil
 	}
-	body, err := s.Blobs.Open(first.BlobID)
+	body, err := s.Bodies.Open(ctx, first.BlobID)
 	if err != nil {
 		s.failed(ctx, batch, repeat(temporary("4.3.0", "", "message body %s: %v", first.BlobID, err), len(batch)))
 		return nil

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"posthorn/internal/address"
-	"posthorn/internal/message"
+	"posthorn/internal/delivery"
 	"posthorn/internal/store"
 )
 
@@ -40,11 +40,11 @@ func (s *Scheduler) notify(ctx context.Context, kind dsnKind, rcpts []dsnRecipie
 	if err != nil {
 		return fmt.Errorf("sender %q: %w", first.Sender, err)
 	}
-	d := store.Delivery{}
+	var m delivery.Message
 	res, err := store.Resolve(ctx, s.Store, sender)
 	switch {
 	case errors.Is(err, store.ErrUnknownDomain):
-		d.Outbound = []store.Outbound{{Sender: "", Recipient: first.Sender}}
+		m.Outbound = []store.Outbound{{Sender: "", Recipient: first.Sender}}
 	case errors.Is(err, store.ErrNoSuchUser):
 		s.Logger.Info("queue: notice for a local sender without account dropped", "sender", first.Sender)
 		return nil
@@ -52,26 +52,22 @@ func (s *Scheduler) notify(ctx context.Context, kind dsnKind, rcpts []dsnRecipie
 		return fmt.Errorf("resolve sender %s: %w", first.Sender, err)
 	default:
 		for _, a := range res.Accounts {
-			d.Targets = append(d.Targets, store.Target{AccountID: a.ID, Mailbox: "INBOX"})
+			m.Targets = append(m.Targets, store.Target{AccountID: a.ID, Mailbox: "INBOX"})
 		}
 	}
 
-	w, err := s.Blobs.Create()
+	draft, err := s.Committer.NewDraft(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.writeDSN(w, kind, rcpts); err != nil {
-		return errors.Join(err, w.Abort())
-	}
-	analysis, err := message.Analyze(w, w.Size())
-	if err != nil {
-		return errors.Join(err, w.Abort())
-	}
-	d.Envelope, d.Structure = analysis.Envelope, analysis.Structure
-	if _, err := s.Committer.Commit(ctx, w, d); err != nil {
+	defer draft.Abort()
+	if err := s.writeDSN(draft, kind, rcpts); err != nil {
 		return err
 	}
-	s.Logger.Info("queue: notice sent", "action", kind, "to", first.Sender, "blob", w.ID(), "recipients", len(rcpts))
+	if _, err := draft.Commit(ctx, m); err != nil {
+		return err
+	}
+	s.Logger.Info("queue: notice sent", "action", kind, "to", first.Sender, "blob", draft.ID(), "recipients", len(rcpts))
 	return nil
 }
 
@@ -181,12 +177,16 @@ func (s *Scheduler) writeDSN(w io.Writer, kind dsnKind, rcpts []dsnRecipient) er
 
 // copyOriginal copies the queued message, or only its header, as CRLF lines.
 func (s *Scheduler) copyOriginal(w *bufio.Writer, blobID string, headersOnly bool) error {
-	f, err := s.Blobs.Open(blobID)
+	f, err := s.Bodies.Open(context.Background(), blobID)
 	if err != nil {
 		return fmt.Errorf("original message %s: %w", blobID, err)
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
+	size, err := f.Size()
+	if err != nil {
+		return fmt.Errorf("original message %s: %w", blobID, err)
+	}
+	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
 	for {
 		l, err := r.ReadSlice('\n')
 		if len(l) > 0 {

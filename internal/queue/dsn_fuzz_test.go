@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/delivery"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
 )
@@ -19,18 +20,20 @@ func FuzzNotice(f *testing.F) {
 	f.Add("env-1", "rfc822;bob@remote.example", "550 5.1.1 no such user", "FULL")
 	f.Add("x\r\nInjected: yes", "rfc822;a\r\n\r\nFinal-Recipient: rfc822; evil@example", "451 4.0.0 multi\r\n\r\n--b--", "HDRS")
 	env := mailenv.New(f, "mx.example.org")
-	w, err := env.Blobs.Create()
+	w, err := env.Committer.NewDraft(context.Background())
 	if err != nil {
 		f.Fatal(err)
 	}
+	defer w.Abort()
 	fmt.Fprint(w, "From: <alice@example.org>\r\nSubject: original\r\n\r\nbody\r\n")
-	if _, err := env.Committer.Commit(context.Background(), w, store.Delivery{
-		Outbound: []store.Outbound{{Sender: "alice@example.org", Recipient: "bob@remote.example"}}}); err != nil {
+	original, err := w.Commit(context.Background(), delivery.Message{
+		Outbound: []store.Outbound{{Sender: "alice@example.org", Recipient: "bob@remote.example"}}})
+	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Scheduler{Hostname: "mx.example.org", Blobs: env.Blobs, Lifetime: DefaultLifetime, Now: time.Now}
+	s := &Scheduler{Hostname: "mx.example.org", Bodies: env.Blobs.Bodies(), Lifetime: DefaultLifetime, Now: time.Now}
 	f.Fuzz(func(t *testing.T, envID, orcpt, text, ret string) {
-		q := store.QueuedMessage{BlobID: w.ID(), Size: w.Size(), QueuedAt: time.Now(), Outbound: store.Outbound{
+		q := store.QueuedMessage{BlobID: original.BodyID, Size: original.Size, QueuedAt: time.Now(), Outbound: store.Outbound{
 			Sender: "alice@example.org", Recipient: "bob@remote.example", EnvID: envID, ORcpt: orcpt, Ret: ret}}
 		var buf bytes.Buffer
 		err := s.writeDSN(&buf, dsnFailed, []dsnRecipient{{q: q, f: &failure{Permanent: true, Code: 550,

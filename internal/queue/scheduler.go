@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/delivery"
 	"posthorn/internal/dns"
 	"posthorn/internal/maillog"
@@ -51,7 +51,7 @@ const (
 type Scheduler struct {
 	Hostname  string // EHLO name, Reporting-MTA of notifications
 	Store     Store
-	Blobs     *blob.FS
+	Bodies    bodystore.Bodies    // the queued messages' bodies
 	Committer *delivery.Committer // commits notifications
 	Resolver  dns.Resolver
 	Logger    *slog.Logger
@@ -608,7 +608,7 @@ func (s *Scheduler) done(ctx context.Context, ids []int64) {
 		go func() {
 			defer s.removing.Done()
 			for _, id := range gone {
-				if err := s.Blobs.Remove(id); err != nil {
+				if err := s.Bodies.Remove(context.Background(), id); err != nil {
 					s.Logger.Warn("queue: remove message body", "blob", id, "err", err)
 				}
 			}

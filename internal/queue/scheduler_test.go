@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/delivery"
 	"posthorn/internal/dns"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/dnstest"
@@ -40,7 +41,7 @@ func newHarness(t testing.TB, port int, zone map[string][]string) *harness {
 	h.sched = &Scheduler{
 		Hostname:     "mx.example.org",
 		Store:        h.store,
-		Blobs:        env.Blobs,
+		Bodies:       env.Blobs.Bodies(),
 		Committer:    env.Committer,
 		Resolver:     dns.New(h.dns.Addr),
 		Logger:       env.Logger,
@@ -67,20 +68,21 @@ func (h *harness) start() {
 // enqueue commits a message for remote recipients (and nothing local) and returns its blob id.
 func (h *harness) enqueue(sender, subject string, out ...store.Outbound) string {
 	h.t.Helper()
-	w, err := h.env.Blobs.Create()
+	w, err := h.env.Committer.NewDraft(context.Background())
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	defer w.Abort()
 	fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@example.org>\r\n\r\nHello.\r\n",
 		sender, out[0].Recipient, subject, strings.ReplaceAll(subject, " ", "."))
 	for i := range out {
 		out[i].Sender = sender
 	}
-	id := w.ID()
-	if _, err := h.env.Committer.Commit(context.Background(), w, store.Delivery{Outbound: out}); err != nil {
+	committed, err := w.Commit(context.Background(), delivery.Message{Outbound: out})
+	if err != nil {
 		h.t.Fatal(err)
 	}
-	return id
+	return committed.BodyID
 }
 
 // waitFor polls cond until it holds, failing the test after 15 s.

@@ -3,18 +3,15 @@ package smtpserver
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"posthorn/internal/message"
 )
 
 // BenchmarkIngest measures inbound delivery end to end over loopback: a real Server over SQLite,
-// the blob store and the group committer, with the parser the server runs in production. Every
+// the blob store and the group committer, which parses each message as in production. Every
 // message is acknowledged only after its body and rows are fsync'd, so the figure is durable
 // messages per second. Each of the concurrent clients keeps one connection and pipelines MAIL,
 // RCPT and DATA (RFC 2920), as an MTA would.
@@ -36,7 +33,6 @@ func BenchmarkIngest(b *testing.B) {
 func benchmarkIngest(b *testing.B, size, concurrency int) {
 	var batches, batched atomic.Int64
 	h := newHarness(b, func(s *Server) {
-		s.Analyze = parseForIMAP
 		s.MaxMessageBytes = 1 << 20
 		s.MaxConnections = concurrency + 10
 		// Set before the first Commit, which orders it before the committer's first read.
@@ -49,20 +45,6 @@ func benchmarkIngest(b *testing.B, size, concurrency int) {
 	if n := batches.Load(); n > 0 {
 		b.ReportMetric(float64(batched.Load())/float64(n), "msgs/commit")
 	}
-}
-
-// parseForIMAP is what the server computes at delivery in production (app's analyzer): the
-// parse results, without full-text index rows.
-func parseForIMAP(r io.ReaderAt, size int64) (Analysis, error) {
-	p, err := message.Parse(r, size)
-	if err != nil {
-		return Analysis{}, err
-	}
-	env, structure, err := p.Marshal()
-	if err != nil {
-		return Analysis{}, err
-	}
-	return Analysis{MessageID: p.Envelope.MessageID, Envelope: env, Structure: structure}, nil
 }
 
 // benchMessage is a text message of about size bytes, header included, followed by the end of

@@ -11,12 +11,12 @@ package smtpserver
 //   - RCPT TO: Transaction.RcptAttempt (recipient rates) before the lookup, so that unknown
 //     addresses count too; Transaction.Rcpt (greylisting) once the recipient resolved;
 //   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 64 KiB,
-//     an unlinked temporary file beyond) instead of its blob. A refusal aborts the blob. On
-//     acceptance the message is written into its blob once, as it will be stored: the
-//     filter's header fields (Authentication-Results first) on top, then our Received header,
-//     then the message with the Authentication-Results fields that claim our host name removed
-//     (RFC 8601 §5). The verdict names the mailbox of each account's copy (INBOX or Junk)
-//     before the commit.
+//     an unlinked temporary file beyond) instead of its draft (delivery.Draft). A refusal
+//     leaves the draft to be aborted. On acceptance the message is written into the draft
+//     once, as it will be stored: the filter's header fields (Authentication-Results first) on
+//     top, then our Received header, then the message with the Authentication-Results fields
+//     that claim our host name removed (RFC 8601 §5). The verdict names the mailbox of each
+//     account's copy (INBOX or Junk) before the commit.
 
 import (
 	"bufio"
@@ -28,7 +28,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
@@ -122,9 +122,9 @@ func (s *session) newSpool() *spool {
 
 // filterData runs the body checks on the spooled message (our Received header, receivedLen
 // octets, and the message) and, when they accept, writes it into body as it will be stored.
-// When they refuse, body is aborted and the error is the reply. The spool is closed either way.
-// Without the filter the message is in body already.
-func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*filter.Verdict, error) {
+// When they refuse, the error is the reply and body is left for the caller to abort. The spool
+// is closed either way. Without the filter the message is in body already.
+func (s *session) filterData(body *delivery.Draft, sp *spool, receivedLen int) (*filter.Verdict, error) {
 	if sp == nil {
 		return &filter.Verdict{}, nil
 	}
@@ -135,7 +135,6 @@ func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*fi
 	}
 	v := s.filterTx.Data(s.ctx, sp, sp.Size(), ids)
 	if v.Action == filter.Reject || v.Action == filter.TempFail {
-		_ = body.Abort()
 		s.logger.Info("message refused", "reasons", v.ReasonNames())
 		s.rejectVerdict(strings.Join(s.rcpts, ","), &v)
 		return nil, verdictError(&v)
@@ -147,7 +146,6 @@ func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*fi
 		s.logger.Error("write message", "err", err)
 	}
 	if err != nil {
-		_ = body.Abort()
 		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
 		return nil, errTempStore
 	}
@@ -158,7 +156,7 @@ func (s *session) filterData(body *blob.Writer, sp *spool, receivedLen int) (*fi
 // (Authentication-Results first), then the spool with the Authentication-Results fields of its
 // header section that claim our host name removed (RFC 8601 §5). Our Received header, at the
 // top of the spool, has none.
-func (s *session) writeFiltered(body *blob.Writer, sp *spool, v *filter.Verdict, receivedLen int) error {
+func (s *session) writeFiltered(body *delivery.Draft, sp *spool, v *filter.Verdict, receivedLen int) error {
 	w := bufio.NewWriterSize(body, 64<<10)
 	_, err := w.WriteString(v.AuthResults)
 	for _, h := range v.Headers {

@@ -28,7 +28,6 @@ func BenchmarkIngestFilter(b *testing.B) {
 				f.Clamd = nil
 			}
 			h := newHarness(b, func(s *Server) {
-				s.Analyze = parseForIMAP
 				s.MaxMessageBytes = 1 << 20
 				s.MaxConnections = 100
 				s.Filter = f

@@ -8,17 +8,19 @@
 // primary domain: the host name when it is a local domain, else its nearest local parent domain
 // (mx.example.org: example.org), else the local domain added first, in plain-text and TLS
 // sessions alike; postmaster.go),
-// streams DATA or BDAT straight into a new blob with a Received header (RFC 5321
-// §4.4) in front, normalises bare LF to CRLF on the way (RFC 5321 §2.3.8; the end of data is only
-// ever CRLF.CRLF, so SMTP smuggling sequences stay inside the message as text), refuses a message
-// with a bare CR (a CR not followed by LF) with 554 5.6.0 at the end of DATA or BDAT, on the MX
-// and on submission alike, since no SMTP client that keeps to §2.3.8 (the outbound queue's
-// among them) could send it on and it could not be repaired unambiguously, counts Received
-// headers (more than MaxReceived is a loop, 554 5.4.6), computes the IMAP parse results and hands
-// the blob to the delivery.Committer. A recipient whose account uses all its storage quota (or
-// would with the size MAIL FROM declared, RFC 1870) gets 452 4.2.2 at RCPT, and a message that
-// would take one of its accounts over gets 452 4.2.2 at the end of DATA. 250 is written only when the committer returns, i.e. when
-// the body is fsync'd and the rows are committed.
+// streams DATA or BDAT straight into a new message draft (delivery.Draft: the server never
+// sees the body store) with a Received header (RFC 5321 §4.4) in front, normalises bare LF to
+// CRLF on the way (RFC 5321 §2.3.8; the end of data is only ever CRLF.CRLF, so SMTP smuggling
+// sequences stay inside the message as text), refuses a message with a bare CR (a CR not
+// followed by LF) with 554 5.6.0 at the end of DATA or BDAT, on the MX and on submission alike,
+// since no SMTP client that keeps to §2.3.8 (the outbound queue's among them) could send it on
+// and it could not be repaired unambiguously, counts Received headers (more than MaxReceived is
+// a loop, 554 5.4.6) and commits the draft, which delivery parses for IMAP and makes durable. A
+// recipient whose account uses all its storage quota (or would with the size MAIL FROM
+// declared, RFC 1870) gets 452 4.2.2 at RCPT, and a message that would take one of its accounts
+// over gets 452 4.2.2 at the end of DATA. 250 is written only when the commit returns, i.e. when
+// the body is fsync'd and the rows are committed. A message refused at any point leaves
+// nothing: Data defers the draft's Abort, which does nothing once the draft is committed.
 //
 // Each session has a context (session.ctx) that every DNS check, filter step, store call and
 // the commit run under: it ends with the session (QUIT, disconnect, timeout), and Shutdown
@@ -43,7 +45,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"posthorn/internal/blob"
 	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
@@ -55,25 +56,12 @@ import (
 // (RFC 5321 §6.3 suggests a large threshold, "usually 100"; Postfix uses 50).
 const MaxReceived = 50
 
-// Analysis is what the server stores with a message for IMAP, computed once at delivery.
-type Analysis struct {
-	MessageID string
-	Envelope  []byte
-	Structure []byte
-	Text      *store.Text // for the full-text index; nil leaves the message unindexed
-}
-
-// Analyzer computes the Analysis of a stored message.
-type Analyzer func(r io.ReaderAt, size int64) (Analysis, error)
-
 // Server is an inbound SMTP server. Set the fields, then call Serve.
 type Server struct {
-	Hostname        string      // in the greeting and Received headers
-	Store           store.Store // accounts, aliases, mailboxes
-	Blobs           *blob.FS    // where bodies are written
-	Committer       *delivery.Committer
-	Analyze         Analyzer     // parse results stored with each message
-	Logger          *slog.Logger // server log
+	Hostname        string              // in the greeting and Received headers
+	Store           store.Store         // accounts, aliases, mailboxes
+	Committer       *delivery.Committer // owns every new message's body: create, commit, abort
+	Logger          *slog.Logger        // server log
 	MailLog         *maillog.Logger
 	Metrics         *Metrics
 	TLSConfig       *tls.Config // nil: no STARTTLS

@@ -73,14 +73,12 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	committer := delivery.New(st, blobs, logger)
+	committer := delivery.New(st, blobs.Bodies(), logger)
 	t.Cleanup(committer.Close)
 	srv := &Server{
 		Hostname:        "mx.example.org",
 		Store:           st,
-		Blobs:           blobs,
 		Committer:       committer,
-		Analyze:         func(io.ReaderAt, int64) (Analysis, error) { return Analysis{}, nil },
 		Logger:          logger,
 		MailLog:         maillog.New(logger),
 		Metrics:         NewMetrics(prometheus.NewRegistry()),

@@ -13,7 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"posthorn/internal/address"
-	"posthorn/internal/blob"
+	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
@@ -191,54 +191,50 @@ func (s *session) reject(rcpt, result string, e *smtp.SMTPError) {
 func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	rcpt := strings.Join(s.rcpts, ",")
-	body, err := s.server.Blobs.Create()
+	draft, err := s.server.Committer.NewDraft(s.ctx)
 	if err != nil {
 		s.logger.Error("create message body", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)
 		return errTempStore
 	}
+	// Whatever refuses the message below, its body goes here; once committed this does nothing.
+	defer draft.Abort()
 	tls := false
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		tls = true
 	}
-	received := receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, body.ID(), s.rcpts, tls, time.Now())
+	received := receivedHeader(s.server.Hostname, s.conn.Hostname(), s.remote, draft.ID(), s.rcpts, tls, time.Now())
 	// With the filter on, the message waits in a spool for its verdict (filter.go).
-	var dst io.Writer = body
+	var dst io.Writer = draft
 	spool := s.newSpool()
 	if spool != nil {
 		dst = spool
 	}
+	defer spool.Close()
 	stats, err := copyMessage(dst, received, r, s.server.MaxMessageBytes)
 	if err != nil {
-		spool.Close()
-		if aerr := body.Abort(); aerr != nil {
-			s.logger.Error("delete refused message body", "err", aerr)
-		}
 		return s.transferFailed(rcpt, err)
 	}
-	size := body.Size() + spool.Size()
+	size := draft.Size() + spool.Size()
 	if err := s.checkQuota(rcpt, size); err != nil {
-		_ = body.Abort()
-		spool.Close()
 		return err
 	}
-	verdict, err := s.filterData(body, spool, len(received))
+	verdict, err := s.filterData(draft, spool, len(received))
 	if err != nil {
 		return err
 	}
-	size = body.Size()
+	size = draft.Size()
 	targets := make([]store.Target, len(s.accounts))
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: s.mailbox(verdict, acc.ID)}
 	}
-	id := body.ID()
-	analysis, err := s.commit(body, rcpt, targets, nil)
+	committed, err := s.commit(draft, rcpt, targets, nil)
 	if err != nil {
 		return err
 	}
 	s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
 	s.server.MailLog.Record(maillog.Event{
-		Event: "received", ID: id, MsgID: analysis.MessageID, From: s.from, Rcpt: rcpt,
+		Event: "received", ID: committed.BodyID, MsgID: committed.MessageID, From: s.from, Rcpt: rcpt,
 		Result: deliveredResult(verdict, s.accounts), Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
 		Reasons: verdict.ReasonNames(),
 	})
@@ -284,31 +280,17 @@ func (s *session) checkQuota(rcpt string, size int64) error {
 	return nil
 }
 
-// commit computes the stored message's analysis and commits it to targets and the outbound
-// queue in one transaction; on failure body is gone and the error is the reply.
-func (s *session) commit(body *blob.Writer, rcpt string, targets []store.Target, outbound []store.Outbound) (Analysis, error) {
-	analysis, err := s.server.Analyze(body, body.Size())
-	if err != nil {
-		// The parser never refuses a message; an error here is an I/O error.
-		s.logger.Error("analyze message", "err", err)
-		_ = body.Abort()
-		s.reject(rcpt, "storage-failed", errTempStore)
-		return Analysis{}, errTempStore
-	}
-	_, err = s.server.Committer.Commit(s.ctx, body, store.Delivery{
-		InternalDate: time.Now(),
-		Envelope:     analysis.Envelope,
-		Structure:    analysis.Structure,
-		Text:         analysis.Text,
-		Targets:      targets,
-		Outbound:     outbound,
-	})
+// commit commits the draft to targets and the outbound queue in one transaction (delivery
+// analyses it and makes it durable first); on failure the body is gone and the error is the
+// reply.
+func (s *session) commit(draft *delivery.Draft, rcpt string, targets []store.Target, outbound []store.Outbound) (delivery.Committed, error) {
+	committed, err := draft.Commit(s.ctx, delivery.Message{Targets: targets, Outbound: outbound})
 	if err != nil {
 		s.logger.Error("commit message", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)
-		return Analysis{}, errTempStore
+		return delivery.Committed{}, errTempStore
 	}
-	return analysis, nil
+	return committed, nil
 }
 
 // overQuota returns the address of the first account that uses all its storage quota or would

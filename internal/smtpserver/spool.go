@@ -11,7 +11,7 @@ import (
 const memSpool = 64 << 10
 
 // spool holds a message while the inbound filter judges it, before it is written, with the
-// filter's header fields on top, into its blob: in memory up to memSpool octets, beyond that in
+// filter's header fields on top, into its draft: in memory up to memSpool octets, beyond that in
 // an unlinked temporary file, so a large message never sits whole in memory. A nil *spool is
 // no spool.
 type spool struct {

@@ -21,7 +21,7 @@ func BenchmarkSubmission(b *testing.B) {
 	msg = strings.Replace(msg, "From: <load@remote.example>", "From: <alice@example.org>", 1)
 	for _, conc := range []int{1, 8} {
 		b.Run(fmt.Sprintf("path=mx/conc=%d", conc), func(b *testing.B) {
-			h := newHarness(b, func(s *Server) { s.Analyze = parseForIMAP; s.MaxConnections = conc + 10 })
+			h := newHarness(b, func(s *Server) { s.MaxConnections = conc + 10 })
 			benchmarkClients(b, h.addr, conc, nil, "load@remote.example", msg)
 		})
 		b.Run(fmt.Sprintf("path=submission/conc=%d", conc), func(b *testing.B) {

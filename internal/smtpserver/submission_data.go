@@ -16,7 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"posthorn/internal/address"
-	"posthorn/internal/blob"
+	"posthorn/internal/delivery"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/maillog"
 	"posthorn/internal/store"
@@ -27,7 +27,7 @@ const maxSubmittedHeader = 1 << 20
 
 // Data handles DATA and BDAT of a submission: the message is spooled, its From checked, the
 // missing Message-ID and Date added, DKIM signatures computed, and the final message (Received,
-// signatures, added fields, then the message as submitted) written to a new blob that is
+// signatures, added fields, then the message as submitted) written to a new draft that is
 // committed to the local INBOXes and the outbound queue together before 250.
 func (s *submissionSession) Data(r io.Reader) error {
 	start := time.Now()
@@ -45,13 +45,15 @@ func (s *submissionSession) Data(r io.Reader) error {
 		s.reject(rcpt, headerRejection(reply), reply)
 		return reply
 	}
-	body, err := s.finalMessage(spool, prefix, h)
+	draft, err := s.finalMessage(spool, prefix, h)
 	if err != nil {
 		s.logger.Error("write submitted message", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)
 		return errTempStore
 	}
-	return s.deliver(body, rcpt, stats, start)
+	// A refusal from here on leaves the draft: its body goes; once committed this does nothing.
+	defer draft.Abort()
+	return s.deliver(draft, rcpt, stats, start)
 }
 
 // checkHeader reads the spooled header section: every From address must be owned by the
@@ -205,9 +207,9 @@ func fromAddresses(values []string) ([]address.Address, error) {
 	return out, nil
 }
 
-// finalMessage writes the blob to store: Received, the DKIM signatures, the added fields, then
-// the spooled message.
-func (s *submissionSession) finalMessage(spool *spool, prefix string, h submittedHeader) (*blob.Writer, error) {
+// finalMessage writes the message to store into a new draft: Received, the DKIM signatures, the
+// added fields, then the spooled message. On error nothing of it is left.
+func (s *submissionSession) finalMessage(spool *spool, prefix string, h submittedHeader) (*delivery.Draft, error) {
 	// The message as stored: an empty line is put where the header ends when the client sent
 	// none (DKIM, RFC 6376 §3.4, and every reader need it).
 	message := func() io.Reader {
@@ -227,14 +229,14 @@ func (s *submissionSession) finalMessage(spool *spool, prefix string, h submitte
 			return nil, err
 		}
 	}
-	body, err := s.server.Blobs.Create()
+	draft, err := s.server.Committer.NewDraft(s.ctx)
 	if err != nil {
 		return nil, err
 	}
 	_, tls := s.conn.TLSConnectionState()
-	head := submissionReceived(s.server.Hostname, s.conn.Hostname(), body.ID(), tls, s.sub.now()) +
+	head := submissionReceived(s.server.Hostname, s.conn.Hostname(), draft.ID(), tls, s.sub.now()) +
 		strings.Join(sigs, "") + prefix
-	w := bufio.NewWriterSize(body, 64<<10)
+	w := bufio.NewWriterSize(draft, 64<<10)
 	_, err = w.WriteString(head)
 	if err == nil {
 		_, err = io.Copy(w, message())
@@ -243,9 +245,10 @@ func (s *submissionSession) finalMessage(spool *spool, prefix string, h submitte
 		err = w.Flush()
 	}
 	if err != nil {
-		return nil, errors.Join(err, body.Abort())
+		draft.Abort()
+		return nil, err
 	}
-	return body, nil
+	return draft, nil
 }
 
 // submissionReceived is the trace field of a submitted message (RFC 5321 §4.4) with the
@@ -264,20 +267,19 @@ func submissionReceived(hostname, helo, id string, tls bool, now time.Time) stri
 		headerSafe(helo), hostname, protocol, id, now.Format(time.RFC1123Z))
 }
 
-// deliver delivers body to the local recipients' INBOXes and queues it for the remote ones, in
-// one transaction, then counts it against the sending limits.
-func (s *submissionSession) deliver(body *blob.Writer, rcpt string, stats copyStats, start time.Time) error {
-	size := body.Size()
+// deliver delivers draft to the local recipients' INBOXes and queues it for the remote ones, in
+// one transaction, then counts it against the sending limits. A refused draft is left for the
+// caller to abort.
+func (s *submissionSession) deliver(draft *delivery.Draft, rcpt string, stats copyStats, start time.Time) error {
+	size := draft.Size()
 	if err := s.checkQuota(rcpt, size); err != nil {
-		_ = body.Abort()
 		return err
 	}
 	targets := make([]store.Target, len(s.accounts))
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: "INBOX"}
 	}
-	id := body.ID()
-	analysis, err := s.commit(body, rcpt, targets, s.queued)
+	committed, err := s.commit(draft, rcpt, targets, s.queued)
 	if err != nil {
 		return err
 	}
@@ -291,7 +293,7 @@ func (s *submissionSession) deliver(body *blob.Writer, rcpt string, stats copySt
 		result = "queued"
 	}
 	s.server.MailLog.Record(maillog.Event{
-		Event: "received", ID: id, MsgID: analysis.MessageID, From: s.from, Rcpt: rcpt,
+		Event: "received", ID: committed.BodyID, MsgID: committed.MessageID, From: s.from, Rcpt: rcpt,
 		Result: result, Code: "250 2.0.0", Remote: s.session.remote, Size: size, Conn: s.id,
 	})
 	return nil

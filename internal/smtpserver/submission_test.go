@@ -56,7 +56,6 @@ func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submiss
 		}
 		s.Submission = sh.sub
 		s.Hostname = "mail.example.org"
-		s.Analyze = parseForIMAP
 	})
 	return sh
 }

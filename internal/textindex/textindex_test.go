@@ -34,7 +34,7 @@ func TestIndexBacklog(t *testing.T) {
 	}
 	defer blobs.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	committer := delivery.New(st, blobs, logger)
+	committer := delivery.New(st, blobs.Bodies(), logger)
 	defer committer.Close()
 	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestIndexBacklog(t *testing.T) {
 
 	const n = 40
 	for i := range n {
-		w, err := blobs.Create()
+		w, err := committer.NewDraft(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestIndexBacklog(t *testing.T) {
 		if _, err := io.WriteString(w, raw); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := committer.Commit(ctx, w, store.Delivery{
+		if _, err := w.Commit(ctx, delivery.Message{
 			Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}},
 		}); err != nil {
 			t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 	"posthorn/internal/store"
 )
 
@@ -21,7 +21,7 @@ const (
 	trainerBatch = 100
 )
 
-// BlobOpener opens stored message bodies; a missing one is blob.ErrNotFound or
+// BlobOpener opens stored message bodies; a missing one is bodystore.ErrNotFound or
 // fs.ErrNotExist. *blob.FS is one.
 type BlobOpener interface {
 	Open(id string) (*os.File, error)
@@ -109,7 +109,7 @@ func (t *Trainer) TrainPending(ctx context.Context) (int, error) {
 // training tokenizes the message of a junk move; ok is false when its body is gone.
 func (t *Trainer) training(m store.JunkMove) (tr store.SpamTraining, ok bool, err error) {
 	f, err := t.Blobs.Open(m.BlobID)
-	if errors.Is(err, blob.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, bodystore.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		t.logger().Info("junk move of a deleted message skipped", "account", m.AccountID, "blob", m.BlobID)
 		return tr, false, nil
 	}

@@ -21,7 +21,6 @@ import (
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
-	"posthorn/internal/message"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
 )
@@ -97,7 +96,7 @@ func New(t testing.TB, hostname string) *Env {
 	if testing.Verbose() {
 		e.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	e.Committer = delivery.New(st, e.Blobs, e.Logger)
+	e.Committer = delivery.New(st, e.Blobs.Bodies(), e.Logger)
 	t.Cleanup(e.Committer.Close)
 	return e
 }
@@ -106,30 +105,22 @@ func New(t testing.TB, hostname string) *Env {
 // Received header), and returns its UID. It may be called from several goroutines.
 func (e *Env) Deliver(acc store.Account, mailbox, text string, flags ...string) uint32 {
 	e.t.Helper()
-	w, err := e.Blobs.Create()
+	draft, err := e.Committer.NewDraft(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := io.WriteString(w, text); err != nil {
+	defer draft.Abort()
+	if _, err := io.WriteString(draft, text); err != nil {
 		e.t.Fatal(err)
 	}
-	parsed, err := message.Parse(w, w.Size())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	env, structure, err := parsed.Marshal()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	d, err := e.Committer.Commit(context.Background(), w, store.Delivery{
+	d, err := draft.Commit(context.Background(), delivery.Message{
 		InternalDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Envelope:     env, Structure: structure,
-		Targets: []store.Target{{AccountID: acc.ID, Mailbox: mailbox, Flags: flags}},
+		Targets:      []store.Target{{AccountID: acc.ID, Mailbox: mailbox, Flags: flags}},
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return d[0].UID
+	return d.Delivered[0].UID
 }
 
 // Serve starts two loopback listeners, plain connections on one served by serve and implicit
