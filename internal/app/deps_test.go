@@ -29,7 +29,8 @@ var dependencyRules = []struct {
 		"the mechanisms of authentication work on values; package credentials gives them the accounts"},
 	{protocols, "posthorn/internal/store/sqlite",
 		"sessions see the store through its interfaces; internal/app picks the backend"},
-	// {protocols, "posthorn/internal/blob", "sessions read bodies through the body interface"}, // enabled once the body interface lands
+	{protocols, "posthorn/internal/blob",
+		"sessions read bodies through internal/bodystore and write new ones through internal/delivery"},
 }
 
 // TestDependencyRules lists the packages of every rule with go list, which reports each one's
