@@ -3,7 +3,7 @@
 // Every protocol that stores a message (SMTP DATA/BDAT now, IMAP APPEND and the queue later)
 // writes the body into a blob.Writer and calls Committer.Commit. One committer goroutine takes
 // every commit that is waiting, makes all their bodies durable together (blob.FS.SyncAll: one
-// parallel round of fdatasync plus one directory fsync), writes all their rows in one store
+// sync, syncfs of the blob filesystem, however many bodies), writes all their rows in one store
 // transaction (one WAL fsync), and only then releases every caller. So the cost of fsync is shared
 // by all concurrent deliveries instead of paid by each, and nothing is acknowledged before it is
 // on disk (invariant 1 of the design).
