@@ -35,19 +35,8 @@ func TestCreateSyncOpenRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, w := range batch {
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		f, err := s.Open(w.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := []string{"first\r\n", "second\r\n", ""}[i]; string(got) != want {
+		got := readBack(t, s, w)
+		if want := []string{"first\r\n", "second\r\n", ""}[i]; got != want {
 			t.Fatalf("blob %d = %q, want %q", i, got, want)
 		}
 	}
@@ -219,17 +208,8 @@ func TestSyncsPerBatchAreConstant(t *testing.T) {
 			t.Errorf("%d bodies (new name %v): syncs %v, want one %s", tc.bodies, tc.newName, calls, tc.want)
 		}
 		for i, w := range batch {
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			f, err := s.Open(w.ID())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(f)
-			f.Close()
-			if want := fmt.Sprintf("body %d of %d\r\n", i, tc.bodies); err != nil || string(got) != want {
-				t.Fatalf("read back %q, %v; want %q", got, err, want)
+			if got, want := readBack(t, s, w), fmt.Sprintf("body %d of %d\r\n", i, tc.bodies); got != want {
+				t.Fatalf("read back %q, want %q", got, want)
 			}
 		}
 	}
@@ -281,4 +261,22 @@ func poolWriter(t *testing.T, s *FS) *Writer {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// readBack closes a synced Writer and reads its blob.
+func readBack(t *testing.T, s *FS, w *Writer) string {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(got)
 }
