@@ -42,6 +42,7 @@ type smtpConfig struct {
 	Size        int    // approximate size of each message, header included, in bytes. Default: 4096.
 	EHLO        string // name sent in EHLO. Default: localhost.
 	StartTLS    bool   // issue STARTTLS before sending (RFC 3207)
+	LMTP        bool   // speak LMTP (RFC 2033): LHLO, and a reply per recipient after the data
 	Insecure    bool   // with StartTLS, do not verify the server certificate
 	// AUTH PLAIN (RFC 4954) with these credentials after EHLO, for a submission listener.
 	AuthUser, AuthPassword string
@@ -96,6 +97,7 @@ Exit status: 0 if all messages were accepted, 1 if any was refused or failed,
 	f.IntVar(&cfg.Size, "size", cfg.Size, "approximate message size in bytes, header included")
 	f.StringVar(&cfg.EHLO, "ehlo", cfg.EHLO, "name to send in EHLO")
 	f.BoolVar(&cfg.StartTLS, "starttls", false, "use STARTTLS")
+	f.BoolVar(&cfg.LMTP, "lmtp", false, "speak LMTP (RFC 2033), e.g. to Dovecot's LMTP service")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "with --starttls, do not verify the server certificate")
 	f.StringVar(&cfg.AuthUser, "auth-user", "", "authenticate with AUTH PLAIN as this user (submission)")
 	f.StringVar(&cfg.AuthPassword, "auth-password", "", "password for --auth-user")
@@ -143,6 +145,8 @@ func (cfg *smtpConfig) validate() error {
 		return fmt.Errorf("--ehlo %q: want a host name", cfg.EHLO)
 	case cfg.Insecure && !cfg.StartTLS:
 		return errors.New("--insecure only applies with --starttls")
+	case cfg.LMTP && (cfg.StartTLS || cfg.AuthUser != ""):
+		return errors.New("--lmtp: LMTP is spoken in plain text without AUTH here; leave out --starttls and --auth-user")
 	}
 	return nil
 }
@@ -306,6 +310,8 @@ func (w *smtpWorker) connect(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("starttls: %w", err) // NewClientStartTLS closed conn
 		}
+	} else if w.run.cfg.LMTP {
+		c = smtp.NewClientLMTP(conn) // Hello sends LHLO
 	} else {
 		c = smtp.NewClient(conn)
 	}
@@ -344,7 +350,12 @@ func (w *smtpWorker) send(to string) error {
 	if _, err := data.Write(w.run.template.body); err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	if _, err := data.CloseWithResponse(); err != nil {
+	if w.run.cfg.LMTP {
+		err = data.Close() // reads the reply of each recipient (RFC 2033 §4.2)
+	} else {
+		_, err = data.CloseWithResponse()
+	}
+	if err != nil {
 		return fmt.Errorf("end of data: %w", err)
 	}
 	return nil

@@ -88,13 +88,19 @@ func (s *testSession) Data(r io.Reader) error {
 // startServer serves be on 127.0.0.1 and returns its address. With tlsConfig, it offers STARTTLS.
 func startServer(t *testing.T, be *testBackend, tlsConfig *tls.Config) string {
 	t.Helper()
+	return startServerWith(t, be, func(srv *smtp.Server) { srv.TLSConfig = tlsConfig })
+}
+
+// startServerWith starts a server on be after configure has set its fields.
+func startServerWith(t *testing.T, be *testBackend, configure func(*smtp.Server)) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := smtp.NewServer(be)
 	srv.Domain = "mx.test"
-	srv.TLSConfig = tlsConfig
+	configure(srv)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -291,6 +297,22 @@ func TestRunSMTPStartTLS(t *testing.T) {
 	if len(s.FirstErrors) != 1 || !strings.Contains(s.FirstErrors[0], "failed to verify certificate") {
 		t.Errorf("errors %q, want certificate failures", s.FirstErrors)
 	}
+}
+
+// TestRunSMTPLMTP: with --lmtp the run speaks LMTP (RFC 2033) to an LMTP server: LHLO, and
+// the reply per recipient after the data; each message arrives.
+func TestRunSMTPLMTP(t *testing.T) {
+	be := &testBackend{}
+	cfg := testConfig(startServerWith(t, be, func(srv *smtp.Server) { srv.LMTP = true }))
+	cfg.Count = 6
+	cfg.LMTP = true
+	runCounting(t, cfg, 6, 0, 0)
+	if got := be.received(); len(got) != 6 || got[0].hostname != cfg.EHLO {
+		t.Fatalf("received %d messages (want 6) after LHLO %q", len(got), got[0].hostname)
+	}
+	// An SMTP client to the LMTP server is refused at EHLO: every message fails.
+	cfg.LMTP = false
+	runCounting(t, cfg, 0, 0, 6)
 }
 
 // selfSignedTLS returns a server configuration with a fresh self-signed certificate.

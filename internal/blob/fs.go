@@ -5,9 +5,18 @@
 //
 // Durability is split in two steps so that concurrent deliveries can share the cost of fsync
 // (group commit): Create returns a Writer whose bytes reach the page cache only; SyncAll then makes
-// a whole batch durable together: fdatasync on every file in parallel (the kernel joins them in one
-// journal commit) and one fsync per day directory, so the new names survive a crash too. Nothing
+// a whole batch durable together with one sync, whatever its size: syncfs(2) of the filesystem
+// the store is on, which writes every dirty file of it (the batch's data and sizes, the new names
+// in their directories) and commits its journal once. A batch of one body whose name is durable
+// already takes fdatasync of that file instead, which writes nothing of other files. Nothing
 // refers to a blob before SyncAll returns; the metadata commit follows it.
+//
+// syncfs writes what other programs left dirty on the same filesystem too, so the data
+// directory is best on a filesystem of its own. It reports a write-back error of any file of the
+// filesystem since the store's last syncfs (Linux 5.8 and later), not only of the batch's: and
+// a failed write-back may have lost the pages of a body that a later batch would count on, so
+// after one failure every later SyncAll fails too, until the store is opened again (as
+// PostgreSQL stops on a failed fsync).
 //
 // Creating a file costs a directory update that must itself be made durable (fsync of the
 // directory), and on a busy disk the create waits behind other syncs. So Create does not create:
@@ -46,9 +55,6 @@ import (
 // of either interface test for the same error.
 var ErrNotFound = bodystore.ErrNotFound
 
-// maxParallelSyncs bounds the goroutines of one SyncAll.
-const maxParallelSyncs = 32
-
 // poolSize is how many empty files the pool keeps ready.
 const poolSize = 64
 
@@ -62,6 +68,13 @@ type FS struct {
 	quit     chan struct{}
 	done     chan struct{}
 	closing  sync.Once
+
+	// root is dir, open from OpenFS on: syncfs through it reports the write-back errors of the
+	// filesystem since it was opened or last synced.
+	root     *os.File
+	syncMu   sync.Mutex
+	syncErr  error             // the first failed sync; every later SyncAll returns it
+	syncCall func(name string) // tests: called at each sync system call of SyncAll
 }
 
 // OpenFS opens (creating if needed) a blob store rooted at dir.
@@ -69,13 +82,18 @@ func OpenFS(dir string) (*FS, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create blob directory: %w", err)
 	}
-	return &FS{dir: dir, now: time.Now, quit: make(chan struct{}), done: make(chan struct{})}, nil
+	root, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open blob directory: %w", err)
+	}
+	return &FS{dir: dir, now: time.Now, quit: make(chan struct{}), done: make(chan struct{}), root: root}, nil
 }
 
 // Close stops the pool and removes its unused files. Blobs in flight stay valid.
 func (s *FS) Close() error {
 	var errs []error
 	s.closing.Do(func() {
+		errs = append(errs, s.root.Close())
 		close(s.quit)
 		s.poolOnce.Do(func() {}) // a pool not started by now never starts
 		if s.pool == nil {
@@ -214,36 +232,41 @@ func (w *Writer) Abort() error {
 	return cerr
 }
 
-// SyncAll makes every blob of the batch durable: data, size and directory entry.
+// SyncAll makes every blob of the batch durable: data, size and directory entry, with one sync
+// (see the package doc).
 func (s *FS) SyncAll(ctx context.Context, batch []*Writer) error {
-	errs := make([]error, len(batch))
-	sem := make(chan struct{}, maxParallelSyncs)
-	var wg sync.WaitGroup
-	dirs := map[string]bool{}
-	for i, w := range batch {
-		if w.newName {
-			dirs[filepath.Dir(w.f.Name())] = true
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// fdatasync also writes the metadata needed to read the data back (the size).
-			if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
-				errs[i] = fmt.Errorf("sync blob %s: %w", w.id, err)
-			}
-		}()
+	if len(batch) == 0 {
+		return nil
 	}
-	wg.Wait()
-	for dir := range dirs {
-		if err := syncDir(dir); err != nil {
-			errs = append(errs, err)
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.syncErr != nil {
+		return s.syncErr
+	}
+	var err error
+	if w := batch[0]; len(batch) == 1 && !w.newName {
+		// fdatasync also writes the metadata needed to read the data back (the size).
+		s.called("fdatasync")
+		if err = unix.Fdatasync(int(w.f.Fd())); err != nil {
+			err = fmt.Errorf("sync blob %s: %w", w.id, err)
+		}
+	} else {
+		s.called("syncfs")
+		if err = unix.Syncfs(int(s.root.Fd())); err != nil {
+			err = fmt.Errorf("sync blob filesystem of %s: %w", s.dir, err)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
+	if err != nil {
+		s.syncErr = fmt.Errorf("%w (no blob is made durable after a failed sync until the store is reopened)", err)
+		return s.syncErr
 	}
-	return errors.Join(errs...)
+	return ctx.Err()
+}
+
+func (s *FS) called(name string) {
+	if s.syncCall != nil {
+		s.syncCall(name)
+	}
 }
 
 // Open opens a committed blob for reading.

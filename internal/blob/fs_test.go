@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,19 +35,8 @@ func TestCreateSyncOpenRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, w := range batch {
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		f, err := s.Open(w.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := []string{"first\r\n", "second\r\n", ""}[i]; string(got) != want {
+		got := readBack(t, s, w)
+		if want := []string{"first\r\n", "second\r\n", ""}[i]; got != want {
 			t.Fatalf("blob %d = %q, want %q", i, got, want)
 		}
 	}
@@ -183,4 +173,110 @@ func TestPoolFilesAreDurableAndRemovedOnClose(t *testing.T) {
 	if len(left) != 1 || left[0] != w.ID() {
 		t.Fatalf("after Close: %v, want only %s", left, w.ID())
 	}
+}
+
+// TestSyncsPerBatchAreConstant: a batch of any size is made durable with one sync system call:
+// fdatasync for one body from the pool, syncfs for more, or for a body created on demand
+// (whose new directory entry must be durable too). Its bodies are readable afterwards.
+func TestSyncsPerBatchAreConstant(t *testing.T) {
+	s, err := OpenFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var calls []string
+	s.syncCall = func(name string) { calls = append(calls, name) }
+	for _, tc := range []struct {
+		bodies  int
+		newName bool
+		want    string
+	}{{1, false, "fdatasync"}, {1, true, "syncfs"}, {2, false, "syncfs"}, {16, false, "syncfs"}, {200, false, "syncfs"}} {
+		var batch []*Writer
+		for i := range tc.bodies {
+			w := poolWriter(t, s)
+			w.newName = tc.newName
+			if _, err := fmt.Fprintf(w, "body %d of %d\r\n", i, tc.bodies); err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, w)
+		}
+		calls = nil
+		if err := s.SyncAll(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 1 || calls[0] != tc.want {
+			t.Errorf("%d bodies (new name %v): syncs %v, want one %s", tc.bodies, tc.newName, calls, tc.want)
+		}
+		for i, w := range batch {
+			if got, want := readBack(t, s, w), fmt.Sprintf("body %d of %d\r\n", i, tc.bodies); got != want {
+				t.Fatalf("read back %q, want %q", got, want)
+			}
+		}
+	}
+}
+
+// TestFailedSyncIsSticky: after a sync failed, no later batch is reported durable, not even
+// one whose own fdatasync would succeed: the failed write-back may have been its pages.
+func TestFailedSyncIsSticky(t *testing.T) {
+	s, err := OpenFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	create := func() *Writer {
+		w := poolWriter(t, s)
+		t.Cleanup(func() { w.Abort() })
+		if _, err := w.Write([]byte("body\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	s.root.Close() // syncfs on it fails (EBADF), as it would with EIO
+	if err := s.SyncAll(context.Background(), []*Writer{create(), create()}); err == nil {
+		t.Fatal("syncfs on a closed directory succeeded")
+	}
+	if err := s.SyncAll(context.Background(), []*Writer{create()}); err == nil {
+		t.Fatal("a batch after a failed sync was reported durable")
+	}
+}
+
+// poolWriter returns a Writer on a file from the pool, whose name is durable: it waits (up to
+// ten seconds) for the pool to fill.
+func poolWriter(t *testing.T, s *FS) *Writer {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w, err := s.Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !w.newName {
+			return w
+		}
+		if err := w.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pool did not fill within ten seconds")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// readBack closes a synced Writer and reads its blob.
+func readBack(t *testing.T, s *FS, w *Writer) string {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(got)
 }

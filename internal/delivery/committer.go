@@ -16,7 +16,7 @@
 // body structure IMAP serves from then on, computed once; the searchable text too with
 // Message.IndexText), then hands it to the committer. One committer goroutine takes every
 // commit that is waiting, makes all their bodies durable together (bodystore.Store.SyncAll:
-// for files, one parallel round of fdatasync plus one directory fsync), writes all their rows
+// for files, one sync — syncfs of the blob filesystem — however many bodies), writes all their rows
 // in one store transaction (one WAL fsync), and only then releases every caller. So the cost
 // of fsync is shared by all concurrent deliveries instead of paid by each, and nothing is
 // acknowledged before it is on disk (invariant 1 of the design).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -130,5 +131,89 @@ func TestVirusVerdicts(t *testing.T) {
 	v = verdict("clean.eml")
 	if v.Action != Accept || len(v.Headers) != 1 || v.Headers[0] != (Header{"X-Posthorn-Virus-Scan", "unavailable"}) {
 		t.Fatalf("clamd stopped, fail open: %+v", v)
+	}
+}
+
+// TestClamdSessions: scans reuse one IDSESSION connection, in turn and in parallel (one scan
+// at a time per session), each getting its own result; a session clamd closed while it was
+// idle (after its ReadTimeout, with a line that is no reply) is replaced without the scan
+// noticing.
+func TestClamdSessions(t *testing.T) {
+	clamd := clamdtest.Start(t, "ReadTimeout 1")
+	c := &Clamd{Address: clamd.Address, Timeout: 10 * time.Second}
+	t.Cleanup(func() { c.Close() })
+	eicar, err := os.ReadFile(filepath.Join(clamd.Samples, "eicar-attachment.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, err := os.ReadFile(filepath.Join(clamd.Samples, "clean.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(data []byte) string {
+		t.Helper()
+		sig, err := c.Scan(context.Background(), bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	idle := func() []*clamdSession {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return append([]*clamdSession(nil), c.idle...)
+	}
+	for i := range 3 {
+		if sig := scan(clean); sig != "" {
+			t.Fatalf("clean scan %d: %q", i, sig)
+		}
+	}
+	if sig := scan(eicar); !strings.HasPrefix(sig, "Posthorn.Test.EICAR") {
+		t.Fatalf("eicar: %q", sig)
+	}
+	sessions := idle()
+	if len(sessions) != 1 || sessions[0].sent != 4 {
+		t.Fatalf("4 scans in turn: idle sessions %d, want 1 that ran 4 commands", len(sessions))
+	}
+
+	// clamd closes the idle session after its ReadTimeout (1 s).
+	first := sessions[0]
+	if err := first.conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// Peeked, not read: what clamd said before closing ("COMMAND READ TIMED OUT\n") stays
+	// for the next scan to read, as it would without the test.
+	if _, err := first.r.Peek(first.r.Size()); !errors.Is(err, io.EOF) {
+		t.Fatalf("waiting for clamd to close the idle session: %v", err)
+	}
+	if sig := scan(eicar); !strings.HasPrefix(sig, "Posthorn.Test.EICAR") {
+		t.Fatalf("eicar after clamd closed the session: %q", sig)
+	}
+	if sessions := idle(); len(sessions) != 1 || sessions[0] == first || sessions[0].sent != 1 {
+		t.Fatalf("after the reconnect: %d idle sessions", len(sessions))
+	}
+
+	// In parallel: at most one session per concurrent scan, each scan its own answer.
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			data, want := clean, ""
+			if i%2 == 1 {
+				data, want = eicar, "Posthorn.Test.EICAR"
+			}
+			sig, err := c.Scan(context.Background(), bytes.NewReader(data))
+			if err == nil && !strings.HasPrefix(sig, want) || want == "" && sig != "" {
+				err = fmt.Errorf("scan %d: %q, want %q", i, sig, want)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(idle()); n < 1 || n > c.maxIdle() {
+		t.Fatalf("idle sessions after parallel scans: %d", n)
 	}
 }

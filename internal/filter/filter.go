@@ -7,13 +7,16 @@
 //	connect   Connect: connection rate per IP and per network (/24, /64), in memory -> 421 4.7.0
 //	EHLO      Hello: DNSBL lookups of the client IP on the configured zones -> 554 5.7.1
 //	MAIL      Mail: sender authentication starts (SPF, RFC 7208; iprev) in the background; its
-//	          result joins at the body stage, where DMARC decides with it
+//	          result joins at the body stage, where DMARC decides with it. iprev depends on
+//	          the client address alone: a Connection looks it up at its first transaction and
+//	          reuses the answer for the later ones
 //	RCPT      RcptAttempt, before the lookup: recipient rate per IP and network -> 451 4.7.1;
 //	          Rcpt, for an existing recipient: greylisting of the triplet (client /24 or /64,
 //	          sender, recipient) -> 451 4.7.1
 //	body      Data: DKIM/ARC/DMARC and the Authentication-Results header, clamd and the
-//	          attachment policy in parallel; then the spam classifier, once per recipient
-//	          account in parallel, since it weighs the authentication results
+//	          attachment policy in parallel; then the spam classifier, which weighs the
+//	          authentication results: the message is tokenised once and scored for each
+//	          recipient account in parallel
 //
 // Clients in the Exempt networks (loopback, the operator's own relays) skip the connect, EHLO and
 // RCPT checks; the body checks apply to every client.
@@ -105,12 +108,19 @@ type Envelope struct {
 
 // Authenticator verifies who sent a message (internal/mailauth).
 type Authenticator interface {
-	// Sender checks the client and the envelope sender (SPF, iprev). It runs at MAIL FROM.
+	// Client checks the client address alone (iprev). Its result depends on nothing else, so
+	// a Connection asks once, at its first MAIL FROM, and hands the result to every later
+	// transaction; reuse is false for a result that must not be kept (a temporary DNS error).
+	Client(ctx context.Context, ip net.IP) (client ClientAuth, reuse bool)
+	// Sender checks the envelope sender (SPF). It runs at MAIL FROM.
 	Sender(ctx context.Context, env Envelope) SenderAuth
 	// Message checks the message (DKIM, ARC, DMARC with the sender's SPF result) and returns
-	// the Authentication-Results header value.
-	Message(ctx context.Context, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error)
+	// the Authentication-Results header value, which includes the client's result.
+	Message(ctx context.Context, client ClientAuth, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error)
 }
+
+// ClientAuth is the Authenticator's result for the client address, handed back to Message.
+type ClientAuth any
 
 // SenderAuth is the Authenticator's result at MAIL FROM, handed back to Message.
 type SenderAuth any
@@ -137,9 +147,11 @@ type SpamInput struct {
 	Auth       *MessageAuth // nil without sender authentication
 }
 
-// SpamClassifier scores a message for one recipient account.
+// SpamClassifier scores a message for its recipient accounts.
 type SpamClassifier interface {
-	Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error)
+	// Classify scores the message for each account: results[i] and errs[i] are accounts[i]'s.
+	// The message is the same for every account, so it need be read and tokenised only once.
+	Classify(ctx context.Context, accounts []int64, r io.ReaderAt, size int64, in SpamInput) (results []SpamResult, errs []error)
 }
 
 // SpamResult is the classifier's decision for one account: Accept, Junk or Reject.
@@ -175,27 +187,83 @@ func (f *Filter) Hello(ctx context.Context, ip net.IP) Verdict {
 	return v
 }
 
+// Connection is the filter's state for one SMTP connection, shared by its transactions: the
+// client's result (iprev), which depends on the client address alone, is looked up at the
+// first MAIL FROM and reused by the later ones. Its methods are safe for concurrent use.
+type Connection struct {
+	f      *Filter
+	mu     sync.Mutex
+	client ClientAuth
+	known  bool // client holds a result to reuse
+}
+
+// Connection starts the state of a new SMTP connection.
+func (f *Filter) Connection() *Connection { return &Connection{f: f} }
+
+// knownClient returns the client's result if a transaction already has one to reuse.
+func (c *Connection) knownClient() (ClientAuth, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client, c.known
+}
+
+// clientAuth looks up the client's result, or reuses the one known.
+func (c *Connection) clientAuth(ctx context.Context, ip net.IP) ClientAuth {
+	if client, ok := c.knownClient(); ok {
+		return client
+	}
+	client, reuse := c.f.Auth.Client(ctx, ip)
+	// A lookup that the transaction's end or timeout cut short is not the client's answer.
+	if reuse && ctx.Err() == nil {
+		c.mu.Lock()
+		c.client, c.known = client, true
+		c.mu.Unlock()
+	}
+	return client
+}
+
 // Transaction is the filter's state for one mail transaction, from MAIL FROM to the end of data.
 type Transaction struct {
 	f      *Filter
 	env    Envelope
 	cancel context.CancelFunc
-	sender chan SenderAuth // receives the Authenticator's result once
+	sender chan authInputs // receives the Authenticator's results once
 	rcpts  int             // recipients accepted so far
-	auth   SenderAuth
+	auth   authInputs
 	joined bool
 }
 
-// Mail starts a transaction for env at MAIL FROM; sender authentication begins in the
-// background, under ctx (the session's: it must outlive the call) and the filter's timeout.
-// Close the transaction when it ends.
+// authInputs are the Authenticator's results before the message: client and sender.
+type authInputs struct {
+	client ClientAuth
+	sender SenderAuth
+}
+
+// Mail starts a transaction for env at MAIL FROM, on a connection of its own; see
+// Connection.Mail.
 func (f *Filter) Mail(ctx context.Context, env Envelope) *Transaction {
+	return f.Connection().Mail(ctx, env)
+}
+
+// Mail starts a transaction of the connection for env at MAIL FROM; sender authentication
+// begins in the background (the client's check beside the sender's, unless an earlier
+// transaction has its result), under ctx (the session's: it must outlive the call) and the
+// filter's timeout. Close the transaction when it ends.
+func (c *Connection) Mail(ctx context.Context, env Envelope) *Transaction {
+	f := c.f
 	t := &Transaction{f: f, env: env}
 	if f.Auth != nil {
 		ctx, cancel := context.WithTimeout(ctx, f.timeout())
 		t.cancel = cancel
-		t.sender = make(chan SenderAuth, 1)
-		go func() { t.sender <- f.Auth.Sender(ctx, env) }()
+		t.sender = make(chan authInputs, 1)
+		go func() {
+			var in authInputs
+			var wg sync.WaitGroup
+			wg.Go(func() { in.client = c.clientAuth(ctx, env.IP) })
+			in.sender = f.Auth.Sender(ctx, env)
+			wg.Wait()
+			t.sender <- in
+		}()
 	}
 	return t
 }
@@ -246,27 +314,20 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 	var authDecisions, virus, attach []decision
 	var spam []SpamResult
 	var spamErrs []error
-	if f.Spam != nil {
-		spam = make([]SpamResult, len(accounts))
-		spamErrs = make([]error, len(accounts))
-	}
 	var wg sync.WaitGroup
-	// Sender authentication, then the classifier, which weighs its results (once per account,
-	// in parallel); beside them the virus scan and the attachment policy.
+	// Sender authentication, then the classifier, which weighs its results (for every account
+	// at once); beside them the virus scan and the attachment policy.
 	wg.Go(func() {
 		in := SpamInput{Envelope: t.env, Recipients: t.rcpts}
 		if f.Auth != nil {
 			var err error
-			auth, err = f.Auth.Message(ctx, t.senderAuth(ctx), r, size)
+			before := t.authInputs(ctx)
+			auth, err = f.Auth.Message(ctx, before.client, before.sender, r, size)
 			authDecisions = f.authDecisions(auth, err)
 			in.Auth = &auth
 		}
-		if f.Spam != nil {
-			var each sync.WaitGroup
-			for i, acc := range accounts {
-				each.Go(func() { spam[i], spamErrs[i] = f.Spam.Classify(ctx, acc, r, size, in) })
-			}
-			each.Wait()
+		if f.Spam != nil && len(accounts) > 0 {
+			spam, spamErrs = f.Spam.Classify(ctx, accounts, r, size, in)
 		}
 	})
 	if f.Clamd != nil {
@@ -292,8 +353,8 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 	return v
 }
 
-// senderAuth waits for the sender authentication started at MAIL FROM.
-func (t *Transaction) senderAuth(ctx context.Context) SenderAuth {
+// authInputs waits for the client's and sender's checks started at MAIL FROM.
+func (t *Transaction) authInputs(ctx context.Context) authInputs {
 	if t.joined || t.sender == nil {
 		return t.auth
 	}

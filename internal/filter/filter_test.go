@@ -27,6 +27,10 @@ type fakeAuth struct {
 	sender chan Envelope
 }
 
+func (a *fakeAuth) Client(ctx context.Context, ip net.IP) (ClientAuth, bool) {
+	return "client-" + ip.String(), true
+}
+
 func (a *fakeAuth) Sender(ctx context.Context, env Envelope) SenderAuth {
 	if a.sender != nil {
 		a.sender <- env
@@ -34,7 +38,7 @@ func (a *fakeAuth) Sender(ctx context.Context, env Envelope) SenderAuth {
 	return "spf-of-" + env.From
 }
 
-func (a *fakeAuth) Message(ctx context.Context, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error) {
+func (a *fakeAuth) Message(ctx context.Context, client ClientAuth, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error) {
 	res := a.result
 	res.SPF = sender.(string)
 	return res, a.err
@@ -47,14 +51,18 @@ type fakeSpam struct {
 	in      SpamInput
 }
 
-func (s *fakeSpam) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error) {
+func (s *fakeSpam) Classify(ctx context.Context, accounts []int64, r io.ReaderAt, size int64, in SpamInput) ([]SpamResult, []error) {
 	s.mu.Lock()
 	s.in = in
 	s.mu.Unlock()
-	if res, ok := s.results[account]; ok {
-		return res, nil
+	results, errs := make([]SpamResult, len(accounts)), make([]error, len(accounts))
+	for i, acc := range accounts {
+		var ok bool
+		if results[i], ok = s.results[acc]; !ok {
+			errs[i] = errors.New("no model")
+		}
 	}
-	return SpamResult{}, errors.New("no model")
+	return results, errs
 }
 
 func dataVerdict(f *Filter, accounts ...int64) Verdict {

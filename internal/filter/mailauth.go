@@ -3,41 +3,41 @@ package filter
 import (
 	"context"
 	"io"
-	"sync"
+	"net"
 
 	"posthorn/internal/mailauth"
 )
 
-// MailAuth is the Authenticator of internal/mailauth: SPF and iprev at MAIL FROM, in parallel;
-// DKIM, ARC and DMARC on the message; one Authentication-Results field naming Verifier.Hostname.
+// MailAuth is the Authenticator of internal/mailauth: SPF and iprev at MAIL FROM, in parallel
+// (iprev once per connection); DKIM, ARC and DMARC on the message; one Authentication-Results
+// field naming Verifier.Hostname.
 type MailAuth struct {
 	Verifier *mailauth.Verifier
 }
 
-type senderResults struct {
-	spf   mailauth.SPFResult
-	iprev mailauth.IPRevResult
+// Client runs iprev (RFC 8601 §3), whose answer depends on the client address alone; a
+// temporary DNS error is not reused.
+func (m MailAuth) Client(ctx context.Context, ip net.IP) (ClientAuth, bool) {
+	res := m.Verifier.IPRev(ctx, ip)
+	return res, res.Status != mailauth.StatusTempError
 }
 
-// Sender runs SPF (RFC 7208) and iprev (RFC 8601 §3) together.
+// Sender runs SPF (RFC 7208).
 func (m MailAuth) Sender(ctx context.Context, env Envelope) SenderAuth {
-	var res senderResults
-	var wg sync.WaitGroup
-	wg.Go(func() { res.spf = m.Verifier.SPF(ctx, env.IP, env.HELO, env.From) })
-	wg.Go(func() { res.iprev = m.Verifier.IPRev(ctx, env.IP) })
-	wg.Wait()
-	return res
+	return m.Verifier.SPF(ctx, env.IP, env.HELO, env.From)
 }
 
 // Message runs DKIM, ARC and DMARC; the policy is mailauth's disposition (after pct=, sp= and
 // the ARC override).
-func (m MailAuth) Message(ctx context.Context, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error) {
-	s, _ := sender.(senderResults) // zero when MAIL FROM's checks did not finish in time
-	if s.spf.Status == "" {
-		s.spf.Status = mailauth.StatusTempError
+func (m MailAuth) Message(ctx context.Context, client ClientAuth, sender SenderAuth, r io.ReaderAt, size int64) (MessageAuth, error) {
+	// Zero when MAIL FROM's checks did not finish in time.
+	spf, _ := sender.(mailauth.SPFResult)
+	iprev, _ := client.(mailauth.IPRevResult)
+	if spf.Status == "" {
+		spf.Status = mailauth.StatusTempError
 	}
-	res := m.Verifier.Message(ctx, s.spf, r, size)
-	res.IPRev = s.iprev
+	res := m.Verifier.Message(ctx, spf, r, size)
+	res.IPRev = iprev
 	out := MessageAuth{
 		DMARC:       string(res.DMARC.Status),
 		Policy:      string(res.Disposition()),

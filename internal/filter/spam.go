@@ -14,8 +14,8 @@ type Spam struct {
 	Classifier *spam.Classifier
 }
 
-// Classify implements SpamClassifier.
-func (s Spam) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in SpamInput) (SpamResult, error) {
+// Classify implements SpamClassifier: the message is tokenised once for all the accounts.
+func (s Spam) Classify(ctx context.Context, accounts []int64, r io.ReaderAt, size int64, in SpamInput) ([]SpamResult, []error) {
 	signals := spam.Signals{MailFrom: in.Envelope.From, Recipients: in.Recipients}
 	if addr, ok := netip.AddrFromSlice(in.Envelope.IP); ok {
 		signals.ClientIP = addr.Unmap()
@@ -23,10 +23,18 @@ func (s Spam) Classify(ctx context.Context, account int64, r io.ReaderAt, size i
 	if in.Auth != nil {
 		signals.SPF, signals.DKIM, signals.DMARC = in.Auth.SPF, in.Auth.DKIM, in.Auth.DMARC
 	}
-	score, err := s.Classifier.Classify(ctx, account, r, size, signals)
-	if err != nil {
-		return SpamResult{}, err
+	scores, errs := s.Classifier.ClassifyAccounts(ctx, accounts, r, size, signals)
+	results := make([]SpamResult, len(scores))
+	for i, score := range scores {
+		if errs[i] == nil {
+			results[i] = spamResult(score)
+		}
 	}
+	return results, errs
+}
+
+// spamResult is the SpamResult of a Score.
+func spamResult(score spam.Score) SpamResult {
 	res := SpamResult{Action: Accept, Score: score.Value, Reason: "spam-score"}
 	switch {
 	case score.Reject:
@@ -38,5 +46,5 @@ func (s Spam) Classify(ctx context.Context, account int64, r io.ReaderAt, size i
 	if len(score.Reasons) == 1 && (score.Reasons[0].Name == "block_list" || score.Reasons[0].Name == "allow_list") {
 		res.Reason = "spam-" + score.Reasons[0].Name
 	}
-	return res, nil
+	return res
 }

@@ -7,7 +7,8 @@ package smtpserver
 //     connection is closed, like the connection limit;
 //   - EHLO/HELO: Filter.Hello (DNSBL) when the session is created; a refusal answers EHLO and
 //     leaves the client without a session, so every later command is refused too;
-//   - MAIL FROM: Filter.Mail starts the transaction's checks (SPF and iprev in the background);
+//   - MAIL FROM: Connection.Mail starts the transaction's checks (SPF and iprev in the
+//     background; iprev at the connection's first transaction only, its answer is reused);
 //   - RCPT TO: Transaction.RcptAttempt (recipient rates) before the lookup, so that unknown
 //     addresses count too; Transaction.Rcpt (greylisting) once the recipient resolved;
 //   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 64 KiB,
@@ -75,12 +76,16 @@ func (s *Server) filterHello(sess *session) error {
 	return verdictError(&v)
 }
 
-// filterMail starts the filter's transaction at MAIL FROM.
+// filterMail starts the filter's transaction at MAIL FROM, on the connection's filter state, so
+// that what depends on the client alone (iprev) is looked up once per connection.
 func (s *session) filterMail() {
 	if s.server.Filter == nil {
 		return
 	}
-	s.filterTx = s.server.Filter.Mail(s.ctx, filter.Envelope{
+	if s.filterConn == nil {
+		s.filterConn = s.server.Filter.Connection()
+	}
+	s.filterTx = s.filterConn.Mail(s.ctx, filter.Envelope{
 		IP: net.ParseIP(s.remote), HELO: s.conn.Hostname(), From: s.from,
 	})
 }

@@ -220,11 +220,15 @@ func TestForgedAuthResultsRemoved(t *testing.T) {
 // junkFor is a spam classifier that sends the copies of some accounts to Junk.
 type junkFor map[int64]bool
 
-func (j junkFor) Classify(ctx context.Context, account int64, r io.ReaderAt, size int64, in filter.SpamInput) (filter.SpamResult, error) {
-	if j[account] {
-		return filter.SpamResult{Action: filter.Junk, Score: 0.99, Reason: "spam-score"}, nil
+func (j junkFor) Classify(ctx context.Context, accounts []int64, r io.ReaderAt, size int64, in filter.SpamInput) ([]filter.SpamResult, []error) {
+	results := make([]filter.SpamResult, len(accounts))
+	for i, acc := range accounts {
+		results[i] = filter.SpamResult{Action: filter.Accept}
+		if j[acc] {
+			results[i] = filter.SpamResult{Action: filter.Junk, Score: 0.99, Reason: "spam-score"}
+		}
 	}
-	return filter.SpamResult{Action: filter.Accept}, nil
+	return results, make([]error, len(accounts))
 }
 
 // TestSpamRoutesPerAccount: one message to two accounts, Junk for the one whose model says so.

@@ -42,8 +42,9 @@ type session struct {
 	accounts   []store.Account // deduplicated: one copy per account
 	accountIDs map[int64]bool
 
-	filterTx  *filter.Transaction // the inbound filter's checks of this transaction (filter.go)
-	junkNames map[int64]string    // an account's \Junk mailbox when it is not named Junk
+	filterConn *filter.Connection  // the inbound filter's state of this connection (filter.go)
+	filterTx   *filter.Transaction // the inbound filter's checks of this transaction
+	junkNames  map[int64]string    // an account's \Junk mailbox when it is not named Junk
 }
 
 // Replies, RFC 5321 §4.2 with RFC 3463 enhanced codes.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"posthorn/internal/store"
 )
@@ -31,6 +32,19 @@ func (c *Classifier) classify(ctx context.Context, accountID int64, msg io.Reade
 	if err != nil {
 		return Score{}, nil, fmt.Errorf("tokenize message: %w", err)
 	}
+	return c.score(ctx, accountID, toks, signals, c.sharedLookups(ctx, toks, signals))
+}
+
+// sharedLookups returns what depends on the message alone, not on the account: the DNS
+// blocklists of its client and its domains, looked up once, by the first account that needs
+// them, for every account the message is scored for.
+func (c *Classifier) sharedLookups(ctx context.Context, toks *Tokens, signals Signals) func() []Reason {
+	return sync.OnceValue(func() []Reason { return c.blocklists(ctx, signals, toks.Features.Domains) })
+}
+
+// score scores the tokens of a message for one account; toks is only read, so the accounts
+// of one message share it.
+func (c *Classifier) score(ctx context.Context, accountID int64, toks *Tokens, signals Signals, blocklists func() []Reason) (Score, *Explanation, error) {
 	ex := &Explanation{Tokens: len(toks.List), Features: toks.Features}
 	sc := Score{Bayes: 0.5}
 	if accountID != 0 && c.lists != nil {
@@ -49,7 +63,7 @@ func (c *Classifier) classify(ctx context.Context, accountID int64, msg io.Reade
 	}
 	sc.Reasons = append(sc.Reasons, heuristics(toks.Features, signals)...)
 	sc.Reasons = append(sc.Reasons, authReasons(signals)...)
-	sc.Reasons = append(sc.Reasons, c.blocklists(ctx, signals, toks.Features.Domains)...)
+	sc.Reasons = append(sc.Reasons, blocklists()...)
 	if accountID != 0 && c.seen != nil && toks.Features.From != "" {
 		known, anyKnown, err := c.seen.KnownCorrespondent(ctx, accountID, toks.Features.From)
 		if err != nil {

@@ -102,11 +102,36 @@ func New(model store.SpamModel, lists store.SpamLists, seen store.Correspondents
 // failure only leaves that signal out (and logs it). The sender of a message it does not find
 // spam becomes one of the account's correspondents (written by FlushCorrespondents).
 func (c *Classifier) Classify(ctx context.Context, accountID int64, msg io.ReaderAt, size int64, signals Signals) (Score, error) {
-	sc, ex, err := c.classify(ctx, accountID, msg, size, signals)
-	if err == nil && !sc.Spam {
-		c.noteCorrespondent(accountID, ex.Features.From)
+	scores, errs := c.ClassifyAccounts(ctx, []int64{accountID}, msg, size, signals)
+	return scores[0], errs[0]
+}
+
+// ClassifyAccounts scores one message for several accounts, as Classify does for each:
+// scores[i] and errs[i] are accounts[i]'s. The message is read and tokenised once, and its DNS
+// blocklists are looked up once, for all of them; the accounts are scored in parallel.
+func (c *Classifier) ClassifyAccounts(ctx context.Context, accounts []int64, msg io.ReaderAt, size int64, signals Signals) ([]Score, []error) {
+	scores := make([]Score, len(accounts))
+	errs := make([]error, len(accounts))
+	toks, err := Tokenize(msg, size)
+	if err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("tokenize message: %w", err)
+		}
+		return scores, errs
 	}
-	return sc, err
+	blocklists := c.sharedLookups(ctx, toks, signals)
+	var wg sync.WaitGroup
+	for i, acc := range accounts {
+		wg.Go(func() {
+			sc, ex, err := c.score(ctx, acc, toks, signals, blocklists)
+			if err == nil && !sc.Spam {
+				c.noteCorrespondent(acc, ex.Features.From)
+			}
+			scores[i], errs[i] = sc, err
+		})
+	}
+	wg.Wait()
+	return scores, errs
 }
 
 // finish sorts the reasons, sums them and applies the thresholds.

@@ -59,7 +59,11 @@ type Tokens struct {
 	Features Features
 	seen     map[string]struct{}
 	domains  map[string]struct{}
+	urls     map[string]struct{} // URLs tokenised already, up to maxRememberedURLs
 }
+
+// maxRememberedURLs bounds the URLs a message's tokenising remembers, to skip their repeats.
+const maxRememberedURLs = 1000
 
 // Hashes returns the stored forms of the tokens.
 func (t *Tokens) Hashes() []uint64 {
@@ -90,7 +94,7 @@ func Tokenize(r io.ReaderAt, size int64) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tokens{seen: map[string]struct{}{}, domains: map[string]struct{}{}}
+	t := &Tokens{seen: map[string]struct{}{}, domains: map[string]struct{}{}, urls: map[string]struct{}{}}
 	t.Features.textRemaining = MaxTextBytes
 	src := &stickyReaderAt{r: r}
 	t.header(src.section(parsed.Root.HeaderStart, parsed.Root.BodyStart), true)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -181,5 +182,36 @@ func TestTokenizeMboxFromLine(t *testing.T) {
 	}
 	if _, ok := toks.seen["subject:hi"]; !ok {
 		t.Errorf("tokens %v, want subject:hi", toks.List)
+	}
+}
+
+// TestRepeatedURLsTokenizedOnce: a URL that comes back in a message (a newsletter's link in
+// every paragraph) gives the same tokens and domains as one occurrence of it.
+func TestRepeatedURLsTokenizedOnce(t *testing.T) {
+	once := msg("Subject: minutes", "read https://Docs.Example.com/Minutes?id=7 before lunch and https://other.example.net/\n")
+	many := msg("Subject: minutes", "read https://Docs.Example.com/Minutes?id=7 before lunch and https://other.example.net/\n"+
+		strings.Repeat("again https://Docs.Example.com/Minutes?id=7 https://other.example.net/\n", 50))
+	a, err := Tokenize(bytes.NewReader(once), int64(len(once)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Tokenize(bytes.NewReader(many), int64(len(many)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onceList, manyList []string
+	for _, tok := range a.List {
+		onceList = append(onceList, tok.text)
+	}
+	for _, tok := range b.List {
+		if tok.text != "again" {
+			manyList = append(manyList, tok.text)
+		}
+	}
+	if !reflect.DeepEqual(onceList, manyList) || !reflect.DeepEqual(a.Features.Domains, b.Features.Domains) {
+		t.Fatalf("once: %v %v\nrepeated: %v %v", onceList, a.Features.Domains, manyList, b.Features.Domains)
+	}
+	if len(a.Features.Domains) != 2 {
+		t.Fatalf("domains %v", a.Features.Domains)
 	}
 }

@@ -42,8 +42,16 @@ func mayBeURL(w string) bool {
 }
 
 // url adds the tokens of a URL: its scheme, its host and every parent domain of it, and the
-// pieces of its path; its registrable domain goes to Features.Domains.
+// pieces of its path; its registrable domain goes to Features.Domains. A URL seen before in
+// the message adds nothing new (its tokens and domain are kept once), so it is not parsed
+// again.
 func (t *Tokens) url(raw string) {
+	if _, ok := t.urls[raw]; ok {
+		return
+	}
+	if len(t.urls) < maxRememberedURLs {
+		t.urls[raw] = struct{}{}
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" {
 		t.add("url:unparsable")

@@ -28,8 +28,9 @@ type Server struct {
 	stop    sync.Once
 }
 
-// Start starts clamd; it is stopped when the test ends.
-func Start(t testing.TB) *Server {
+// Start starts clamd, with extra clamd.conf lines if given ("ReadTimeout 1"); it is stopped
+// when the test ends.
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("clamd")
 	if err != nil {
@@ -66,6 +67,9 @@ func Start(t testing.TB) *Server {
 	conf := filepath.Join(dir, "clamd.conf")
 	text := fmt.Sprintf("Foreground yes\nLocalSocket %s\nDatabaseDirectory %s\nTemporaryDirectory %s\nLogFile %s\nStreamMaxLength 100M\n",
 		socket, db, dir, filepath.Join(dir, "clamd.log"))
+	for _, line := range extra {
+		text += line + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
