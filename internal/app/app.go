@@ -372,6 +372,9 @@ func (s *Server) Shutdown() error {
 	}
 	if s.smtp != nil {
 		errs = append(errs, s.smtp.Shutdown(ctx))
+		if f := s.smtp.Filter; f != nil && f.Clamd != nil {
+			errs = append(errs, f.Clamd.Close()) // its idle IDSESSION connections
+		}
 	}
 	if s.submit != nil {
 		errs = append(errs, s.submit.Shutdown(ctx))
