@@ -44,7 +44,7 @@ func startPOP3(t *testing.T, perAccount int) *pop3Bench {
 	}
 	srv := &pop3server.Server{
 		Hostname: "pop.test", Store: env.Store, Bodies: env.Blobs.Bodies(), Logger: env.Logger,
-		Auth: credentials.NewAuthenticator(env.Credentials, env.Logger, nil), TLSConfig: env.TLSConfig,
+		Auth: credentials.NewAuthenticator(env.Store, env.Logger, nil), TLSConfig: env.TLSConfig,
 		AllowInsecureAuth: true,
 	}
 	b.addr, b.tlsAddr = env.Serve(srv.Serve, srv.ServeTLS)

@@ -5,45 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"posthorn/internal/blob"
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/storeenv"
 )
 
+// setup returns a committer over a fresh store (storeenv) with the accounts a and b of
+// example.org.
 func setup(t *testing.T) (*Committer, store.Store, *blob.FS, []store.Account) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	var accounts []store.Account
-	for _, name := range []string{"a", "b"} {
-		acc, err := st.AddAccount(ctx, name+"@example.org", "x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		accounts = append(accounts, acc)
-	}
-	c := New(st, blobs.Bodies(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	env := storeenv.New(t)
+	accounts := []store.Account{env.AddAccount("a@example.org", "x"), env.AddAccount("b@example.org", "x")}
+	c := New(env.Store, env.Blobs.Bodies(), env.Logger)
 	t.Cleanup(c.Close)
-	return c, st, blobs, accounts
+	return c, env.Store, env.Blobs, accounts
 }
 
 // draft is a new draft holding text.

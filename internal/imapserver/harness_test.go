@@ -6,127 +6,61 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"posthorn/internal/auth"
 	"posthorn/internal/blob"
-	"posthorn/internal/certs"
-	"posthorn/internal/config"
 	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/mailenv"
+	"posthorn/internal/testutil/storeenv"
+	"posthorn/internal/testutil/transcript"
 )
 
 // Test accounts: alice and bob of example.org, both with this password.
-const testPassword = "correct horse battery"
+const testPassword = mailenv.Password
 
-// harness is a running Server over a fresh store: domain example.org, accounts alice and bob.
+// harness is a running Server over a fresh store (mailenv): domain example.org, accounts alice
+// and bob.
 type harness struct {
 	t         testing.TB
 	srv       *Server
 	addr      string // plain listener (STARTTLS)
 	tlsAddr   string // implicit TLS listener
-	store     store.Store
+	store     storeenv.Store
 	blobs     *blob.FS
 	committer *delivery.Committer
 	alice     store.Account
 	bob       store.Account
 }
 
-var (
-	hashOnce sync.Once
-	hashed   string
-)
-
-// passwordHash hashes testPassword once per test binary: argon2id is slow on purpose.
-func passwordHash(t testing.TB) string {
-	hashOnce.Do(func() {
-		var err error
-		if hashed, err = auth.HashPassword(testPassword); err != nil {
-			t.Fatal(err)
-		}
-	})
-	return hashed
-}
-
 func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "posthorn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, store: st, blobs: blobs}
-	for _, a := range []*store.Account{&h.alice, &h.bob} {
-		name := "alice@example.org"
-		if a == &h.bob {
-			name = "bob@example.org"
-		}
-		if *a, err = st.AddAccount(ctx, name, passwordHash(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tlsSource, err := certs.Load(config.TLS{}, "imap.example.org", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	h.committer = delivery.New(st, blobs.Bodies(), logger)
-	t.Cleanup(h.committer.Close)
+	env := mailenv.New(t, "imap.example.org")
+	h := &harness{t: t, store: env.Store, blobs: env.Blobs, committer: env.Committer, alice: env.Alice, bob: env.Bob}
 	reg := prometheus.NewRegistry()
 	h.srv = &Server{
 		Hostname:          "imap.example.org",
-		Store:             st,
-		Bodies:            blobs.Bodies(),
-		Committer:         h.committer,
-		Auth:              credentials.NewAuthenticator(st, logger, reg),
-		Logger:            logger,
+		Store:             env.Store,
+		Bodies:            env.Blobs.Bodies(),
+		Committer:         env.Committer,
+		Auth:              credentials.NewAuthenticator(env.Store, env.Logger, reg),
+		Logger:            env.Logger,
 		Metrics:           NewMetrics(reg),
-		TLSConfig:         tlsSource.Config,
+		TLSConfig:         env.TLSConfig,
 		AllowInsecureAuth: true,
 	}
 	for _, f := range configure {
 		f(h.srv)
 	}
-	for _, implicit := range []bool{false, true} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		serve := h.srv.Serve
-		if implicit {
-			serve = h.srv.ServeTLS
-			h.tlsAddr = l.Addr().String()
-		} else {
-			h.addr = l.Addr().String()
-		}
-		go serve(l)
-	}
+	h.addr, h.tlsAddr = env.Serve(h.srv.Serve, h.srv.ServeTLS)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -281,14 +215,10 @@ var literalAtEnd = regexp.MustCompile(`~?\{(\d+)\}$`)
 func (c *conn) expect(pattern string) string {
 	c.t.Helper()
 	line := c.readLine()
-	if !patternRegexp(pattern).MatchString(line) {
+	if !transcript.Match(pattern, line) {
 		c.t.Fatalf("got  %q\nwant %q", line, pattern)
 	}
 	return line
-}
-
-func patternRegexp(pattern string) *regexp.Regexp {
-	return regexp.MustCompile(`^(?s)` + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\.\.\.`, `.*`) + `$`)
 }
 
 // cmd sends a line and expects the lines given, the last one the tagged response.

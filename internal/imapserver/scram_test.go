@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"posthorn/internal/credentials"
-	"posthorn/internal/store/sqlite"
 	"posthorn/internal/testutil/scramtest"
 )
 
@@ -24,7 +23,7 @@ func scramExchange(t *testing.T, c *conn, tag string, cl *scramtest.Client, ir b
 
 func TestAuthenticateSCRAM(t *testing.T) {
 	h := newHarness(t)
-	if err := credentials.SetPassword(context.Background(), h.store.(*sqlite.Store), "bob@example.org", testPassword); err != nil {
+	if err := credentials.SetPassword(context.Background(), h.store, "bob@example.org", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := h.dial()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"posthorn/internal/credentials"
 	"posthorn/internal/testutil/mailenv"
+	"posthorn/internal/testutil/transcript"
 )
 
 const testPassword = mailenv.Password
@@ -39,7 +39,7 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 		Hostname:          "pop.example.org",
 		Store:             env.Store,
 		Bodies:            env.Blobs.Bodies(),
-		Auth:              credentials.NewAuthenticator(env.Credentials, env.Logger, h.reg),
+		Auth:              credentials.NewAuthenticator(env.Store, env.Logger, h.reg),
 		Logger:            env.Logger,
 		Metrics:           NewMetrics(h.reg),
 		TLSConfig:         env.TLSConfig,
@@ -136,7 +136,7 @@ func (c *conn) readLine() string {
 func (c *conn) expect(pattern string) string {
 	c.t.Helper()
 	line := c.readLine()
-	if !patternRegexp(pattern).MatchString(line) {
+	if !transcript.Match(pattern, line) {
 		c.t.Fatalf("got  %q\nwant %q", line, pattern)
 	}
 	return line
@@ -149,10 +149,6 @@ func (c *conn) expectClosed() {
 	if line, err := c.r.ReadString('\n'); err != io.EOF {
 		c.t.Fatalf("want the connection closed, got %q, %v", line, err)
 	}
-}
-
-func patternRegexp(pattern string) *regexp.Regexp {
-	return regexp.MustCompile(`^(?s)` + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\.\.\.`, `.*`) + `$`)
 }
 
 // cmd sends a command line and expects the lines given.

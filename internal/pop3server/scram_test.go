@@ -22,7 +22,7 @@ func scramAuth(t *testing.T, c *conn, cl *scramtest.Client, ir bool) string {
 
 func TestAuthSCRAM(t *testing.T) {
 	h := newHarness(t)
-	if err := credentials.SetPassword(context.Background(), h.Credentials, "bob@example.org", testPassword); err != nil {
+	if err := credentials.SetPassword(context.Background(), h.Store, "bob@example.org", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := h.dial()

@@ -10,18 +10,14 @@ import (
 	"time"
 
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/storeenv"
 )
 
 // Every recorded count is either unwritten or written, never both and never neither, while
 // the writer runs; flush leaves all of them written.
 func TestSentRecorder(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeenv.OpenStore(t, filepath.Join(t.TempDir(), "db"))
 	st.AddDomain(ctx, "example.org")
 	acc, _ := st.AddAccount(ctx, "a@example.org", "x")
 	r := newSentRecorder(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -40,6 +36,7 @@ func TestSentRecorder(t *testing.T) {
 		var written, unwritten int64
 		if err := r.consistent(func() error {
 			unwritten = r.unwritten(acc.ID)
+			var err error
 			written, err = st.SentSince(ctx, acc.ID, since)
 			return err
 		}); err != nil {

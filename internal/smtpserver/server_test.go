@@ -6,10 +6,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/smtp"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,21 +16,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"posthorn/internal/blob"
-	"posthorn/internal/certs"
-	"posthorn/internal/config"
-	"posthorn/internal/delivery"
 	"posthorn/internal/maillog"
-	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/mailenv"
+	"posthorn/internal/testutil/storeenv"
 )
 
-// harness is a running Server over a fresh store with domain example.org, accounts alice and
-// bob, alias team -> alice,bob and catch-all @catch.example -> bob.
+// harness is a running Server over a fresh store (mailenv) with domain example.org, accounts
+// alice and bob, alias team -> alice,bob and catch-all @catch.example -> bob.
 type harness struct {
 	t      testing.TB
+	env    *mailenv.Env
 	srv    *Server
 	addr   string
-	store  store.Store
+	store  storeenv.Store
 	blobs  *blob.FS
 	maxMsg int64
 }
@@ -40,49 +36,19 @@ type harness struct {
 // newHarness starts the server; each configure function may change its fields before it serves.
 func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "posthorn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	for _, d := range []string{"example.org", "catch.example"} {
-		if _, err := st.AddDomain(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, a := range []string{"alice@example.org", "bob@example.org"} {
-		if _, err := st.AddAccount(ctx, a, "x"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := st.AddAlias(ctx, "team@example.org", []string{"alice@example.org", "bob@example.org"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddAlias(ctx, "@catch.example", []string{"bob@example.org"}); err != nil {
-		t.Fatal(err)
-	}
-	tlsSource, err := certs.Load(config.TLS{}, "mx.example.org", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	committer := delivery.New(st, blobs.Bodies(), logger)
-	t.Cleanup(committer.Close)
+	// The accounts never log in with a password here: submission's tests set theirs.
+	env := mailenv.NewWithPasswordHash(t, "mx.example.org", "x")
+	env.AddDomain("catch.example")
+	env.AddAlias("team@example.org", "alice@example.org", "bob@example.org")
+	env.AddAlias("@catch.example", "bob@example.org")
 	srv := &Server{
 		Hostname:        "mx.example.org",
-		Store:           st,
-		Committer:       committer,
-		Logger:          logger,
-		MailLog:         maillog.New(logger),
+		Store:           env.Store,
+		Committer:       env.Committer,
+		Logger:          env.Logger,
+		MailLog:         maillog.New(env.Logger),
 		Metrics:         NewMetrics(prometheus.NewRegistry()),
-		TLSConfig:       tlsSource.Config,
+		TLSConfig:       env.TLSConfig,
 		MaxMessageBytes: 64 << 10,
 		MaxRecipients:   10,
 		MaxConnections:  50,
@@ -101,7 +67,8 @@ func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return &harness{t: t, srv: srv, addr: l.Addr().String(), store: st, blobs: blobs, maxMsg: srv.MaxMessageBytes}
+	return &harness{t: t, env: env, srv: srv, addr: l.Addr().String(), store: env.Store, blobs: env.Blobs,
+		maxMsg: srv.MaxMessageBytes}
 }
 
 // bodies returns the stored bodies in account's INBOX, in UID order.
@@ -113,36 +80,11 @@ func (h *harness) bodies(account string) []string {
 // mailboxBodies returns the stored bodies in one mailbox of account, in UID order.
 func (h *harness) mailboxBodies(account, mailbox string) []string {
 	h.t.Helper()
-	ctx := context.Background()
-	acc, err := h.store.GetAccount(ctx, account)
+	acc, err := h.store.GetAccount(context.Background(), account)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	mb, err := h.store.GetMailbox(ctx, acc.ID, mailbox)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	msgs, err := h.store.ListMessages(ctx, mb.ID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		f, err := h.blobs.Open(m.BlobID)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		b, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if int64(len(b)) != m.Size {
-			h.t.Fatalf("message size %d, blob has %d bytes", m.Size, len(b))
-		}
-		out = append(out, string(b))
-	}
-	return out
+	return h.env.Mailbox(acc, mailbox)
 }
 
 // conn is a raw SMTP client for transcripts.

@@ -20,8 +20,8 @@ import (
 	"posthorn/internal/credentials"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
 	"posthorn/internal/testutil/scramtest"
+	"posthorn/internal/testutil/storeenv"
 )
 
 // submissionHarness is the MX harness turned into a submission server: alice and bob have the
@@ -36,7 +36,7 @@ func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submiss
 	t.Helper()
 	sh := &submissionHarness{}
 	sh.harness = newHarness(t, func(s *Server) {
-		st := s.Store.(*sqlite.Store)
+		st := s.Store.(storeenv.Store)
 		ctx := context.Background()
 		for _, a := range []string{"alice", "bob"} {
 			if err := credentials.SetPassword(ctx, st, a+"@example.org", a+" password"); err != nil {
@@ -171,7 +171,7 @@ func TestSubmissionAuthThrottled(t *testing.T) {
 func TestSubmissionSenders(t *testing.T) {
 	h := newSubmissionHarness(t)
 	ctx := context.Background()
-	st := h.store.(*sqlite.Store)
+	st := h.store
 	bob, _ := st.GetAccount(ctx, "bob@example.org")
 	if err := st.AddSendAs(ctx, bob.ID, "@partner.example"); err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestSubmissionLimits(t *testing.T) {
 	c.cmd("MAIL FROM:<alice@example.org>", "250 ")
 	c.cmd("RCPT TO:<bob@example.org>", "451 4.7.1 ")
 	// A per-account limit overrides the default; 0 is none.
-	st := h.store.(*sqlite.Store)
+	st := h.store
 	alice, _ := st.GetAccount(context.Background(), "alice@example.org")
 	if err := st.SetSendLimits(context.Background(), alice.ID, store.SendLimits{PerHour: 0, PerDay: store.LimitDefault}); err != nil {
 		t.Fatal(err)

@@ -1,50 +1,40 @@
-// Package mailenv builds, for tests, what a mail access server runs on: a store with two
-// accounts, a blob store, a delivery committer and a TLS configuration. It is apart from package
-// testutil so that packages below it (store, message) can still use testutil.
+// Package mailenv builds, for tests, what a mail server runs on: the storage of package
+// storeenv with two accounts, a delivery committer and a TLS configuration. It is apart from
+// package testutil so that packages below it (store, message) can still use testutil, and
+// apart from storeenv because it imports delivery, whose own tests use storeenv.
 package mailenv
 
 import (
 	"context"
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"posthorn/internal/auth"
-	"posthorn/internal/blob"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
-	"posthorn/internal/credentials"
 	"posthorn/internal/delivery"
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/storeenv"
 )
 
-// Password is the password of the accounts of an Env.
+// Password is the password of the accounts of an Env made by New.
 const Password = "correct horse battery"
 
-// Env is what a mail access server needs, over a fresh data directory: a SQLite store with
-// the domain example.org and the accounts alice and bob (password Password), a blob store, a
-// delivery committer and a self-signed TLS configuration for Hostname. Everything is closed when
+// Env is what a mail server needs, over a fresh data directory: the storage of storeenv (its
+// Store, Blobs, Dir and Logger) with the accounts alice and bob of example.org, a delivery
+// committer and a self-signed TLS configuration for the hostname. Everything is closed when
 // the test ends.
 type Env struct {
+	*storeenv.Env
 	t         testing.TB
-	Dir       string
-	Store     store.Store
-	Blobs     *blob.FS
 	Committer *delivery.Committer
 	TLSConfig *tls.Config
-	Logger    *slog.Logger // debug level to stderr with -v, otherwise discarded
 	Alice     store.Account
 	Bob       store.Account
-	// Credentials is Store as package credentials sees it: accounts, SCRAM keys, app
-	// passwords, login sources.
-	Credentials credentials.Store
 }
 
 var (
@@ -63,40 +53,26 @@ func PasswordHash(t testing.TB) string {
 	return hashed
 }
 
-// New creates the environment in a temporary directory; hostname names the certificate.
+// New creates the environment in a temporary directory, alice and bob with the password
+// Password; hostname names the certificate.
 func New(t testing.TB, hostname string) *Env {
 	t.Helper()
-	ctx := context.Background()
-	e := &Env{t: t, Dir: t.TempDir()}
-	st, err := sqlite.Open(ctx, filepath.Join(e.Dir, "posthorn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e.Store, e.Credentials = st, st
-	if e.Blobs, err = blob.OpenFS(filepath.Join(e.Dir, "blobs")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Blobs.Close() })
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	if e.Alice, err = st.AddAccount(ctx, "alice@example.org", PasswordHash(t)); err != nil {
-		t.Fatal(err)
-	}
-	if e.Bob, err = st.AddAccount(ctx, "bob@example.org", PasswordHash(t)); err != nil {
-		t.Fatal(err)
-	}
+	return NewWithPasswordHash(t, hostname, PasswordHash(t))
+}
+
+// NewWithPasswordHash is New with alice and bob given passwordHash, for tests that log in
+// otherwise or not at all and need not pay for argon2id.
+func NewWithPasswordHash(t testing.TB, hostname, passwordHash string) *Env {
+	t.Helper()
+	e := &Env{Env: storeenv.New(t), t: t}
+	e.Alice = e.AddAccount("alice@example.org", passwordHash)
+	e.Bob = e.AddAccount("bob@example.org", passwordHash)
 	tlsSource, err := certs.Load(config.TLS{}, hostname, e.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.TLSConfig = tlsSource.Config
-	e.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		e.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	e.Committer = delivery.New(st, e.Blobs.Bodies(), e.Logger)
+	e.Committer = delivery.New(e.Store, e.Blobs.Bodies(), e.Logger)
 	t.Cleanup(e.Committer.Close)
 	return e
 }
