@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"posthorn/internal/imapserver"
+	"posthorn/internal/store"
 )
 
 // imapFor starts an IMAP server on the harness's store and returns a go-imap client logged in
@@ -37,7 +38,9 @@ func (h *harness) imapFor(t *testing.T, expunged chan<- uint32) *imapclient.Clie
 	return c
 }
 
-// startIMAP starts an IMAP server on the harness's store and returns its address.
+// startIMAP starts an IMAP server on the harness's store and returns its address. What these
+// tests check is what an IMAP session sees of POP3's deletions (EXPUNGE, VANISHED, \Seen), so
+// they need the real IMAP server, not only its effect on the store.
 func (h *harness) startIMAP(t *testing.T) string {
 	t.Helper()
 	srv := &imapserver.Server{
@@ -109,23 +112,18 @@ func TestDeletionShowsInIMAP(t *testing.T) {
 	}
 }
 
-// TestIMAPExpungeDuringSession: the other way round. A message expunged through IMAP while a
-// POP3 session has it keeps its number there; RETR gets -ERR, DELE and QUIT still work; the
-// next session does not list it.
-func TestIMAPExpungeDuringSession(t *testing.T) {
+// TestExpungeDuringSession: the other way round. A message expunged by another session while
+// a POP3 session has it keeps its number there; RETR gets -ERR, DELE and QUIT still work; the
+// next session does not list it. The expunge is made as an IMAP session makes it (STORE
+// +FLAGS \Deleted, EXPUNGE, then the bodies left without reference removed), on the store.
+func TestExpungeDuringSession(t *testing.T) {
 	h := newHarness(t)
 	for i := 1; i <= 3; i++ {
 		h.Deliver(h.Alice, "INBOX", testMessage(i))
 	}
-	c := h.imapFor(t, make(chan uint32, 10))
 	p := h.login()
 	p.cmd("STAT", "+OK 3 648")
-	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Expunge().Close(); err != nil {
-		t.Fatal(err)
-	}
+	h.expungeAsIMAP(t, 1)
 	p.cmd("LIST 1", "+OK 1 216")
 	p.cmd("RETR 1", "-ERR message was removed by another session")
 	p.cmd("RETR 2", "+OK 216 octets", "From: Sender 2 <sender2@example.net>", "...", "...", "...", "...", "...", "", "...", "...", "...", ".")
@@ -134,6 +132,29 @@ func TestIMAPExpungeDuringSession(t *testing.T) {
 	p = h.loginWhenFree()
 	p.cmd("UIDL", "+OK unique-id listing follows", "1 ...00000002", "2 ...00000003", ".")
 	p.cmd("QUIT", "+OK ...")
+}
+
+// expungeAsIMAP removes the message uid from alice's INBOX as IMAP's STORE +FLAGS \Deleted and
+// EXPUNGE do (RFC 9051 §6.4.3).
+func (h *harness) expungeAsIMAP(t *testing.T, uid uint32) {
+	t.Helper()
+	ctx := context.Background()
+	mb, err := h.Store.GetMailbox(ctx, h.Alice.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Store.UpdateFlags(ctx, mb.ID, []uint32{uid}, store.FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	gone, unreferenced, err := h.Store.Expunge(ctx, mb.ID, []uint32{uid})
+	if err != nil || len(gone) != 1 {
+		t.Fatalf("expunged %v, %v", gone, err)
+	}
+	for _, id := range unreferenced {
+		if err := h.Blobs.Bodies().Remove(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestDeletionShowsAsVanished: an IMAP session that enabled QRESYNC (RFC 7162 §3.2.10) learns
