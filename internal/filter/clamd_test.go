@@ -139,7 +139,7 @@ func TestVirusVerdicts(t *testing.T) {
 // idle (after its ReadTimeout, with a line that is no reply) is replaced without the scan
 // noticing.
 func TestClamdSessions(t *testing.T) {
-	clamd := clamdtest.Start(t, "ReadTimeout 1")
+	clamd := clamdtest.Start(t, "ReadTimeout 3")
 	c := &Clamd{Address: clamd.Address, Timeout: 10 * time.Second}
 	t.Cleanup(func() { c.Close() })
 	eicar, err := os.ReadFile(filepath.Join(clamd.Samples, "eicar-attachment.eml"))
@@ -176,7 +176,8 @@ func TestClamdSessions(t *testing.T) {
 		t.Fatalf("4 scans in turn: idle sessions %d, want 1 that ran 4 commands", len(sessions))
 	}
 
-	// clamd closes the idle session after its ReadTimeout (1 s).
+	// clamd closes the idle session after its ReadTimeout (3 s: long enough that the scans above,
+	// one after another, keep one session even on a loaded machine).
 	first := sessions[0]
 	if err := first.conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
 		t.Fatal(err)
