@@ -17,23 +17,14 @@ type createArgs struct {
 func parseCreate(p *parser, c *command) error {
 	a := &createArgs{}
 	c.args = a
-	if err := p.spAstring(&a.mailbox); err != nil {
-		return err
-	}
-	if !p.consume(' ') {
-		return nil
-	}
-	return p.parenList(func() error {
-		name, err := p.keyword()
-		if err != nil {
-			return err
-		}
+	return p.mailboxParams(&a.mailbox, func(name string) error {
 		if name != "USE" {
 			return badf("unknown CREATE parameter %s", name)
 		}
 		if err := p.sp(); err != nil {
 			return err
 		}
+		var err error
 		a.use, err = p.flagList()
 		return err
 	})

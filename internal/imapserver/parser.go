@@ -497,6 +497,25 @@ func (p *parser) flag() (string, error) {
 	return p.atom()
 }
 
+// mailboxParams reads SP mailbox [SP "(" param *(SP param) ")"], the shape of CREATE's and
+// SELECT's arguments (RFC 6154 §6, RFC 7162 §3.1.8): param gets each parameter's name, a
+// keyword, and reads what follows it.
+func (p *parser) mailboxParams(mailbox *string, param func(name string) error) error {
+	if err := p.spAstring(mailbox); err != nil {
+		return err
+	}
+	if !p.consume(' ') {
+		return nil
+	}
+	return p.parenList(func() error {
+		name, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		return param(name)
+	})
+}
+
 // parenList reads "(" [elem *(SP elem)] ")", calling elem to read each element.
 func (p *parser) parenList(elem func() error) error {
 	if err := p.expect('('); err != nil {

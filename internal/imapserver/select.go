@@ -17,17 +17,7 @@ type selectArgs struct {
 func parseSelect(p *parser, c *command) error {
 	a := &selectArgs{}
 	c.args = a
-	if err := p.spAstring(&a.mailbox); err != nil {
-		return err
-	}
-	if !p.consume(' ') {
-		return nil
-	}
-	return p.parenList(func() error {
-		name, err := p.keyword()
-		if err != nil {
-			return err
-		}
+	return p.mailboxParams(&a.mailbox, func(name string) error {
 		switch name {
 		case "CONDSTORE":
 			a.condstore = true
@@ -35,6 +25,7 @@ func parseSelect(p *parser, c *command) error {
 			if err := p.sp(); err != nil {
 				return err
 			}
+			var err error
 			a.qresync, err = parseQresync(p)
 			return err
 		default:
