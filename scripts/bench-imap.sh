@@ -62,60 +62,14 @@ POSTHORN_USER=u1@test.example
 POSTHORN_PASSWORD="benchmark password 1"
 OPS=${OPS:-"login select fetch-meta fetch-flags fetch-bodies search-header search-body store-add store-remove"}
 
-WORK=$(mktemp -d /tmp/posthorn-bench-imap.XXXXXX)
-POSTHORN_PID=""
-STARTED_REFERENCE=""
+BENCH=bench-imap
+. "$ROOT/scripts/bench-lib.sh"
 
-cleanup() {
-  stop_posthorn
-  if [ -n "$STARTED_REFERENCE" ]; then
-    PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "bench-imap: $*" >&2; }
-
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-
-stop_posthorn() {
-  if [ -n "$POSTHORN_PID" ]; then
-    kill "$POSTHORN_PID" 2>/dev/null || true
-    wait "$POSTHORN_PID" 2>/dev/null || true
-    POSTHORN_PID=""
-  fi
-}
-
-# start_posthorn: starts posthorn and sets POSTHORN_PID, POSTHORN_ADDR (its IMAP listener) and
-# POSTHORN_HTTP.
+# start_posthorn: starts posthorn and sets POSTHORN_ADDR (its IMAP listener) and POSTHORN_HTTP.
 start_posthorn() {
-  # Started directly: $! must be posthorn itself, for --pid and for the cleanup.
-  "$WORK/posthorn" -c "$WORK/posthorn.toml" serve >"$WORK/posthorn.log" 2>&1 &
-  POSTHORN_PID=$!
-  POSTHORN_ADDR=""
-  for _ in $(seq 100); do
-    started=$(grep 'posthorn started' "$WORK/posthorn.log" || true)
-    POSTHORN_ADDR=$(echo "$started" | grep -o ' imap=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-    POSTHORN_HTTP=$(echo "$started" | grep -o ' http=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-    [ -n "$POSTHORN_ADDR" ] && [ -n "$POSTHORN_HTTP" ] && return
-    kill -0 "$POSTHORN_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "posthorn did not start"
-  cat "$WORK/posthorn.log" >&2
-  exit 1
-}
-
-# mb NAME ARGS...: runs mailbench, keeps its output in $WORK/NAME.txt, stops the script if it fails.
-mb() {
-  local name=$1
-  shift
-  if ! "$WORK/mailbench" "$@" >"$WORK/$name.txt" 2>"$WORK/$name.err"; then
-    log "mailbench $1 ($name) failed:"
-    sed 's/^/  /' "$WORK/$name.txt" "$WORK/$name.err" >&2
-    exit 1
-  fi
+  serve_posthorn imap http
+  POSTHORN_ADDR=$(listener_addr imap)
+  POSTHORN_HTTP=$(listener_addr http)
 }
 
 # field FILE KEY: the value after KEY in an idle report.

@@ -33,25 +33,8 @@ POSTFIX_ADDR=127.0.0.1:2625
 FROM=bench@sender.example
 TO=u1@test.example,u2@test.example,u3@test.example,u4@test.example,u5@test.example,u6@test.example,u7@test.example,u8@test.example,u9@test.example
 
-WORK=$(mktemp -d /tmp/posthorn-bench.XXXXXX)
-POSTHORN_PID=""
-STARTED_REFERENCE=""
-
-cleanup() {
-  if [ -n "$POSTHORN_PID" ]; then
-    kill "$POSTHORN_PID" 2>/dev/null || true
-    wait "$POSTHORN_PID" 2>/dev/null || true
-  fi
-  if [ -n "$STARTED_REFERENCE" ]; then
-    PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "bench-ingest: $*" >&2; }
-
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+BENCH=bench-ingest
+. "$ROOT/scripts/bench-lib.sh"
 
 # count SIZE CONC: messages for about SECONDS_PER_RUN seconds at the rate Postfix reaches on a
 # two-core machine (about 250 msg/s alone, 500 msg/s with 20 connections or more).
@@ -126,16 +109,8 @@ for i in 1 2 3 4 5 6 7 8 9; do
   echo "benchmark password $i" | P user add "u$i@test.example" --password-stdin >/dev/null
 done
 # Started directly, not through P: $! must be posthorn itself, for the cleanup to stop it.
-"$WORK/posthorn" -c "$WORK/posthorn.toml" serve >"$WORK/posthorn.log" 2>&1 &
-POSTHORN_PID=$!
-POSTHORN_ADDR=""
-for _ in $(seq 100); do
-  POSTHORN_ADDR=$(grep -o 'smtp=127\.0\.0\.1:[0-9]*' "$WORK/posthorn.log" | head -1 | cut -d= -f2 || true)
-  [ -n "$POSTHORN_ADDR" ] && break
-  kill -0 "$POSTHORN_PID" 2>/dev/null || { cat "$WORK/posthorn.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$POSTHORN_ADDR" ] || { log "posthorn did not start"; cat "$WORK/posthorn.log" >&2; exit 1; }
+serve_posthorn smtp
+POSTHORN_ADDR=$(listener_addr smtp)
 log "posthorn on $POSTHORN_ADDR, Postfix on $POSTFIX_ADDR"
 
 log "warming up"

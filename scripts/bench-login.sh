@@ -34,30 +34,8 @@ USER_NAME=u1@test.example
 DOVECOT_PASSWORD=pass1
 POSTHORN_PASSWORD="benchmark password 1" # posthorn refuses passwords under 8 characters
 
-WORK=$(mktemp -d /tmp/posthorn-bench-login.XXXXXX)
-POSTHORN_PID=""
-STARTED_REFERENCE=""
-
-cleanup() {
-  stop_posthorn
-  if [ -n "$STARTED_REFERENCE" ]; then
-    PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "bench-login: $*" >&2; }
-
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-
-stop_posthorn() {
-  if [ -n "$POSTHORN_PID" ]; then
-    kill "$POSTHORN_PID" 2>/dev/null || true
-    wait "$POSTHORN_PID" 2>/dev/null || true
-    POSTHORN_PID=""
-  fi
-}
+BENCH=bench-login
+. "$ROOT/scripts/bench-lib.sh"
 
 # start_posthorn CACHE_SECONDS: starts posthorn and sets POSTHORN_PID, P_IMAP and P_POP3.
 start_posthorn() {
@@ -76,19 +54,9 @@ http = "127.0.0.1:0"
 [auth]
 cache_seconds = $1
 CONF
-  "$WORK/posthorn" -c "$WORK/posthorn.toml" serve >"$WORK/posthorn.log" 2>&1 &
-  POSTHORN_PID=$!
-  for _ in $(seq 100); do
-    started=$(grep 'posthorn started' "$WORK/posthorn.log" || true)
-    P_IMAP=$(echo "$started" | grep -o ' imap=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-    P_POP3=$(echo "$started" | grep -o ' pop3=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-    [ -n "$P_IMAP" ] && [ -n "$P_POP3" ] && return
-    kill -0 "$POSTHORN_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "posthorn did not start"
-  cat "$WORK/posthorn.log" >&2
-  exit 1
+  serve_posthorn imap pop3
+  P_IMAP=$(listener_addr imap)
+  P_POP3=$(listener_addr pop3)
 }
 
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTHORN_PID/status"; }

@@ -41,34 +41,13 @@ MAILDIR=$PEERS_DIR/mail/test.example/u$N/Maildir
 POSTHORN_USER=u$N@test.example
 POSTHORN_PASSWORD="benchmark password $N"
 
-WORK=$(mktemp -d /tmp/posthorn-bench-pop3.XXXXXX)
-POSTHORN_PID=""
-cleanup() {
-  if [ -n "$POSTHORN_PID" ]; then
-    kill "$POSTHORN_PID" 2>/dev/null || true
-    wait "$POSTHORN_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { echo "bench-pop3: $*" >&2; }
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+BENCH=bench-pop3
+. "$ROOT/scripts/bench-lib.sh"
 
 port_open "$DOVECOT_ADDR" || { log "Dovecot POP3 is not listening on $DOVECOT_ADDR: start ${REFERENCE_SERVERS:-../shared/peers/reference-servers}"; exit 1; }
 
 log "building posthorn and mailbench"
 (cd "$ROOT" && go build -o "$WORK/posthorn" ./cmd/posthorn && go build -o "$WORK/mailbench" ./cmd/mailbench)
-
-# mb NAME ARGS...: runs mailbench, keeps its output in $WORK/NAME.txt, stops the script if it fails.
-mb() {
-  local name=$1
-  shift
-  if ! "$WORK/mailbench" "$@" >"$WORK/$name.txt" 2>"$WORK/$name.err"; then
-    log "mailbench $1 ($name) failed:"
-    sed 's/^/  /' "$WORK/$name.txt" "$WORK/$name.err" >&2
-    exit 1
-  fi
-}
 
 log "filling Dovecot: $MESSAGES messages into the INBOX of $DOVECOT_USER ($MAILDIR)"
 mkdir -p "$MAILDIR"
@@ -94,18 +73,9 @@ CONF
 P() { "$WORK/posthorn" -c "$WORK/posthorn.toml" "$@"; }
 P domain add test.example >/dev/null
 echo "$POSTHORN_PASSWORD" | P user add "$POSTHORN_USER" --password-stdin >/dev/null
-"$WORK/posthorn" -c "$WORK/posthorn.toml" serve >"$WORK/posthorn.log" 2>&1 &
-POSTHORN_PID=$!
-IMAP_ADDR="" POP3_ADDR=""
-for _ in $(seq 200); do
-  started=$(grep 'posthorn started' "$WORK/posthorn.log" || true)
-  IMAP_ADDR=$(echo "$started" | grep -o ' imap=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-  POP3_ADDR=$(echo "$started" | grep -o ' pop3=127\.0\.0\.1:[0-9]*' | cut -d= -f2 || true)
-  [ -n "$IMAP_ADDR" ] && [ -n "$POP3_ADDR" ] && break
-  kill -0 "$POSTHORN_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$POP3_ADDR" ] || { log "posthorn did not start"; cat "$WORK/posthorn.log" >&2; exit 1; }
+serve_posthorn imap pop3
+IMAP_ADDR=$(listener_addr imap)
+POP3_ADDR=$(listener_addr pop3)
 log "filling posthorn: $MESSAGES messages over IMAP APPEND on $IMAP_ADDR"
 mb fill-posthorn fill --count "$MESSAGES" --seed "$SEED" --to "$DOVECOT_USER" --concurrency 8 \
   --addr "$IMAP_ADDR" --user "$POSTHORN_USER" --password "$POSTHORN_PASSWORD"

@@ -1,0 +1,66 @@
+# bench-lib.sh: what the benchmark scripts share. A script sets BENCH (its name, for log lines
+# and the work directory) and sources this file: it gets $WORK, a fresh directory, removed at
+# exit together with the posthorn it started (POSTHORN_PID) and the reference servers it started
+# (STARTED_REFERENCE set, with REFERENCE_SERVERS and PEERS_DIR).
+
+WORK=$(mktemp -d "/tmp/posthorn-$BENCH.XXXXXX")
+POSTHORN_PID=""
+POSTHORN_STARTED=""
+STARTED_REFERENCE=""
+
+log() { echo "$BENCH: $*" >&2; }
+
+# port_open HOST:PORT: whether something listens there.
+port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+
+stop_posthorn() {
+  if [ -n "$POSTHORN_PID" ]; then
+    kill "$POSTHORN_PID" 2>/dev/null || true
+    wait "$POSTHORN_PID" 2>/dev/null || true
+    POSTHORN_PID=""
+  fi
+}
+
+cleanup() {
+  stop_posthorn
+  if [ -n "$STARTED_REFERENCE" ]; then
+    PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# serve_posthorn LISTENER...: starts "posthorn serve" on $WORK/posthorn.toml (directly, so that
+# POSTHORN_PID is posthorn itself) and waits until its start line names each listener; then
+# listener_addr NAME prints that listener's address.
+serve_posthorn() {
+  "$WORK/posthorn" -c "$WORK/posthorn.toml" serve >"$WORK/posthorn.log" 2>&1 &
+  POSTHORN_PID=$!
+  local ready
+  for _ in $(seq 200); do
+    POSTHORN_STARTED=$(grep 'posthorn started' "$WORK/posthorn.log" || true)
+    ready=${POSTHORN_STARTED:+yes}
+    for l in "$@"; do
+      echo "$POSTHORN_STARTED" | grep -q " $l=127\.0\.0\.1:[0-9]" || ready=""
+    done
+    [ -n "$ready" ] && return
+    kill -0 "$POSTHORN_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "posthorn did not start"
+  cat "$WORK/posthorn.log" >&2
+  exit 1
+}
+
+listener_addr() { echo "$POSTHORN_STARTED" | grep -o " $1=127\.0\.0\.1:[0-9]*" | cut -d= -f2; }
+
+# mb NAME ARGS...: runs mailbench, keeps its output in $WORK/NAME.txt, stops the script if it fails.
+mb() {
+  local name=$1
+  shift
+  if ! "$WORK/mailbench" "$@" >"$WORK/$name.txt" 2>"$WORK/$name.err"; then
+    log "mailbench $1 ($name) failed:"
+    sed 's/^/  /' "$WORK/$name.txt" "$WORK/$name.err" >&2
+    exit 1
+  fi
+}
