@@ -99,18 +99,7 @@ chown -R vmail:vmail "$(dirname "$MAILDIR")"
 log "Dovecot: $(cat "$WORK/fill-dovecot.txt")"
 
 log "starting posthorn"
-cat >"$WORK/posthorn.toml" <<CONF
-hostname = "mx.test.example"
-data_dir = "data"
-[listen]
-smtp = "127.0.0.1:0"
-submission = ""
-submissions = ""
-imap = "127.0.0.1:0"
-imaps = ""
-pop3 = ""
-pop3s = ""
-http = "127.0.0.1:0"
+write_config smtp imap http <<CONF
 [imap]
 allow_plaintext_loopback = true
 max_connections = $((IDLE + 4 * CONNECTIONS + 100))

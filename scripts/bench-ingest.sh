@@ -86,16 +86,7 @@ else
 fi
 
 log "starting posthorn"
-cat >"$WORK/posthorn.toml" <<CONF
-hostname = "mx.test.example"
-data_dir = "data"
-[listen]
-smtp = "127.0.0.1:0"
-submission = ""
-submissions = ""
-http = "127.0.0.1:0"
-imap = ""
-imaps = ""
+write_config smtp http <<CONF
 [smtp]
 # Every benchmark connection comes from 127.0.0.1.
 max_connections_per_address = 1000

@@ -64,3 +64,17 @@ mb() {
     exit 1
   fi
 }
+
+# write_config LISTENER...: writes $WORK/posthorn.toml with the listeners named on loopback
+# ports the system picks and every other listener off, followed by what comes on standard input.
+write_config() {
+  {
+    echo 'hostname = "mx.test.example"'
+    echo 'data_dir = "data"'
+    echo '[listen]'
+    for l in smtp submission submissions imap imaps pop3 pop3s http; do
+      if [[ " $* " == *" $l "* ]]; then echo "$l = \"127.0.0.1:0\""; else echo "$l = \"\""; fi
+    done
+    cat
+  } >"$WORK/posthorn.toml"
+}

@@ -39,18 +39,7 @@ BENCH=bench-login
 
 # start_posthorn CACHE_SECONDS: starts posthorn and sets POSTHORN_PID, P_IMAP and P_POP3.
 start_posthorn() {
-  cat >"$WORK/posthorn.toml" <<CONF
-hostname = "mx.test.example"
-data_dir = "data"
-[listen]
-smtp = "127.0.0.1:0"
-submission = ""
-submissions = ""
-imap = "127.0.0.1:0"
-imaps = ""
-pop3 = "127.0.0.1:0"
-pop3s = ""
-http = "127.0.0.1:0"
+  write_config smtp imap pop3 http <<CONF
 [auth]
 cache_seconds = $1
 CONF

@@ -57,19 +57,7 @@ mb fill-dovecot fill --count "$MESSAGES" --seed "$SEED" --to "$DOVECOT_USER" --m
 chown -R vmail:vmail "$(dirname "$MAILDIR")"
 
 log "starting posthorn"
-cat >"$WORK/posthorn.toml" <<CONF
-hostname = "mx.test.example"
-data_dir = "data"
-[listen]
-smtp = "127.0.0.1:0"
-submission = ""
-submissions = ""
-imap = "127.0.0.1:0"
-imaps = ""
-pop3 = "127.0.0.1:0"
-pop3s = ""
-http = ""
-CONF
+write_config smtp imap pop3 </dev/null
 P() { "$WORK/posthorn" -c "$WORK/posthorn.toml" "$@"; }
 P domain add test.example >/dev/null
 echo "$POSTHORN_PASSWORD" | P user add "$POSTHORN_USER" --password-stdin >/dev/null
