@@ -186,6 +186,18 @@ func TestOtherKeyRejected(t *testing.T) {
 	}
 }
 
+func TestNegativeIDsRefused(t *testing.T) {
+	s := Signer{Key: testKey}
+	for _, r := range []Recipient{{-1, 1}, {1, -5}} {
+		if got, err := s.VerifyOpen(s.SignOpen(r)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: verified as %v, %v", r, got, err)
+		}
+	}
+	if _, err := s.VerifyConfirm(s.SignConfirm(1, time.Unix(-10, 0)), time.Unix(-20, 0)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("expiry before 1970: %v", err)
+	}
+}
+
 func TestClickBoundToURL(t *testing.T) {
 	s := Signer{Key: testKey}
 	tok := s.SignClick(Click{Campaign: 1, Recipient: 2, Link: 0}, testURL)
