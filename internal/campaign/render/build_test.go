@@ -134,6 +134,12 @@ func TestBuildTextOnly(t *testing.T) {
 	}
 }
 
+var builtFields = map[string]bool{
+	"From": true, "Reply-To": true, "To": true, "Subject": true, "Date": true, "Message-ID": true,
+	"List-Id": true, "List-Unsubscribe": true, "List-Unsubscribe-Post": true, "Feedback-ID": true,
+	"MIME-Version": true, "Content-Type": true,
+}
+
 func TestHeaderInjectionIsImpossible(t *testing.T) {
 	c := testContent(t)
 	c.Subject = "Hi {{.Name}} {{attr \"note\"}}"
@@ -158,9 +164,11 @@ func TestHeaderInjectionIsImpossible(t *testing.T) {
 		if len(m.Header["Bcc"]) != 0 {
 			t.Fatalf("%q added a Bcc field:\n%s", evil, raw)
 		}
+		// Every header line is one of the fields Build writes, or the continuation of one.
 		header := raw[:bytes.Index(raw, []byte("\r\n\r\n"))]
 		for _, line := range strings.Split(string(header), "\r\n") {
-			if strings.HasPrefix(line, "Bcc") || strings.Contains(line, "\r") || strings.Contains(line, "\n") || strings.Contains(line, "body injection") && !strings.HasPrefix(line, "To:") && !strings.HasPrefix(line, "Subject:") && !strings.HasPrefix(line, " ") {
+			name, _, _ := strings.Cut(line, ":")
+			if !strings.HasPrefix(line, " ") && !builtFields[name] {
 				t.Fatalf("%q: header line %q", evil, line)
 			}
 		}

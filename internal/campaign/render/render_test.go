@@ -46,12 +46,17 @@ func TestStrictMissingKeyNamesTheField(t *testing.T) {
 	}{
 		{"map key", "<p>Hi</p>\n<p>{{.Attributes.plan}}</p>", ".Attributes.plan", 2},
 		{"attr", "<p>Hi</p>\n\n<p>{{attr \"plan\"}}</p>", `attr "plan"`, 3},
+		{"map key of a subscriber without attributes", "<p>{{.Attributes.plan}}</p>", ".Attributes.plan", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testContent(t)
 			c.HTML = tc.html
 			camp := compile(t, c)
-			_, err := camp.RenderParts(recipient(t, "bob@example.net", "Bob", map[string]any{"city": "Oslo"}), newTestLinks("r"))
+			attrs := map[string]any{"city": "Oslo"}
+			if tc.line == 1 {
+				attrs = nil
+			}
+			_, err := camp.RenderParts(recipient(t, "bob@example.net", "Bob", attrs), newTestLinks("r"))
 			var te *TemplateError
 			if !errors.As(err, &te) {
 				t.Fatalf("error %v is not a TemplateError", err)
