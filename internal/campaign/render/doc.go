@@ -29,9 +29,10 @@
 // A shape (ShapeOf) is the sorted set of attribute paths with the JSON kind of each value: null,
 // bool, number, string, array or object; objects are walked, so {"a":{"b":1}} has the path "a.b"
 // of kind number beside "a" of kind object; arrays are not walked. Two subscribers of one shape
-// take the same branches of any template that tests attributes for presence or kind, which is
-// what a missing-key error depends on. The caller streams one sample per shape (Check also skips
-// repeated shapes).
+// reach the same fields as far as presence and kind decide, which is what a missing-key error
+// depends on; a template that branches on values ({{if eq .Attributes.plan "gold"}}{{attr
+// "gold_code"}}{{end}}) can still fail for a value no sample had, so such fields are best read
+// with attr_or. The caller streams one sample per shape (Check also skips repeated shapes).
 //
 // # Tracking
 //
