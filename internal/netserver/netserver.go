@@ -1,22 +1,34 @@
-// Package netserver runs the connections of a line-based mail protocol server (IMAP and POP3):
-// the accept loop, limits on simultaneous connections (in total and per client address, see
-// Limiter), the read deadline of a command line, and a graceful shutdown that says goodbye to
-// every session as soon as it waits for a command and closes what is left when the caller's
-// deadline passes. Listener puts the same limits in front of an accept loop that is not ours
-// (SMTP's go-smtp, net/http).
+// Package netserver is the connection layer of every posthorn listener: the accept loop,
+// limits on simultaneous connections (in total and per client address, see Limiter) with
+// their refusal lines, the login and idle deadlines of a command line, and a graceful
+// shutdown that says goodbye to every session as soon as it waits for a command, waits for the
+// ones at work until the caller's deadline, and then closes what is left.
 //
 // Timeouts: until its session calls LoggedIn, a connection must have logged in within
-// LoginTimeout of its start (60 seconds by default): every command line before the login must
-// be complete by then, so neither NOOPs nor a line trickled a byte a second keep it longer.
-// After the login, a session that waits for a command must deliver the whole line within
-// IdleTimeout, counted from the moment it started to wait and not renewed by each byte.
+// LoginTimeout of its start (60 seconds by default; a protocol without a login, the SMTP MX,
+// turns it off): every command line before the login must be complete by then, so neither
+// NOOPs nor a line trickled a byte a second keep it longer. After the login, a session that
+// waits for a command must deliver the whole line within IdleTimeout, counted from the moment
+// it started to wait and not renewed by each byte.
 //
-// A protocol server sets the fields of a Server and calls Serve for each listener. Serve runs
-// Handle in a goroutine per connection with a *Conn, whose session calls Waiting before it reads
-// a command and Working after; while it waits, Shutdown may call its Goodbye and close the
-// connection. A session is working (not to be interrupted) from its start until its first
-// Waiting. Metrics counts the connections; Writer and ReadLine are what a session needs to
-// write responses and read lines.
+// A protocol server sets the fields of a Server and uses it in one of two modes:
+//
+//   - Serve (IMAP, POP3) runs Handle in a goroutine per connection with a *Conn, whose session
+//     calls Waiting before it reads a command and Working after; while it waits, Shutdown may
+//     call its Goodbye and close the connection. A session is working (not to be interrupted)
+//     from its start until its first Waiting.
+//   - Server.Listener (SMTP, whose accept loop is go-smtp's) runs the same accept step for whoever
+//     calls Accept on the listener it returns and hands the connection out instead of running
+//     Handle (handoff.go). ConnOf finds the *Conn of a handed-out connection, whose session
+//     calls Working when a transaction starts and Waiting when it has ended; the connection's
+//     read deadlines are held to the login deadline until LoggedIn, and its Close ends it for
+//     the Server.
+//
+// In both modes Admit may refuse a connection within the limits before its session starts
+// (SMTP's connection filter), Metrics counts the connections, and Shutdown is the same. Writer
+// and ReadLine are what a line-based session needs to write responses and read lines.
+// The Listener type (limit.go), not to be confused with Server.Listener, puts the limits alone
+// in front of an accept loop that needs no more (net/http's).
 package netserver
 
 import (
@@ -39,11 +51,17 @@ type Server struct {
 	// line with CRLF.
 	Refused, RefusedPerAddress, ShuttingDown string
 	// LoginTimeout bounds the time from a connection's start to its session's LoggedIn;
-	// default: DefaultLoginTimeout. IdleTimeout is how long a logged-in session waiting for a
-	// command may take to send the whole line; 0 leaves the deadline to the session.
+	// default (0): DefaultLoginTimeout; negative: the protocol has no login (an SMTP MX) and
+	// a connection has no login deadline. IdleTimeout is how long a logged-in session waiting
+	// for a command may take to send the whole line; 0 leaves the deadline to the session.
 	LoginTimeout, IdleTimeout time.Duration
+	// Admit, when set, decides on a connection within the limits before its session starts
+	// (SMTP's connection filter): "" lets it in; anything else is written to the connection, a
+	// whole response line with CRLF, and the connection is closed without being counted as
+	// accepted or refused.
+	Admit func(c net.Conn) string
 	// Handle runs one connection until it ends; implicitTLS tells which Serve accepted it. The
-	// connection is closed when Handle returns.
+	// connection is closed when Handle returns. Listener does without it.
 	Handle  func(c *Conn, implicitTLS bool)
 	Metrics *Metrics // nil records nothing
 
@@ -71,36 +89,53 @@ func (s *Server) init() {
 // Serve accepts connections on l until Shutdown, then returns nil; it returns an accept error
 // that is not temporary.
 func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
-	s.init()
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	if !s.addListener(l) {
 		return nil
 	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-	var delay time.Duration
+	defer s.removeListener(l)
 	for {
-		c, err := l.Accept()
+		conn, release, err := s.accept(l, nil)
 		if err != nil {
 			if s.isClosing() {
 				return nil
 			}
+			return err
+		}
+		go func() {
+			defer func() {
+				_ = conn.NetConn().Close()
+				release()
+				s.Metrics.closed()
+				s.remove(conn)
+			}()
+			s.Handle(conn, implicitTLS)
+		}()
+	}
+}
+
+// accept is the accept loop's step, shared by Serve and the listeners of Listener: it waits
+// for the next connection on l that is within the limits and that Admit lets in, registers
+// it, counts it, and returns it with the release of its slot. A connection over a limit, one
+// Admit refuses and one accepted during Shutdown get their line and are closed. handOff, when
+// set, prepares a connection of a Listener before it is registered.
+func (s *Server) accept(l net.Listener, handOff func(*Conn)) (*Conn, func(), error) {
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if !s.isClosing() && errors.As(err, &ne) && ne.Timeout() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
 			}
-			return err
+			return nil, nil, err
 		}
 		delay = 0
-		conn := &Conn{server: s, c: c, busy: true, start: time.Now()}
+		conn := &Conn{server: s, c: c, busy: true, start: time.Now(), loggedIn: s.LoginTimeout < 0}
+		if handOff != nil {
+			handOff(conn)
+		}
 		if !s.add(conn) {
 			refuse(c, s.ShuttingDown)
 			continue
@@ -111,23 +146,42 @@ func (s *Server) Serve(l net.Listener, implicitTLS bool) error {
 			s.remove(conn)
 			s.Metrics.refused()
 			refuse(c, s.Refused)
+			continue
 		case TooManyFromAddress:
 			s.remove(conn)
 			s.Metrics.refused()
 			refuse(c, s.RefusedPerAddress)
-		default:
-			s.Metrics.opened()
-			go func() {
-				defer func() {
-					_ = conn.NetConn().Close()
-					release()
-					s.Metrics.closed()
-					s.remove(conn)
-				}()
-				s.Handle(conn, implicitTLS)
-			}()
+			continue
 		}
+		if s.Admit != nil {
+			if line := s.Admit(c); line != "" {
+				release()
+				s.remove(conn)
+				refuse(c, line)
+				continue
+			}
+		}
+		s.Metrics.opened()
+		return conn, release, nil
 	}
+}
+
+// addListener registers l for Shutdown to close, unless Shutdown has begun.
+func (s *Server) addListener(l net.Listener) bool {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+func (s *Server) removeListener(l net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
 }
 
 func (s *Server) loginTimeout() time.Duration {
@@ -241,6 +295,14 @@ type Conn struct {
 func (c *Conn) LoggedIn() {
 	c.mu.Lock()
 	c.loggedIn = true
+	c.mu.Unlock()
+}
+
+// SetGoodbye replaces Goodbye, for a session that sets or changes its farewell after its
+// first Waiting (SMTP at EHLO, after STARTTLS); nil: none.
+func (c *Conn) SetGoodbye(goodbye func()) {
+	c.mu.Lock()
+	c.Goodbye = goodbye
 	c.mu.Unlock()
 }
 

@@ -27,10 +27,6 @@ func echoServer(t *testing.T, max int) (*Server, string) {
 func echoServerWith(t *testing.T, configure func(*Server)) (*Server, string) {
 	t.Helper()
 	s := &Server{
-		Refused:           "busy\r\n",
-		RefusedPerAddress: "busy here\r\n",
-		ShuttingDown:      "closing\r\n",
-		Metrics:           NewMetrics(prometheus.NewRegistry(), "echo", "Echo"),
 		Handle: func(c *Conn, _ bool) {
 			nc := c.NetConn()
 			c.Goodbye = func() { io.WriteString(nc, "bye\r\n") }
@@ -52,6 +48,7 @@ func echoServerWith(t *testing.T, configure func(*Server)) (*Server, string) {
 			}
 		},
 	}
+	echoLines(s)
 	configure(s)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,6 +65,14 @@ func echoServerWith(t *testing.T, configure func(*Server)) (*Server, string) {
 		}
 	})
 	return s, l.Addr().String()
+}
+
+// echoLines sets the refusal lines and the metrics of the test servers.
+func echoLines(s *Server) {
+	s.Refused = "busy\r\n"
+	s.RefusedPerAddress = "busy here\r\n"
+	s.ShuttingDown = "closing\r\n"
+	s.Metrics = NewMetrics(prometheus.NewRegistry(), "echo", "Echo")
 }
 
 type client struct {
@@ -97,6 +102,13 @@ func (c *client) expect(want string) {
 
 func TestMaxConnections(t *testing.T) {
 	s, addr := echoServer(t, 1)
+	checkMaxConnections(t, s, addr)
+}
+
+// checkMaxConnections checks a server whose MaxConnections is 1: a second connection gets the
+// refusal line and is counted, and the slot is free again once the first connection has ended.
+func checkMaxConnections(t *testing.T, s *Server, addr string) {
+	t.Helper()
 	a := dial(t, addr)
 	a.expect("hello")
 	b := dial(t, addr)
@@ -108,8 +120,10 @@ func TestMaxConnections(t *testing.T) {
 	if got := promtest.ToFloat64(s.Metrics.accepted); got != 1 {
 		t.Errorf("accepted connections: %v", got)
 	}
+	if got := promtest.ToFloat64(s.Metrics.active); got != 1 {
+		t.Errorf("open connections: %v", got)
+	}
 	a.c.Close()
-	// The slot is free again once the first session has ended.
 	waitServed(t, func() *client { return dial(t, addr) })
 }
 
@@ -135,6 +149,15 @@ func waitServed(t *testing.T, dial func() *client) {
 // first and gets it then; Shutdown returns when both are gone and Serve returns nil.
 func TestShutdown(t *testing.T) {
 	s, addr := echoServer(t, 0)
+	checkShutdown(t, s, addr, "bye")
+}
+
+// checkShutdown checks Shutdown on a server whose sessions say goodbye, and whose "slow"
+// command takes 300 ms: a waiting session gets goodbye at once, a working one after its
+// command, Shutdown returns when both are gone and counts no connection open, and nothing is
+// accepted any more.
+func checkShutdown(t *testing.T, s *Server, addr, goodbye string) {
+	t.Helper()
 	idle := dial(t, addr)
 	idle.expect("hello")
 	busy := dial(t, addr)
@@ -150,11 +173,14 @@ func TestShutdown(t *testing.T) {
 	if took := time.Since(start); took < 200*time.Millisecond {
 		t.Errorf("Shutdown returned after %v, before the slow command ended", took)
 	}
-	idle.expect("bye")
+	idle.expect(goodbye)
 	idle.expect("EOF")
 	busy.expect("slow")
-	busy.expect("bye")
+	busy.expect(goodbye)
 	busy.expect("EOF")
+	if got := promtest.ToFloat64(s.Metrics.active); got != 0 {
+		t.Errorf("open connections after Shutdown: %v", got)
+	}
 	if _, err := net.Dial("tcp", addr); err == nil {
 		t.Error("still accepting after Shutdown")
 	}

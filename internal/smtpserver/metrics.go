@@ -4,18 +4,22 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/netserver"
 )
 
 // Metrics are the inbound SMTP metrics. A nil *Metrics records nothing.
 type Metrics struct {
-	connections        prometheus.Counter
-	connectionsActive  prometheus.Gauge
-	connectionsRefused prometheus.Counter
-	messages           prometheus.Counter
-	rejections         *prometheus.CounterVec
-	bytes              prometheus.Counter
-	latency            prometheus.Histogram
-	receivedHeaders    prometheus.Histogram
+	// conns counts connections in the connection layer (netserver): accepted, open and
+	// refused by the connection limits, as posthorn_PROTO_connections_total,
+	// posthorn_PROTO_connections_active and posthorn_PROTO_connections_refused_total. A
+	// connection the connection filter refuses is none of these.
+	conns           *netserver.Metrics
+	messages        prometheus.Counter
+	rejections      *prometheus.CounterVec
+	bytes           prometheus.Counter
+	latency         prometheus.Histogram
+	receivedHeaders prometheus.Histogram
 }
 
 // NewMetrics creates the metrics of the MX and registers them with reg.
@@ -30,15 +34,7 @@ func NewSubmissionMetrics(reg prometheus.Registerer) *Metrics {
 func newMetrics(reg prometheus.Registerer, proto, what string) *Metrics {
 	name := func(n string) string { return "posthorn_" + proto + "_" + n }
 	m := &Metrics{
-		connections: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("connections_total"), Help: what + " connections accepted.",
-		}),
-		connectionsActive: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: name("connections_active"), Help: what + " connections open now.",
-		}),
-		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("connections_refused_total"), Help: what + " connections refused by the connection limit.",
-		}),
+		conns: netserver.NewMetrics(reg, proto, what),
 		messages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: name("messages_received_total"), Help: "Messages accepted (250) and stored.",
 		}),
@@ -59,28 +55,16 @@ func newMetrics(reg prometheus.Registerer, proto, what string) *Metrics {
 			Buckets: []float64{1, 2, 3, 5, 8, 13, 21, 34, 50},
 		}),
 	}
-	reg.MustRegister(m.connections, m.connectionsActive, m.connectionsRefused, m.messages,
-		m.rejections, m.bytes, m.latency, m.receivedHeaders)
+	reg.MustRegister(m.messages, m.rejections, m.bytes, m.latency, m.receivedHeaders)
 	return m
 }
 
-func (m *Metrics) connectionOpened() {
-	if m != nil {
-		m.connections.Inc()
-		m.connectionsActive.Inc()
+// connections is what the connection layer counts into; nil records nothing.
+func (m *Metrics) connections() *netserver.Metrics {
+	if m == nil {
+		return nil
 	}
-}
-
-func (m *Metrics) connectionClosed() {
-	if m != nil {
-		m.connectionsActive.Dec()
-	}
-}
-
-func (m *Metrics) connectionRefused() {
-	if m != nil {
-		m.connectionsRefused.Inc()
-	}
+	return m.conns
 }
 
 func (m *Metrics) rejected(reason string) {

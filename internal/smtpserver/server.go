@@ -26,14 +26,26 @@
 // the commit run under: it ends with the session (QUIT, disconnect, timeout), and Shutdown
 // cancels it for the sessions still open when it stops waiting.
 //
-// Shutdown stops accepting, closes idle connections with 421, lets transactions in flight finish
-// until its context ends, then cancels the sessions' contexts and closes what remains.
+// Connections: go-smtp's Serve takes its connections from the connection layer's hand-off
+// listener (netserver.Server.Listener), which holds the limits (over MaxConnections or
+// MaxPerAddress a connection gets 421 4.7.0 instead of the greeting, RFC 5321 §3.1), runs the
+// connection filter (filterConnect, which may answer and close before the greeting), counts the
+// connections (posthorn_smtp_connections_* and posthorn_submission_connections_*), and, on
+// submission, holds every read deadline to the login deadline until AUTH succeeds. A session
+// is working from MAIL FROM until go-smtp resets it after the final reply of the transaction,
+// and waiting otherwise.
+//
+// Shutdown is the connection layer's: it stops accepting, says "421 4.3.2 HOST shutting down"
+// to every waiting connection (at once, or when its transaction in flight has ended) and closes
+// it, waits for transactions in flight until its context ends, then cancels the sessions'
+// contexts and closes what remains.
 package smtpserver
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -88,12 +100,10 @@ type Server struct {
 
 	initOnce sync.Once
 	smtp     *smtp.Server
+	// conns is the connection layer under go-smtp: it accepts, holds the limits, the login
+	// deadline of submission and the connection metrics, and shuts the connections down.
+	conns    netserver.Server
 	nextConn atomic.Uint64
-	limits   netserver.Limiter
-
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	closing  bool
 	// base is the parent of every session's context; Shutdown cancels it when it stops
 	// waiting for the sessions.
 	base       context.Context
@@ -118,17 +128,37 @@ func (s *Server) init() {
 		}
 		srv.ErrorLog = log.New(slogWriter{s.Logger}, "", 0)
 		s.smtp = srv
-		s.sessions = map[*session]struct{}{}
 		s.base, s.cancelBase = context.WithCancel(context.Background())
-		s.limits = netserver.Limiter{Max: s.MaxConnections, MaxPerAddress: s.MaxPerAddress}
+		s.conns = netserver.Server{
+			MaxConnections: s.MaxConnections,
+			MaxPerAddress:  s.MaxPerAddress,
+			// RFC 5321 §3.1: a server that cannot serve a connection answers 421 instead of
+			// the greeting.
+			Refused:           "421 4.7.0 " + s.Hostname + " too many connections, try again later\r\n",
+			RefusedPerAddress: "421 4.7.0 " + s.Hostname + " too many connections from your address, try again later\r\n",
+			ShuttingDown:      shuttingDownLine(s.Hostname),
+			LoginTimeout:      s.loginTimeout(),
+			Admit:             s.filterConnect,
+			Metrics:           s.Metrics.connections(),
+		}
 	})
+}
+
+// shuttingDownLine is the farewell of a connection that Shutdown closes between transactions
+// (RFC 5321 §3.8: 421 before closing the channel).
+func shuttingDownLine(hostname string) string {
+	return "421 4.3.2 " + hostname + " shutting down\r\n"
 }
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	err := s.smtp.Serve(s.newLimitListener(l))
-	if errors.Is(err, smtp.ErrServerClosed) {
+	return serveResult(s.smtp.Serve(s.conns.Listener(l, false)))
+}
+
+// serveResult is what Serve returns for go-smtp's result: nil once the server is shut down.
+func serveResult(err error) error {
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
@@ -136,62 +166,30 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Shutdown stops accepting, says 421 to idle sessions, waits for transactions in flight until
 // ctx ends, then cancels the contexts of the sessions left (what they wait for gives up, and
-// they answer 451) and closes their connections.
+// they answer 451) and closes their connections (netserver.Server.Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
 	defer s.cancelBase()
-	done := make(chan error, 1)
-	go func() { done <- s.smtp.Shutdown(ctx) }()
-	ticker := time.NewTicker(50 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		s.closeIdle()
-		select {
-		case err := <-done:
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				s.cancelBase()
-				cerr := s.smtp.Close()
-				if errors.Is(cerr, smtp.ErrServerClosed) {
-					cerr = nil
-				}
-				return cerr
-			}
-			if errors.Is(err, smtp.ErrServerClosed) {
-				return nil
-			}
-			return err
-		case <-ticker.C:
-		}
+	stop := context.AfterFunc(ctx, s.cancelBase)
+	defer stop()
+	// The session contexts end with ctx, so that the sessions the connection layer cuts off
+	// then stop what they wait for and end: it waits for them. Its ctx error is not ours: the
+	// sessions were ended as they should be.
+	_ = s.conns.Shutdown(ctx)
+	// go-smtp has nothing left to close; Close makes its Serve return.
+	if err := s.smtp.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("close smtp server: %w", err)
 	}
+	return nil
 }
 
-func (s *Server) closeIdle() {
-	var idle []net.Conn
-	s.mu.Lock()
-	for sess := range s.sessions {
-		if !sess.busy.Load() && !sess.closed {
-			sess.closed = true
-			idle = append(idle, sess.conn.Conn())
-		}
-	}
-	s.mu.Unlock()
-	// Closing the network connection ends go-smtp's read loop, which then logs the session out;
-	// go-smtp's own Conn.Close would call Logout, and so endSession, from here.
-	for _, c := range idle {
-		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = io.WriteString(c, "421 4.3.2 "+s.Hostname+" shutting down\r\n")
-		_ = c.Close()
-	}
-}
-
+// loginTimeout is the connection layer's: the submission server's LoginTimeout; the MX has no
+// login.
 func (s *Server) loginTimeout() time.Duration {
-	if s.Submission.LoginTimeout > 0 {
-		return s.Submission.LoginTimeout
+	if s.Submission == nil {
+		return -1
 	}
-	return netserver.DefaultLoginTimeout
+	return s.Submission.LoginTimeout // 0: netserver.DefaultLoginTimeout
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -206,7 +204,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		conn:   c,
-		nc:     countedConnOf(c.Conn()),
+		nc:     netserver.ConnOf(c.Conn()),
 		id:     "smtp-" + id,
 		remote: remote,
 		logger: s.Logger.With("conn", "smtp-"+id, "proto", "smtp", "remote", remote),
@@ -215,111 +213,21 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		cancel()
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
+	select {
+	case <-sess.nc.ShuttingDown():
 		cancel()
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down"}
+	default:
 	}
-	s.sessions[sess] = struct{}{}
+	// The farewell goes over TLS once the session is under it (go-smtp starts a new session
+	// after STARTTLS).
+	nc, line := c.Conn(), shuttingDownLine(s.Hostname)
+	sess.nc.SetGoodbye(func() { _, _ = io.WriteString(nc, line) })
 	sess.logger.Debug("session started", "ehlo", c.Hostname())
 	if s.Submission != nil {
 		return s.newSubmissionSession(sess), nil
 	}
 	return sess, nil
-}
-
-func (s *Server) endSession(sess *session) {
-	s.mu.Lock()
-	delete(s.sessions, sess)
-	s.mu.Unlock()
-}
-
-// limitListener holds every connection to the server's limits (netserver.Limiter: in total
-// and per client address, over which a connection gets 421 4.7.0, RFC 5321 §3.1), then to the
-// connection filter, and counts the connections it returns.
-type limitListener struct {
-	limited *netserver.Listener
-	server  *Server
-}
-
-// newLimitListener holds the connections of l to the server's limits.
-func (s *Server) newLimitListener(l net.Listener) *limitListener {
-	return &limitListener{server: s, limited: &netserver.Listener{
-		Listener: l,
-		Limiter:  &s.limits,
-		Refuse: func(r netserver.Refusal) string {
-			if r == netserver.TooManyFromAddress {
-				return "421 4.7.0 " + s.Hostname + " too many connections from your address, try again later\r\n"
-			}
-			return "421 4.7.0 " + s.Hostname + " too many connections, try again later\r\n"
-		},
-		Refused: func(netserver.Refusal) { s.Metrics.connectionRefused() },
-	}}
-}
-
-// Close and Addr are the wrapped listener's.
-func (l *limitListener) Close() error   { return l.limited.Close() }
-func (l *limitListener) Addr() net.Addr { return l.limited.Addr() }
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	s := l.server
-	for {
-		c, err := l.limited.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if reply := s.filterConnect(c); reply != "" {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = io.WriteString(c, reply)
-			_ = c.Close()
-			continue
-		}
-		s.Metrics.connectionOpened()
-		cc := &countedConn{Conn: c, server: s}
-		if s.Submission != nil {
-			cc.loginBy.Store(time.Now().Add(s.loginTimeout()).UnixNano())
-		}
-		return cc, nil
-	}
-}
-
-// countedConn is an accepted connection: it counts its end, and, on a submission server, holds
-// every read deadline to the login deadline until the client has authenticated, so that
-// neither slow lines nor a stream of NOOPs keep an unauthenticated connection open.
-type countedConn struct {
-	net.Conn
-	server  *Server
-	once    sync.Once
-	loginBy atomic.Int64 // Unix nanoseconds; 0: no login deadline
-}
-
-// SetReadDeadline sets t, or the login deadline if that comes first.
-func (c *countedConn) SetReadDeadline(t time.Time) error {
-	if by := c.loginBy.Load(); by != 0 && (t.IsZero() || t.UnixNano() > by) {
-		t = time.Unix(0, by)
-	}
-	return c.Conn.SetReadDeadline(t)
-}
-
-// loggedIn lifts the login deadline.
-func (c *countedConn) loggedIn() { c.loginBy.Store(0) }
-
-// countedConnOf is the countedConn under a session's connection (under TLS after STARTTLS or
-// on the implicit-TLS listener), nil if there is none.
-func countedConnOf(c net.Conn) *countedConn {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
-	}
-	cc, _ := c.(*countedConn)
-	return cc
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(func() {
-		c.server.Metrics.connectionClosed()
-	})
-	return c.Conn.Close()
 }
 
 // slogWriter routes go-smtp's internal error log into the server log.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -16,6 +15,7 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
+	"posthorn/internal/netserver"
 	"posthorn/internal/store"
 )
 
@@ -27,14 +27,14 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	conn   *smtp.Conn
-	nc     *countedConn // nil if the connection did not come through limitListener
+	// nc is the connection in the connection layer: Working from MAIL FROM until go-smtp
+	// resets the session, which it does after writing the final reply to DATA or BDAT, so
+	// that a shutdown does not close the connection before that reply; Waiting between
+	// transactions, when a shutdown says 421 and closes it.
+	nc     *netserver.Conn
 	id     string
 	remote string
 	logger *slog.Logger
-	// busy is set from MAIL FROM until go-smtp resets the session, which it does after writing
-	// the final reply to DATA or BDAT: a shutdown must not close the connection before that reply.
-	busy   atomic.Bool
-	closed bool // guarded by server.mu
 
 	from       string
 	size       int64 // declared with MAIL FROM SIZE= (RFC 1870), 0 when not
@@ -77,7 +77,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.size = opts.Size
 	}
-	s.busy.Store(true)
+	if !s.nc.Working() {
+		return errShuttingDown
+	}
 	s.filterMail()
 	return nil
 }
@@ -153,7 +155,18 @@ func (s *session) addRecipient(a address.Address, accounts []store.Account) {
 }
 
 // Reset handles RSET and the end of every transaction.
-func (s *session) Reset() { s.reset() }
+func (s *session) Reset() {
+	s.reset()
+	s.waiting()
+}
+
+// waiting tells the connection layer that the transaction has ended; during a shutdown that
+// says 421 (the session's Goodbye), and the session closes the connection, which ends it.
+func (s *session) waiting() {
+	if !s.nc.Waiting() {
+		_ = s.nc.NetConn().Close()
+	}
+}
 
 func (s *session) reset() {
 	s.from = ""
@@ -161,7 +174,6 @@ func (s *session) reset() {
 	s.rcpts = nil
 	s.accounts = nil
 	s.accountIDs = map[int64]bool{}
-	s.busy.Store(false)
 	s.filterClose()
 }
 
@@ -169,7 +181,9 @@ func (s *session) reset() {
 func (s *session) Logout() error {
 	defer s.cancel()
 	s.filterClose()
-	s.server.endSession(s)
+	// After STARTTLS go-smtp ends this session and starts another under TLS, which sets its
+	// own farewell; until then a shutdown closes the connection without one.
+	s.nc.SetGoodbye(nil)
 	s.logger.Debug("session ended")
 	return nil
 }

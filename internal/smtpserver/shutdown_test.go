@@ -1,7 +1,9 @@
 package smtpserver
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +43,38 @@ func TestShutdownLetsTheReplyOut(t *testing.T) {
 	c.expect("421 4.3.2 ")
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// TestShutdownSaysGoodbye: every connection between transactions gets 421 4.3.2 and is closed
+// at once: one that has not sent EHLO yet, in plain text, and one after STARTTLS, over TLS;
+// Shutdown does not wait for either until its deadline.
+func TestShutdownSaysGoodbye(t *testing.T) {
+	h := newHarness(t)
+	greeted := h.dial()
+	secure := h.dial()
+	secure.cmd("EHLO client.example", "250 ")
+	secure.cmd("STARTTLS", "220 ")
+	tc := tls.Client(secure.c, &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.org"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	secure = &conn{t: t, c: tc, r: bufio.NewReader(tc)}
+	secure.cmd("EHLO client.example", "250 ")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Shutdown waited for its deadline")
+	}
+	for _, c := range []*conn{greeted, secure} {
+		c.expect("421 4.3.2 mx.example.org ")
+		if _, err := c.r.ReadByte(); err == nil {
+			t.Error("still open after the 421")
+		}
 	}
 }
 

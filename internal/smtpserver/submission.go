@@ -115,12 +115,8 @@ var submissionMechanisms = []string{auth.MechSCRAM, auth.MechPlain, auth.MechLog
 // ServeTLS accepts implicit-TLS connections (RFC 8314 §3.3, port 465) on l until Shutdown.
 func (s *Server) ServeTLS(l net.Listener) error {
 	s.init()
-	// TLS over the counted connection, so go-smtp sees the *tls.Conn it looks for.
-	err := s.smtp.Serve(tls.NewListener(s.newLimitListener(l), s.TLSConfig))
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
-	}
-	return err
+	// TLS over the connection layer's connection, so go-smtp sees the *tls.Conn it looks for.
+	return serveResult(s.smtp.Serve(tls.NewListener(s.conns.Listener(l, true), s.TLSConfig)))
 }
 
 // submissionSession is one submission connection; it reuses the MX session's bookkeeping
@@ -168,9 +164,7 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 	srv, err := s.sub.Auth.SASL(s.ctx, mech, "submission", s.remoteIP, func(acc store.Account) {
 		s.account = acc
 		s.authed = true
-		if s.nc != nil {
-			s.nc.loggedIn()
-		}
+		s.nc.LoggedIn() // the login deadline is gone
 		s.logger = s.logger.With("account", acc.Address)
 		s.logger.Info("authenticated", "mech", strings.ToUpper(mech))
 	})
@@ -227,7 +221,9 @@ func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 		s.size = opts.Size
 		s.mail = *opts
 	}
-	s.busy.Store(true)
+	if !s.nc.Working() {
+		return errShuttingDown
+	}
 	return nil
 }
 
@@ -294,7 +290,10 @@ func (s *submissionSession) outbound(rcpt address.Address, opts *smtp.RcptOption
 }
 
 // Reset handles RSET and the end of every transaction.
-func (s *submissionSession) Reset() { s.reset() }
+func (s *submissionSession) Reset() {
+	s.reset()
+	s.waiting()
+}
 
 func (s *submissionSession) reset() {
 	s.session.reset()
