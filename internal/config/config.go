@@ -43,6 +43,7 @@ type Config struct {
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
 	Filter     Filter     `toml:"filter"`
+	Campaign   Campaign   `toml:"campaign"`
 }
 
 // Server configures the process itself.
@@ -237,6 +238,7 @@ func Default() Config {
 		Limits:   Limits{SendPerHour: 1000, SendPerDay: 5000},
 		Delivery: DefaultDelivery(),
 		Filter:   DefaultFilter(),
+		Campaign: DefaultCampaign(),
 	}
 }
 
@@ -394,6 +396,9 @@ func (c *Config) Validate() error {
 		return errors.New("key limits.send_per_hour and limits.send_per_day: must be 0 (no limit) or a number of recipients")
 	}
 	if err := c.Delivery.validate(); err != nil {
+		return err
+	}
+	if err := c.Campaign.validate(); err != nil {
 		return err
 	}
 	if err := c.Filter.validate(); err != nil {

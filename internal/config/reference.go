@@ -240,4 +240,32 @@ dnsbl = []
 uribl = []
 # Seconds between two rounds of learning from users' moves into and out of Junk (any IMAP client).
 train_interval_seconds = 30
+
+[campaign]
+# Bulk mail: lists, subscribers and campaigns ("posthorn list|subscriber|campaign ..."), sent
+# through the outbound queue at bulk priority.
+# The https base of every link a campaign message carries (tracking, view in browser,
+# unsubscribe, preferences, confirmation), served by the http listener or a proxy in front of
+# it, e.g. "https://news.example.org"; "" = campaigns with such links cannot start.
+public_url = ""
+# Where ARF feedback reports (RFC 5965) arrive, on a local domain: each is matched to its
+# campaign and recipient, and an abuse report suppresses the address. "" = none.
+abuse_address = ""
+# How much of a client's IP address tracking and consent records keep: "none", "truncated"
+# (IPv4 /24, IPv6 /48) or "full".
+track_ip = "truncated"
+# More networks (CIDR) of mail privacy proxies, on top of the built-in ones: their image fetches
+# count as machine opens, kept apart from people's.
+proxy_networks = []
+# More user-agent substrings of privacy proxies (opens) and of link scanners (clicks).
+proxy_agents = []
+scanner_agents = []
+# A click this soon after delivery, in seconds, is a link scanner's.
+scanner_window_seconds = 10
+# The public subscription form: requests per hour from one client address (IPv4, IPv6 /64), and
+# confirmation mails per day to one address (while one is pending, a new request sends none).
+form_per_ip_per_hour = 10
+form_per_address_per_day = 3
+# How long a double opt-in confirmation link stays valid, in hours.
+confirm_hours = 72
 `
