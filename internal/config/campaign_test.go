@@ -17,12 +17,18 @@ func TestCampaignValidate(t *testing.T) {
 		{"[campaign]\nscanner_agents = [\" \"]", "campaign.scanner_agents"},
 		{"[campaign]\nconfirm_hours = 0", "campaign.confirm_hours"},
 	} {
-		_, err := Parse([]byte(tc.toml))
+		c, err := Parse([]byte(tc.toml))
+		if err == nil {
+			err = c.Validate()
+		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want an error naming %s", tc.toml, err, tc.want)
 		}
 	}
 	c, err := Parse([]byte("[campaign]\npublic_url = \"https://news.example.org\"\nabuse_address = \"abuse@example.org\"\nproxy_networks = [\"17.0.0.0/8\"]"))
+	if err == nil {
+		err = c.Validate()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
