@@ -45,8 +45,9 @@ type ImportOptions struct {
 	Size int64
 	// Progress is called after every batch and at the end.
 	Progress func(Progress)
-	// Reject is called for every rejected row, in file order. When nil, the rejections are
-	// collected in ImportReport.Rejected instead.
+	// Reject is called for every rejected row, in file order within a batch except for the
+	// suppressed rows, which the batch's suppression check reports after the others. When
+	// nil, the rejections are collected in ImportReport.Rejected instead.
 	Reject func(Rejection)
 }
 
