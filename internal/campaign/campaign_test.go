@@ -14,7 +14,10 @@ import (
 	"posthorn/internal/store/sqlite"
 )
 
-func newService(t *testing.T) *Service {
+func newService(t *testing.T) *Service { return newServiceB(t) }
+
+// newServiceB returns a Service on a new SQLite store, closed at the end of the test.
+func newServiceB(t testing.TB) *Service {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "posthorn.db"))
 	if err != nil {

@@ -191,15 +191,37 @@ func (s *Store) SaveSubscriber(ctx context.Context, sub store.Subscriber) (store
 	return saved, nil
 }
 
+// saveSubscriberSQL creates or updates the subscriber of an address and returns its row.
+const saveSubscriberSQL = `INSERT INTO subscribers (address, name, attributes, created_at, updated_at)
+	VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (address) DO UPDATE SET name = excluded.name,
+	attributes = excluded.attributes, updated_at = excluded.updated_at
+	RETURNING id, created_at, updated_at`
+
 func saveSubscriber(ctx context.Context, tx *sql.Tx, sub store.Subscriber, now int64) (store.Subscriber, error) {
+	save, err := tx.PrepareContext(ctx, saveSubscriberSQL)
+	if err != nil {
+		return store.Subscriber{}, err
+	}
+	defer save.Close()
+	return saveSubscriberWith(ctx, save, sub, now)
+}
+
+// saveSubscriberWith runs saveSubscriberSQL prepared as save; the result is sub with its id
+// and times (the attributes as given, not read back).
+func saveSubscriberWith(ctx context.Context, save *sql.Stmt, sub store.Subscriber, now int64) (store.Subscriber, error) {
 	attrs, err := encodeAttributes(sub.Attributes)
 	if err != nil {
 		return store.Subscriber{}, err
 	}
-	return scanSubscriber(tx.QueryRowContext(ctx, `INSERT INTO subscribers (address, name, attributes, created_at, updated_at)
-		VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (address) DO UPDATE SET name = excluded.name,
-		attributes = excluded.attributes, updated_at = excluded.updated_at
-		RETURNING id, address, name, attributes, created_at, updated_at`, sub.Address, sub.Name, attrs, now))
+	var created, updated int64
+	if err := save.QueryRowContext(ctx, sub.Address, sub.Name, attrs, now).Scan(&sub.ID, &created, &updated); err != nil {
+		return store.Subscriber{}, err
+	}
+	if sub.Attributes == nil {
+		sub.Attributes = map[string]any{}
+	}
+	sub.CreatedAt, sub.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return sub, nil
 }
 
 // GetSubscriber returns a subscriber by address.
@@ -233,7 +255,7 @@ func (s *Store) ListSubscribers(ctx context.Context, q store.SubscriberQuery) ([
 		}
 		rows, err = s.read.QueryContext(ctx, `SELECT s.id, s.address, s.name, s.attributes, s.created_at,
 			s.updated_at, `+subscriptionFields+` FROM list_subscriptions l JOIN subscribers s ON s.id = l.subscriber_id
-			WHERE l.list_id = ? AND s.id > ? ORDER BY s.id LIMIT ?`, q.ListID, q.AfterID, pageLimit(q.Limit))
+			WHERE l.list_id = ? AND l.subscriber_id > ? ORDER BY l.subscriber_id LIMIT ?`, q.ListID, q.AfterID, pageLimit(q.Limit))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list subscribers: %w", err)
@@ -308,9 +330,14 @@ func (s *Store) SubscribeToList(ctx context.Context, listID int64, reqs []store.
 			return err
 		}
 		defer upsert.Close()
+		save, err := tx.PrepareContext(ctx, saveSubscriberSQL)
+		if err != nil {
+			return err
+		}
+		defer save.Close()
 		now := s.nowNanos()
 		for _, r := range reqs {
-			sub, err := saveSubscriber(ctx, tx, r.Subscriber, now)
+			sub, err := saveSubscriberWith(ctx, save, r.Subscriber, now)
 			if err != nil {
 				return fmt.Errorf("subscriber %s: %w", r.Subscriber.Address, err)
 			}

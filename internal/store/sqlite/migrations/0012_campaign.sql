@@ -37,7 +37,8 @@ CREATE TABLE list_subscriptions (
 	updated_at       INTEGER NOT NULL,
 	PRIMARY KEY (subscriber_id, list_id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX list_subscriptions_list ON list_subscriptions (list_id, status, subscriber_id);
+-- A list's subscriptions in subscriber order (paged listings, the ledger fill), status covered.
+CREATE INDEX list_subscriptions_list ON list_subscriptions (list_id, subscriber_id, status);
 
 -- The one suppression ledger every sending path checks. expires_at NULL: for ever.
 CREATE TABLE suppressions (
