@@ -43,7 +43,7 @@ func BenchmarkImportCSV(b *testing.B) {
 			b.Fatal(err)
 		}
 		start = time.Now()
-		if n, err := s.Store.FillRecipients(b.Context(), c.ID, time.Now()); err != nil || n != rows {
+		if n, err := s.Store.FillRecipients(b.Context(), c.ID); err != nil || n != rows {
 			b.Fatalf("fill: %d, %v", n, err)
 		}
 		fillTime += time.Since(start)

@@ -194,7 +194,7 @@ type Recipient struct {
 	SoftBounce bool
 	Name       string
 	Attributes map[string]any
-	// Eligible (StreamRecipients only) reports that, now, the subscriber still exists, has a
+	// Eligible (StreamRecipients only) reports that, when read, the subscriber still exists, has a
 	// confirmed subscription to one of the campaign's lists and is not suppressed: a pending
 	// row that is not eligible must be skipped, not sent.
 	Eligible  bool
@@ -360,13 +360,13 @@ type CampaignStore interface {
 	DeleteCampaign(ctx context.Context, id int64) error
 
 	// FillRecipients builds the campaign's send ledger inside the store: one pending row per
-	// address with a confirmed subscription to one of the campaign's lists, not suppressed at
-	// now, each address once. Addresses already in the ledger are left alone, so a second call
+	// address with a confirmed subscription to one of the campaign's lists, not suppressed
+	// (unexpired suppressions), each address once. Addresses already in the ledger are left alone, so a second call
 	// only adds those subscribed since. It returns the number of rows added.
-	FillRecipients(ctx context.Context, campaignID int64, now time.Time) (int64, error)
+	FillRecipients(ctx context.Context, campaignID int64) (int64, error)
 	// StreamRecipients returns up to limit pending rows of the campaign with an id above
-	// afterID, in id order, with Eligible computed at now.
-	StreamRecipients(ctx context.Context, campaignID, afterID int64, limit int, now time.Time) ([]Recipient, error)
+	// afterID, in id order, with Eligible computed as they are read.
+	StreamRecipients(ctx context.Context, campaignID, afterID int64, limit int) ([]Recipient, error)
 	GetRecipient(ctx context.Context, id int64) (Recipient, error)
 	// SetRecipientState moves a ledger row to state.
 	SetRecipientState(ctx context.Context, id int64, state RecipientState) error

@@ -150,7 +150,7 @@ func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
 // FillRecipients inserts the ledger with one INSERT ... SELECT per list of the campaign, so the
 // audience never passes through Go. UNIQUE (campaign_id, address) keeps each address once
 // (subscribers.address is unique too); a second list only adds tracking consent to a row.
-func (s *Store) FillRecipients(ctx context.Context, campaignID int64, now time.Time) (int64, error) {
+func (s *Store) FillRecipients(ctx context.Context, campaignID int64) (int64, error) {
 	var added int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := scanCampaign(tx.QueryRowContext(ctx, campaignColumns+` WHERE id = ?`, campaignID))
@@ -162,7 +162,7 @@ func (s *Store) FillRecipients(ctx context.Context, campaignID int64, now time.T
 			campaignID).Scan(&before); err != nil {
 			return err
 		}
-		at := now.UnixNano()
+		at := s.nowNanos()
 		for _, listID := range c.ListIDs {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_recipients
 				(campaign_id, subscriber_id, address, state, tracking, updated_at)
@@ -209,7 +209,7 @@ func scanRecipient(r scanner, extra ...any) (store.Recipient, error) {
 
 // StreamRecipients reads a page of pending rows by index campaign_recipients_state, and
 // decides eligibility in the same query.
-func (s *Store) StreamRecipients(ctx context.Context, campaignID, afterID int64, limit int, now time.Time) ([]store.Recipient, error) {
+func (s *Store) StreamRecipients(ctx context.Context, campaignID, afterID int64, limit int) ([]store.Recipient, error) {
 	rows, err := s.read.QueryContext(ctx, recipientColumns+`,
 		s.id IS NOT NULL
 		AND EXISTS (SELECT 1 FROM list_subscriptions l WHERE l.subscriber_id = s.id AND l.status = 'confirmed'
@@ -219,7 +219,7 @@ func (s *Store) StreamRecipients(ctx context.Context, campaignID, afterID int64,
 		FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
 		LEFT JOIN subscribers s ON s.id = r.subscriber_id
 		WHERE r.campaign_id = ?1 AND r.state = 'pending' AND r.id > ?2 ORDER BY r.id LIMIT ?3`,
-		campaignID, afterID, pageLimit(limit), now.UnixNano())
+		campaignID, afterID, pageLimit(limit), s.nowNanos())
 	if err != nil {
 		return nil, fmt.Errorf("stream recipients of campaign %d: %w", campaignID, err)
 	}
