@@ -1,6 +1,7 @@
 // Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue,
-// spam and check. Admin commands open the data directory of the configuration directly, so they
-// work whether the server runs or not, and run the operations of internal/admin on it: the
+// spam, check, and the bulk mail audience (list, subscriber, suppression). Admin commands open
+// the data directory of the configuration directly, so they work whether the server runs or
+// not, and run the operations of internal/admin (internal/campaign for bulk mail) on it: the
 // commands parse their arguments and print the results, nothing more. Every error is one line
 // on standard error and exit status 1.
 package cli
@@ -35,7 +36,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
-	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.spamCmd(), e.checkCmd())
+	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.spamCmd(), e.checkCmd(),
+		e.listCmd(), e.subscriberCmd(), e.suppressionCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -62,11 +64,18 @@ func (e *env) withAdmin(ctx context.Context, fn func(a *admin.Admin) error) erro
 	if err != nil {
 		return err
 	}
+	return withData(ctx, cfg, func(d *app.Data) error {
+		return fn(&admin.Admin{Store: d.Store, Credentials: d.Credentials, Blobs: d.Blobs})
+	})
+}
+
+// withData runs fn with the data directory of cfg open, and closes it.
+func withData(ctx context.Context, cfg config.Config, fn func(d *app.Data) error) error {
 	d, err := app.OpenData(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	ferr := fn(&admin.Admin{Store: d.Store, Credentials: d.Credentials, Blobs: d.Blobs})
+	ferr := fn(d)
 	if cerr := d.Close(); ferr == nil && cerr != nil {
 		return cerr
 	}

@@ -41,6 +41,12 @@ type Outbound struct {
 	// SMTPUTF8 (RFC 6531) and EightBit (RFC 6152 BODY=8BITMIME) ask the next hop for them.
 	SMTPUTF8 bool
 	EightBit bool
+
+	// CampaignRecipient is the campaign send-ledger row (CampaignStore) this message delivers,
+	// 0 for mail that is not a campaign's. Deliver moves that row from pending to queued in
+	// the transaction that queues the message, and fails (ErrConflict) if it is not pending,
+	// so a ledger row is never queued twice.
+	CampaignRecipient int64
 }
 
 // QueueState is where a queued recipient stands.

@@ -17,7 +17,8 @@ var _ store.QueueStore = (*Store)(nil)
 
 // queueColumns are the columns scanQueued reads, in its order.
 const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, priority, ret, envid, notify, orcpt,
-	requiretls, smtputf8, eightbit, queued_at, next_attempt, attempts, last_error, held, delay_notified FROM queue`
+	requiretls, smtputf8, eightbit, queued_at, next_attempt, attempts, last_error, held, delay_notified,
+	campaign_recipient_id FROM queue`
 
 func validOutbound(out []store.Outbound) error {
 	for _, o := range out {
@@ -43,8 +44,8 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, now i
 		return nil
 	}
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO queue (blob_id, size, sender, recipient, domain,
-		priority, ret, envid, notify, orcpt, requiretls, smtputf8, eightbit, queued_at, next_attempt)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		priority, ret, envid, notify, orcpt, requiretls, smtputf8, eightbit, queued_at, next_attempt,
+		campaign_recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -53,9 +54,31 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, now i
 		rcpt, _ := address.Parse(o.Recipient) // validOutbound checked it
 		if _, err := insert.ExecContext(ctx, d.BlobID, d.Size, o.Sender, o.Recipient, rcpt.Domain,
 			int(o.Priority), o.Ret, o.EnvID, o.Notify, o.ORcpt, o.RequireTLS, o.SMTPUTF8, o.EightBit,
-			now, now); err != nil {
+			now, now, o.CampaignRecipient); err != nil {
 			return fmt.Errorf("queue %s: %w", o.Recipient, err)
 		}
+		if o.CampaignRecipient != 0 {
+			if err := markRecipientQueued(ctx, tx, o.CampaignRecipient, now); err != nil {
+				return fmt.Errorf("queue %s: %w", o.Recipient, err)
+			}
+		}
+	}
+	return nil
+}
+
+// markRecipientQueued moves a campaign ledger row from pending to queued in the transaction
+// that queues its message; a row that is not pending (already queued, skipped) is
+// store.ErrConflict, so the delivery fails rather than queue it twice.
+func markRecipientQueued(ctx context.Context, tx *sql.Tx, id, now int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET state = 'queued', updated_at = ?
+		WHERE id = ? AND state = 'pending'`, now, id)
+	if err != nil {
+		return fmt.Errorf("campaign recipient %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("campaign recipient %d: %w", id, err)
+	} else if n != 1 {
+		return fmt.Errorf("campaign recipient %d is not pending: %w", id, store.ErrConflict)
 	}
 	return nil
 }
@@ -86,7 +109,7 @@ func scanQueued(r scanner) (store.QueuedMessage, error) {
 	)
 	err := r.Scan(&q.ID, &q.BlobID, &q.Size, &q.Sender, &q.Recipient, &q.Domain, &prio, &q.Ret, &q.EnvID,
 		&q.Notify, &q.ORcpt, &reqTLS, &utf8, &bits, &queued, &next, &q.Attempts, &q.LastError, &q.Held,
-		&q.DelayNotified)
+		&q.DelayNotified, &q.CampaignRecipient)
 	q.Priority = store.Priority(prio)
 	q.RequireTLS, q.SMTPUTF8, q.EightBit = reqTLS, utf8, bits
 	q.QueuedAt, q.NextAttempt = fromNanos(queued), fromNanos(next)

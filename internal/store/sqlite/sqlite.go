@@ -42,6 +42,14 @@
 // carry its rowid in text_doc (NULL: no text, e.g. delivered before the index existed), copies
 // included, and the row is deleted with the blob's last reference. Check verifies both.
 //
+// Bulk mail (campaign*.go, migrations/0012_campaign.sql): the audience, the suppression ledger,
+// templates, campaigns, their send ledger (campaign_recipients), links and events. A queue row
+// carries the ledger row it delivers in campaign_recipient_id; Deliver moves that row from
+// pending to queued in its own transaction and fails on a row that is not pending, so after a
+// crash the sender resumes at the first pending row and nothing is queued twice. FillRecipients
+// and the statistics run as SQL over the whole audience, never row by row in Go. The token key
+// is the server secret "campaign-key".
+//
 // Names: addresses and domains are stored lower-cased; the mailbox name INBOX is matched
 // case-insensitively (RFC 9051 §5.1), other names exactly, as the UTF-8 the caller gives; the
 // hierarchy separator is "/".

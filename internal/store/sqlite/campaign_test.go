@@ -1,0 +1,14 @@
+package sqlite
+
+import (
+	"testing"
+
+	"posthorn/internal/store/storetest"
+)
+
+func TestCampaignConformance(t *testing.T) {
+	storetest.RunCampaign(t, func(t *testing.T) storetest.CampaignBackend {
+		s, _ := openTemp(t)
+		return s
+	})
+}
