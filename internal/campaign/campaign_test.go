@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"posthorn/internal/store"
-	"posthorn/internal/store/sqlite"
+	"posthorn/internal/testutil/storeenv"
 )
 
 func newService(t *testing.T) *Service { return newServiceB(t) }
@@ -19,16 +19,7 @@ func newService(t *testing.T) *Service { return newServiceB(t) }
 // newServiceB returns a Service on a new SQLite store, closed at the end of the test.
 func newServiceB(t testing.TB) *Service {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "posthorn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return &Service{Store: st}
+	return &Service{Store: storeenv.OpenStore(t, filepath.Join(t.TempDir(), "posthorn.db"))}
 }
 
 func mustList(t *testing.T, s *Service, name, optIn string) store.List {

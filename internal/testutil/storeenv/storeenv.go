@@ -22,13 +22,14 @@ import (
 )
 
 // Store is what the tests ask of a backend: the metadata store, what submission reads beside
-// it, and the login sources; with these it is also a credentials.Store, without this package
+// it, the login sources and bulk mail's store; with these it is also a credentials.Store, without this package
 // importing credentials (whose tests may then use it). Interfaces a backend offers beyond
 // these (the queue's, greylisting's) are found by type assertion, as the servers find them.
 type Store interface {
 	store.Store
 	store.SubmissionStore
 	store.LoginStore
+	store.CampaignStore
 }
 
 // Env is the storage of one test: Store holds the domain example.org and nothing else yet,
