@@ -2,13 +2,12 @@ package mailauth
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"io"
 	"strings"
 )
 
-// This file holds the DKIM canonicalization algorithms (RFC 6376 §3.4) that ARC signatures use
-// (RFC 8617 §4.1.2, §5.1.1). DKIM-Signature fields themselves are verified by go-msgauth.
+// This file holds the DKIM canonicalization algorithms (RFC 6376 §3.4), which DKIM and ARC
+// signatures (RFC 8617 §4.1.2, §5.1.1) share.
 
 // canonHeaderRelaxed is "relaxed" header canonicalization (RFC 6376 §3.4.2): lower-case name,
 // unfolded value with runs of white space reduced to one space and none at either end.
@@ -156,20 +155,6 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// bodyHash returns the SHA-256 of the canonical body read from r, limited to limit bytes of
-// canonical body when limit >= 0.
-func bodyHash(r io.Reader, relaxed bool, limit int64) ([]byte, error) {
-	h := sha256.New()
-	c := &bodyCanonicalizer{w: &limitWriter{w: h, n: limit}, relaxed: relaxed}
-	if _, err := io.Copy(c, r); err != nil {
-		return nil, err
-	}
-	if err := c.Close(); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }
 
 // withoutSignature returns the raw field with the value of its b= tag removed (RFC 6376 §3.7,

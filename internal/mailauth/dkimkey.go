@@ -14,7 +14,7 @@ import (
 	"posthorn/internal/dns"
 )
 
-// publicKey is a DKIM key record (RFC 6376 §3.6.1) as used to verify ARC signatures.
+// publicKey is a DKIM key record (RFC 6376 §3.6.1), for DKIM and ARC signatures.
 type publicKey struct {
 	rsa     *rsa.PublicKey
 	ed25519 ed25519.PublicKey
@@ -52,9 +52,12 @@ func parseKey(s string) (*publicKey, error) {
 	if v, ok := tags["v"]; ok && v != "DKIM1" {
 		return nil, errors.New("key record: not DKIM1")
 	}
-	p := stripFWS(tags["p"])
-	if p == "" {
-		return nil, errors.New("key revoked or missing")
+	p, ok := tags["p"]
+	if !ok {
+		return nil, errors.New("key syntax error: missing public key data")
+	}
+	if p = stripFWS(p); p == "" {
+		return nil, errors.New("key revoked") // RFC 6376 §3.6.1
 	}
 	b, err := base64.StdEncoding.DecodeString(p)
 	if err != nil {
@@ -89,12 +92,12 @@ func parseKey(s string) (*publicKey, error) {
 			return nil, errors.New("key record: not an RSA key")
 		}
 		if r.Size()*8 < 1024 {
-			return nil, fmt.Errorf("RSA key of %d bits is too short", r.Size()*8) // RFC 8301 §3.2
+			return nil, fmt.Errorf("key is too short: want 1024 bits, has %d bits", r.Size()*8) // RFC 8301 §3.2
 		}
 		k.rsa = r
 	case "ed25519":
 		if len(b) != ed25519.PublicKeySize {
-			return nil, errors.New("key record: bad Ed25519 key size")
+			return nil, fmt.Errorf("invalid Ed25519 public key size: %d bytes", len(b))
 		}
 		k.ed25519 = ed25519.PublicKey(b)
 	default:
@@ -117,7 +120,7 @@ func (k *publicKey) verify(a string, hashed, sig []byte) error {
 		return rsa.VerifyPKCS1v15(k.rsa, crypto.SHA256, hashed, sig)
 	case "ed25519-sha256":
 		if k.ed25519 == nil || !ed25519.Verify(k.ed25519, hashed, sig) {
-			return errors.New("ed25519 signature does not verify")
+			return errors.New("invalid Ed25519 signature")
 		}
 		return nil
 	}
