@@ -270,7 +270,7 @@ func (v *Verifier) fetchDKIMKey(ctx context.Context, name string) dkimKey {
 	default:
 		return dkimKey{status: StatusPermError, err: "multiple TXT records found for key"}
 	}
-	key, err := parseKey(txts[0])
+	key, err := v.parsedKeys.parse(txts[0])
 	if err != nil {
 		return dkimKey{status: StatusPermError, err: err.Error()}
 	}

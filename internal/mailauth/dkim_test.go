@@ -199,3 +199,29 @@ func TestDKIMRules(t *testing.T) {
 	}
 }
 
+
+// A key record is parsed once, however many messages it verifies.
+func TestDKIMKeyParsedOnce(t *testing.T) {
+	d := newFakeDNS()
+	publishKey(d, "sel", "example.com")
+	v := &Verifier{Resolver: d, Hostname: "mx.posthorn.test"}
+	msg := signWith(t, testMessage("a@example.com"), dkim.SignOptions{})
+	var first *publicKey
+	for range 3 {
+		if rs := v.Message(context.Background(), SPFResult{Status: StatusNone}, bytes.NewReader(msg), int64(len(msg))).DKIM; rs[0].Status != StatusPass {
+			t.Fatalf("%+v", rs)
+		}
+		v.parsedKeys.mu.Lock()
+		if len(v.parsedKeys.keys) != 1 {
+			t.Fatalf("%d parsed keys, want 1", len(v.parsedKeys.keys))
+		}
+		for _, k := range v.parsedKeys.keys {
+			if first == nil {
+				first = k.key
+			} else if k.key != first {
+				t.Error("key parsed again")
+			}
+		}
+		v.parsedKeys.mu.Unlock()
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"posthorn/internal/dns"
 )
@@ -41,7 +42,40 @@ func (v *Verifier) lookupKey(ctx context.Context, selector, domain string) (*pub
 	if len(txts) > 1 {
 		return nil, fmt.Errorf("several key records at %s", name) // RFC 6376 §3.6.2.2
 	}
-	return parseKey(txts[0])
+	return v.parsedKeys.parse(txts[0])
+}
+
+// maxParsedKeys bounds the key records a Verifier keeps parsed.
+const maxParsedKeys = 1000
+
+// parsedKeys keeps key records parsed, by their text, so that the mail of one sender does
+// not decode the same RSA key at every message. A key is immutable once parsed, and shared.
+// When maxParsedKeys records are kept, the cache starts again empty.
+type parsedKeys struct {
+	mu   sync.Mutex
+	keys map[string]parsedKey
+}
+
+type parsedKey struct {
+	key *publicKey
+	err error
+}
+
+func (c *parsedKeys) parse(record string) (*publicKey, error) {
+	c.mu.Lock()
+	k, ok := c.keys[record]
+	c.mu.Unlock()
+	if ok {
+		return k.key, k.err
+	}
+	key, err := parseKey(record)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxParsedKeys {
+		c.keys = map[string]parsedKey{}
+	}
+	c.keys[record] = parsedKey{key, err}
+	c.mu.Unlock()
+	return key, err
 }
 
 func parseKey(s string) (*publicKey, error) {

@@ -115,6 +115,8 @@ type Verifier struct {
 	MaxDKIMSignatures int
 	// Logger receives debug records about lookups. Default: slog.Default().
 	Logger *slog.Logger
+
+	parsedKeys parsedKeys
 }
 
 func (v *Verifier) now() time.Time {
