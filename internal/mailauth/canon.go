@@ -65,31 +65,60 @@ type bodyCanonicalizer struct {
 
 func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
 	c.out = c.out[:0]
-	for _, b := range p {
+	for i := 0; i < len(p); {
+		b := p[i]
 		if c.cr {
 			c.cr = false
 			if b == '\n' {
 				c.endLine()
+				i++
 				continue
 			}
 			c.emit('\r')
 		}
-		switch {
-		case b == '\r':
-			c.cr = true
-		case b == '\n':
-			c.endLine() // a bare LF ends a line too
-		case c.relaxed && (b == ' ' || b == '\t'):
-			c.wsp = true
-		default:
-			c.emit(b)
+		if !c.special(b) {
+			// A run of ordinary bytes is copied at once.
+			j := i + 1
+			for j < len(p) && !c.special(p[j]) {
+				j++
+			}
+			c.emitRun(p[i:j])
+			i = j
+			continue
 		}
+		switch b {
+		case '\r':
+			c.cr = true
+		case '\n':
+			c.endLine() // a bare LF ends a line too
+		default:
+			c.wsp = true // relaxed white space
+		}
+		i++
 	}
 	c.flush()
 	return len(p), c.err
 }
 
+// special reports whether b is a byte canonicalization changes or looks at: the line-break
+// characters, and in relaxed mode white space.
+func (c *bodyCanonicalizer) special(b byte) bool {
+	return b == '\r' || b == '\n' || c.relaxed && (b == ' ' || b == '\t')
+}
+
 func (c *bodyCanonicalizer) emit(b byte) {
+	c.startContent()
+	c.out = append(c.out, b)
+}
+
+func (c *bodyCanonicalizer) emitRun(run []byte) {
+	c.startContent()
+	c.out = append(c.out, run...)
+}
+
+// startContent writes what comes before content on a line: the empty lines held back, and in
+// relaxed mode the one space that stands for a run of white space.
+func (c *bodyCanonicalizer) startContent() {
 	if !c.content {
 		for ; c.empty > 0; c.empty-- {
 			c.out = append(c.out, '\r', '\n')
@@ -100,7 +129,6 @@ func (c *bodyCanonicalizer) emit(b byte) {
 		c.out = append(c.out, ' ')
 		c.wsp = false
 	}
-	c.out = append(c.out, b)
 }
 
 func (c *bodyCanonicalizer) endLine() {

@@ -199,7 +199,6 @@ func TestDKIMRules(t *testing.T) {
 	}
 }
 
-
 // A key record is parsed once, however many messages it verifies.
 func TestDKIMKeyParsedOnce(t *testing.T) {
 	d := newFakeDNS()
