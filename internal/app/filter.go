@@ -24,7 +24,9 @@ func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry 
 		return nil
 	}
 	logger = logger.With("component", "filter")
-	resolver := dns.New(cfg.DNS.Resolver)
+	// One cache for every inbound check (SPF, DKIM keys, DMARC, ARC, iprev, DNSBLs, the spam
+	// classifier's lookups), so a sender's records are fetched once a minute, not per message.
+	resolver := dns.NewCache(dns.New(cfg.DNS.Resolver))
 	f := &filter.Filter{
 		Logger:            logger,
 		Metrics:           filter.NewMetrics(registry),

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -25,7 +24,7 @@ type arcSet struct {
 // cv=fail; cv= is none for instance 1 and pass for the others (§5.1.2); the newest
 // ARC-Message-Signature validates; then every ARC-Seal validates, newest first. The older
 // message signatures are checked only to report the oldest instance that still validates.
-func (v *Verifier) arcResult(ctx context.Context, fields []headerField, msg io.ReaderAt, size int64, bodyOffset int64) ARCResult {
+func (v *Verifier) arcResult(ctx context.Context, fields []headerField, body *bodyHashes) ARCResult {
 	sets, err := collectARCSets(fields)
 	if err != nil {
 		return ARCResult{Status: StatusFail, Reason: err.Error()}
@@ -54,9 +53,8 @@ func (v *Verifier) arcResult(ctx context.Context, fields []headerField, msg io.R
 	}
 
 	keys := map[string]*publicKey{}
-	bodies := map[string][]byte{}
 	verify := func(s arcSet, i int) error {
-		return v.verifyAMS(ctx, fields, s, msg, bodyOffset, size, keys, bodies)
+		return v.verifyAMS(ctx, fields, s, body, keys)
 	}
 	if err := verify(sets[n-1], n); err != nil {
 		res.Reason = fmt.Sprintf("ARC-Message-Signature i=%d: %v", n, err)
@@ -184,13 +182,13 @@ func aarInstance(value string) (int, error) {
 
 // verifyAMS validates one ARC-Message-Signature (RFC 8617 §4.1.2): a DKIM signature without v=,
 // with i= the instance, and which may not sign ARC-Seal fields.
-func (v *Verifier) verifyAMS(ctx context.Context, fields []headerField, s arcSet, msg io.ReaderAt, bodyOffset, size int64, keys map[string]*publicKey, bodies map[string][]byte) error {
+func (v *Verifier) verifyAMS(ctx context.Context, fields []headerField, s arcSet, body *bodyHashes, keys map[string]*publicKey) error {
 	for _, n := range strings.Split(s.sigTags["h"], ":") {
 		if strings.EqualFold(strings.TrimSpace(n), "ARC-Seal") {
 			return errors.New("h= includes ARC-Seal") // RFC 8617 §4.1.2
 		}
 	}
-	return v.verifySignature(ctx, fields, s.sig.raw, s.sigTags, msg, bodyOffset, size, keys, bodies)
+	return v.verifySignature(ctx, fields, s.sig.raw, s.sigTags, body, keys)
 }
 
 // verifySeal validates ARC-Seal i (RFC 8617 §5.1.1): relaxed canonicalization of every ARC set

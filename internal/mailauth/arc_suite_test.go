@@ -129,7 +129,7 @@ func TestARCValidationSuite(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res := v.arcResult(context.Background(), fields, bytes.NewReader(msg), int64(len(msg)), off)
+				res := v.arcResult(context.Background(), fields, newBodyHashes(bytes.NewReader(msg), off, int64(len(msg))))
 				got, want := string(res.Status), strings.ToLower(strings.TrimSpace(tc.CV))
 				if got == want {
 					return

@@ -2,13 +2,12 @@ package mailauth
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"io"
 	"strings"
 )
 
-// This file holds the DKIM canonicalization algorithms (RFC 6376 §3.4) that ARC signatures use
-// (RFC 8617 §4.1.2, §5.1.1). DKIM-Signature fields themselves are verified by go-msgauth.
+// This file holds the DKIM canonicalization algorithms (RFC 6376 §3.4), which DKIM and ARC
+// signatures (RFC 8617 §4.1.2, §5.1.1) share.
 
 // canonHeaderRelaxed is "relaxed" header canonicalization (RFC 6376 §3.4.2): lower-case name,
 // unfolded value with runs of white space reduced to one space and none at either end.
@@ -66,31 +65,60 @@ type bodyCanonicalizer struct {
 
 func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
 	c.out = c.out[:0]
-	for _, b := range p {
+	for i := 0; i < len(p); {
+		b := p[i]
 		if c.cr {
 			c.cr = false
 			if b == '\n' {
 				c.endLine()
+				i++
 				continue
 			}
 			c.emit('\r')
 		}
-		switch {
-		case b == '\r':
-			c.cr = true
-		case b == '\n':
-			c.endLine() // a bare LF ends a line too
-		case c.relaxed && (b == ' ' || b == '\t'):
-			c.wsp = true
-		default:
-			c.emit(b)
+		if !c.special(b) {
+			// A run of ordinary bytes is copied at once.
+			j := i + 1
+			for j < len(p) && !c.special(p[j]) {
+				j++
+			}
+			c.emitRun(p[i:j])
+			i = j
+			continue
 		}
+		switch b {
+		case '\r':
+			c.cr = true
+		case '\n':
+			c.endLine() // a bare LF ends a line too
+		default:
+			c.wsp = true // relaxed white space
+		}
+		i++
 	}
 	c.flush()
 	return len(p), c.err
 }
 
+// special reports whether b is a byte canonicalization changes or looks at: the line-break
+// characters, and in relaxed mode white space.
+func (c *bodyCanonicalizer) special(b byte) bool {
+	return b == '\r' || b == '\n' || c.relaxed && (b == ' ' || b == '\t')
+}
+
 func (c *bodyCanonicalizer) emit(b byte) {
+	c.startContent()
+	c.out = append(c.out, b)
+}
+
+func (c *bodyCanonicalizer) emitRun(run []byte) {
+	c.startContent()
+	c.out = append(c.out, run...)
+}
+
+// startContent writes what comes before content on a line: the empty lines held back, and in
+// relaxed mode the one space that stands for a run of white space.
+func (c *bodyCanonicalizer) startContent() {
 	if !c.content {
 		for ; c.empty > 0; c.empty-- {
 			c.out = append(c.out, '\r', '\n')
@@ -101,7 +129,6 @@ func (c *bodyCanonicalizer) emit(b byte) {
 		c.out = append(c.out, ' ')
 		c.wsp = false
 	}
-	c.out = append(c.out, b)
 }
 
 func (c *bodyCanonicalizer) endLine() {
@@ -156,20 +183,6 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// bodyHash returns the SHA-256 of the canonical body read from r, limited to limit bytes of
-// canonical body when limit >= 0.
-func bodyHash(r io.Reader, relaxed bool, limit int64) ([]byte, error) {
-	h := sha256.New()
-	c := &bodyCanonicalizer{w: &limitWriter{w: h, n: limit}, relaxed: relaxed}
-	if _, err := io.Copy(c, r); err != nil {
-		return nil, err
-	}
-	if err := c.Close(); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }
 
 // withoutSignature returns the raw field with the value of its b= tag removed (RFC 6376 §3.7,

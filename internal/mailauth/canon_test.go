@@ -2,6 +2,7 @@ package mailauth
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +66,65 @@ func TestHeaderCanonicalization(t *testing.T) {
 	if got := string(withoutSignature([]byte("X: bh=1; b=2\r\n"))); got != "X: bh=1; b=\r\n" {
 		t.Errorf("withoutSignature last tag: %q", got)
 	}
+}
+
+// referenceBody is body canonicalization (RFC 6376 §3.4.3, §3.4.4) written the plain way, on
+// the whole body at once: the streaming canonicalizer must agree with it.
+func referenceBody(body string, relaxed bool) string {
+	segments := strings.Split(body, "\n")
+	var lines []string
+	for i, l := range segments {
+		if i == len(segments)-1 {
+			if l == "" {
+				break // the body ended with a line break
+			}
+		} else {
+			l = strings.TrimSuffix(l, "\r")
+		}
+		if relaxed {
+			var b strings.Builder
+			space := false
+			for _, c := range []byte(l) {
+				if c == ' ' || c == '\t' {
+					space = true
+					continue
+				}
+				if space {
+					b.WriteByte(' ')
+					space = false
+				}
+				b.WriteByte(c)
+			}
+			l = b.String() // white space at the end of the line is dropped
+		}
+		lines = append(lines, l)
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		if relaxed {
+			return ""
+		}
+		return "\r\n"
+	}
+	return strings.Join(lines, "\r\n") + "\r\n"
+}
+
+// FuzzBodyCanonicalization compares the streaming canonicalizer, fed in chunks of every size
+// from one byte, with referenceBody.
+func FuzzBodyCanonicalization(f *testing.F) {
+	for _, s := range []string{"", " C \r\nD \t E\r\n\r\n\r\n", "a\n\nb\n \n", "x\ry\r\n", "trailing cr\r", "\t lead\r\n", "\r\r\n\n \t\r", "word  word\t\tend  \r\n\r\nlast"} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, body string, chunk uint8) {
+		for _, relaxed := range []bool{false, true} {
+			want := referenceBody(body, relaxed)
+			for _, n := range []int{1, int(chunk) + 1, len(body) + 1} {
+				if got := canonicalBody(t, body, relaxed, n); got != want {
+					t.Fatalf("relaxed=%v %q in chunks of %d: got %q, want %q", relaxed, body, n, got, want)
+				}
+			}
+		}
+	})
 }

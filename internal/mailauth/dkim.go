@@ -2,20 +2,29 @@ package mailauth
 
 import (
 	"context"
-	"errors"
-	"io"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
 	"strconv"
 	"strings"
-
-	"github.com/emersion/go-msgauth/dkim"
+	"sync"
+	"time"
 )
 
 // dkimResults verifies every DKIM-Signature (RFC 6376 §6, up to MaxDKIMSignatures) of the
-// message, with keys looked up through the Verifier's resolver. Signatures with rsa-sha1 or RSA
-// keys under 1024 bits are not valid (RFC 8301 §3.1, §3.2), and neither are signatures with an
-// l= body length, which would let anyone append to a signed body (RFC 6376 §8.2). A message
-// without signatures gives no results (dkim=none in the header).
-func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io.ReaderAt, size, bodyOffset int64) []DKIMResult {
+// message, with keys looked up through the Verifier's resolver. A message without signatures
+// gives no results (dkim=none in the header).
+//
+// It works in three steps, so that no work is done twice for a message with several
+// signatures: each signature's tags are checked (dkimPrecheck); the keys are fetched, each
+// distinct selector and domain once and concurrently, while the body hashes that the
+// signatures ask for are computed in one pass over the body (bodyHashes, shared with ARC);
+// then each signature's key, body hash and header signature are checked (dkimFinish).
+//
+// Signatures with rsa-sha1 or RSA keys under 1024 bits are not valid (RFC 8301 §3.1, §3.2), and
+// neither are signatures with an l= body length, which would let anyone append to a signed body
+// (RFC 6376 §8.2).
+func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, body *bodyHashes) []DKIMResult {
 	sigs := fieldsNamed(fields, "DKIM-Signature")
 	if len(sigs) == 0 {
 		return nil
@@ -23,138 +32,249 @@ func (v *Verifier) dkimResults(ctx context.Context, fields []headerField, msg io
 	if len(sigs) > v.maxDKIM() {
 		sigs = sigs[:v.maxDKIM()]
 	}
-	results := make([]DKIMResult, len(sigs))
-	for i, f := range sigs {
-		tags, _, _ := parseTags(f.value())
-		results[i] = DKIMResult{
-			Domain:    strings.ToLower(stripFWS(tags["d"])),
-			Selector:  stripFWS(tags["s"]),
-			Algorithm: strings.ToLower(stripFWS(tags["a"])),
-			HeaderB:   prefix(stripFWS(tags["b"]), 8),
-		}
-	}
-	var r io.Reader = io.NewSectionReader(msg, 0, size)
-	if !endsHeader(msg, bodyOffset) {
-		// A message that is all header: the library needs the empty line that ends it.
-		r = io.MultiReader(r, strings.NewReader("\r\n"))
-	}
-	verifs, err := dkim.VerifyWithOptions(r, &dkim.VerifyOptions{
-		LookupTXT: func(name string) ([]string, error) {
-			txt, err := v.Resolver.LookupTXT(ctx, name)
-			return txt, netError(name, err)
-		},
-		MaxVerifications: v.maxDKIM(),
-	})
-	if len(verifs) == 0 && err != nil {
-		// The message could not be read as a header and body: no signature can verify.
-		for i := range results {
-			results[i].Status = StatusPermError
-			results[i].Reason = strings.TrimPrefix(err.Error(), "dkim: ")
-		}
-		return results
-	}
-	if len(verifs) != len(results) {
-		// The library saw a different set of signature fields than readHeader: report what it
-		// verified, without the tags only our parse knows.
-		results = make([]DKIMResult, len(verifs))
-		for i, vf := range verifs {
-			results[i] = DKIMResult{Domain: strings.ToLower(vf.Domain)}
-		}
-	}
 	now := v.now()
-	keys := map[string]*publicKey{}
-	bodies := map[string][]byte{}
-	for i := range results {
-		if i >= len(verifs) || verifs[i] == nil {
-			results[i].Status = StatusPermError
+	checks := make([]*dkimCheck, len(sigs))
+	var keyNames []string
+	var forms []bodyForm
+	for i, f := range sigs {
+		c := dkimPrecheck(f, now)
+		checks[i] = c
+		if c.done {
 			continue
 		}
-		vf := verifs[i]
-		results[i].Identifier = vf.Identifier
-		switch {
-		case vf.Err == nil && !vf.Expiration.IsZero() && now.After(vf.Expiration):
-			results[i].Status = StatusPermError
-			results[i].Reason = "signature has expired"
-		case vf.Err == nil:
-			results[i].Status = StatusPass
-		case dkim.IsTempFail(vf.Err):
-			results[i].Status = StatusTempError
-		case dkim.IsPermFail(vf.Err):
-			results[i].Status = StatusPermError
-		default:
-			results[i].Status = StatusFail
+		if !containsFold(keyNames, c.keyName()) {
+			keyNames = append(keyNames, c.keyName())
 		}
-		if vf.Err != nil {
-			results[i].Reason = strings.TrimPrefix(vf.Err.Error(), "dkim: ")
+		if c.bodyOK && !containsForm(forms, c.body) {
+			forms = append(forms, c.body)
 		}
-		if vf.Err != nil && results[i].Reason == "domain mismatch" && len(verifs) == len(sigs) {
-			results[i] = v.dkimFallback(ctx, fields, sigs[i], results[i], msg, bodyOffset, size, keys, bodies)
+	}
+
+	keys := make([]dkimKey, len(keyNames))
+	var wg sync.WaitGroup
+	for i, name := range keyNames[min(1, len(keyNames)):] {
+		wg.Go(func() { keys[i+1] = v.fetchDKIMKey(ctx, name) })
+	}
+	if len(keyNames) > 0 {
+		keys[0] = v.fetchDKIMKey(ctx, keyNames[0])
+	}
+	var hashErr error
+	if len(forms) > 0 {
+		_, hashErr = body.hashes(forms...)
+	}
+	wg.Wait()
+
+	results := make([]DKIMResult, len(checks))
+	for i, c := range checks {
+		if !c.done {
+			for k, name := range keyNames {
+				if strings.EqualFold(name, c.keyName()) {
+					c.finish(keys[k], fields, body, hashErr)
+					break
+				}
+			}
 		}
+		results[i] = c.res
 	}
 	return results
 }
 
-// dkimFallback verifies a signature that the DKIM library refused for "domain mismatch": it
-// compares i= with d= case-sensitively and without decoding i='s quoted-printable, where
-// RFC 6376 §3.5 wants domain names compared without regard to case and i= is
-// dkim-quoted-printable. Every other check of RFC 6376 §6.1 is repeated here; the cryptography
-// is verifySignature's, shared with ARC.
-func (v *Verifier) dkimFallback(ctx context.Context, fields []headerField, f headerField, res DKIMResult, msg io.ReaderAt, bodyOffset, size int64, keys map[string]*publicKey, bodies map[string][]byte) DKIMResult {
+// dkimCheck is the verification of one DKIM-Signature field in progress. Once done, res is
+// its result.
+type dkimCheck struct {
+	res  DKIMResult
+	done bool
+
+	field          headerField
+	tags           map[string]string
+	domain         string // d=, lower case
+	auidDomain     string // the domain of i=, lower case
+	selector       string
+	keyAlgo        string // a= before the "-"
+	hashAlgo       string // a= after the "-"
+	headerRelaxed  bool
+	body           bodyForm
+	bodyOK         bool // c= names known algorithms, and there is no l=
+	names          []string
+	canonErr       string
+	hasBodyLength  bool
+	bodyHash, sign []byte
+}
+
+func (c *dkimCheck) keyName() string { return c.selector + "._domainkey." + c.domain }
+
+func (c *dkimCheck) end(status Status, reason string) *dkimCheck {
+	c.res.Status, c.res.Reason, c.done = status, reason, true
+	return c
+}
+
+// dkimPrecheck checks what a signature says before its key is fetched (RFC 6376 §6.1.1): the
+// tag list, v=1, the required tags, i= within d= (§3.5; i= is dkim-quoted-printable and its
+// domain is compared without regard to case), From among the signed fields (§5.4), t= and the
+// x= expiry against now, and the query method (§3.5 q=, only dns/txt).
+func dkimPrecheck(f headerField, now time.Time) *dkimCheck {
+	c := &dkimCheck{field: f}
 	tags, _, err := parseTags(f.value())
+	c.tags = tags
+	c.domain = strings.ToLower(stripFWS(tags["d"]))
+	c.selector = stripFWS(tags["s"])
+	c.res = DKIMResult{
+		Domain:    c.domain,
+		Selector:  c.selector,
+		Algorithm: strings.ToLower(stripFWS(tags["a"])),
+		HeaderB:   prefix(stripFWS(tags["b"]), 8),
+	}
 	if err != nil {
-		return res
+		return c.end(StatusPermError, "malformed signature tags: "+err.Error())
 	}
-	d := strings.ToLower(stripFWS(tags["d"]))
-	auid := dkimQPDecode(stripFWS(tags["i"]))
-	at := strings.LastIndexByte(auid, '@')
-	auidDomain := strings.ToLower(auid[at+1:])
-	res.Identifier = auid
-	perm := func(reason string) DKIMResult {
-		res.Status, res.Reason = StatusPermError, reason
-		return res
+	if tags["v"] != "1" {
+		return c.end(StatusPermError, "incompatible signature version")
 	}
-	switch {
-	case at < 0:
-		return perm("i= is not an address")
-	case auidDomain != d && !strings.HasSuffix(auidDomain, "."+d):
-		return perm("i= is not within d=")
-	case !containsFold(strings.Split(stripFWS(tags["h"]), ":"), "from"):
-		return perm("From field not signed")
+	for _, t := range []string{"v", "a", "b", "bh", "d", "h", "s"} {
+		if _, ok := tags[t]; !ok {
+			return c.end(StatusPermError, "signature missing required tag")
+		}
 	}
-	if _, ok := tags["l"]; ok {
-		res.Status, res.Reason = StatusFail, "message contains an insecure body length tag"
-		return res
+	c.res.Identifier = "@" + stripFWS(tags["d"])
+	c.auidDomain = c.domain
+	if i, ok := tags["i"]; ok {
+		auid := dkimQPDecode(stripFWS(i))
+		c.res.Identifier = auid
+		at := strings.LastIndexByte(auid, '@')
+		if at < 0 {
+			return c.end(StatusPermError, "i= is not an address")
+		}
+		c.auidDomain = strings.ToLower(auid[at+1:])
+		if c.auidDomain != c.domain && !strings.HasSuffix(c.auidDomain, "."+c.domain) {
+			return c.end(StatusPermError, "i= is not within d=")
+		}
+	}
+	for n := range strings.SplitSeq(tags["h"], ":") {
+		c.names = append(c.names, stripFWS(n))
+	}
+	if !containsFold(c.names, "from") {
+		return c.end(StatusPermError, "From field not signed")
+	}
+	if t, ok := tags["t"]; ok {
+		if _, err := strconv.ParseInt(stripFWS(t), 10, 64); err != nil {
+			return c.end(StatusPermError, "malformed time: "+err.Error())
+		}
 	}
 	if x, ok := tags["x"]; ok {
 		exp, err := strconv.ParseInt(stripFWS(x), 10, 64)
-		if err != nil || v.now().Unix() > exp {
-			return perm("signature has expired")
+		if err != nil {
+			return c.end(StatusPermError, "malformed expiration time: "+err.Error())
+		}
+		if now.After(time.Unix(exp, 0)) {
+			return c.end(StatusPermError, "signature has expired")
 		}
 	}
-	key, err := v.cachedKey(ctx, tags, keys)
+	if q, ok := tags["q"]; ok && !containsFold(strings.Split(stripFWS(q), ":"), "dns/txt") {
+		return c.end(StatusPermError, "unsupported public key query method")
+	}
+	c.keyAlgo, c.hashAlgo, _ = strings.Cut(stripFWS(tags["a"]), "-")
+	headerCanon, bodyCanon, err := parseCanon(tags["c"])
+	if err != nil {
+		c.canonErr = "unsupported canonicalization algorithm: " + err.Error()
+	}
+	c.headerRelaxed = headerCanon == "relaxed"
+	c.body = bodyForm{relaxed: bodyCanon == "relaxed", limit: -1}
+	_, c.hasBodyLength = tags["l"]
+	c.bodyOK = err == nil && !c.hasBodyLength
+	return c
+}
+
+// finish checks the signature against its key (RFC 6376 §6.1.2) and the message (§6.1.3).
+func (c *dkimCheck) finish(k dkimKey, fields []headerField, body *bodyHashes, hashErr error) {
+	if k.err != "" {
+		c.end(k.status, k.err)
+		return
+	}
+	key := k.key
 	switch {
-	case errors.Is(err, errKeyTemp):
-		res.Status, res.Reason = StatusTempError, err.Error()
-		return res
-	case err != nil:
-		return perm(err.Error())
+	case c.hashAlgo == "":
+		c.end(StatusPermError, "malformed algorithm name")
+	case key.hashes != nil && !containsFold(key.hashes, c.hashAlgo):
+		c.end(StatusPermError, "inappropriate hash algorithm")
+	case strings.EqualFold(c.hashAlgo, "sha1"):
+		c.end(StatusPermError, "hash algorithm too weak: sha1") // RFC 8301 §3.1
+	case !strings.EqualFold(c.hashAlgo, "sha256"):
+		c.end(StatusPermError, "unsupported hash algorithm")
+	case !(strings.EqualFold(c.keyAlgo, "rsa") && key.rsa != nil) && !(strings.EqualFold(c.keyAlgo, "ed25519") && key.ed25519 != nil):
+		c.end(StatusPermError, "inappropriate key algorithm")
 	case key.services != nil && !containsFold(key.services, "email") && !containsFold(key.services, "*"):
-		return perm("inappropriate service")
-	case key.strict && auidDomain != d:
-		return perm("key requires i= in d= exactly (t=s)")
+		c.end(StatusPermError, "inappropriate service")
+	case key.strict && c.auidDomain != c.domain:
+		c.end(StatusPermError, "key requires i= in d= exactly (t=s)") // RFC 6376 §3.6.1
+	case c.canonErr != "":
+		c.end(StatusPermError, c.canonErr)
+	case c.hasBodyLength:
+		c.end(StatusFail, "message contains an insecure body length tag")
 	}
-	err = v.verifySignature(ctx, fields, f.raw, tags, msg, bodyOffset, size, keys, bodies)
-	switch {
-	case err == nil:
-		res.Status, res.Reason = StatusPass, ""
-	case errors.Is(err, errKeyTemp):
-		res.Status, res.Reason = StatusTempError, err.Error()
-	case errors.Is(err, errBadSignature):
-		res.Status, res.Reason = StatusFail, err.Error()
+	if c.done {
+		return
+	}
+	var err error
+	if c.bodyHash, err = base64.StdEncoding.DecodeString(stripFWS(c.tags["bh"])); err != nil {
+		c.end(StatusPermError, "malformed body hash: "+err.Error())
+		return
+	}
+	if c.sign, err = base64.StdEncoding.DecodeString(stripFWS(c.tags["b"])); err != nil {
+		c.end(StatusPermError, "malformed signature: "+err.Error())
+		return
+	}
+	if hashErr != nil {
+		c.end(StatusTempError, "reading the body: "+hashErr.Error())
+		return
+	}
+	bh, err := body.hash(c.body)
+	if err != nil {
+		c.end(StatusTempError, "reading the body: "+err.Error())
+		return
+	}
+	if subtle.ConstantTimeCompare(bh, c.bodyHash) != 1 {
+		c.end(StatusFail, "body hash did not verify")
+		return
+	}
+	signed := signedHeaderHash(fields, c.field.raw, c.names, c.headerRelaxed)
+	if err := key.verify(strings.ToLower(c.keyAlgo)+"-sha256", signed, c.sign); err != nil {
+		c.end(StatusFail, "signature did not verify: "+err.Error())
+		return
+	}
+	c.end(StatusPass, "")
+}
+
+// dkimKey is a fetched DKIM key, or why there is none: err is the reason and status the result
+// (temperror when the lookup failed temporarily, permerror otherwise).
+type dkimKey struct {
+	key    *publicKey
+	status Status
+	err    string
+}
+
+// fetchDKIMKey looks up and parses the key record at name (RFC 6376 §3.6.2.2): one TXT record,
+// else permerror.
+func (v *Verifier) fetchDKIMKey(ctx context.Context, name string) dkimKey {
+	txts, err := v.Resolver.LookupTXT(ctx, name)
+	if err != nil {
+		err = netError(name, err)
+		if ne, ok := err.(*net.DNSError); ok && !ne.IsNotFound {
+			return dkimKey{status: StatusTempError, err: "key unavailable: " + err.Error()}
+		}
+		return dkimKey{status: StatusPermError, err: "no key for signature: " + err.Error()}
+	}
+	switch len(txts) {
+	case 0:
+		return dkimKey{status: StatusPermError, err: "no valid key found"}
+	case 1:
 	default:
-		return perm(err.Error())
+		return dkimKey{status: StatusPermError, err: "multiple TXT records found for key"}
 	}
-	return res
+	key, err := v.parsedKeys.parse(txts[0])
+	if err != nil {
+		return dkimKey{status: StatusPermError, err: err.Error()}
+	}
+	return dkimKey{key: key}
 }
 
 // dkimQPDecode decodes dkim-quoted-printable (RFC 6376 §2.11): =XX is the byte XX.
@@ -174,18 +294,6 @@ func dkimQPDecode(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// endsHeader reports whether the header section, n bytes long, ends with an empty line.
-func endsHeader(msg io.ReaderAt, n int64) bool {
-	if n < 1 {
-		return false
-	}
-	tail := make([]byte, 4)
-	start := max(n-4, 0)
-	k, _ := msg.ReadAt(tail[:n-start], start)
-	t := string(tail[:k])
-	return t == "\n" || t == "\r\n" || strings.HasSuffix(t, "\n\n") || strings.HasSuffix(t, "\n\r\n")
 }
 
 func prefix(s string, n int) string {

@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"posthorn/internal/dns"
 )
 
-// publicKey is a DKIM key record (RFC 6376 §3.6.1) as used to verify ARC signatures.
+// publicKey is a DKIM key record (RFC 6376 §3.6.1), for DKIM and ARC signatures.
 type publicKey struct {
 	rsa     *rsa.PublicKey
 	ed25519 ed25519.PublicKey
@@ -41,7 +42,40 @@ func (v *Verifier) lookupKey(ctx context.Context, selector, domain string) (*pub
 	if len(txts) > 1 {
 		return nil, fmt.Errorf("several key records at %s", name) // RFC 6376 §3.6.2.2
 	}
-	return parseKey(txts[0])
+	return v.parsedKeys.parse(txts[0])
+}
+
+// maxParsedKeys bounds the key records a Verifier keeps parsed.
+const maxParsedKeys = 1000
+
+// parsedKeys keeps key records parsed, by their text, so that the mail of one sender does
+// not decode the same RSA key at every message. A key is immutable once parsed, and shared.
+// When maxParsedKeys records are kept, the cache starts again empty.
+type parsedKeys struct {
+	mu   sync.Mutex
+	keys map[string]parsedKey
+}
+
+type parsedKey struct {
+	key *publicKey
+	err error
+}
+
+func (c *parsedKeys) parse(record string) (*publicKey, error) {
+	c.mu.Lock()
+	k, ok := c.keys[record]
+	c.mu.Unlock()
+	if ok {
+		return k.key, k.err
+	}
+	key, err := parseKey(record)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxParsedKeys {
+		c.keys = map[string]parsedKey{}
+	}
+	c.keys[record] = parsedKey{key, err}
+	c.mu.Unlock()
+	return key, err
 }
 
 func parseKey(s string) (*publicKey, error) {
@@ -52,9 +86,12 @@ func parseKey(s string) (*publicKey, error) {
 	if v, ok := tags["v"]; ok && v != "DKIM1" {
 		return nil, errors.New("key record: not DKIM1")
 	}
-	p := stripFWS(tags["p"])
-	if p == "" {
-		return nil, errors.New("key revoked or missing")
+	p, ok := tags["p"]
+	if !ok {
+		return nil, errors.New("key syntax error: missing public key data")
+	}
+	if p = stripFWS(p); p == "" {
+		return nil, errors.New("key revoked") // RFC 6376 §3.6.1
 	}
 	b, err := base64.StdEncoding.DecodeString(p)
 	if err != nil {
@@ -89,12 +126,12 @@ func parseKey(s string) (*publicKey, error) {
 			return nil, errors.New("key record: not an RSA key")
 		}
 		if r.Size()*8 < 1024 {
-			return nil, fmt.Errorf("RSA key of %d bits is too short", r.Size()*8) // RFC 8301 §3.2
+			return nil, fmt.Errorf("key is too short: want 1024 bits, has %d bits", r.Size()*8) // RFC 8301 §3.2
 		}
 		k.rsa = r
 	case "ed25519":
 		if len(b) != ed25519.PublicKeySize {
-			return nil, errors.New("key record: bad Ed25519 key size")
+			return nil, fmt.Errorf("invalid Ed25519 public key size: %d bytes", len(b))
 		}
 		k.ed25519 = ed25519.PublicKey(b)
 	default:
@@ -117,7 +154,7 @@ func (k *publicKey) verify(a string, hashed, sig []byte) error {
 		return rsa.VerifyPKCS1v15(k.rsa, crypto.SHA256, hashed, sig)
 	case "ed25519-sha256":
 		if k.ed25519 == nil || !ed25519.Verify(k.ed25519, hashed, sig) {
-			return errors.New("ed25519 signature does not verify")
+			return errors.New("invalid Ed25519 signature")
 		}
 		return nil
 	}

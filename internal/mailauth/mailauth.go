@@ -31,9 +31,11 @@
 //
 //   - DKIM follows RFC 8301: rsa-sha1 signatures and RSA keys under 1024 bits are never valid.
 //     Signatures with an l= body length are not valid either (anyone could append to the
-//     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified. The DKIM
-//     library compares i= with d= case-sensitively and without decoding quoted-printable;
-//     signatures it refuses for that alone are verified again here (see dkimFallback).
+//     signed body, RFC 6376 §8.2). DomainKeys (RFC 4870, Historic) is not verified. i= is
+//     decoded (dkim-quoted-printable) and its domain compared with d= without regard to case
+//     (RFC 6376 §3.5); a key with t=s wants that domain to be d= exactly (§3.6.1).
+//   - Each body hash a message's DKIM and ARC signatures ask for is computed once, the DKIM
+//     ones in one pass over the body, and each DKIM key is fetched once per message.
 //   - Internationalized domains (MAIL FROM, HELO, From) are checked as A-labels (RFC 5891).
 //   - Every SPF record fetched during an evaluation is checked against the grammar of RFC 7208
 //     §12, so a syntax error anywhere in a record gives permerror (§4.6), as the RFC requires,
@@ -99,8 +101,8 @@ type Verifier struct {
 	Resolver dns.Resolver
 	// Hostname is our authserv-id (RFC 8601 §2.5), normally the server's host name.
 	Hostname string
-	// Now returns the current time, for the DKIM x= expiry check (RFC 6376 §3.5); the DKIM
-	// library also checks x= against the system clock. Default: time.Now.
+	// Now returns the current time, for the DKIM x= expiry check (RFC 6376 §3.5).
+	// Default: time.Now.
 	Now func() time.Time
 	// Percent returns a uniformly random integer in [0, 100), used for DMARC pct= sampling
 	// (RFC 7489 §6.6.4). Default: math/rand/v2. Tests set it to get deterministic sampling.
@@ -113,6 +115,8 @@ type Verifier struct {
 	MaxDKIMSignatures int
 	// Logger receives debug records about lookups. Default: slog.Default().
 	Logger *slog.Logger
+
+	parsedKeys parsedKeys
 }
 
 func (v *Verifier) now() time.Time {

@@ -23,10 +23,11 @@ func (v *Verifier) Message(ctx context.Context, spf SPFResult, msg io.ReaderAt, 
 	from, fromErr := fromDomain(fields)
 	org := orgDomain(from)
 
+	body := newBodyHashes(msg, bodyOffset, size)
 	var wg sync.WaitGroup
 	var lookup dmarcLookup
-	wg.Go(func() { res.DKIM = v.dkimResults(ctx, fields, msg, size, bodyOffset) })
-	wg.Go(func() { res.ARC = v.arcResult(ctx, fields, msg, size, bodyOffset) })
+	wg.Go(func() { res.DKIM = v.dkimResults(ctx, fields, body) })
+	wg.Go(func() { res.ARC = v.arcResult(ctx, fields, body) })
 	if fromErr == nil {
 		wg.Go(func() { lookup = v.lookupDMARC(ctx, from, org) })
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -15,9 +14,10 @@ import (
 // verifySignature checks a DKIM-style message signature (RFC 6376 §6.1.3): the body hash of
 // the canonical body (bh=, with c= and l=), then the signature (b=) over the fields named in h=
 // and the signature field itself with b= emptied. It serves ARC-Message-Signature fields and the
-// DKIM signatures the DKIM library misjudges (see dkim.go). bodies caches body hashes by
-// canonicalization and length, keys the keys by selector and domain.
-func (v *Verifier) verifySignature(ctx context.Context, fields []headerField, raw []byte, tags map[string]string, msg io.ReaderAt, bodyOffset, size int64, keys map[string]*publicKey, bodies map[string][]byte) error {
+// ARC-Message-Signature fields (RFC 8617 §4.1.2); DKIM-Signature fields, whose rules differ in
+// their details, are verified in dkim.go with the same body hashes and signedHeaderHash. body
+// holds the message's body hashes, keys caches the keys by selector and domain.
+func (v *Verifier) verifySignature(ctx context.Context, fields []headerField, raw []byte, tags map[string]string, body *bodyHashes, keys map[string]*publicKey) error {
 	for _, t := range []string{"a", "b", "bh", "d", "h", "s"} {
 		if _, ok := tags[t]; !ok {
 			return fmt.Errorf("missing %s= tag", t)
@@ -62,25 +62,31 @@ func (v *Verifier) verifySignature(ctx context.Context, fields []headerField, ra
 		return fmt.Errorf("unsupported algorithm %q", a) // RFC 8301 §3.1 excludes rsa-sha1.
 	}
 
-	cacheKey := fmt.Sprintf("%s/%d", bodyCanon, limit)
-	bh, ok := bodies[cacheKey]
-	if !ok {
-		if bodyOffset > size {
-			bodyOffset = size
-		}
-		bh, err = bodyHash(io.NewSectionReader(msg, bodyOffset, size-bodyOffset), bodyCanon == "relaxed", limit)
-		if err != nil {
-			return err
-		}
-		bodies[cacheKey] = bh
+	bh, err := body.hash(bodyForm{relaxed: bodyCanon == "relaxed", limit: limit})
+	if err != nil {
+		return err
 	}
 	if subtle.ConstantTimeCompare(bh, wantBH) != 1 {
 		return fmt.Errorf("body hash does not match: %w", errBadSignature)
 	}
 
+	key, err := v.cachedKey(ctx, tags, keys)
+	if err != nil {
+		return err
+	}
+	if err := key.verify(a, signedHeaderHash(fields, raw, names, headerCanon == "relaxed"), sig); err != nil {
+		return fmt.Errorf("%w: %v", errBadSignature, err)
+	}
+	return nil
+}
+
+// signedHeaderHash is the SHA-256 of what a DKIM-style signature signs (RFC 6376 §3.7): the
+// fields named in h=, canonicalized, then the signature field itself (raw) with its b= value
+// emptied and without its final line break.
+func signedHeaderHash(fields []headerField, raw []byte, names []string, relaxed bool) []byte {
 	h := sha256.New()
 	canon := canonHeaderSimple
-	if headerCanon == "relaxed" {
+	if relaxed {
 		canon = canonHeaderRelaxed
 	}
 	used := make([]bool, len(fields))
@@ -95,16 +101,8 @@ func (v *Verifier) verifySignature(ctx context.Context, fields []headerField, ra
 			}
 		}
 	}
-	self := canon(withoutSignature(raw))
-	h.Write(trimCRLF(self))
-	key, err := v.cachedKey(ctx, tags, keys)
-	if err != nil {
-		return err
-	}
-	if err := key.verify(a, h.Sum(nil), sig); err != nil {
-		return fmt.Errorf("%w: %v", errBadSignature, err)
-	}
-	return nil
+	h.Write(trimCRLF(canon(withoutSignature(raw))))
+	return h.Sum(nil)
 }
 
 // errBadSignature marks a signature that is well-formed but does not match the message: a
