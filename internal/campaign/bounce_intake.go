@@ -31,14 +31,10 @@ import (
 	"posthorn/internal/store"
 )
 
-// IsFeedbackAddress reports whether rcpt is one HandleMessage takes: a bounce+ or unsubscribe+
+// Claims reports whether rcpt is an address HandleMessage takes: a bounce+ or unsubscribe+
 // address whose token has the form of a token (it is verified when the message arrives), or
 // the abuse address. Whether its domain is local is the caller's to check.
-func (f *Feedback) IsFeedbackAddress(rcpt string) bool {
-	a, err := address.Parse(rcpt)
-	if err != nil {
-		return false
-	}
+func (f *Feedback) Claims(a address.Address) bool {
 	if f.AbuseAddress != "" && a.String() == f.AbuseAddress {
 		return true
 	}
@@ -61,14 +57,9 @@ func plausibleToken(s string) bool {
 	return true
 }
 
-// HandleMessage takes a message that arrived at the MX for rcpt (an address IsFeedbackAddress
-// accepts) and applies what it says. It reads at most Limits.MaxMessage of r.
-func (f *Feedback) HandleMessage(ctx context.Context, rcpt string, r io.Reader) error {
-	a, err := address.Parse(rcpt)
-	if err != nil {
-		f.logger().Info("campaign: feedback for a bad address dropped", "rcpt", rcpt)
-		return nil
-	}
+// HandleMessage takes a message that arrived at the MX for a (an address Claims accepts) and
+// applies what it says. It reads at most Limits.MaxMessage of r.
+func (f *Feedback) HandleMessage(ctx context.Context, a address.Address, r io.Reader) error {
 	if f.AbuseAddress != "" && a.String() == f.AbuseAddress {
 		return f.handleARF(ctx, a.String(), r, token.Recipient{})
 	}

@@ -215,10 +215,11 @@ func arfMessage(feedbackType, originalRcptTo, reportedHeader string) string {
 
 func (e *feedbackEnv) handle(t *testing.T, rcpt, msg string) {
 	t.Helper()
-	if !e.fb.IsFeedbackAddress(rcpt) {
+	a := mustAddress(t, rcpt)
+	if !e.fb.Claims(a) {
 		t.Errorf("%s is not taken as a feedback address", rcpt)
 	}
-	if err := e.fb.HandleMessage(t.Context(), rcpt, strings.NewReader(msg)); err != nil {
+	if err := e.fb.HandleMessage(t.Context(), a, strings.NewReader(msg)); err != nil {
 		t.Fatalf("HandleMessage(%s) = %v", rcpt, err)
 	}
 }
@@ -264,7 +265,7 @@ func TestHandleDSN(t *testing.T) {
 	for _, tok := range []string{forged, string(altered), e.unsubscribeToken("dave@remote.example")} {
 		e.handle(t, "bounce+"+tok+"@example.org", dsnMessage("dave@remote.example", "5.1.1", "550 5.1.1 user unknown"))
 	}
-	if err := e.fb.HandleMessage(ctx, "bounce+nonsense@example.org", strings.NewReader("x")); err != nil {
+	if err := e.fb.HandleMessage(ctx, mustAddress(t, "bounce+nonsense@example.org"), strings.NewReader("x")); err != nil {
 		t.Errorf("garbage token: %v", err)
 	}
 	if reason, _ := e.suppressed(t, "dave@remote.example"); reason != "" {
@@ -327,7 +328,7 @@ func TestUnsubscribeByMail(t *testing.T) {
 	if got := e.events(t); got[store.EventUnsubscribe] != 1 {
 		t.Errorf("events %v, want one unsubscribe", got)
 	}
-	if e.fb.IsFeedbackAddress("unsubscribe+short@example.org") || e.fb.IsFeedbackAddress("carol@example.org") {
+	if e.fb.Claims(mustAddress(t, "unsubscribe+short@example.org")) || e.fb.Claims(mustAddress(t, "carol@example.org")) {
 		t.Error("an address without a plausible token is taken")
 	}
 }
