@@ -18,7 +18,9 @@ package campaign
 // Tokens are verified; a report that leads nowhere is logged and dropped. Feedback-Type abuse,
 // fraud and virus (RFC 5965 §7.3) are complaints: a complaint event and a suppression with
 // reason complaint. not-spam (RFC 6650 §2) and other types are logged and change nothing: a
-// report that a message is not spam must never harm the address.
+// report that a message is not spam must never harm the address. A message at the abuse
+// address that is no feedback report is logged and dropped like any other: the abuse address
+// is for providers' loops (fbl@, say), not the abuse@ mailbox people write to (RFC 2142).
 
 import (
 	"context"
