@@ -314,6 +314,13 @@ func TestHandleARF(t *testing.T) {
 	if after := e.events(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("an unmatched report changed the events: %v", after)
 	}
+	// A loop that answers the envelope sender: the VERP address names the recipient when the
+	// reported header does not.
+	e.handle(t, "bounce+"+e.bounceToken("d@remote.example")+"@example.org", arfMessage("abuse", "",
+		"From: news@example.org\r\nSubject: June\r\n"))
+	if reason, _ := e.suppressed(t, "d@remote.example"); reason != store.SuppressComplaint {
+		t.Errorf("report at the VERP address: suppression %q", reason)
+	}
 }
 
 // TestUnsubscribeByMail: mail to the mailto address unsubscribes from the campaign's lists,

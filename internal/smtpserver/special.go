@@ -66,6 +66,9 @@ func (s *session) claimSpecial(a address.Address) (handled bool, err error) {
 	if err := s.filterRcptAttempt(a.String()); err != nil {
 		return true, err
 	}
+	if slices.Contains(s.special, a) {
+		return true, nil // named twice: one copy
+	}
 	s.rcpts = append(s.rcpts, a.String())
 	s.special = append(s.special, a)
 	s.logger.Debug("recipient accepted", "rcpt", a.String(), "via", "special")

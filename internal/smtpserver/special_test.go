@@ -50,7 +50,7 @@ func (r *recordingSpecial) messages(rcpt string) []string {
 
 // TestSpecialRecipients: a claimed address on a local domain is accepted from the null sender
 // and its message goes to Deliver, not to a mailbox; ordinary recipients of the same
-// transaction get theirs; a claimed address of a foreign domain is still refused as a relay;
+// transaction get theirs; a claimed address named twice gets one copy; one of a foreign domain is still refused as a relay;
 // a failing Deliver is a temporary failure of the message.
 func TestSpecialRecipients(t *testing.T) {
 	special := &recordingSpecial{got: map[string][]string{}}
@@ -60,6 +60,7 @@ func TestSpecialRecipients(t *testing.T) {
 	c.cmd("MAIL FROM:<>", "250 ")
 	c.cmd("RCPT TO:<report@elsewhere.example>", "554 5.7.1 ")
 	c.cmd("RCPT TO:<report+abc@example.org>", "250 ")
+	c.cmd("RCPT TO:<Report+ABC@example.org>", "250 ") // the same, once
 	c.cmd("RCPT TO:<alice@example.org>", "250 ")
 	c.cmd("DATA", "354 ")
 	c.send("Subject: a report\r\n\r\nreport body\r\n.")
