@@ -205,6 +205,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			Timeout:         time.Duration(cfg.SMTP.TimeoutSeconds) * time.Second,
 			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
 			Filter:          newFilter(cfg, data.Store, logger, registry),
+			// Bulk mail's bounces, complaints and mailto unsubscribes (campaign_feedback.go).
+			SpecialRecipients: specialRecipients(cfg, data, logger),
 		}
 		go func() { s.errs <- s.smtp.Serve(l) }()
 		s.startSpamTrainer(s.smtp.Filter)

@@ -326,6 +326,7 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 		for _, q := range delivered {
 			s.record(maillog.Event{Event: "delivered", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,
 				Result: "delivered", Code: "250", Remote: sess.host, Size: q.Size})
+			s.reportOutcome(ctx, q, Outcome{Kind: Delivered, Code: 250, Enhanced: "2.0.0", RemoteMTA: sess.host})
 			if s.Metrics != nil {
 				s.Metrics.result("delivered")
 				s.Metrics.latency.Observe(now.Sub(q.QueuedAt).Seconds())
@@ -388,6 +389,7 @@ type failure struct {
 	Status    string // RFC 3463 enhanced status code, e.g. "5.1.1"
 	Text      string // the reply line, or what went wrong
 	RemoteMTA string // the host that replied, "" if none did
+	Expired   bool   // Lifetime passed with the row still failing: Permanent is set too
 	cause     error  // what the SMTP client returned, for errors.Is
 }
 

@@ -88,4 +88,17 @@
 // sender (a notification itself) that fails is logged and dropped, never bounced, so
 // notifications cannot loop. The DSN parameters are not passed on to the next hop: posthorn
 // acts as the final reporter of failures and delays, and sends no "relayed" or success notices.
+//
+// # Campaign rows
+//
+// A row with a CampaignRecipient (bulk mail, internal/campaign) is scheduled like any other,
+// but when Scheduler.Outcomes is set its attempts are reported there instead of to its sender:
+// the connection that made the attempt calls the hook with the Outcome (delivered, deferred,
+// failed permanently, or expired after Lifetime; the reply code, enhanced status code and
+// text, the remote host, the time) for each row, after the delivery journal write for a
+// delivery, after the rescheduling for a deferral, and just before the row's removal for a
+// failure. No delivery status notification, failure or delay, is sent for such a row: its
+// sender is the VERP address bounce+TOKEN@DOMAIN, and the hook is the bounce. The mail log
+// still records every attempt. A crash between a failure's hook and the row's removal repeats
+// the attempt and the hook; the campaign side takes a repeated outcome as it takes the first.
 package queue

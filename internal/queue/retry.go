@@ -22,7 +22,7 @@ func (s *Scheduler) failed(ctx context.Context, rows []store.QueuedMessage, fail
 		f := failures[i]
 		if !f.Permanent && now.Sub(q.QueuedAt) >= s.Lifetime {
 			// RFC 3463 4.4.7: delivery time expired.
-			f = &failure{Permanent: true, Code: f.Code, Status: "4.4.7", RemoteMTA: f.RemoteMTA,
+			f = &failure{Permanent: true, Expired: true, Code: f.Code, Status: "4.4.7", RemoteMTA: f.RemoteMTA,
 				Text: "delivery time expired; last error: " + f.Text}
 		}
 		if f.Permanent {
@@ -40,7 +40,8 @@ func (s *Scheduler) failed(ctx context.Context, rows []store.QueuedMessage, fail
 		}
 		s.Logger.Info("queue: deferred", "id", q.ID, "rcpt", q.Recipient, "attempts", q.Attempts+1,
 			"next", next, "err", f.Text)
-		if !q.DelayNotified && now.Sub(q.QueuedAt) >= s.DelayNotice && wants(q, "DELAY") {
+		s.reportOutcome(ctx, q, outcomeOf(f))
+		if !q.DelayNotified && now.Sub(q.QueuedAt) >= s.DelayNotice && s.wants(q, "DELAY") {
 			q.NextAttempt = next
 			delayed = append(delayed, dsnRecipient{q: q, f: f})
 		}
@@ -70,9 +71,10 @@ func (s *Scheduler) backoff(attempts int) time.Duration {
 
 // wants reports whether a row's NOTIFY asks for a notice of kind ("FAILURE" or "DELAY"); RFC
 // 3461 §4.1: without NOTIFY, failures and (our choice) delays are reported. The null sender
-// never gets one.
-func wants(q store.QueuedMessage, kind string) bool {
-	if q.Sender == "" {
+// never gets one, nor does the VERP sender of a campaign row when the Outcomes hook takes its
+// failures.
+func (s *Scheduler) wants(q store.QueuedMessage, kind string) bool {
+	if q.Sender == "" || q.CampaignRecipient != 0 && s.Outcomes != nil {
 		return false
 	}
 	if q.Notify == "" {
@@ -107,7 +109,7 @@ func (s *Scheduler) bounce(ctx context.Context, rcpts []dsnRecipient) {
 				s.Metrics.result("bounced")
 			}
 			s.Logger.Info("queue: failed", "id", r.q.ID, "from", r.q.Sender, "rcpt", r.q.Recipient, "err", r.f.Text)
-			if wants(r.q, "FAILURE") {
+			if s.wants(r.q, "FAILURE") {
 				notice = append(notice, r)
 			}
 		}
@@ -126,6 +128,10 @@ func (s *Scheduler) bounce(ctx context.Context, rcpts []dsnRecipient) {
 				}
 				continue
 			}
+		}
+		// The hook hears of a failure once, when its row leaves the queue.
+		for _, r := range group {
+			s.reportOutcome(ctx, r.q, outcomeOf(r.f))
 		}
 		s.done(ctx, ids(rowsOf(group)))
 	}

@@ -91,6 +91,12 @@ type Scheduler struct {
 	// remote 250 (see the package doc); "": none, and a crash may duplicate the transactions
 	// waiting for their removal from the store.
 	Journal string
+	// Outcomes, when set, is told the outcome of every attempt of a campaign row (one with
+	// CampaignRecipient set), in the connection that made it, before the row is removed or
+	// rescheduled: delivered, deferred, failed permanently or expired. For such rows the queue
+	// sends no delivery status notification (neither failure nor delay): the hook is the
+	// bounce. nil: campaign rows are treated like any other.
+	Outcomes func(ctx context.Context, q store.QueuedMessage, o Outcome)
 
 	journal  *doneJournal
 	mu       sync.Mutex

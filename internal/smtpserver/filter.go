@@ -117,9 +117,10 @@ func (s *session) filterRcpt(rcpt string) error {
 	return e
 }
 
-// newSpool returns the spool the message waits in for the verdict; nil without the filter.
+// newSpool returns the spool the message waits in for the verdict, or for the special
+// recipients (special.go); nil without either.
 func (s *session) newSpool() *spool {
-	if s.filterTx == nil {
+	if s.filterTx == nil && len(s.special) == 0 {
 		return nil
 	}
 	return &spool{dir: s.server.SpoolDir}
@@ -127,13 +128,13 @@ func (s *session) newSpool() *spool {
 
 // filterData runs the body checks on the spooled message (our Received header, receivedLen
 // octets, and the message) and, when they accept, writes it into body as it will be stored.
-// When they refuse, the error is the reply and body is left for the caller to abort. The spool
-// is closed either way. Without the filter the message is in body already.
+// When they refuse, the error is the reply and body is left for the caller to abort. The
+// caller closes the spool (special recipients read it after the verdict). Without the filter
+// the message is in body already.
 func (s *session) filterData(body *delivery.Draft, sp *spool, receivedLen int) (*filter.Verdict, error) {
 	if sp == nil {
 		return &filter.Verdict{}, nil
 	}
-	defer sp.Close()
 	ids := make([]int64, len(s.accounts))
 	for i, acc := range s.accounts {
 		ids[i] = acc.ID

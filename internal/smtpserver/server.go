@@ -22,6 +22,13 @@
 // the body is fsync'd and the rows are committed. A message refused at any point leaves
 // nothing: Data defers the draft's Abort, which does nothing once the draft is committed.
 //
+// Server.SpecialRecipients, when set, takes the mail of addresses that are no mailbox (the
+// campaign feedback addresses: bounce+TOKEN@ and unsubscribe+TOKEN@ of a local domain, and the
+// abuse address): claimed at RCPT before the resolution above, accepted from any sender, and
+// handed over at the end of data instead of going to a mailbox, with 250 only once it has
+// recorded what it needs; such a message is not judged by the inbound filter's body checks
+// unless the transaction has ordinary recipients too (special.go).
+//
 // Each session has a context (session.ctx) that every DNS check, filter step, store call and
 // the commit run under: it ends with the session (QUIT, disconnect, timeout), and Shutdown
 // cancels it for the sessions still open when it stops waiting.
@@ -97,6 +104,9 @@ type Server struct {
 	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH
 	// required, sender ownership, sending limits, DKIM signing, remote recipients queued.
 	Submission *Submission
+	// SpecialRecipients, on the MX, takes the mail of addresses that are no mailbox (the
+	// campaign feedback addresses, special.go); nil: none.
+	SpecialRecipients SpecialRecipients
 
 	initOnce sync.Once
 	smtp     *smtp.Server

@@ -41,6 +41,7 @@ type session struct {
 	rcpts      []string
 	accounts   []store.Account // deduplicated: one copy per account
 	accountIDs map[int64]bool
+	special    []address.Address // claimed by Server.SpecialRecipients (special.go), also in rcpts
 
 	filterConn *filter.Connection  // the inbound filter's state of this connection (filter.go)
 	filterTx   *filter.Transaction // the inbound filter's checks of this transaction
@@ -97,6 +98,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		s.reject(to, "bad-address", errBadAddress)
 		return errBadAddress
+	}
+	if handled, err := s.claimSpecial(a); handled {
+		return err
 	}
 	if err := s.filterRcptAttempt(a.String()); err != nil {
 		return err
@@ -174,6 +178,7 @@ func (s *session) reset() {
 	s.rcpts = nil
 	s.accounts = nil
 	s.accountIDs = map[int64]bool{}
+	s.special = nil
 	s.filterClose()
 }
 
@@ -234,9 +239,31 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.checkQuota(rcpt, size); err != nil {
 		return err
 	}
-	verdict, err := s.filterData(draft, spool, len(received))
-	if err != nil {
+	// Only mailboxes' copies are judged by the filter (special.go); special recipients get
+	// the spooled message.
+	ordinary := len(s.rcpts) > len(s.special)
+	verdict := &filter.Verdict{}
+	switch {
+	case ordinary && s.filterTx != nil:
+		if verdict, err = s.filterData(draft, spool, len(received)); err != nil {
+			return err
+		}
+	case ordinary && spool != nil:
+		if err := copySpool(draft, spool); err != nil {
+			s.logger.Error("write message", "err", err)
+			s.reject(rcpt, "storage-failed", errTempStore)
+			return errTempStore
+		}
+	}
+	if err := s.deliverSpecial(spool, draft.ID()); err != nil {
 		return err
+	}
+	if !ordinary {
+		s.server.Metrics.received(size, stats.receivedHeaders, time.Since(start))
+		return nil // the draft is aborted: no mailbox gets the message
+	}
+	if len(s.special) > 0 {
+		rcpt = strings.Join(s.ordinaryRcpts(), ",")
 	}
 	size = draft.Size()
 	targets := make([]store.Target, len(s.accounts))
