@@ -43,7 +43,7 @@ func (r *recordingStore) AddEvents(ctx context.Context, events []store.Event) er
 // public routes served over real HTTP.
 type publicEnv struct {
 	*mailenv.Env
-	t       *testing.T
+	t       testing.TB
 	cs      store.CampaignStore
 	rec     *recordingStore
 	svc     *campaign.Service
@@ -58,9 +58,10 @@ type publicEnv struct {
 	links   []string        // the campaign's links: links[i] has index i+1
 	closed  bool
 	client  *http.Client
+	handler http.Handler
 }
 
-func newPublicEnv(t *testing.T, tune ...func(*config.Campaign)) *publicEnv {
+func newPublicEnv(t testing.TB, tune ...func(*config.Campaign)) *publicEnv {
 	t.Helper()
 	e := &publicEnv{t: t, Env: mailenv.NewWithPasswordHash(t, "mx.example.org", "")}
 	ctx := t.Context()
@@ -123,8 +124,8 @@ func newPublicEnv(t *testing.T, tune ...func(*config.Campaign)) *publicEnv {
 	e.tracker = campaign.NewTracker(e.svc, campaign.TrackerConfig{Campaign: cc,
 		Outbox: &campaign.Outbox{Store: e.Store, Committer: e.Committer}, Logger: e.Logger})
 	t.Cleanup(e.close)
-	h := Handler(prometheus.NewRegistry(), pinger{}, MetricsAccess{}, e.Logger, CampaignRoutes(e.tracker, e.Logger))
-	e.srv = httptest.NewServer(h)
+	e.handler = Handler(prometheus.NewRegistry(), pinger{}, MetricsAccess{}, e.Logger, CampaignRoutes(e.tracker, e.Logger))
+	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	e.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
@@ -179,7 +180,7 @@ func (e *publicEnv) do(method, path, contentType, body string, header ...string)
 }
 
 // pathOf is the path of a public URL made by campaign.Links.
-func pathOf(t *testing.T, raw string) string {
+func pathOf(t testing.TB, raw string) string {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
