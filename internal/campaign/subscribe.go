@@ -124,7 +124,7 @@ func (t *Tracker) Subscribe(ctx context.Context, req FormRequest) (FormStatus, e
 	case l.OptIn == store.OptInDouble && !t.form.perAddress.allow(addr, now):
 		return answer, nil
 	}
-	c := store.Consent{At: now, Source: store.SourceForm, IP: TruncateIP(req.IP), Text: req.ConsentText, Tracking: req.Tracking}
+	c := store.Consent{At: now, Source: store.SourceForm, IP: t.consentIP(req.IP), Text: req.ConsentText, Tracking: req.Tracking}
 	status := initialStatus(l, false)
 	saved, err := t.svc.Store.SubscribeToList(ctx, l.ID, []store.SubscribeRequest{{Subscriber: sub, Status: status, Consent: c}})
 	if err != nil {
@@ -251,7 +251,7 @@ func (t *Tracker) ConfirmSubscription(ctx context.Context, tok, ip, consentText 
 	if err != nil {
 		return Confirmation{}, err
 	}
-	in := SubscriberInput{Source: store.SourceForm, IP: ip, ConsentText: strings.TrimSpace(consentText)}
+	in := SubscriberInput{Source: store.SourceForm, IP: t.consentIP(ip), ConsentText: strings.TrimSpace(consentText)}
 	if err := t.svc.Confirm(ctx, subID, listID, in); err != nil {
 		return Confirmation{}, fmt.Errorf("confirm subscription: %w", err)
 	}

@@ -41,6 +41,8 @@ import (
 //     agent, no IP — it still counts for the campaign, human or machine apart. Otherwise the
 //     event carries the recipient, the user agent (at most maxUserAgent bytes, valid UTF-8) and
 //     the IP as [campaign] track_ip says (none, truncated: IPv4 /24 and IPv6 /48, or full).
+//     Consent records (subscribe, confirm, unsubscribe) keep the truncated IP, or none with
+//     track_ip "none".
 //   - Writes are bounded: events go through a buffered writer that records them in batches of
 //     at most eventBatch, one transaction each, at least every eventFlush and at Close, so a
 //     flood of pixel fetches costs a few transactions a second. When the buffer is full, a
@@ -210,6 +212,15 @@ func (t *Tracker) keepIP(ip string) string {
 	default:
 		return TruncateIP(ip)
 	}
+}
+
+// consentIP is the client address a consent record keeps: truncated (IPv4 /24, IPv6 /48), or
+// nothing when track_ip is "none". A consent record never keeps a full address.
+func (t *Tracker) consentIP(ip string) string {
+	if t.trackIP == "none" {
+		return ""
+	}
+	return TruncateIP(ip)
 }
 
 // boundText cuts s to at most n bytes of valid UTF-8.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	neturl "net/url"
 	"time"
 
 	"posthorn/internal/address"
@@ -64,6 +65,9 @@ func (t *Tracker) Click(ctx context.Context, tok string, req TrackRequest) (stri
 	} else if err != nil {
 		return "", err
 	}
+	if !redirectable(url) {
+		return "", ErrUnknownToken
+	}
 	tg, err := t.lookup(ctx, token.Recipient{Campaign: click.Campaign, Recipient: click.Recipient})
 	if err != nil {
 		return "", err
@@ -84,6 +88,14 @@ func (t *Tracker) Click(ctx context.Context, tok string, req TrackRequest) (stri
 		return "", err
 	}
 	return url, nil
+}
+
+// redirectable reports whether a link's target is an absolute http or https URL, the only
+// kind render tracks: a link table holding anything else (javascript:, data:) is never
+// redirected to.
+func redirectable(target string) bool {
+	u, err := neturl.Parse(target)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // viewURL is the view-in-browser URL of r, as Links gives it.

@@ -243,3 +243,23 @@ func TestEventWriterFlushes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling interval of the wait, not a fixed wait
 	}
 }
+
+// TestKeepIP: track_ip decides what an event keeps; a consent record keeps at most the
+// truncated address.
+func TestKeepIP(t *testing.T) {
+	for _, c := range []struct{ mode, ip, event, consent string }{
+		{"truncated", "192.0.2.77", "192.0.2.0", "192.0.2.0"},
+		{"truncated", "2001:db8:1:2::9", "2001:db8:1::", "2001:db8:1::"},
+		{"full", "::ffff:192.0.2.77", "192.0.2.77", "192.0.2.0"},
+		{"none", "192.0.2.77", "", ""},
+		{"full", "not an address", "", ""},
+	} {
+		tr := &Tracker{trackIP: c.mode}
+		if got := tr.keepIP(c.ip); got != c.event {
+			t.Errorf("%s %s: event keeps %q, want %q", c.mode, c.ip, got, c.event)
+		}
+		if got := tr.consentIP(c.ip); got != c.consent {
+			t.Errorf("%s %s: consent keeps %q, want %q", c.mode, c.ip, got, c.consent)
+		}
+	}
+}

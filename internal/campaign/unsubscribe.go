@@ -65,7 +65,7 @@ func (t *Tracker) leave(ctx context.Context, subscriberID int64, lists []int64, 
 		if cur.Status == store.StatusUnsubscribed {
 			continue
 		}
-		c := store.Consent{At: t.svc.now(), Source: store.SourceForm, IP: TruncateIP(ip), Text: why}
+		c := store.Consent{At: t.svc.now(), Source: store.SourceForm, IP: t.consentIP(ip), Text: why}
 		if err := t.svc.Store.SetSubscriptionStatus(ctx, subscriberID, id, store.StatusUnsubscribed, c); err != nil &&
 			!errors.Is(err, store.ErrNotFound) {
 			return changed, fmt.Errorf("unsubscribe from list %d: %w", id, err)

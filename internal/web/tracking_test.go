@@ -196,3 +196,16 @@ func TestEventBatches(t *testing.T) {
 		t.Errorf("%d fetches cost %d transactions", fetches, e.rec.batches)
 	}
 }
+
+// TestClickOnlyHTTP: a link table entry that is not an http(s) URL is never redirected to.
+func TestClickOnlyHTTP(t *testing.T) {
+	e := newPublicEnv(t)
+	const bad = "javascript:alert(1)"
+	if err := e.cs.SetCampaignLinks(t.Context(), e.camp.ID, []string{"", bad}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := e.do("GET", pathOf(t, e.links0(e.carol).ClickURL(1, bad)), "", "")
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Location") != "" {
+		t.Errorf("click to %s = %d, Location %q", bad, resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
