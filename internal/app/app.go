@@ -91,6 +91,8 @@ type Server struct {
 	queue       *queue.Scheduler // the outbound queue
 	http        *http.Server
 	mailLog     io.Closer
+	// stopTracker records the campaign events still buffered (campaign_web.go).
+	stopTracker func()
 
 	// stopSpamTrainer stops the spam trainer (spam.go) and waits for it.
 	stopSpamTrainer func()
@@ -288,7 +290,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		for _, n := range cfg.HTTP.MetricsNetworks {
 			access.Networks = append(access.Networks, netip.MustParsePrefix(n)) // validated
 		}
-		handler := web.Handler(registry, data.Store, access, logger)
+		campaignRoutes, err := s.campaignRoutes(cfg, data.Store, s.committer, logger)
+		if err != nil {
+			return nil, listening, err
+		}
+		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes)
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}
@@ -372,6 +378,9 @@ func (s *Server) Shutdown() error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
+	if s.stopTracker != nil {
+		s.stopTracker() // its events, now that no request adds one
+	}
 	if s.smtp != nil {
 		errs = append(errs, s.smtp.Shutdown(ctx))
 		if f := s.smtp.Filter; f != nil && f.Clamd != nil {
@@ -404,6 +413,9 @@ func (s *Server) Shutdown() error {
 func (s *Server) closeAll() {
 	for _, l := range s.listeners {
 		_ = l.Close()
+	}
+	if s.stopTracker != nil {
+		s.stopTracker() // a second call returns at once
 	}
 	if s.stopSpamTrainer != nil {
 		s.stopSpamTrainer()

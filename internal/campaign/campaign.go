@@ -29,6 +29,11 @@
 //
 // The suppression ledger (address, reason, source, time, optional expiry) is checked by every
 // sending path; here it is managed (add, remove, list, import from a file of addresses).
+//
+// The public side — the open pixel, tracked links, the view in a browser, unsubscribe and
+// preferences by token, the subscription form and its confirmation — is the Tracker
+// (track.go says how it treats hostile input, subscribe.go how the form avoids mailing
+// strangers), which internal/web serves.
 package campaign
 
 import (

@@ -1,6 +1,9 @@
-// Package web is posthorn's one HTTP server. For now it serves GET /healthz (200 "ok" when the
-// store answers, 503 otherwise) and GET /metrics (Prometheus text format); the admin UI, JSON API,
-// tracking and autoconfig endpoints join it later.
+// Package web is posthorn's one HTTP server. It serves GET /healthz (200 "ok" when the store
+// answers, 503 otherwise), GET /metrics (Prometheus text format) and, with CampaignRoutes, the
+// public endpoints of bulk mail: the open pixel, tracked links, the view in a browser,
+// unsubscribe (RFC 8058 one-click) and preferences, the subscription form and its
+// confirmation (tracking.go explains how they treat hostile input); the admin UI, JSON API
+// and autoconfig endpoints join it later.
 //
 // GET /metrics tells how much mail the server handles and for how many users, so it is served
 // only to clients in MetricsAccess.Networks (loopback by default) or with its bearer token
@@ -58,9 +61,12 @@ func (a MetricsAccess) allows(r *http.Request) bool {
 	return false
 }
 
-// Handler returns the HTTP routes.
-func Handler(gatherer prometheus.Gatherer, health Pinger, access MetricsAccess, logger *slog.Logger) http.Handler {
+// Handler returns the HTTP routes, with those of routes (CampaignRoutes) added.
+func Handler(gatherer prometheus.Gatherer, health Pinger, access MetricsAccess, logger *slog.Logger, routes ...Routes) http.Handler {
 	mux := http.NewServeMux()
+	for _, add := range routes {
+		add(mux)
+	}
 	metrics := promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if !access.allows(r) {
