@@ -5,7 +5,7 @@
 // Start order: listeners bound, mail log opened, certificates read, then (started as root) the
 // switch to server.user (privileges.go); data (store, blobs), orphan sweep, DKIM keys of domains without them,
 // committer, authenticator, SMTP, submission, IMAP, POP3 and HTTP servers, then the
-// outbound queue scheduler.
+// outbound queue scheduler and the campaign sender.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
 // the same grace), then the committer drains and the store closes.
@@ -96,6 +96,8 @@ type Server struct {
 
 	// stopSpamTrainer stops the spam trainer (spam.go) and waits for it.
 	stopSpamTrainer func()
+	// stopCampaignSender stops the campaign sender (campaign_sender.go) and waits for it.
+	stopCampaignSender func()
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -317,6 +319,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
 		return nil, listening, err
 	}
+	if err := s.startCampaignSender(); err != nil {
+		return nil, listening, err
+	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -422,6 +427,9 @@ func (s *Server) closeAll() {
 	}
 	if s.stopIndexer != nil {
 		s.stopIndexer()
+	}
+	if s.stopCampaignSender != nil {
+		s.stopCampaignSender() // before the committer closes: the messages in hand are committed
 	}
 	if s.committer != nil {
 		s.committer.Close()
