@@ -34,6 +34,40 @@
 // preferences by token, the subscription form and its confirmation — is the Tracker
 // (track.go says how it treats hostile input, subscribe.go how the form avoids mailing
 // strangers), which internal/web serves.
+//
+// Campaigns (lifecycle.go). A template is a subject and bodies (Go templates, package render),
+// compiled when saved so a syntax error is refused then; a campaign copies its template's
+// content when created (editing the template later changes no campaign). A campaign's From is
+// on a local domain, refused otherwise with field "from". Its life: draft -> scheduled ->
+// running <-> paused -> finished, and cancelled from any status before finished; every move is
+// one SetCampaignStatus with the statuses it may come from, so two interfaces racing cannot
+// resume a cancelled campaign.
+//
+// Sending (send.go, send_loop.go). Sender.Start checks before anything is queued: a public URL
+// for the links (every message has an unsubscribe link), the content compiled with the link
+// table stored for the campaign (link indexes survive restarts; links found at render time are
+// stored as they appear), and render.Check over one confirmed subscriber of each attribute
+// shape of the audience (streamed once, page by page). A failure leaves the campaign as it was
+// and names the subscriber and the field. Then FillRecipients builds the send ledger and the
+// campaign runs. The loop of Sender.Run rereads the campaigns between batches: it starts the
+// scheduled ones whose time has come (checking them again; one that fails goes back to draft)
+// and sends a batch of each running one in turn, reading pending ledger rows in id order. A
+// row no longer eligible (unsubscribed, suppressed, deleted since the start) is skipped; the
+// others are rendered by a fixed number of workers (4 rendered messages at most, whatever the
+// audience) and committed through the Outbox at bulk priority with the VERP sender and the row's
+// id, so the store moves the row pending -> queued in the transaction that queues its message:
+// after a crash the loop resumes at the first pending row and never queues a row twice (a
+// conflict from the store means the row was queued already). A local recipient is delivered at
+// once and its row marked delivered just after (a crash between the two can deliver one local
+// copy twice). A render error or an unknown local address skips the row, logged; other errors
+// leave it pending for the next pass. A campaign's rate cap is a token bucket (one second's
+// worth at most at once) on top of the queue's limits; a pause or cancel is seen within a second,
+// also during a rate wait. When no pending row is left the campaign is finished. In an anonymous
+// campaign the tracking links (open, click, view) carry recipient 0; the unsubscribe and
+// preferences links and the VERP address keep the recipient, since they act on the person. Test
+// sends go to the addresses given, "[test]" before the subject, rendered with the address's
+// subscriber record or the audience's first subscriber, untracked, outside the ledger, and not to
+// a suppressed address.
 package campaign
 
 import (

@@ -211,8 +211,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := e.sender.Start(ctx, c.ID); err == nil {
 		t.Error("a cancelled campaign started")
 	}
-	noURL := *e.sender
-	noURL.PublicURL = ""
+	noURL := &Sender{Service: e.svc, Outbox: e.sender.Outbox}
 	d := e.campaign(t, CampaignInput{Name: "july", Lists: []string{"news"}})
 	if _, err := noURL.Start(ctx, d.ID); err == nil || !strings.Contains(err.Error(), "public_url") {
 		t.Errorf("start without public_url: %v", err)
