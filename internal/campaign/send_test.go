@@ -563,3 +563,27 @@ func TestBucket(t *testing.T) {
 	}
 
 }
+
+// TestScheduledCheckFails: a scheduled campaign is checked again when its time comes, against
+// the audience of then; one that fails goes back to draft with nothing queued.
+func TestScheduledCheckFails(t *testing.T) {
+	e := newSendEnv(t)
+	ctx := t.Context()
+	mustList(t, e.svc, "news", "")
+	e.subscribe(t, "ann@remote.example", "news", map[string]any{"plan": "gold"})
+	c := e.campaign(t, CampaignInput{Name: "june", Subject: `{{attr "plan"}} news`, Text: "Hi", Lists: []string{"news"}})
+	if err := e.sender.Schedule(ctx, c.ID, e.now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	e.subscribe(t, "bob@remote.example", "news", nil) // a shape without plan
+	e.advance(time.Minute)
+	if _, err := e.sender.round(ctx, map[int64]*run{}); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.status(t, c.ID); s != store.CampaignDraft {
+		t.Errorf("status %s, want draft", s)
+	}
+	if q := e.queued(t); len(q) != 0 {
+		t.Errorf("%d queued", len(q))
+	}
+}
