@@ -386,4 +386,3 @@ func (b *bucket) take(now time.Time) time.Duration {
 	}
 	return time.Duration(math.Ceil((1 - b.tokens) / rate * float64(time.Second)))
 }
-
