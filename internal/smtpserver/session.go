@@ -234,7 +234,7 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.checkQuota(rcpt, size); err != nil {
 		return err
 	}
-	verdict, err := s.filterData(draft, spool, len(received))
+	verdict, parsed, err := s.filterData(draft, spool, len(received))
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *session) Data(r io.Reader) error {
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: s.mailbox(verdict, acc.ID)}
 	}
-	committed, err := s.commit(draft, rcpt, targets, nil)
+	committed, err := s.commit(draft, rcpt, delivery.Message{Targets: targets, Parsed: parsed})
 	if err != nil {
 		return err
 	}
@@ -295,11 +295,11 @@ func (s *session) checkQuota(rcpt string, size int64) error {
 	return nil
 }
 
-// commit commits the draft to targets and the outbound queue in one transaction (delivery
+// commit commits the draft to m's targets and the outbound queue in one transaction (delivery
 // analyses it and makes it durable first); on failure the body is gone and the error is the
 // reply.
-func (s *session) commit(draft *delivery.Draft, rcpt string, targets []store.Target, outbound []store.Outbound) (delivery.Committed, error) {
-	committed, err := draft.Commit(s.ctx, delivery.Message{Targets: targets, Outbound: outbound})
+func (s *session) commit(draft *delivery.Draft, rcpt string, m delivery.Message) (delivery.Committed, error) {
+	committed, err := draft.Commit(s.ctx, m)
 	if err != nil {
 		s.logger.Error("commit message", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)
