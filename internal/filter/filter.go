@@ -25,7 +25,8 @@
 // the one sent; every check's reasons are kept. DMARC p=reject gives 550 5.7.1 (or Junk when
 // DMARCRejectToJunk is set), p=quarantine gives Junk. A virus gives 554 5.7.1 with the signature
 // in the mail log only; clamd unreachable or too slow gives 451 4.7.1, or, with ClamdFailOpen,
-// acceptance with the header X-Posthorn-Virus-Scan: unavailable. The spam classifier decides per
+// acceptance with the header X-Posthorn-Virus-Scan: unavailable; with Clamd.AttachmentsOnly, a
+// message of text alone is not sent to clamd (clamdscan.go). The spam classifier decides per
 // recipient account (JunkAccounts); it rejects the message only when it would reject it for
 // every recipient, and sends the copy of a recipient it would reject for to Junk otherwise.
 //
