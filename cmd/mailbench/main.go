@@ -85,5 +85,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newFillCommand())
 	root.AddCommand(newSinkCommand())
 	root.AddCommand(newLoginCommand())
+	root.AddCommand(newDNSCommand())
 	return root
 }

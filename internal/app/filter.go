@@ -52,7 +52,7 @@ func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry 
 	}
 	if fc.Clamd.Address != "" {
 		f.Clamd = &filter.Clamd{Address: fc.Clamd.Address, Timeout: time.Duration(fc.Clamd.TimeoutSeconds) * time.Second,
-			MaxSize: int64(fc.Clamd.MaxScanMiB) << 20}
+			MaxSize: int64(fc.Clamd.MaxScanMiB) << 20, AttachmentsOnly: fc.Clamd.Scan == "attachments"}
 	}
 	if fc.Attachments.Enabled {
 		f.Attachments = &filter.AttachmentPolicy{BlockedExtensions: fc.Attachments.BlockedExtensions}
@@ -69,7 +69,7 @@ func newFilter(cfg config.Config, st store.Store, logger *slog.Logger, registry 
 		f.Spam = filter.Spam{Classifier: c}
 	}
 	logger.Info("inbound filter", "authentication", f.Auth != nil, "dmarc_reject", fc.DMARCReject,
-		"spam", f.Spam != nil, "clamd", fc.Clamd.Address, "clamd_fail", fc.Clamd.Fail,
+		"spam", f.Spam != nil, "clamd", fc.Clamd.Address, "clamd_fail", fc.Clamd.Fail, "clamd_scan", fc.Clamd.Scan,
 		"attachments", f.Attachments != nil, "greylist", f.Greylist != nil, "dnsbl", fc.DNSBL,
 		"exempt", fc.ExemptNetworks)
 	return f

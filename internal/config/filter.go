@@ -55,6 +55,10 @@ type FilterClamd struct {
 	// When clamd is down or too slow: "tempfail" (451 4.7.1, the sender retries) or "accept"
 	// (deliver with X-Posthorn-Virus-Scan: unavailable). Default: "tempfail".
 	Fail string `toml:"fail"`
+	// Which messages go to clamd: "attachments" (those with a part that can carry malware: a
+	// part that is not text, a text part named as a file, or an inline-encoded file in text;
+	// sent whole) or "all". Default: "attachments".
+	Scan string `toml:"scan"`
 }
 
 // FilterAttachments configures the built-in attachment policy.
@@ -89,7 +93,7 @@ func DefaultFilter() Filter {
 		ConnectionsPerMinuteNetwork: 300,
 		RecipientsPerMinute:         600,
 		RecipientsPerMinuteNetwork:  3000,
-		Clamd:                       FilterClamd{TimeoutSeconds: 30, MaxScanMiB: 25, Fail: "tempfail"},
+		Clamd:                       FilterClamd{TimeoutSeconds: 30, MaxScanMiB: 25, Fail: "tempfail", Scan: "attachments"},
 		Attachments:                 FilterAttachments{Enabled: true, BlockedExtensions: []string{}},
 		Greylist:                    FilterGreylist{DelaySeconds: 300, ExpiryDays: 35},
 		Spam:                        DefaultFilterSpam(),
@@ -155,6 +159,11 @@ func (f Filter) validate() error {
 	case "tempfail", "accept":
 	default:
 		return fmt.Errorf("key filter.clamd.fail: %q is not one of tempfail, accept", f.Clamd.Fail)
+	}
+	switch f.Clamd.Scan {
+	case "attachments", "all":
+	default:
+		return fmt.Errorf("key filter.clamd.scan: %q is not one of attachments, all", f.Clamd.Scan)
 	}
 	for _, e := range f.Attachments.BlockedExtensions {
 		if e == "" || e != strings.ToLower(e) || strings.ContainsAny(e, "./\\ ") {

@@ -14,6 +14,7 @@ func TestFilterValidation(t *testing.T) {
 		"[filter.clamd]\naddress = \"unix:clamd.ctl\"":          "filter.clamd.address",
 		"[filter.clamd]\naddress = \"localhost\"":               "filter.clamd.address",
 		"[filter.clamd]\nfail = \"ignore\"":                     "filter.clamd.fail",
+		"[filter.clamd]\nscan = \"text\"":                       "filter.clamd.scan",
 		"[filter.clamd]\ntimeout_seconds = 0":                   "filter.clamd.timeout_seconds",
 		"[filter.attachments]\nblocked_extensions = [\".iso\"]": "filter.attachments.blocked_extensions",
 		"[filter.greylist]\ndelay_seconds = 0":                  "filter.greylist.delay_seconds",

@@ -205,6 +205,12 @@ max_scan_mib = 25
 # When clamd is down or too slow: "tempfail" (451 4.7.1, the sender retries later) or "accept"
 # (deliver with the header X-Posthorn-Virus-Scan: unavailable).
 fail = "tempfail"
+# Which messages are sent to clamd: "attachments", those with a part that can carry malware (a
+# part that is not text, a text part named as a file, or uuencoded, yEnc or BinHex text), whole;
+# or "all", text-only messages too, for signature databases that match text (phishing and spam
+# signatures such as Sanesecurity's). Malware needs a file to run: text-only mail, most mail,
+# skips the scan.
+scan = "attachments"
 
 [filter.attachments]
 # Refuse executables, scripts (by content type, extension and first bytes, also inside zip

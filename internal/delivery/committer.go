@@ -14,7 +14,9 @@
 //
 // Draft.Commit parses the message in the caller's goroutine (message.Parse: the envelope and
 // body structure IMAP serves from then on, computed once; the searchable text too with
-// Message.IndexText), then hands it to the committer. One committer goroutine takes every
+// Message.IndexText), unless the writer hands in its parse (Message.Parsed: SMTP's inbound
+// filter parses the message once for its checks and the commit), then hands it to the
+// committer. One committer goroutine takes every
 // commit that is waiting, makes all their bodies durable together (bodystore.Store.SyncAll:
 // for files, one sync — syncfs of the blob filesystem — however many bodies), writes all their rows
 // in one store transaction (one WAL fsync), and only then releases every caller. So the cost

@@ -35,6 +35,11 @@ type Message struct {
 	// single writer's time per KiB of text, which would halve durable intake of SMTP deliveries
 	// if done in their transaction; until then IMAP SEARCH answers it by reading it.
 	IndexText bool
+	// Parsed is the message's parse (message.Parse's result for the very octets written),
+	// when the writer has it already: SMTP's inbound filter parses the message once for its
+	// checks and for the commit. nil, or one whose size is not the draft's: Commit parses the
+	// body.
+	Parsed *message.Parsed
 }
 
 // Committed is what a successful commit made.
@@ -79,10 +84,13 @@ func (d *Draft) Commit(ctx context.Context, m Message) (Committed, error) {
 		return Committed{}, ErrDraftDone
 	}
 	d.done = true // from here on the body is the committer's, or deleted
-	parsed, err := message.Parse(d.body, d.body.Size())
-	if err != nil {
-		// The parser never refuses a message; an error here is an I/O error.
-		return Committed{}, errors.Join(fmt.Errorf("analyze message: %w", err), d.body.Abort())
+	parsed := m.Parsed
+	if parsed == nil || parsed.Size != d.body.Size() {
+		var err error
+		if parsed, err = message.Parse(d.body, d.body.Size()); err != nil {
+			// The parser never refuses a message; an error here is an I/O error.
+			return Committed{}, errors.Join(fmt.Errorf("analyze message: %w", err), d.body.Abort())
+		}
 	}
 	env, structure, err := parsed.Marshal()
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/emersion/go-message"
+	"posthorn/internal/message"
 )
 
 // AttachmentPolicy refuses messages that carry executables, scripts or macro-enabled Office
@@ -25,8 +25,10 @@ import (
 //
 // Walking is bounded: at most MaxParts MIME parts and MaxZipEntries entries per archive, MIME
 // nesting and zip nesting limited, a nested zip opened only up to 8 MiB uncompressed. A part's
-// decoded body is held in memory up to 256 KiB and in a temporary file beyond. A malformed
-// message is judged on what could be read; it is never refused for being malformed.
+// decoded body is held in memory up to 256 KiB and in a temporary file beyond. The MIME
+// structure is internal/message's, parsed once for every check of the body stage; a malformed
+// message is judged on the structure message.Parse reads in it, and never refused for being
+// malformed.
 type AttachmentPolicy struct {
 	// BlockedExtensions are extensions refused besides the built-in ones, lower case, without
 	// the dot ("iso", "img").
@@ -113,31 +115,46 @@ func set(words ...string) map[string]bool {
 	return m
 }
 
-// check is the body stage's attachment check.
-func (p *AttachmentPolicy) check(r io.Reader) []decision {
-	found, err := p.Scan(r)
+// check is the body stage's attachment check of the message r, parsed.
+func (p *AttachmentPolicy) check(r io.ReaderAt, parsed *message.Parsed) []decision {
+	if parsed == nil { // the message could not be read
+		return []decision{note(Reason{Name: "attachment-error"})}
+	}
+	found, err := p.ScanParsed(r, parsed)
 	if found != nil {
 		return []decision{reject(Reason{Name: "attachment-" + found.Kind, Detail: found.File + " by " + found.Why},
 			554, [3]int{5, 7, 1}, "Message rejected: attachment type not allowed")}
 	}
-	if err != nil && !errors.Is(err, errMalformed) {
+	if err != nil {
 		return []decision{note(Reason{Name: "attachment-error"})}
 	}
 	return nil
 }
 
-// errMalformed marks MIME structure that could not be read to the end.
-var errMalformed = errors.New("malformed MIME")
-
-// Scan walks the message r and returns the first attachment the policy refuses, or nil. An
-// error says the walk ended early: malformed MIME (wrapping errMalformed) or an I/O error.
+// Scan reads the message r and returns the first attachment the policy refuses, or nil; see
+// ScanParsed. The message is held as an attachment's body is, in memory or a temporary file.
 func (p *AttachmentPolicy) Scan(r io.Reader) (*Finding, error) {
-	w := &walker{p: p, extra: set(p.BlockedExtensions...)}
-	e, err := message.Read(bufio.NewReader(r))
-	if err != nil && e == nil {
-		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	s, err := newSpool(r, p.TempDir)
+	if err != nil {
+		return nil, err
 	}
-	err = w.entity(e, 0)
+	defer s.Close()
+	parsed, err := message.Parse(s.r, s.size)
+	if err != nil {
+		return nil, err
+	}
+	return p.ScanParsed(s.r, parsed)
+}
+
+// ScanParsed walks the message r, parsed (message.Parse's result, which the body stage shares
+// between its checks), and returns the first attachment the policy refuses, or nil. An error
+// is an I/O error, which ended the walk early.
+func (p *AttachmentPolicy) ScanParsed(r io.ReaderAt, parsed *message.Parsed) (*Finding, error) {
+	w := &walker{p: p, extra: set(p.BlockedExtensions...)}
+	err := w.walk(&stickyReaderAt{r: r}, parsed.Root, 0)
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	return w.found, err
 }
 
@@ -151,55 +168,65 @@ type walker struct {
 // errStop ends the walk once something is found or a bound is reached.
 var errStop = errors.New("stop")
 
-func (w *walker) entity(e *message.Entity, depth int) error {
-	err := w.walk(e, depth)
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	return err
-}
-
-func (w *walker) walk(e *message.Entity, depth int) error {
+// walk judges pt and the parts below it; src is the message pt belongs to.
+func (w *walker) walk(src *stickyReaderAt, pt *message.Part, depth int) error {
 	w.parts++
 	if w.parts > w.limit(w.p.MaxParts, defaultParts) || depth > maxMIMEDepth {
 		return errStop
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				if part == nil {
-					return fmt.Errorf("%w: %w", errMalformed, err)
-				}
-			}
-			if err := w.walk(part, depth+1); err != nil {
+	switch {
+	case pt.IsMultipart():
+		for _, c := range pt.Parts {
+			if err := w.walk(src, c, depth+1); err != nil {
 				return err
 			}
 		}
+		return src.err
+	case pt.IsMessage():
+		return w.walk(src, pt.Message, depth+1)
+	case isMessageType(pt) && (pt.Encoding == "base64" || pt.Encoding == "quoted-printable"):
+		// An encapsulated message that message.Parse leaves whole, being encoded (base64 or
+		// quoted-printable, which RFC 2046 §5.2.1 forbids but senders do): decoded and walked.
+		return w.encodedMessage(src, pt, depth)
 	}
-	mediaType, params, _ := e.Header.ContentType()
-	if mediaType == "message/rfc822" || mediaType == "message/global" {
-		inner, err := message.Read(bufio.NewReader(e.Body))
-		if inner == nil {
-			return fmt.Errorf("%w: %w", errMalformed, err)
-		}
-		return w.walk(inner, depth+1)
+	return w.leaf(src, pt)
+}
+
+// isMessageType reports whether pt is declared message/rfc822 or message/global.
+func isMessageType(pt *message.Part) bool {
+	return pt.Type == "message" && (pt.Subtype == "rfc822" || pt.Subtype == "global")
+}
+
+// encodedMessage decodes the body of a message part with a transfer encoding, parses it and
+// walks it.
+func (w *walker) encodedMessage(src *stickyReaderAt, pt *message.Part, depth int) error {
+	s, err := newSpool(message.DecodedBody(src.section(pt), pt), w.p.TempDir)
+	if err != nil {
+		return err
 	}
-	return w.leaf(e, mediaType, params)
+	defer s.Close()
+	inner, err := message.Parse(s.r, s.size)
+	if err != nil {
+		return err
+	}
+	return w.walk(&stickyReaderAt{r: s.r}, inner.Root, depth+1)
+}
+
+// fileName is the file name a part gives: Content-Disposition's filename, or else
+// Content-Type's name (RFC 2231 and RFC 2047 encodings decoded).
+func fileName(pt *message.Part) string {
+	name := message.ParamValue(pt.DispositionParams, "filename")
+	if name == "" {
+		name = message.ParamValue(pt.Params, "name")
+	}
+	return decodeWords(name)
 }
 
 // leaf judges one body part.
-func (w *walker) leaf(e *message.Entity, mediaType string, typeParams map[string]string) error {
-	disposition, dispParams, _ := e.Header.ContentDisposition()
-	name := dispParams["filename"]
-	if name == "" {
-		name = typeParams["name"]
-	}
-	name = decodeWords(name)
-	attachment := name != "" || disposition == "attachment" || !strings.HasPrefix(mediaType, "text/") && !strings.HasPrefix(mediaType, "multipart/") && mediaType != ""
+func (w *walker) leaf(src *stickyReaderAt, pt *message.Part) error {
+	mediaType := pt.Type + "/" + pt.Subtype
+	name := fileName(pt)
+	attachment := name != "" || pt.Disposition == "attachment" || pt.Type != "text"
 
 	if f := w.byName(name); f != nil {
 		return w.stop(f)
@@ -210,20 +237,45 @@ func (w *walker) leaf(e *message.Entity, mediaType string, typeParams map[string
 	if !attachment {
 		return nil
 	}
-	body := bufio.NewReaderSize(e.Body, 4096)
+	body := bufio.NewReaderSize(message.DecodedBody(src.section(pt), pt), 4096)
 	head, _ := body.Peek(magicLength)
+	if src.err != nil {
+		return src.err
+	}
 	if kind := magicKind(head); kind != "" {
 		return w.stop(&Finding{Kind: kind, File: name, Why: "magic"})
 	}
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || zipExtensions[extension(name)] && bytes.HasPrefix(head, []byte("PK")):
-		return w.zipPart(body, name)
+		if err := w.zipPart(body, name); err != nil {
+			return err
+		}
 	case bytes.HasPrefix(head, ole2Magic):
 		if hasVBA(body) {
 			return w.stop(&Finding{Kind: "macro", File: name, Why: "_VBA_PROJECT"})
 		}
 	}
-	return nil
+	return src.err
+}
+
+// stickyReaderAt keeps the first error of the message's reader, which the lenient decoders
+// above it would otherwise take for the end of a part.
+type stickyReaderAt struct {
+	r   io.ReaderAt
+	err error
+}
+
+func (s *stickyReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// section reads the body of pt.
+func (s *stickyReaderAt) section(pt *message.Part) io.Reader {
+	return io.NewSectionReader(s, pt.BodyStart, pt.Size())
 }
 
 func (w *walker) stop(f *Finding) error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"posthorn/internal/message"
 	"posthorn/internal/testutil"
 )
 
@@ -107,7 +108,11 @@ func TestAttachmentPolicy(t *testing.T) {
 			if got != tc.want {
 				t.Fatalf("found %v, want %q", found, tc.want)
 			}
-			d := p.check(bytes.NewReader(tc.msg))
+			parsed, err := message.Parse(bytes.NewReader(tc.msg), int64(len(tc.msg)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := p.check(bytes.NewReader(tc.msg), parsed)
 			if tc.want != "" {
 				if len(d) != 1 || d[0].code != 554 || d[0].enhanced != [3]int{5, 7, 1} || d[0].text != "Message rejected: attachment type not allowed" {
 					t.Fatalf("decision %+v", d)

@@ -40,6 +40,10 @@ type Clamd struct {
 	MaxSize int64
 	// MaxIdle is how many idle sessions are kept for later scans. Default: 8.
 	MaxIdle int
+	// AttachmentsOnly sends clamd only the messages with a part that can carry malware (see
+	// carriesFiles in clamdscan.go), whole; a message of text alone is not scanned. false: every
+	// message is sent.
+	AttachmentsOnly bool
 
 	mu   sync.Mutex
 	idle []*clamdSession // most recently used last
@@ -281,23 +285,4 @@ func parseReply(reply string) (string, error) {
 		return strings.TrimSuffix(rest, " FOUND"), nil
 	}
 	return "", fmt.Errorf("%w: clamd answered %q", ErrClamdUnavailable, reply)
-}
-
-// scanVirus is the body stage's virus check.
-func (f *Filter) scanVirus(ctx context.Context, r io.ReaderAt, size int64) []decision {
-	if size > f.Clamd.maxSize() {
-		return []decision{note(Reason{Name: "virus-scan-skipped", Detail: "size"})}
-	}
-	sig, err := f.Clamd.Scan(ctx, io.NewSectionReader(r, 0, size))
-	switch {
-	case err != nil:
-		f.Logger.Warn("virus scan failed", "err", err)
-		if f.ClamdFailOpen {
-			return []decision{note(Reason{Name: "virus-scan-unavailable"})}
-		}
-		return []decision{tempFail(Reason{Name: "virus-scan-unavailable"}, 451, [3]int{4, 7, 1}, "Message could not be scanned, try again later")}
-	case sig != "":
-		return []decision{reject(Reason{Name: "virus", Detail: sig}, 554, [3]int{5, 7, 1}, "Message rejected: malware detected")}
-	}
-	return nil
 }

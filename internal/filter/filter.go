@@ -25,7 +25,8 @@
 // the one sent; every check's reasons are kept. DMARC p=reject gives 550 5.7.1 (or Junk when
 // DMARCRejectToJunk is set), p=quarantine gives Junk. A virus gives 554 5.7.1 with the signature
 // in the mail log only; clamd unreachable or too slow gives 451 4.7.1, or, with ClamdFailOpen,
-// acceptance with the header X-Posthorn-Virus-Scan: unavailable. The spam classifier decides per
+// acceptance with the header X-Posthorn-Virus-Scan: unavailable; with Clamd.AttachmentsOnly, a
+// message of text alone is not sent to clamd (clamdscan.go). The spam classifier decides per
 // recipient account (JunkAccounts); it rejects the message only when it would reject it for
 // every recipient, and sends the copy of a recipient it would reject for to Junk otherwise.
 //
@@ -49,6 +50,7 @@ import (
 	"time"
 
 	"posthorn/internal/dns"
+	"posthorn/internal/message"
 )
 
 // Filter decides on inbound mail. Set the fields, then use it from any number of sessions at
@@ -145,6 +147,9 @@ type SpamInput struct {
 	Envelope   Envelope
 	Recipients int          // envelope recipients of the transaction
 	Auth       *MessageAuth // nil without sender authentication
+	// Parsed is the message's MIME structure, parsed once for every body check; nil: the
+	// classifier parses the message itself.
+	Parsed *message.Parsed
 }
 
 // SpamClassifier scores a message for its recipient accounts.
@@ -302,8 +307,23 @@ func (t *Transaction) Rcpt(ctx context.Context, rcpt string) Verdict {
 }
 
 // Data decides on the message r (size octets, as it will be stored, our Received header
-// included) for the given recipient accounts. Its checks run in parallel.
+// included) for the given recipient accounts; see DataParsed.
 func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accounts []int64) Verdict {
+	// The parser never refuses a message: on an error the reader failed, and each check meets
+	// that failure itself.
+	parsed, _ := message.Parse(r, size)
+	return t.data(ctx, r, size, parsed, accounts)
+}
+
+// DataParsed decides on the message r, parsed (message.Parse's result: the MIME structure that
+// the attachment policy, the virus scan and the spam classifier share, so the message is
+// parsed once), for the given recipient accounts. Its checks run in parallel.
+func (t *Transaction) DataParsed(ctx context.Context, r io.ReaderAt, parsed *message.Parsed, accounts []int64) Verdict {
+	return t.data(ctx, r, parsed.Size, parsed, accounts)
+}
+
+// data runs the body checks on r; parsed is nil when the message could not be read.
+func (t *Transaction) data(ctx context.Context, r io.ReaderAt, size int64, parsed *message.Parsed, accounts []int64) Verdict {
 	f := t.f
 	ctx, cancel := context.WithTimeout(ctx, f.timeout())
 	defer cancel()
@@ -318,7 +338,7 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 	// Sender authentication, then the classifier, which weighs its results (for every account
 	// at once); beside them the virus scan and the attachment policy.
 	wg.Go(func() {
-		in := SpamInput{Envelope: t.env, Recipients: t.rcpts}
+		in := SpamInput{Envelope: t.env, Recipients: t.rcpts, Parsed: parsed}
 		if f.Auth != nil {
 			var err error
 			before := t.authInputs(ctx)
@@ -331,10 +351,10 @@ func (t *Transaction) Data(ctx context.Context, r io.ReaderAt, size int64, accou
 		}
 	})
 	if f.Clamd != nil {
-		wg.Go(func() { virus = f.scanVirus(ctx, r, size) })
+		wg.Go(func() { virus = f.scanVirus(ctx, r, size, parsed) })
 	}
 	if f.Attachments != nil {
-		wg.Go(func() { attach = f.Attachments.check(io.NewSectionReader(r, 0, size)) })
+		wg.Go(func() { attach = f.Attachments.check(r, parsed) })
 	}
 	wg.Wait()
 

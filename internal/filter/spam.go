@@ -14,7 +14,8 @@ type Spam struct {
 	Classifier *spam.Classifier
 }
 
-// Classify implements SpamClassifier: the message is tokenised once for all the accounts.
+// Classify implements SpamClassifier: the message is tokenised once for all the accounts, from
+// in.Parsed when the filter parsed it.
 func (s Spam) Classify(ctx context.Context, accounts []int64, r io.ReaderAt, size int64, in SpamInput) ([]SpamResult, []error) {
 	signals := spam.Signals{MailFrom: in.Envelope.From, Recipients: in.Recipients}
 	if addr, ok := netip.AddrFromSlice(in.Envelope.IP); ok {
@@ -23,7 +24,13 @@ func (s Spam) Classify(ctx context.Context, accounts []int64, r io.ReaderAt, siz
 	if in.Auth != nil {
 		signals.SPF, signals.DKIM, signals.DMARC = in.Auth.SPF, in.Auth.DKIM, in.Auth.DMARC
 	}
-	scores, errs := s.Classifier.ClassifyAccounts(ctx, accounts, r, size, signals)
+	var scores []spam.Score
+	var errs []error
+	if in.Parsed != nil {
+		scores, errs = s.Classifier.ClassifyParsed(ctx, accounts, r, in.Parsed, signals)
+	} else {
+		scores, errs = s.Classifier.ClassifyAccounts(ctx, accounts, r, size, signals)
+	}
 	results := make([]SpamResult, len(scores))
 	for i, score := range scores {
 		if errs[i] == nil {

@@ -2,11 +2,9 @@ package message
 
 import (
 	"bufio"
-	"encoding/base64"
 	"errors"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -332,12 +330,7 @@ func (t *textBuilder) html(r io.Reader) {
 // Content-Transfer-Encoding and charset decoded to UTF-8. Decoding is lenient: malformed input
 // ends the text (io.EOF) rather than failing.
 func DecodedText(r io.Reader, p *Part) io.Reader {
-	switch p.Encoding {
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &base64Clean{r: r})
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	}
+	r = transferDecoded(r, p)
 	for _, param := range p.Params {
 		if param.Name == "charset" {
 			if cr, err := CharsetReader(param.Value, r); err == nil {

@@ -32,6 +32,7 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
+	"posthorn/internal/message"
 	"posthorn/internal/store"
 )
 
@@ -128,24 +129,34 @@ func (s *session) newSpool() *spool {
 
 // filterData runs the body checks on the spooled message (our Received header, receivedLen
 // octets, and the message) and, when they accept, writes it into body as it will be stored.
-// When they refuse, the error is the reply and body is left for the caller to abort. The
-// caller closes the spool (special recipients read it after the verdict). Without the filter
-// the message is in body already.
-func (s *session) filterData(body *delivery.Draft, sp *spool, receivedLen int) (*filter.Verdict, error) {
+// The message is parsed once (message.Parse), for every check and for the commit: the parse
+// returned is the stored message's, whose header section differs from the spool's only by the
+// fields writeFiltered adds and removes (message.Parsed.ResizeHeader). When the checks refuse,
+// the error is the reply and body is left for the caller to abort. The caller closes the spool
+// (special recipients read it after the verdict). Without the filter the message is in body
+// already, and the parse is nil.
+func (s *session) filterData(body *delivery.Draft, sp *spool, receivedLen int) (*filter.Verdict, *message.Parsed, error) {
 	if sp == nil {
-		return &filter.Verdict{}, nil
+		return &filter.Verdict{}, nil, nil
 	}
 	ids := make([]int64, len(s.accounts))
 	for i, acc := range s.accounts {
 		ids[i] = acc.ID
 	}
-	v := s.filterTx.Data(s.ctx, sp, sp.Size(), ids)
+	var v filter.Verdict
+	parsed, err := message.Parse(sp, sp.Size())
+	if err != nil {
+		parsed = nil // the spool could not be read: each check meets that itself
+		v = s.filterTx.Data(s.ctx, sp, sp.Size(), ids)
+	} else {
+		v = s.filterTx.DataParsed(s.ctx, sp, parsed, ids)
+	}
 	if v.Action == filter.Reject || v.Action == filter.TempFail {
 		s.logger.Info("message refused", "reasons", v.ReasonNames())
 		s.rejectVerdict(strings.Join(s.rcpts, ","), &v)
-		return nil, verdictError(&v)
+		return nil, nil, verdictError(&v)
 	}
-	err := s.ensureJunk(&v)
+	err = s.ensureJunk(&v)
 	if err != nil {
 		s.logger.Error("junk mailbox", "err", err)
 	} else if err = s.writeFiltered(body, sp, &v, receivedLen); err != nil {
@@ -153,9 +164,12 @@ func (s *session) filterData(body *delivery.Draft, sp *spool, receivedLen int) (
 	}
 	if err != nil {
 		s.reject(strings.Join(s.rcpts, ","), "storage-failed", errTempStore)
-		return nil, errTempStore
+		return nil, nil, errTempStore
 	}
-	return &v, nil
+	if parsed != nil {
+		parsed.ResizeHeader(body.Size() - sp.Size())
+	}
+	return &v, parsed, nil
 }
 
 // writeFiltered writes the message to store into body: the verdict's header fields

@@ -15,6 +15,7 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/filter"
 	"posthorn/internal/maillog"
+	"posthorn/internal/message"
 	"posthorn/internal/netserver"
 	"posthorn/internal/store"
 )
@@ -243,9 +244,10 @@ func (s *session) Data(r io.Reader) error {
 	// the spooled message.
 	ordinary := len(s.rcpts) > len(s.special)
 	verdict := &filter.Verdict{}
+	var parsed *message.Parsed
 	switch {
 	case ordinary && s.filterTx != nil:
-		if verdict, err = s.filterData(draft, spool, len(received)); err != nil {
+		if verdict, parsed, err = s.filterData(draft, spool, len(received)); err != nil {
 			return err
 		}
 	case ordinary && spool != nil:
@@ -270,7 +272,7 @@ func (s *session) Data(r io.Reader) error {
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: s.mailbox(verdict, acc.ID)}
 	}
-	committed, err := s.commit(draft, rcpt, targets, nil)
+	committed, err := s.commit(draft, rcpt, delivery.Message{Targets: targets, Parsed: parsed})
 	if err != nil {
 		return err
 	}
@@ -322,11 +324,11 @@ func (s *session) checkQuota(rcpt string, size int64) error {
 	return nil
 }
 
-// commit commits the draft to targets and the outbound queue in one transaction (delivery
+// commit commits the draft to m's targets and the outbound queue in one transaction (delivery
 // analyses it and makes it durable first); on failure the body is gone and the error is the
 // reply.
-func (s *session) commit(draft *delivery.Draft, rcpt string, targets []store.Target, outbound []store.Outbound) (delivery.Committed, error) {
-	committed, err := draft.Commit(s.ctx, delivery.Message{Targets: targets, Outbound: outbound})
+func (s *session) commit(draft *delivery.Draft, rcpt string, m delivery.Message) (delivery.Committed, error) {
+	committed, err := draft.Commit(s.ctx, m)
 	if err != nil {
 		s.logger.Error("commit message", "err", err)
 		s.reject(rcpt, "storage-failed", errTempStore)

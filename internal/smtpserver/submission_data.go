@@ -279,7 +279,7 @@ func (s *submissionSession) deliver(draft *delivery.Draft, rcpt string, stats co
 	for i, acc := range s.accounts {
 		targets[i] = store.Target{AccountID: acc.ID, Mailbox: "INBOX"}
 	}
-	committed, err := s.commit(draft, rcpt, targets, s.queued)
+	committed, err := s.commit(draft, rcpt, delivery.Message{Targets: targets, Outbound: s.queued})
 	if err != nil {
 		return err
 	}

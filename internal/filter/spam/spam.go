@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"posthorn/internal/dns"
+	"posthorn/internal/message"
 	"posthorn/internal/store"
 )
 
@@ -110,14 +111,21 @@ func (c *Classifier) Classify(ctx context.Context, accountID int64, msg io.Reade
 // scores[i] and errs[i] are accounts[i]'s. The message is read and tokenised once, and its DNS
 // blocklists are looked up once, for all of them; the accounts are scored in parallel.
 func (c *Classifier) ClassifyAccounts(ctx context.Context, accounts []int64, msg io.ReaderAt, size int64, signals Signals) ([]Score, []error) {
+	parsed, err := message.Parse(msg, size)
+	if err != nil {
+		return c.failAll(accounts, err)
+	}
+	return c.ClassifyParsed(ctx, accounts, msg, parsed, signals)
+}
+
+// ClassifyParsed is ClassifyAccounts of a message already parsed (message.Parse's result for
+// msg), as the inbound filter parses it once for all its checks.
+func (c *Classifier) ClassifyParsed(ctx context.Context, accounts []int64, msg io.ReaderAt, parsed *message.Parsed, signals Signals) ([]Score, []error) {
 	scores := make([]Score, len(accounts))
 	errs := make([]error, len(accounts))
-	toks, err := Tokenize(msg, size)
+	toks, err := TokenizeParsed(msg, parsed)
 	if err != nil {
-		for i := range errs {
-			errs[i] = fmt.Errorf("tokenize message: %w", err)
-		}
-		return scores, errs
+		return c.failAll(accounts, err)
 	}
 	blocklists := c.sharedLookups(ctx, toks, signals)
 	var wg sync.WaitGroup
@@ -132,6 +140,15 @@ func (c *Classifier) ClassifyAccounts(ctx context.Context, accounts []int64, msg
 	}
 	wg.Wait()
 	return scores, errs
+}
+
+// failAll is the result of a message that could not be tokenised, for each account.
+func (c *Classifier) failAll(accounts []int64, err error) ([]Score, []error) {
+	errs := make([]error, len(accounts))
+	for i := range errs {
+		errs[i] = fmt.Errorf("tokenize message: %w", err)
+	}
+	return make([]Score, len(accounts)), errs
 }
 
 // finish sorts the reasons, sums them and applies the thresholds.

@@ -94,6 +94,12 @@ func Tokenize(r io.ReaderAt, size int64) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
+	return TokenizeParsed(r, parsed)
+}
+
+// TokenizeParsed is Tokenize of a message already parsed: parsed is message.Parse's result for
+// the message in r, which the inbound filter parses once for all its checks.
+func TokenizeParsed(r io.ReaderAt, parsed *message.Parsed) (*Tokens, error) {
 	t := &Tokens{seen: map[string]struct{}{}, domains: map[string]struct{}{}, urls: map[string]struct{}{}}
 	t.Features.textRemaining = MaxTextBytes
 	src := &stickyReaderAt{r: r}
