@@ -245,12 +245,14 @@ type EventCount struct {
 // Total is the raw count.
 func (c EventCount) Total() int64 { return c.Human + c.Machine }
 
-// LinkStats counts the clicks of one link; Unique counts distinct named recipients.
+// LinkStats counts the clicks of one link; Unique counts distinct named recipients (one with
+// both a human and a machine click counts in both), Recipients each of them once.
 type LinkStats struct {
-	Index  int
-	URL    string
-	Clicks EventCount
-	Unique EventCount
+	Index      int
+	URL        string
+	Clicks     EventCount
+	Unique     EventCount
+	Recipients int64
 }
 
 // HourStats counts the opens and clicks of one hour (UTC, truncated).
@@ -263,13 +265,19 @@ type HourStats struct {
 // CampaignStats are a campaign's counts. Unique counts are of distinct non-anonymous
 // recipients: a recipient with both a human and a machine open counts in both.
 type CampaignStats struct {
-	Recipients   map[RecipientState]int64
-	SoftBounced  int64 // ledger rows with a soft bounce
-	Events       map[EventKind]EventCount
-	UniqueOpens  EventCount
-	UniqueClicks EventCount
-	Links        []LinkStats // by index
-	Hours        []HourStats // in time order, hours without an open or click left out
+	Recipients  map[RecipientState]int64
+	SoftBounced int64 // ledger rows with a soft bounce
+	// SoftBouncedBy splits SoftBounced by the rows' state now (every state present, 0 included).
+	SoftBouncedBy map[RecipientState]int64
+	Events        map[EventKind]EventCount
+	UniqueOpens   EventCount
+	UniqueClicks  EventCount
+	// OpenRecipients and ClickRecipients count distinct named recipients with at least one
+	// open (click), human or machine: each of them once.
+	OpenRecipients  int64
+	ClickRecipients int64
+	Links           []LinkStats // by index
+	Hours           []HourStats // in time order, hours without an open or click left out
 }
 
 // CampaignStore is the persistence of bulk mail: the audience, the suppression ledger,

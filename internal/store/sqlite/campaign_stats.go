@@ -13,8 +13,9 @@ import (
 // transaction, so the numbers agree with each other.
 func (s *Store) CampaignStats(ctx context.Context, campaignID int64) (store.CampaignStats, error) {
 	st := store.CampaignStats{
-		Recipients: map[store.RecipientState]int64{},
-		Events:     map[store.EventKind]store.EventCount{},
+		Recipients:    map[store.RecipientState]int64{},
+		Events:        map[store.EventKind]store.EventCount{},
+		SoftBouncedBy: map[store.RecipientState]int64{},
 	}
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -52,6 +53,7 @@ func ledgerStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSt
 	for _, state := range []store.RecipientState{store.RecipientPending, store.RecipientQueued,
 		store.RecipientDelivered, store.RecipientDeferred, store.RecipientBounced, store.RecipientSkipped} {
 		st.Recipients[state] = 0
+		st.SoftBouncedBy[state] = 0
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT state, count(*), sum(soft_bounce) FROM campaign_recipients
 		WHERE campaign_id = ? GROUP BY state`, id)
@@ -65,6 +67,7 @@ func ledgerStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSt
 			return err
 		}
 		st.Recipients[store.RecipientState(state)] = n
+		st.SoftBouncedBy[store.RecipientState(state)] = soft
 		st.SoftBounced += soft
 		return nil
 	})
@@ -96,7 +99,7 @@ func uniqueStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSt
 	if err != nil {
 		return fmt.Errorf("unique events: %w", err)
 	}
-	return scanRows(rows, func(r scanner) error {
+	err = scanRows(rows, func(r scanner) error {
 		var kind string
 		var machine bool
 		var n int64
@@ -110,6 +113,16 @@ func uniqueStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSt
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(DISTINCT CASE WHEN kind = 'open' THEN recipient_id END),
+		count(DISTINCT CASE WHEN kind = 'click' THEN recipient_id END) FROM campaign_events
+		WHERE campaign_id = ? AND recipient_id != 0 AND kind IN ('open', 'click')`, id).Scan(&st.OpenRecipients, &st.ClickRecipients)
+	if err != nil {
+		return fmt.Errorf("recipients with events: %w", err)
+	}
+	return nil
 }
 
 func linkStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStats) error {
@@ -121,7 +134,7 @@ func linkStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStat
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
 	}
-	return scanRows(rows, func(r scanner) error {
+	err = scanRows(rows, func(r scanner) error {
 		var idx int
 		var url string
 		var machine sql.NullBool
@@ -136,6 +149,26 @@ func linkStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStat
 		if machine.Valid {
 			addCount(&l.Clicks, machine.Bool, n)
 			addCount(&l.Unique, machine.Bool, unique)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT link_idx, count(DISTINCT recipient_id) FROM campaign_events
+		WHERE campaign_id = ? AND kind = 'click' AND recipient_id != 0 AND link_idx IS NOT NULL GROUP BY link_idx`, id)
+	if err != nil {
+		return fmt.Errorf("link recipients: %w", err)
+	}
+	return scanRows(rows, func(r scanner) error {
+		var idx, n int64
+		if err := r.Scan(&idx, &n); err != nil {
+			return err
+		}
+		for i := range st.Links {
+			if int64(st.Links[i].Index) == idx {
+				st.Links[i].Recipients = n
+			}
 		}
 		return nil
 	})

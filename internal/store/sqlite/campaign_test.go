@@ -12,3 +12,10 @@ func TestCampaignConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestCampaignWebhookConformance(t *testing.T) {
+	storetest.RunCampaignWebhooks(t, func(t *testing.T) storetest.WebhookBackend {
+		s, _ := openTemp(t)
+		return s
+	})
+}

@@ -220,6 +220,10 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 		st.Recipients[store.RecipientPending] != 2 || st.SoftBounced != 1 {
 		t.Errorf("ledger counts = %v, soft %d", st.Recipients, st.SoftBounced)
 	}
+	if st.SoftBouncedBy[store.RecipientPending] != 1 || st.SoftBouncedBy[store.RecipientBounced] != 0 ||
+		len(st.SoftBouncedBy) != len(st.Recipients) {
+		t.Errorf("soft bounced by state = %v", st.SoftBouncedBy)
+	}
 	if got := st.Events[store.EventOpen]; got != (store.EventCount{Human: 4, Machine: 1}) {
 		t.Errorf("opens = %+v", got)
 	}
@@ -232,9 +236,13 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 	if st.UniqueOpens != (store.EventCount{Human: 2, Machine: 1}) || st.UniqueClicks != (store.EventCount{Human: 2, Machine: 1}) {
 		t.Errorf("unique opens %+v, clicks %+v", st.UniqueOpens, st.UniqueClicks)
 	}
+	// r0 opened as a proxy and as a person, r1 as a person: two recipients each.
+	if st.OpenRecipients != 2 || st.ClickRecipients != 2 {
+		t.Errorf("recipients who opened %d, clicked %d", st.OpenRecipients, st.ClickRecipients)
+	}
 	wantLinks := []store.LinkStats{
 		{Index: 0, URL: "https://example.org/a", Clicks: store.EventCount{Human: 3, Machine: 1},
-			Unique: store.EventCount{Human: 2, Machine: 1}},
+			Unique: store.EventCount{Human: 2, Machine: 1}, Recipients: 2},
 		{Index: 1, URL: "https://example.org/b"},
 	}
 	if !slices.Equal(st.Links, wantLinks) {
