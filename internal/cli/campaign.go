@@ -71,6 +71,7 @@ func (e *env) campaignCmd() *cobra.Command {
 	cmd.AddCommand(e.campaignStartCmd())
 	cmd.AddCommand(e.campaignStatusCmd("pause", "Pause a running campaign", "paused", (*campaign.Service).Pause))
 	cmd.AddCommand(e.campaignStatusCmd("resume", "Resume a paused campaign", "resumed", (*campaign.Service).Resume))
+	cmd.AddCommand(e.campaignStatsCmd())
 	cmd.AddCommand(e.campaignStatusCmd("cancel", "Cancel a campaign that is not finished", "cancelled", (*campaign.Service).Cancel))
 	return cmd
 }
