@@ -1,6 +1,7 @@
 package test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,8 @@ import (
 
 // TestVirusScanningEndToEnd: the real binary with [filter.clamd] pointing at Debian's clamd, and
 // swaks as the sending MTA. The EICAR file, plain and zipped, is refused with 554 5.7.1 without
-// naming the signature; a clean message is delivered; with clamd stopped the sender is told to
-// retry with 451 4.7.1.
+// naming the signature; a clean message is delivered; with clamd stopped the sender of a message
+// with an attachment is told to retry with 451 4.7.1, and a text-only message needs no scan.
 func TestVirusScanningEndToEnd(t *testing.T) {
 	clamd := clamdtest.Start(t)
 	s := NewServer(t, "[filter.clamd]\naddress = \""+clamd.Address+"\"\ntimeout_seconds = 5\n")
@@ -35,8 +36,21 @@ func TestVirusScanningEndToEnd(t *testing.T) {
 		t.Fatalf("clean message: swaks exit %d\n%s", code, out)
 	}
 	clamd.Stop()
-	if out, _ := send("clean.eml"); !strings.Contains(out, "<** 451 4.7.1 ") {
-		t.Fatalf("clamd stopped: %s", out)
+	// Only a message with a part that can carry malware goes to clamd ([filter.clamd] scan =
+	// "attachments"): a text-only one is delivered without it.
+	if out, code := send("clean.eml"); code != 0 {
+		t.Fatalf("clamd stopped, text-only message: swaks exit %d\n%s", code, out)
+	}
+	withPDF := filepath.Join(t.TempDir(), "pdf.eml")
+	pdf := "From: a@remote.example\r\nTo: alice@example.org\r\nSubject: report\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nattached\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSBoZWxsbwo=\r\n--b--\r\n"
+	if err := os.WriteFile(withPDF, []byte(pdf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := swaks(t, s, "--from", "a@remote.example", "--to", "alice@example.org", "--data", "@"+withPDF); !strings.Contains(out, "<** 451 4.7.1 ") {
+		t.Fatalf("clamd stopped, message with an attachment: %s", out)
 	}
 	log := s.WaitLog("the virus-scan-unavailable record", func(log string) bool {
 		return strings.Contains(log, "result=virus-scan-unavailable")
