@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"posthorn/internal/address"
@@ -39,6 +40,25 @@ type Campaign struct {
 	FormPerAddressPerDay int `toml:"form_per_address_per_day"`
 	// How long a double opt-in confirmation link stays valid, in hours. Default: 72.
 	ConfirmHours int `toml:"confirm_hours"`
+	// Receivers of campaign events ([[campaign.webhooks]]), each POSTed batches of the events
+	// it asks for, signed (internal/campaign, webhook.go). Default: [].
+	Webhooks []CampaignWebhook `toml:"webhooks"`
+}
+
+// CampaignWebhook is one receiver of campaign events.
+type CampaignWebhook struct {
+	// The http(s) URL events are POSTed to (plain http only to a receiver on a network you
+	// trust: the events name people), each URL at most once. Required.
+	URL string `toml:"url"`
+	// The shared secret of the HMAC-SHA256 signature of every request. Required.
+	Secret string `toml:"secret"`
+	// The kinds of event sent (WebhookEventKinds); [] = every kind. Default: [].
+	Events []string `toml:"events"`
+}
+
+// WebhookEventKinds returns the kinds of campaign event a webhook can ask for.
+func WebhookEventKinds() []string {
+	return []string{"open", "click", "unsubscribe", "complaint", "bounce", "delivered", "deferred"}
 }
 
 // DefaultCampaign is the [campaign] section's defaults.
@@ -52,6 +72,7 @@ func DefaultCampaign() Campaign {
 		FormPerIPPerHour:     10,
 		FormPerAddressPerDay: 3,
 		ConfirmHours:         72,
+		Webhooks:             []CampaignWebhook{},
 	}
 }
 
@@ -105,6 +126,30 @@ func (c Campaign) validate() error {
 	} {
 		if r.value < 1 {
 			return fmt.Errorf("key %s: must be at least 1, got %d", r.key, r.value)
+		}
+	}
+	return validateWebhooks(c.Webhooks)
+}
+
+func validateWebhooks(hooks []CampaignWebhook) error {
+	seen := map[string]bool{}
+	for i, h := range hooks {
+		key := fmt.Sprintf("campaign.webhooks[%d]", i)
+		u, err := url.Parse(h.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+			return fmt.Errorf("key %s.url: %q is not an http(s) URL such as https://hooks.example.org/posthorn", key, h.URL)
+		}
+		if seen[h.URL] {
+			return fmt.Errorf("key %s.url: %q is configured twice", key, h.URL)
+		}
+		seen[h.URL] = true
+		if h.Secret == "" {
+			return fmt.Errorf("key %s.secret: a webhook needs a secret to sign its requests", key)
+		}
+		for _, e := range h.Events {
+			if kinds := WebhookEventKinds(); !slices.Contains(kinds, e) {
+				return fmt.Errorf("key %s.events: %q is not one of %s", key, e, strings.Join(kinds, ", "))
+			}
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,14 @@ func TestCampaignValidate(t *testing.T) {
 		{"[campaign]\nproxy_networks = [\"17.0.0.0\"]", "campaign.proxy_networks"},
 		{"[campaign]\nscanner_agents = [\" \"]", "campaign.scanner_agents"},
 		{"[campaign]\nconfirm_hours = 0", "campaign.confirm_hours"},
+		{"[[campaign.webhooks]]\nurl = \"ftp://hooks.example\"\nsecret = \"s\"", "campaign.webhooks[0].url"},
+		{"[[campaign.webhooks]]\nurl = \"hooks.example/in\"\nsecret = \"s\"", "campaign.webhooks[0].url"},
+		{"[[campaign.webhooks]]\nurl = \"https://hooks.example/in\"", "campaign.webhooks[0].secret"},
+		{"[[campaign.webhooks]]\nurl = \"https://hooks.example/in\"\nsecret = \"s\"\nevents = [\"open\", \"opened\"]",
+			"campaign.webhooks[0].events: \"opened\""},
+		{"[[campaign.webhooks]]\nurl = \"https://a.example/\"\nsecret = \"s\"\n[[campaign.webhooks]]\nurl = \"https://a.example/\"\nsecret = \"t\"",
+			"campaign.webhooks[1].url"},
+		{"[[campaign.webhooks]]\nurl = \"https://a.example/\"\nsecret = \"s\"\nsecrets = \"t\"", "secrets"},
 	} {
 		c, err := Parse([]byte(tc.toml))
 		if err == nil {
@@ -34,5 +43,18 @@ func TestCampaignValidate(t *testing.T) {
 	}
 	if got := c.Campaign.ProxyPrefixes(); len(got) != 1 || got[0].String() != "17.0.0.0/8" {
 		t.Errorf("ProxyPrefixes = %v", got)
+	}
+	c, err = Parse([]byte("[[campaign.webhooks]]\nurl = \"https://hooks.example/in\"\nsecret = \"s3cret\"\n" +
+		"events = [\"bounce\", \"complaint\"]\n[[campaign.webhooks]]\nurl = \"http://10.0.0.5:8080/all\"\nsecret = \"x\""))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CampaignWebhook{{URL: "https://hooks.example/in", Secret: "s3cret", Events: []string{"bounce", "complaint"}},
+		{URL: "http://10.0.0.5:8080/all", Secret: "x"}}
+	if !reflect.DeepEqual(c.Campaign.Webhooks, want) {
+		t.Errorf("webhooks = %+v", c.Campaign.Webhooks)
 	}
 }

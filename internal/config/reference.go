@@ -274,4 +274,12 @@ form_per_ip_per_hour = 10
 form_per_address_per_day = 3
 # How long a double opt-in confirmation link stays valid, in hours.
 confirm_hours = 72
+# Receivers of campaign events, one [[campaign.webhooks]] table each:
+#   url    = "https://hooks.example.org/posthorn"   the http(s) URL events are POSTed to, once each
+#   secret = "..."                                  the key of the HMAC-SHA256 signature
+#   events = ["bounce", "complaint"]                open, click, unsubscribe, complaint, bounce,
+#                                                   delivered, deferred; [] = every kind
+# Batches of JSON events, signed in X-Posthorn-Signature, retried with backoff until a 2xx;
+# README says how a receiver checks the signature.
+webhooks = []
 `
