@@ -1,12 +1,17 @@
 package test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"posthorn/internal/campaign"
 	"posthorn/internal/store"
@@ -122,5 +127,51 @@ func TestCampaignPublicEndpoints(t *testing.T) {
 	}
 	if stats.Events[store.EventOpen].Human != 1 || stats.Events[store.EventClick].Human != 1 || stats.Events[store.EventUnsubscribe].Total() != 1 {
 		t.Errorf("events after shutdown %+v, want an open, a click and an unsubscribe", stats.Events)
+	}
+}
+
+// TestCampaignWebhooks: the server started with a [[campaign.webhooks]] table POSTs the events
+// that happen after its start to the receiver, signed with the webhook's secret.
+func TestCampaignWebhooks(t *testing.T) {
+	t.Parallel()
+	type delivery struct {
+		timestamp, signature string
+		body                 []byte
+	}
+	got := make(chan delivery, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Get("X-Posthorn-Timestamp"), r.Header.Get("X-Posthorn-Signature"), b}
+	}))
+	defer receiver.Close()
+	s := NewServer(t, "[campaign]\npublic_url = \"https://news.test.example\"\n"+
+		"[[campaign.webhooks]]\nurl = \""+receiver.URL+"\"\nsecret = \"s3cret\"\nevents = [\"open\"]\n")
+	f := newCampaignFixture(t, s)
+	s.Start()
+	defer s.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		// The webhook starts at the newest event when first seen: fetch the pixel until an
+		// open arrives.
+		resp, err := http.Get(f.links.OpenURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		select {
+		case d := <-got:
+			mac := hmac.New(sha256.New, []byte("s3cret"))
+			mac.Write([]byte(d.timestamp + "." + string(d.body)))
+			if d.signature != "v1="+hex.EncodeToString(mac.Sum(nil)) {
+				t.Errorf("signature %q does not match the body", d.signature)
+			}
+			if !strings.Contains(string(d.body), `"open"`) || !strings.Contains(string(d.body), "carol@remote.example") {
+				t.Errorf("batch %s lacks carol's open", d.body)
+			}
+			return
+		case <-time.After(500 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no webhook request within 30 s\n%s", s.Log())
+		}
 	}
 }

@@ -98,6 +98,8 @@ type Server struct {
 	stopSpamTrainer func()
 	// stopCampaignSender stops the campaign sender (campaign_sender.go) and waits for it.
 	stopCampaignSender func()
+	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
+	stopCampaignWebhooks func()
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -322,6 +324,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := s.startCampaignSender(); err != nil {
 		return nil, listening, err
 	}
+	s.startCampaignWebhooks()
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -427,6 +430,9 @@ func (s *Server) closeAll() {
 	}
 	if s.stopIndexer != nil {
 		s.stopIndexer()
+	}
+	if s.stopCampaignWebhooks != nil {
+		s.stopCampaignWebhooks()
 	}
 	if s.stopCampaignSender != nil {
 		s.stopCampaignSender() // before the committer closes: the messages in hand are committed

@@ -68,6 +68,29 @@
 // sends go to the addresses given, "[test]" before the subject, rendered with the address's
 // subscriber record or the audience's first subscriber, untracked, outside the ledger, and not to
 // a suppressed address.
+//
+// Statistics (stats.go): Service.Stats reads a campaign's ledger and events in one snapshot;
+// the doc of Stats defines what each number counts. Machine opens and clicks stay in the raw
+// counts and out of the human rates, which are shown beside the machine ones.
+//
+// Webhooks (webhook.go). A WebhookDispatcher POSTs new campaign events to each configured
+// webhook, one goroutine per webhook following its own cursor (store.CampaignWebhookStore):
+// it reads at most Batch events after the cursor, sends those of the kinds the webhook asked
+// for as one JSON body ({"events":[{"id","kind","campaign_id","campaign","recipient" (absent
+// when anonymous),"link_index","link" (clicks),"machine","reason","at"}]}), and moves the
+// cursor past the batch only after a 2xx answer (a batch with nothing asked for is passed over
+// at once). Any other answer, a redirect (never followed), a network error or a request that
+// exceeds Timeout is retried after MinBackoff doubled per failure in a row up to MaxBackoff
+// (1 s .. 1 h); the failure count and the next attempt are saved, so a restart resumes after
+// the cursor and keeps the backoff. Delivery is at least once: a receiver deduplicates by
+// event id. The dispatcher only reads events, so recording them never waits on a receiver.
+// A new webhook starts at the newest event recorded when it is first seen, not the history.
+//
+// A receiver verifies each request: X-Posthorn-Timestamp is the unix time of sending in
+// seconds, X-Posthorn-Signature is "v1=" and the lower-case hex of HMAC-SHA256 keyed by the
+// webhook's secret over the timestamp, a ".", and the raw body, exactly as received. Compute
+// it, compare in constant time (hmac.Equal), and refuse a timestamp more than a few minutes
+// from the receiver's clock, so that a captured request cannot be replayed later.
 package campaign
 
 import (
