@@ -196,22 +196,9 @@ func (f *Feedback) unsubscribeByMail(ctx context.Context, who token.Recipient, r
 	}
 	now := f.Service.now()
 	consent := store.Consent{At: now, Source: store.SourceForm, Text: "unsubscribed by mail to " + rcpt}
-	changed := 0
-	for _, list := range c.ListIDs {
-		sub, err := st.GetSubscription(ctx, rec.SubscriberID, list)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return fmt.Errorf("subscription to list %d: %w", list, err)
-		}
-		if sub.Status == store.StatusUnsubscribed {
-			continue
-		}
-		if err := st.SetSubscriptionStatus(ctx, rec.SubscriberID, list, store.StatusUnsubscribed, consent); err != nil &&
-			!errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("unsubscribe from list %d: %w", list, err)
-		}
-		changed++
+	changed, err := f.Service.leaveLists(ctx, rec.SubscriberID, c.ListIDs, consent)
+	if err != nil {
+		return err
 	}
 	if changed == 0 {
 		f.logger().Info("campaign: unsubscribe by mail, already unsubscribed", "campaign", c.ID, "recipient", rec.ID)

@@ -51,12 +51,22 @@ func (t *Tracker) Unsubscribe(ctx context.Context, tok, ip string) error {
 	return t.events.add(ctx, e)
 }
 
-// leave unsubscribes the subscriber from each list of lists it has a subscription to that is
-// not unsubscribed already, and reports whether it changed one.
+// leave unsubscribes the subscriber from each of lists (Service.leaveLists), with the consent
+// record of a web request from ip.
 func (t *Tracker) leave(ctx context.Context, subscriberID int64, lists []int64, ip, why string) (bool, error) {
-	changed := false
+	c := store.Consent{At: t.svc.now(), Source: store.SourceForm, IP: t.consentIP(ip), Text: why}
+	n, err := t.svc.leaveLists(ctx, subscriberID, lists, c)
+	return n > 0, err
+}
+
+// leaveLists unsubscribes the subscriber from each list of lists it has a subscription to that
+// is not unsubscribed already, recording c, and counts the subscriptions it changed. Every way
+// out of a campaign's lists (the unsubscribe link, the preferences page, mail to the
+// List-Unsubscribe address) goes through it.
+func (s *Service) leaveLists(ctx context.Context, subscriberID int64, lists []int64, c store.Consent) (int, error) {
+	changed := 0
 	for _, id := range lists {
-		cur, err := t.svc.Store.GetSubscription(ctx, subscriberID, id)
+		cur, err := s.Store.GetSubscription(ctx, subscriberID, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -65,12 +75,11 @@ func (t *Tracker) leave(ctx context.Context, subscriberID int64, lists []int64, 
 		if cur.Status == store.StatusUnsubscribed {
 			continue
 		}
-		c := store.Consent{At: t.svc.now(), Source: store.SourceForm, IP: t.consentIP(ip), Text: why}
-		if err := t.svc.Store.SetSubscriptionStatus(ctx, subscriberID, id, store.StatusUnsubscribed, c); err != nil &&
+		if err := s.Store.SetSubscriptionStatus(ctx, subscriberID, id, store.StatusUnsubscribed, c); err != nil &&
 			!errors.Is(err, store.ErrNotFound) {
 			return changed, fmt.Errorf("unsubscribe from list %d: %w", id, err)
 		}
-		changed = true
+		changed++
 	}
 	return changed, nil
 }
