@@ -8,15 +8,16 @@ import (
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
 	"posthorn/internal/credentials"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
 // AddAccount creates an account with the default mailboxes and password (credentials.AddAccount).
-// Its domain must be local: an unknown one is CodeNotFound for the field "domain".
+// Its domain must be local: an unknown one is operr.NotFound for the field "domain".
 func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Account, error) {
 	parsed, err := address.Parse(addr)
 	if err != nil {
-		return store.Account{}, &Error{Code: CodeInvalid, Field: "address", Value: addr, Message: err.Error(), Err: err}
+		return store.Account{}, &operr.Error{Code: operr.Invalid, Field: "address", Value: addr, Message: err.Error(), Err: err}
 	}
 	addr = parsed.String()
 	if err := CheckPassword(password); err != nil {
@@ -25,16 +26,16 @@ func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Ac
 	acc, err := credentials.AddAccount(ctx, a.Credentials, addr, password)
 	switch {
 	case errors.Is(err, store.ErrUnknownDomain):
-		return store.Account{}, errorf(CodeNotFound, "domain", parsed.Domain, err, "unknown domain %s", parsed.Domain)
+		return store.Account{}, operr.New(operr.NotFound, "domain", parsed.Domain, err, "unknown domain %s", parsed.Domain)
 	case errors.Is(err, store.ErrExists):
-		return store.Account{}, errorf(CodeExists, "address", addr, err, "%s already exists (as an account or alias)", addr)
+		return store.Account{}, operr.New(operr.Exists, "address", addr, err, "%s already exists (as an account or alias)", addr)
 	}
 	return acc, err
 }
 
 // SetPassword replaces an account's password (credentials.SetPassword).
 func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
 // CheckPassword refuses a password too weak to set (auth.CheckNewPassword).
 func CheckPassword(password string) error {
 	if err := auth.CheckNewPassword(password); err != nil {
-		return &Error{Code: CodeInvalid, Field: "password", Message: err.Error(), Err: err}
+		return &operr.Error{Code: operr.Invalid, Field: "password", Message: err.Error(), Err: err}
 	}
 	return nil
 }
@@ -71,7 +72,7 @@ func (a *Admin) ListAccounts(ctx context.Context, domain string) ([]store.Accoun
 // RemoveAccount deletes an account with its mailboxes and messages, and the message bodies
 // only it referenced.
 func (a *Admin) RemoveAccount(ctx context.Context, addr string) error {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return err
 	}
@@ -117,12 +118,12 @@ const MaxQuotaBytes = 1 << 60
 // SetQuota sets an account's storage quota in octets: 0 for none, store.QuotaDefault to
 // follow the configuration's default again.
 func (a *Admin) SetQuota(ctx context.Context, addr string, bytes int64) error {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return err
 	}
 	if bytes != store.QuotaDefault && (bytes < 0 || bytes > MaxQuotaBytes) {
-		return errorf(CodeInvalid, "quota", fmt.Sprint(bytes), nil,
+		return operr.New(operr.Invalid, "quota", fmt.Sprint(bytes), nil,
 			"quota %d: want a size in octets from 0 (none) to %d, or the default", bytes, int64(MaxQuotaBytes))
 	}
 	if err := a.Store.SetQuota(ctx, addr, bytes); errors.Is(err, store.ErrNotFound) {
@@ -135,7 +136,7 @@ func (a *Admin) SetQuota(ctx context.Context, addr string, bytes int64) error {
 
 // account returns the account at addr, given for field.
 func (a *Admin) account(ctx context.Context, field, addr string) (store.Account, error) {
-	addr, err := ParseAddress(field, addr)
+	addr, err := operr.ParseAddress(field, addr)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -146,6 +147,6 @@ func (a *Admin) account(ctx context.Context, field, addr string) (store.Account,
 	return acc, err
 }
 
-func unknownUser(field, addr string, cause error) *Error {
-	return errorf(CodeNotFound, field, addr, cause, "unknown user %s", addr)
+func unknownUser(field, addr string, cause error) *operr.Error {
+	return operr.New(operr.NotFound, field, addr, cause, "unknown user %s", addr)
 }

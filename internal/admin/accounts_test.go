@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -12,16 +13,16 @@ func TestAccounts(t *testing.T) {
 	ctx := context.Background()
 	a := newDirectory(t)
 	_, err := a.AddAccount(ctx, "carol@unknown.example", "correct horse battery")
-	wantError(t, "unknown domain", err, CodeNotFound, "domain", "unknown domain unknown.example")
-	if e, ok := AsError(err, CodeNotFound, "domain"); !ok || e.Value != "unknown.example" {
+	wantError(t, "unknown domain", err, operr.NotFound, "domain", "unknown domain unknown.example")
+	if e, ok := operr.As(err, operr.NotFound, "domain"); !ok || e.Value != "unknown.example" {
 		t.Errorf("unknown domain: %#v, want the domain as Value", e)
 	}
 	_, err = a.AddAccount(ctx, "Alice@example.org", "correct horse battery")
-	wantError(t, "exists", err, CodeExists, "address", "alice@example.org already exists (as an account or alias)")
+	wantError(t, "exists", err, operr.Exists, "address", "alice@example.org already exists (as an account or alias)")
 	_, err = a.AddAccount(ctx, "carol.example.org", "correct horse battery")
-	wantError(t, "bad address", err, CodeInvalid, "address", `invalid address "carol.example.org": want local@domain`)
+	wantError(t, "bad address", err, operr.Invalid, "address", `invalid address "carol.example.org": want local@domain`)
 	_, err = a.AddAccount(ctx, "carol@example.org", "short")
-	wantError(t, "short password", err, CodeInvalid, "password", "password must be at least 8 characters")
+	wantError(t, "short password", err, operr.Invalid, "password", "password must be at least 8 characters")
 
 	if err := a.SetPassword(ctx, "alice@example.org", "a new password"); err != nil {
 		t.Fatal(err)
@@ -34,17 +35,17 @@ func TestAccounts(t *testing.T) {
 		t.Error("SetPassword: the new password does not pass")
 	}
 	err = a.SetPassword(ctx, "nobody@example.org", "a new password")
-	wantError(t, "passwd unknown", err, CodeNotFound, "address", "unknown user nobody@example.org")
+	wantError(t, "passwd unknown", err, operr.NotFound, "address", "unknown user nobody@example.org")
 
 	accounts, err := a.ListAccounts(ctx, "Example.org")
 	if err != nil || len(accounts) != 2 || accounts[0].Address != "alice@example.org" {
 		t.Errorf("ListAccounts: %v, %v", accounts, err)
 	}
 	_, err = a.ListAccounts(ctx, "bad_domain")
-	wantError(t, "list bad domain", err, CodeInvalid, "domain", `domain "bad_domain": domain label "bad_domain" has invalid character '_'`)
+	wantError(t, "list bad domain", err, operr.Invalid, "domain", `domain "bad_domain": domain label "bad_domain" has invalid character '_'`)
 
 	err = a.RemoveAccount(ctx, "nobody@example.org")
-	wantError(t, "remove unknown", err, CodeNotFound, "address", "unknown user nobody@example.org")
+	wantError(t, "remove unknown", err, operr.NotFound, "address", "unknown user nobody@example.org")
 }
 
 func TestQuota(t *testing.T) {
@@ -66,12 +67,12 @@ func TestQuota(t *testing.T) {
 		t.Errorf("Quota after SetQuota: %+v, %v", q, err)
 	}
 	err = a.SetQuota(ctx, "alice@example.org", -5)
-	wantError(t, "negative quota", err, CodeInvalid, "quota",
+	wantError(t, "negative quota", err, operr.Invalid, "quota",
 		"quota -5: want a size in octets from 0 (none) to 1152921504606846976, or the default")
 	err = a.SetQuota(ctx, "nobody@example.org", 0)
-	wantError(t, "quota of unknown", err, CodeNotFound, "address", "unknown user nobody@example.org")
+	wantError(t, "quota of unknown", err, operr.NotFound, "address", "unknown user nobody@example.org")
 	_, err = a.Quota(ctx, "nobody@example.org")
-	wantError(t, "show unknown", err, CodeNotFound, "address", "unknown user nobody@example.org")
+	wantError(t, "show unknown", err, operr.NotFound, "address", "unknown user nobody@example.org")
 }
 
 // TestRemoveAccountBodies: removing an account deletes the bodies only it referenced, and

@@ -9,7 +9,7 @@
 // An Admin is a store and its message bodies. Operations take ctx first and plain, typed
 // inputs (addresses as strings, parsed and normalised here; ids as numbers), print nothing and
 // return values for the caller to show. An operation refused because of its input returns an
-// *Error: a Code (invalid, not_found, exists, in_use, unsupported), the Field at fault and a
+// *operr.Error: a Code (invalid, not_found, exists, in_use, unsupported), the Field at fault and a
 // message that names the value, which the CLI prints as it is and an API turns into
 // {"error":{"code","message","field"}}. The store's sentinel errors stay reachable through
 // errors.Is. Other errors (I/O, the database) are returned wrapped.
@@ -21,7 +21,6 @@
 package admin
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -30,6 +29,7 @@ import (
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -45,62 +45,11 @@ type Admin struct {
 	Resolver dns.Resolver
 }
 
-// Code classifies an *Error for an interface: an HTTP status, a message of its own.
-type Code string
-
-// The codes of *Error.
-const (
-	CodeInvalid     Code = "invalid"     // the value of Field is malformed or out of range
-	CodeNotFound    Code = "not_found"   // Field names something that does not exist
-	CodeExists      Code = "exists"      // what Field names exists already
-	CodeInUse       Code = "in_use"      // what Field names is still used by something else
-	CodeUnsupported Code = "unsupported" // the store does not keep this kind of data
-)
-
-// Error is an operation refused because of its input (or of the store's kind).
-type Error struct {
-	Code  Code
-	Field string // the input at fault: "domain", "address", "alias", "targets", "name", "id", ...
-	Value string // the value of Field, normalised where it was parsed
-	// Message says what is wrong in a sentence that names the value, without naming any one
-	// interface's commands.
-	Message string
-	Err     error // the cause (a store sentinel, a parse error), or nil
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Unwrap returns the cause, so errors.Is(err, store.ErrNotFound) and the like keep working.
-func (e *Error) Unwrap() error { return e.Err }
-
-// errorf builds an *Error with a formatted message.
-func errorf(code Code, field, value string, cause error, format string, args ...any) *Error {
-	return &Error{Code: code, Field: field, Value: value, Message: fmt.Sprintf(format, args...), Err: cause}
-}
-
-// AsError returns err's *Error when it has one with code, and field if field is not empty.
-func AsError(err error, code Code, field string) (*Error, bool) {
-	var e *Error
-	if !errors.As(err, &e) || e.Code != code || (field != "" && e.Field != field) {
-		return nil, false
-	}
-	return e, true
-}
-
-// ParseAddress normalises an address given for field (address.Parse).
-func ParseAddress(field, s string) (string, error) {
-	a, err := address.Parse(s)
-	if err != nil {
-		return "", &Error{Code: CodeInvalid, Field: field, Value: s, Message: err.Error(), Err: err}
-	}
-	return a.String(), nil
-}
-
 // ParseDomain normalises a domain name given for field (address.ParseDomain).
 func ParseDomain(field, s string) (string, error) {
 	d, err := address.ParseDomain(s)
 	if err != nil {
-		return "", errorf(CodeInvalid, field, s, err, "domain %q: %v", s, err)
+		return "", operr.New(operr.Invalid, field, s, err, "domain %q: %v", s, err)
 	}
 	return d, nil
 }
@@ -112,9 +61,9 @@ func ParseAddressOrDomain(field, s string) (string, error) {
 		d, err := address.ParseDomain(s[1:])
 		if err != nil {
 			cause := fmt.Errorf("%w %q: %v", address.ErrInvalid, s, err)
-			return "", &Error{Code: CodeInvalid, Field: field, Value: s, Message: cause.Error(), Err: cause}
+			return "", &operr.Error{Code: operr.Invalid, Field: field, Value: s, Message: cause.Error(), Err: cause}
 		}
 		return "@" + d, nil
 	}
-	return ParseAddress(field, s)
+	return operr.ParseAddress(field, s)
 }

@@ -11,6 +11,7 @@ import (
 
 	"posthorn/internal/blob"
 	"posthorn/internal/delivery"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 	"posthorn/internal/store/sqlite"
 )
@@ -109,12 +110,12 @@ func deliver(t *testing.T, a *Admin, text string, local []string, remote ...stri
 	return committed.BodyID
 }
 
-// wantError checks that err is an *Error with code and field, whose message is message.
-func wantError(t *testing.T, what string, err error, code Code, field, message string) {
+// wantError checks that err is an *operr.Error with code and field, whose message is message.
+func wantError(t *testing.T, what string, err error, code operr.Code, field, message string) {
 	t.Helper()
-	var e *Error
+	var e *operr.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("%s: error %v (%T), want an *admin.Error", what, err, err)
+		t.Fatalf("%s: error %v (%T), want an *operr.Error", what, err, err)
 	}
 	if e.Code != code || e.Field != field || e.Message != message {
 		t.Errorf("%s: code %q field %q message %q; want %q %q %q", what, e.Code, e.Field, e.Message, code, field, message)
@@ -144,8 +145,8 @@ func TestParse(t *testing.T) {
 		parse           func(string, string) (string, error)
 		message         string
 	}{
-		{"address", "Alice@Example.ORG", "alice@example.org", ParseAddress, ""},
-		{"address", "alice.example.org", "", ParseAddress, `invalid address "alice.example.org": want local@domain`},
+		{"address", "Alice@Example.ORG", "alice@example.org", operr.ParseAddress, ""},
+		{"address", "alice.example.org", "", operr.ParseAddress, `invalid address "alice.example.org": want local@domain`},
 		{"domain", "Example.ORG.", "example.org", ParseDomain, ""},
 		{"domain", "bad_domain.example", "", ParseDomain, `domain "bad_domain.example": domain label "bad_domain" has invalid character '_'`},
 		{"alias", "@Example.org", "@example.org", ParseAddressOrDomain, ""},
@@ -154,7 +155,7 @@ func TestParse(t *testing.T) {
 	} {
 		got, err := c.parse(c.field, c.in)
 		if c.message != "" {
-			wantError(t, c.in, err, CodeInvalid, c.field, c.message)
+			wantError(t, c.in, err, operr.Invalid, c.field, c.message)
 			continue
 		}
 		if err != nil || got != c.want {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"posthorn/internal/address"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -16,13 +17,13 @@ func ParseAlias(alias string, targets []string) (string, []string, error) {
 		return "", nil, err
 	}
 	if len(targets) == 0 {
-		return "", nil, errorf(CodeInvalid, "targets", "", nil, "alias %s: want at least one target", alias)
+		return "", nil, operr.New(operr.Invalid, "targets", "", nil, "alias %s: want at least one target", alias)
 	}
 	normalised := make([]string, 0, len(targets))
 	for _, t := range targets {
 		addr, err := address.Parse(t)
 		if err != nil {
-			return "", nil, errorf(CodeInvalid, "targets", t, err, "target: %v", err)
+			return "", nil, operr.New(operr.Invalid, "targets", t, err, "target: %v", err)
 		}
 		normalised = append(normalised, addr.String())
 	}
@@ -31,7 +32,7 @@ func ParseAlias(alias string, targets []string) (string, []string, error) {
 
 // AddAlias delivers mail for alias (an address, or "@domain" for every unknown address of a
 // domain) to targets, local accounts or aliases (ParseAlias). It returns the alias and targets
-// normalised. An alias whose domain is not local is CodeNotFound for the field "alias".
+// normalised. An alias whose domain is not local is operr.NotFound for the field "alias".
 func (a *Admin) AddAlias(ctx context.Context, alias string, targets []string) (string, []string, error) {
 	alias, normalised, err := ParseAlias(alias, targets)
 	if err != nil {
@@ -40,11 +41,11 @@ func (a *Admin) AddAlias(ctx context.Context, alias string, targets []string) (s
 	_, err = a.Store.AddAlias(ctx, alias, normalised)
 	switch {
 	case errors.Is(err, store.ErrUnknownDomain):
-		return "", nil, errorf(CodeNotFound, "alias", alias, err, "alias %s: its domain is not local", alias)
+		return "", nil, operr.New(operr.NotFound, "alias", alias, err, "alias %s: its domain is not local", alias)
 	case errors.Is(err, store.ErrExists):
-		return "", nil, errorf(CodeExists, "alias", alias, err, "%s already exists (as an account or alias)", alias)
+		return "", nil, operr.New(operr.Exists, "alias", alias, err, "%s already exists (as an account or alias)", alias)
 	case errors.Is(err, store.ErrNotFound):
-		return "", nil, errorf(CodeNotFound, "targets", "", err, "%v (targets must be local accounts or aliases)", err)
+		return "", nil, operr.New(operr.NotFound, "targets", "", err, "%v (targets must be local accounts or aliases)", err)
 	case err != nil:
 		return "", nil, err
 	}
@@ -63,7 +64,7 @@ func (a *Admin) RemoveAlias(ctx context.Context, alias string) error {
 		return err
 	}
 	if err := a.Store.RemoveAlias(ctx, alias); errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "alias", alias, err, "unknown alias %s", alias)
+		return operr.New(operr.NotFound, "alias", alias, err, "unknown alias %s", alias)
 	} else if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"posthorn/internal/operr"
 )
 
 func TestAliases(t *testing.T) {
@@ -17,18 +19,18 @@ func TestAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = a.AddAlias(ctx, "info@example.org", []string{"nobody@example.org"})
-	wantError(t, "unknown target", err, CodeNotFound, "targets",
+	wantError(t, "unknown target", err, operr.NotFound, "targets",
 		"add alias info@example.org: target nobody@example.org is neither an account nor an alias: not found (targets must be local accounts or aliases)")
 	_, _, err = a.AddAlias(ctx, "sales@unknown.example", []string{"alice@example.org"})
-	wantError(t, "unknown domain", err, CodeNotFound, "alias", "alias sales@unknown.example: its domain is not local")
+	wantError(t, "unknown domain", err, operr.NotFound, "alias", "alias sales@unknown.example: its domain is not local")
 	_, _, err = a.AddAlias(ctx, "alice@example.org", []string{"bob@example.org"})
-	wantError(t, "exists", err, CodeExists, "alias", "alice@example.org already exists (as an account or alias)")
+	wantError(t, "exists", err, operr.Exists, "alias", "alice@example.org already exists (as an account or alias)")
 	_, _, err = a.AddAlias(ctx, "@bad_domain", []string{"bob@example.org"})
-	wantError(t, "bad alias", err, CodeInvalid, "alias", `invalid address "@bad_domain": domain label "bad_domain" has invalid character '_'`)
+	wantError(t, "bad alias", err, operr.Invalid, "alias", `invalid address "@bad_domain": domain label "bad_domain" has invalid character '_'`)
 	_, _, err = a.AddAlias(ctx, "info@example.org", []string{"bob"})
-	wantError(t, "bad target", err, CodeInvalid, "targets", `target: invalid address "bob": want local@domain`)
+	wantError(t, "bad target", err, operr.Invalid, "targets", `target: invalid address "bob": want local@domain`)
 	_, _, err = a.AddAlias(ctx, "info@example.org", nil)
-	wantError(t, "no target", err, CodeInvalid, "targets", "alias info@example.org: want at least one target")
+	wantError(t, "no target", err, operr.Invalid, "targets", "alias info@example.org: want at least one target")
 
 	aliases, err := a.ListAliases(ctx)
 	if err != nil || len(aliases) != 2 {
@@ -38,5 +40,5 @@ func TestAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.RemoveAlias(ctx, "@example.org")
-	wantError(t, "remove unknown", err, CodeNotFound, "alias", "unknown alias @example.org")
+	wantError(t, "remove unknown", err, operr.NotFound, "alias", "unknown alias @example.org")
 }

@@ -10,6 +10,7 @@ import (
 	"posthorn/internal/auth"
 	"posthorn/internal/credentials"
 	"posthorn/internal/mailauth"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -21,7 +22,7 @@ func (a *Admin) AddDomain(ctx context.Context, name string) ([]store.DKIMKey, er
 		return nil, err
 	}
 	if _, err := a.Store.AddDomain(ctx, name); errors.Is(err, store.ErrExists) {
-		return nil, errorf(CodeExists, "domain", name, err, "domain %s already exists", name)
+		return nil, operr.New(operr.Exists, "domain", name, err, "domain %s already exists", name)
 	} else if err != nil {
 		return nil, err
 	}
@@ -45,9 +46,9 @@ func (a *Admin) RemoveDomain(ctx context.Context, name string) error {
 	}
 	switch err := a.Store.RemoveDomain(ctx, name); {
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(CodeNotFound, "domain", name, err, "unknown domain %s", name)
+		return operr.New(operr.NotFound, "domain", name, err, "unknown domain %s", name)
 	case errors.Is(err, store.ErrInUse):
-		return errorf(CodeInUse, "domain", name, err, "domain %s still has accounts or aliases; remove them first", name)
+		return operr.New(operr.InUse, "domain", name, err, "domain %s still has accounts or aliases; remove them first", name)
 	case err != nil:
 		return err
 	}
@@ -62,7 +63,7 @@ func (a *Admin) DomainKeys(ctx context.Context, name string) ([]store.DKIMKey, e
 		return nil, err
 	}
 	if _, err := a.Store.GetDomain(ctx, name); err != nil {
-		return nil, errorf(CodeNotFound, "domain", name, err, "unknown domain %s", name)
+		return nil, operr.New(operr.NotFound, "domain", name, err, "unknown domain %s", name)
 	}
 	ss, ok := a.Store.(store.SubmissionStore)
 	if !ok {
@@ -109,7 +110,7 @@ func (a *Admin) Bootstrap(ctx context.Context, domain string) (string, error) {
 	}
 	name, err := address.ParseDomain(domain)
 	if err != nil {
-		return "", errorf(CodeInvalid, "domain", domain, err, "bootstrap domain %q: %v", domain, err)
+		return "", operr.New(operr.Invalid, "domain", domain, err, "bootstrap domain %q: %v", domain, err)
 	}
 	if _, err := a.AddDomain(ctx, name); err != nil {
 		return "", err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -25,20 +26,20 @@ func TestDomains(t *testing.T) {
 		t.Errorf("DomainKeys: %v, %v; want the keys AddDomain made", again, err)
 	}
 	_, err = a.AddDomain(ctx, "example.org")
-	wantError(t, "add twice", err, CodeExists, "domain", "domain example.org already exists")
+	wantError(t, "add twice", err, operr.Exists, "domain", "domain example.org already exists")
 	if !errors.Is(err, store.ErrExists) {
 		t.Errorf("add twice: %v is not store.ErrExists", err)
 	}
 	_, err = a.AddDomain(ctx, "bad_domain.example")
-	wantError(t, "add bad", err, CodeInvalid, "domain", `domain "bad_domain.example": domain label "bad_domain" has invalid character '_'`)
+	wantError(t, "add bad", err, operr.Invalid, "domain", `domain "bad_domain.example": domain label "bad_domain" has invalid character '_'`)
 	_, err = a.DomainKeys(ctx, "unknown.example")
-	wantError(t, "keys of unknown", err, CodeNotFound, "domain", "unknown domain unknown.example")
+	wantError(t, "keys of unknown", err, operr.NotFound, "domain", "unknown domain unknown.example")
 
 	if _, err := a.AddAccount(ctx, "alice@example.org", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	err = a.RemoveDomain(ctx, "example.org")
-	wantError(t, "remove in use", err, CodeInUse, "domain", "domain example.org still has accounts or aliases; remove them first")
+	wantError(t, "remove in use", err, operr.InUse, "domain", "domain example.org still has accounts or aliases; remove them first")
 	if err := a.RemoveAccount(ctx, "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestDomains(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.RemoveDomain(ctx, "example.org")
-	wantError(t, "remove unknown", err, CodeNotFound, "domain", "unknown domain example.org")
+	wantError(t, "remove unknown", err, operr.NotFound, "domain", "unknown domain example.org")
 	if domains, err := a.ListDomains(ctx); err != nil || len(domains) != 0 {
 		t.Errorf("ListDomains after removal: %v, %v", domains, err)
 	}
@@ -75,7 +76,7 @@ func TestBootstrap(t *testing.T) {
 	ctx := context.Background()
 	a := newAdmin(t)
 	_, err := a.Bootstrap(ctx, "bad_domain")
-	wantError(t, "bad domain", err, CodeInvalid, "domain", `bootstrap domain "bad_domain": domain label "bad_domain" has invalid character '_'`)
+	wantError(t, "bad domain", err, operr.Invalid, "domain", `bootstrap domain "bad_domain": domain label "bad_domain" has invalid character '_'`)
 	password, err := a.Bootstrap(ctx, "Example.org")
 	if err != nil || password == "" {
 		t.Fatalf("Bootstrap: %q, %v", password, err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -17,7 +18,7 @@ import (
 func (a *Admin) queueStore() (store.QueueStore, error) {
 	qs, ok := a.Store.(store.QueueStore)
 	if !ok {
-		return nil, &Error{Code: CodeUnsupported, Message: "this store has no outbound queue"}
+		return nil, &operr.Error{Code: operr.Unsupported, Message: "this store has no outbound queue"}
 	}
 	return qs, nil
 }
@@ -81,14 +82,14 @@ func (a *Admin) DeleteQueued(ctx context.Context, id int64) error {
 // queued runs fn on the queue for the row id; an unknown id is a clear error.
 func (a *Admin) queued(ctx context.Context, id int64, fn func(store.QueueStore) error) error {
 	if id <= 0 {
-		return errorf(CodeInvalid, "id", strconv.FormatInt(id, 10), nil, "queue id %d: want a positive number", id)
+		return operr.New(operr.Invalid, "id", strconv.FormatInt(id, 10), nil, "queue id %d: want a positive number", id)
 	}
 	qs, err := a.queueStore()
 	if err != nil {
 		return err
 	}
 	if err := fn(qs); errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "id", strconv.FormatInt(id, 10), err,
+		return operr.New(operr.NotFound, "id", strconv.FormatInt(id, 10), err,
 			"no queued message with id %d (delivered, bounced or deleted?)", id)
 	} else if err != nil {
 		return err

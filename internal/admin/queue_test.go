@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -56,7 +57,7 @@ func TestQueue(t *testing.T) {
 	}
 
 	_, err = a.GetQueued(ctx, first)
-	wantError(t, "deleted", err, CodeNotFound, "id", "no queued message with id 1 (delivered, bounced or deleted?)")
+	wantError(t, "deleted", err, operr.NotFound, "id", "no queued message with id 1 (delivered, bounced or deleted?)")
 	err = a.HoldQueued(ctx, 0, true)
-	wantError(t, "id 0", err, CodeInvalid, "id", "queue id 0: want a positive number")
+	wantError(t, "id 0", err, operr.Invalid, "id", "queue id 0: want a positive number")
 }

@@ -7,6 +7,7 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/credentials"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -16,13 +17,13 @@ var errNoSubmissionStore = errors.New("this store keeps no app passwords, send-a
 // sendingAccount returns the account at addr and the store of its sending settings: app
 // passwords, send-as addresses and limits.
 func (a *Admin) sendingAccount(ctx context.Context, addr string) (store.SubmissionStore, store.Account, error) {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return nil, store.Account{}, err
 	}
 	ss, ok := a.Store.(store.SubmissionStore)
 	if !ok {
-		return nil, store.Account{}, &Error{Code: CodeUnsupported, Message: errNoSubmissionStore.Error(), Err: errNoSubmissionStore}
+		return nil, store.Account{}, &operr.Error{Code: operr.Unsupported, Message: errNoSubmissionStore.Error(), Err: errNoSubmissionStore}
 	}
 	acc, err := a.Store.GetAccount(ctx, addr)
 	if errors.Is(err, store.ErrNotFound) {
@@ -39,11 +40,11 @@ func (a *Admin) AddAppPassword(ctx context.Context, addr, name string) (string, 
 		return "", err
 	}
 	if name == "" {
-		return "", errorf(CodeInvalid, "name", name, nil, "app password name must not be empty")
+		return "", operr.New(operr.Invalid, "name", name, nil, "app password name must not be empty")
 	}
 	password, err := credentials.AddAppPassword(ctx, a.Credentials, acc.Address, name)
 	if errors.Is(err, store.ErrExists) {
-		return "", errorf(CodeExists, "name", name, err, "%s already has an app password called %q", acc.Address, name)
+		return "", operr.New(operr.Exists, "name", name, err, "%s already has an app password called %q", acc.Address, name)
 	}
 	return password, err
 }
@@ -65,7 +66,7 @@ func (a *Admin) RemoveAppPassword(ctx context.Context, addr, name string) error 
 		return err
 	}
 	if err := ss.RemoveAppPassword(ctx, acc.ID, name); errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "name", name, err, "%s has no app password called %q", acc.Address, name)
+		return operr.New(operr.NotFound, "name", name, err, "%s has no app password called %q", acc.Address, name)
 	} else if err != nil {
 		return err
 	}
@@ -78,13 +79,13 @@ func ParseSendAs(s string) (string, error) {
 	if len(s) > 1 && s[0] == '@' {
 		d, err := address.ParseDomain(s[1:])
 		if err != nil {
-			return "", errorf(CodeInvalid, "send_as", s, err, "send-as %q: %v", s, err)
+			return "", operr.New(operr.Invalid, "send_as", s, err, "send-as %q: %v", s, err)
 		}
 		return "@" + d, nil
 	}
 	a, err := address.Parse(s)
 	if err != nil {
-		return "", errorf(CodeInvalid, "send_as", s, err, "send-as %q: %v", s, err)
+		return "", operr.New(operr.Invalid, "send_as", s, err, "send-as %q: %v", s, err)
 	}
 	return a.String(), nil
 }
@@ -112,9 +113,9 @@ func (a *Admin) changeSendAs(ctx context.Context, addr, sendAs string,
 	}
 	switch err := change(ss, ctx, acc.ID, sendAs); {
 	case errors.Is(err, store.ErrExists):
-		return errorf(CodeExists, "send_as", sendAs, err, "%s may already send as %s", acc.Address, sendAs)
+		return operr.New(operr.Exists, "send_as", sendAs, err, "%s may already send as %s", acc.Address, sendAs)
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(CodeNotFound, "send_as", sendAs, err, "%s has no send-as %s", acc.Address, sendAs)
+		return operr.New(operr.NotFound, "send_as", sendAs, err, "%s has no send-as %s", acc.Address, sendAs)
 	default:
 		return err
 	}
@@ -146,7 +147,7 @@ func (a *Admin) SetSendLimits(ctx context.Context, addr string, limits store.Sen
 		n     int64
 	}{{"per_hour", limits.PerHour}, {"per_day", limits.PerDay}} {
 		if l.n < 0 && l.n != store.LimitDefault {
-			return errorf(CodeInvalid, l.field, fmt.Sprint(l.n), nil,
+			return operr.New(operr.Invalid, l.field, fmt.Sprint(l.n), nil,
 				"limit %d: want a number of recipients, 0 for none, or the default", l.n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -16,11 +17,11 @@ func TestAppPasswords(t *testing.T) {
 		t.Fatalf("AddAppPassword: %q, %v", password, err)
 	}
 	_, err = a.AddAppPassword(ctx, "alice@example.org", "phone")
-	wantError(t, "twice", err, CodeExists, "name", `alice@example.org already has an app password called "phone"`)
+	wantError(t, "twice", err, operr.Exists, "name", `alice@example.org already has an app password called "phone"`)
 	_, err = a.AddAppPassword(ctx, "alice@example.org", "")
-	wantError(t, "no name", err, CodeInvalid, "name", "app password name must not be empty")
+	wantError(t, "no name", err, operr.Invalid, "name", "app password name must not be empty")
 	_, err = a.AddAppPassword(ctx, "nobody@example.org", "phone")
-	wantError(t, "unknown user", err, CodeNotFound, "address", "unknown user nobody@example.org")
+	wantError(t, "unknown user", err, operr.NotFound, "address", "unknown user nobody@example.org")
 	list, err := a.AppPasswords(ctx, "alice@example.org")
 	if err != nil || len(list) != 1 || list[0].Name != "phone" {
 		t.Fatalf("AppPasswords: %v, %v", list, err)
@@ -29,7 +30,7 @@ func TestAppPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.RemoveAppPassword(ctx, "alice@example.org", "phone")
-	wantError(t, "remove again", err, CodeNotFound, "name", `alice@example.org has no app password called "phone"`)
+	wantError(t, "remove again", err, operr.NotFound, "name", `alice@example.org has no app password called "phone"`)
 }
 
 func TestSendAs(t *testing.T) {
@@ -42,9 +43,9 @@ func TestSendAs(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := a.AddSendAs(ctx, "alice@example.org", "@other.example")
-	wantError(t, "twice", err, CodeExists, "send_as", "alice@example.org may already send as @other.example")
+	wantError(t, "twice", err, operr.Exists, "send_as", "alice@example.org may already send as @other.example")
 	err = a.AddSendAs(ctx, "alice@example.org", "@bad_domain")
-	wantError(t, "bad", err, CodeInvalid, "send_as", `send-as "@bad_domain": domain label "bad_domain" has invalid character '_'`)
+	wantError(t, "bad", err, operr.Invalid, "send_as", `send-as "@bad_domain": domain label "bad_domain" has invalid character '_'`)
 	list, err := a.SendAs(ctx, "alice@example.org")
 	if err != nil || !slices.Equal(list, []string{"@other.example", "boss@other.example"}) {
 		t.Errorf("SendAs: %v, %v", list, err)
@@ -53,7 +54,7 @@ func TestSendAs(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.RemoveSendAs(ctx, "alice@example.org", "@other.example")
-	wantError(t, "remove again", err, CodeNotFound, "send_as", "alice@example.org has no send-as @other.example")
+	wantError(t, "remove again", err, operr.NotFound, "send_as", "alice@example.org has no send-as @other.example")
 }
 
 func TestSendLimits(t *testing.T) {
@@ -71,5 +72,5 @@ func TestSendLimits(t *testing.T) {
 		t.Errorf("SendLimits: %+v, %v; want %+v", l, err, want)
 	}
 	err = a.SetSendLimits(ctx, "alice@example.org", store.SendLimits{PerHour: 1, PerDay: -7})
-	wantError(t, "negative", err, CodeInvalid, "per_day", "limit -7: want a number of recipients, 0 for none, or the default")
+	wantError(t, "negative", err, operr.Invalid, "per_day", "limit -7: want a number of recipients, 0 for none, or the default")
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -22,7 +23,7 @@ type spamStore interface {
 func (a *Admin) spamAccount(ctx context.Context, addr string) (spamStore, int64, error) {
 	st, ok := a.Store.(spamStore)
 	if !ok {
-		return nil, 0, &Error{Code: CodeUnsupported, Message: "this store keeps no spam models"}
+		return nil, 0, &operr.Error{Code: operr.Unsupported, Message: "this store keeps no spam models"}
 	}
 	if addr == "" {
 		return st, 0, nil
@@ -66,7 +67,7 @@ func (a *Admin) ExplainSpam(ctx context.Context, account string, msg io.ReaderAt
 }
 
 // AddSpamListEntry puts entry (an address, or "@domain" for a domain and its subdomains) on an
-// account's block list (block) or allow list. An entry on either list already is CodeExists,
+// account's block list (block) or allow list. An entry on either list already is operr.Exists,
 // its message naming the list it is on.
 func (a *Admin) AddSpamListEntry(ctx context.Context, account, entry string, block bool) error {
 	st, id, en, err := a.spamListEntry(ctx, account, entry, block)
@@ -83,7 +84,7 @@ func (a *Admin) AddSpamListEntry(ctx context.Context, account, entry string, blo
 				}
 			}
 		}
-		return errorf(CodeExists, "entry", en.Entry, err, "%s is already on the %s list", en.Entry, list)
+		return operr.New(operr.Exists, "entry", en.Entry, err, "%s is already on the %s list", en.Entry, list)
 	}
 	return err
 }
@@ -95,7 +96,7 @@ func (a *Admin) RemoveSpamListEntry(ctx context.Context, account, entry string, 
 		return err
 	}
 	if err := st.RemoveSpamListEntry(ctx, id, en); errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "entry", en.Entry, err, "%s is not on the %s list", en.Entry, listName(block))
+		return operr.New(operr.NotFound, "entry", en.Entry, err, "%s is not on the %s list", en.Entry, listName(block))
 	} else if err != nil {
 		return err
 	}

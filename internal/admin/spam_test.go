@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/operr"
 )
 
 func TestSpamLists(t *testing.T) {
@@ -23,11 +24,11 @@ func TestSpamLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := a.AddSpamListEntry(ctx, "alice@example.org", "@friends.example", true)
-	wantError(t, "on the other list", err, CodeExists, "entry", "@friends.example is already on the allow list")
+	wantError(t, "on the other list", err, operr.Exists, "entry", "@friends.example is already on the allow list")
 	err = a.AddSpamListEntry(ctx, "alice@example.org", "spammer@bad.example", false)
-	wantError(t, "on the block list", err, CodeExists, "entry", "spammer@bad.example is already on the block list")
+	wantError(t, "on the block list", err, operr.Exists, "entry", "spammer@bad.example is already on the block list")
 	err = a.AddSpamListEntry(ctx, "nobody@example.org", "@friends.example", false)
-	wantError(t, "unknown account", err, CodeNotFound, "account", "unknown user nobody@example.org")
+	wantError(t, "unknown account", err, operr.NotFound, "account", "unknown user nobody@example.org")
 
 	if list, err := a.SpamList(ctx, "alice@example.org", false); err != nil || !slices.Equal(list, []string{"@friends.example"}) {
 		t.Errorf("allow list: %v, %v", list, err)
@@ -39,7 +40,7 @@ func TestSpamLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.RemoveSpamListEntry(ctx, "alice@example.org", "spammer@bad.example", true)
-	wantError(t, "remove again", err, CodeNotFound, "entry", "spammer@bad.example is not on the block list")
+	wantError(t, "remove again", err, operr.NotFound, "entry", "spammer@bad.example is not on the block list")
 }
 
 // corpus writes n messages, one per file, into a new directory.
@@ -73,7 +74,7 @@ func TestTrainAndExplainSpam(t *testing.T) {
 		t.Errorf("TrainSpam of an empty directory: %v, want spam.ErrEmptyCorpus", err)
 	}
 	_, err = a.TrainSpam(ctx, "nobody@example.org", corpus(t, 1, "x"), true)
-	wantError(t, "unknown account", err, CodeNotFound, "account", "unknown user nobody@example.org")
+	wantError(t, "unknown account", err, operr.NotFound, "account", "unknown user nobody@example.org")
 
 	msg := strings.NewReader("From: x@example.net\r\nSubject: casino winner\r\n\r\ncheap pills casino winner\r\n")
 	_, ex, err := a.ExplainSpam(ctx, "alice@example.org", msg, msg.Size())
@@ -84,5 +85,5 @@ func TestTrainAndExplainSpam(t *testing.T) {
 		t.Errorf("ExplainSpam: explanation %+v; want the models of alice and the global one", ex)
 	}
 	_, _, err = a.ExplainSpam(ctx, "nobody@example.org", msg, msg.Size())
-	wantError(t, "explain for unknown", err, CodeNotFound, "account", "unknown user nobody@example.org")
+	wantError(t, "explain for unknown", err, operr.NotFound, "account", "unknown user nobody@example.org")
 }

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -39,14 +40,14 @@ type ListSummary struct {
 // control character (a name ends up in header fields, RFC 5322 §2.2).
 func checkLine(field, value string, limit int) error {
 	if len(value) > limit {
-		return errorf(CodeInvalid, field, value, nil, "%s is longer than %d bytes", field, limit)
+		return operr.New(operr.Invalid, field, value, nil, "%s is longer than %d bytes", field, limit)
 	}
 	if !utf8.ValidString(value) {
-		return errorf(CodeInvalid, field, value, nil, "%s %q is not valid UTF-8", field, value)
+		return operr.New(operr.Invalid, field, value, nil, "%s %q is not valid UTF-8", field, value)
 	}
 	for _, r := range value {
 		if unicode.IsControl(r) {
-			return errorf(CodeInvalid, field, value, nil, "%s %q has a control character (%U)", field, value, r)
+			return operr.New(operr.Invalid, field, value, nil, "%s %q has a control character (%U)", field, value, r)
 		}
 	}
 	return nil
@@ -65,7 +66,7 @@ func CheckAttributeKey(key string) error {
 		}
 	}
 	if !ok {
-		return errorf(CodeInvalid, "attributes", key, nil,
+		return operr.New(operr.Invalid, "attributes", key, nil,
 			"attribute %q: want an identifier (letters, digits and _, not starting with a digit)", key)
 	}
 	return nil
@@ -75,14 +76,14 @@ func CheckAttributeKey(key string) error {
 // UTF-8 or hold a NUL.
 func CheckAttributes(attrs map[string]any) error {
 	if len(attrs) > maxAttributes {
-		return errorf(CodeInvalid, "attributes", "", nil, "more than %d attributes", maxAttributes)
+		return operr.New(operr.Invalid, "attributes", "", nil, "more than %d attributes", maxAttributes)
 	}
 	for k, v := range attrs {
 		if err := CheckAttributeKey(k); err != nil {
 			return err
 		}
 		if s, ok := v.(string); ok && (!utf8.ValidString(s) || strings.ContainsRune(s, 0)) {
-			return errorf(CodeInvalid, "attributes", k, nil, "attribute %s: the value is not valid text", k)
+			return operr.New(operr.Invalid, "attributes", k, nil, "attribute %s: the value is not valid text", k)
 		}
 	}
 	return nil
@@ -110,7 +111,7 @@ func TruncateIP(ip string) string {
 // CreateList adds a list.
 func (s *Service) CreateList(ctx context.Context, in ListInput) (store.List, error) {
 	if in.Name == "" {
-		return store.List{}, errorf(CodeInvalid, "list", "", nil, "a list needs a name")
+		return store.List{}, operr.New(operr.Invalid, "list", "", nil, "a list needs a name")
 	}
 	if err := checkLine("list", in.Name, maxListName); err != nil {
 		return store.List{}, err
@@ -124,20 +125,20 @@ func (s *Service) CreateList(ctx context.Context, in ListInput) (store.List, err
 		opt = store.OptInSingle
 	case store.OptInSingle, store.OptInDouble:
 	default:
-		return store.List{}, errorf(CodeInvalid, "opt_in", in.OptIn, nil, "opt-in %q: want single or double", in.OptIn)
+		return store.List{}, operr.New(operr.Invalid, "opt_in", in.OptIn, nil, "opt-in %q: want single or double", in.OptIn)
 	}
 	l, err := s.Store.CreateList(ctx, store.List{Name: in.Name, Description: in.Description, OptIn: opt})
 	if errors.Is(err, store.ErrExists) {
-		return store.List{}, errorf(CodeExists, "list", in.Name, err, "list %s already exists", in.Name)
+		return store.List{}, operr.New(operr.Exists, "list", in.Name, err, "list %s already exists", in.Name)
 	}
 	return l, err
 }
 
-// list finds a list by name, as CodeNotFound for field "list".
+// list finds a list by name, as operr.NotFound for field "list".
 func (s *Service) list(ctx context.Context, name string) (store.List, error) {
 	l, err := s.Store.GetList(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.List{}, errorf(CodeNotFound, "list", name, err, "unknown list %s", name)
+		return store.List{}, operr.New(operr.NotFound, "list", name, err, "unknown list %s", name)
 	}
 	return l, err
 }
@@ -189,7 +190,7 @@ type SubscriberInput struct {
 
 // checkSubscriber normalises and checks the subscriber part of in.
 func checkSubscriber(in SubscriberInput) (store.Subscriber, error) {
-	addr, err := ParseAddress("address", in.Address)
+	addr, err := operr.ParseAddress("address", in.Address)
 	if err != nil {
 		return store.Subscriber{}, err
 	}
@@ -210,10 +211,10 @@ func (s *Service) consentOf(in SubscriberInput) (store.Consent, error) {
 		source = store.SourceCLI
 	case store.SourceImport, store.SourceForm, store.SourceAPI, store.SourceCLI:
 	default:
-		return store.Consent{}, errorf(CodeInvalid, "source", string(source), nil, "consent source %q: want import, form, api or cli", source)
+		return store.Consent{}, operr.New(operr.Invalid, "source", string(source), nil, "consent source %q: want import, form, api or cli", source)
 	}
 	if len(in.ConsentText) > maxConsentText {
-		return store.Consent{}, errorf(CodeInvalid, "consent_text", "", nil, "consent text is longer than %d bytes", maxConsentText)
+		return store.Consent{}, operr.New(operr.Invalid, "consent_text", "", nil, "consent text is longer than %d bytes", maxConsentText)
 	}
 	return store.Consent{At: s.now(), Source: source, IP: TruncateIP(in.IP), Text: in.ConsentText, Tracking: in.Tracking}, nil
 }
@@ -252,15 +253,15 @@ func (s *Service) SaveSubscriber(ctx context.Context, in SubscriberInput) (store
 	return subs[0], nil
 }
 
-// subscriber finds a subscriber by address, as CodeNotFound for field "address".
+// subscriber finds a subscriber by address, as operr.NotFound for field "address".
 func (s *Service) subscriber(ctx context.Context, addr string) (store.Subscriber, error) {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return store.Subscriber{}, err
 	}
 	sub, err := s.Store.GetSubscriber(ctx, addr)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Subscriber{}, errorf(CodeNotFound, "address", addr, err, "unknown subscriber %s", addr)
+		return store.Subscriber{}, operr.New(operr.NotFound, "address", addr, err, "unknown subscriber %s", addr)
 	}
 	return sub, err
 }
@@ -317,7 +318,7 @@ func (s *Service) Unsubscribe(ctx context.Context, in SubscriberInput) error {
 	}
 	err = s.Store.SetSubscriptionStatus(ctx, sub.ID, l.ID, store.StatusUnsubscribed, c)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "list", l.Name, err, "%s is not subscribed to %s", sub.Address, l.Name)
+		return operr.New(operr.NotFound, "list", l.Name, err, "%s is not subscribed to %s", sub.Address, l.Name)
 	}
 	return err
 }
@@ -331,7 +332,7 @@ func (s *Service) Confirm(ctx context.Context, subscriberID, listID int64, in Su
 	}
 	cur, err := s.Store.GetSubscription(ctx, subscriberID, listID)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "subscription", "", err, "no such subscription")
+		return operr.New(operr.NotFound, "subscription", "", err, "no such subscription")
 	} else if err != nil {
 		return err
 	}

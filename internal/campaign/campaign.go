@@ -5,7 +5,7 @@
 // A Service is a store.CampaignStore and a clock. Operations take ctx first and typed inputs
 // (addresses as strings, normalised here with internal/address; lists by name), print nothing
 // and return values for the caller to show, the way internal/admin does: an operation refused
-// because of its input returns an *Error with a Code, the Field at fault and a message naming
+// because of its input returns an *operr.Error with a Code, the Field at fault and a message naming
 // the value, which the CLI prints as one line and an API turns into {"error":{...}}; the
 // store's sentinel errors stay reachable through errors.Is.
 //
@@ -94,11 +94,8 @@
 package campaign
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
-	"posthorn/internal/address"
 	"posthorn/internal/store"
 )
 
@@ -114,50 +111,4 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-// Code classifies an *Error for an interface: an HTTP status, a message of its own.
-type Code string
-
-// The codes of *Error, the same as internal/admin's.
-const (
-	CodeInvalid  Code = "invalid"   // the value of Field is malformed or out of range
-	CodeNotFound Code = "not_found" // Field names something that does not exist
-	CodeExists   Code = "exists"    // what Field names exists already
-)
-
-// Error is an operation refused because of its input.
-type Error struct {
-	Code    Code
-	Field   string // the input at fault: "list", "address", "name", "attributes", "reason", ...
-	Value   string // the value of Field, normalised where it was parsed
-	Message string // what is wrong, in a sentence that names the value
-	Err     error  // the cause (a store sentinel, a parse error), or nil
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Unwrap returns the cause, so errors.Is(err, store.ErrNotFound) and the like keep working.
-func (e *Error) Unwrap() error { return e.Err }
-
-func errorf(code Code, field, value string, cause error, format string, args ...any) *Error {
-	return &Error{Code: code, Field: field, Value: value, Message: fmt.Sprintf(format, args...), Err: cause}
-}
-
-// AsError returns err's *Error when it has one with code, and field if field is not empty.
-func AsError(err error, code Code, field string) (*Error, bool) {
-	var e *Error
-	if !errors.As(err, &e) || e.Code != code || (field != "" && e.Field != field) {
-		return nil, false
-	}
-	return e, true
-}
-
-// ParseAddress normalises an address given for field.
-func ParseAddress(field, s string) (string, error) {
-	a, err := address.Parse(s)
-	if err != nil {
-		return "", &Error{Code: CodeInvalid, Field: field, Value: s, Message: err.Error(), Err: err}
-	}
-	return a.String(), nil
 }

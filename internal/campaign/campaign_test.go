@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/storeenv"
 )
@@ -137,7 +138,7 @@ func TestImportCSVHeader(t *testing.T) {
 		{"email,city,City\n", `the header names column "City" twice`},
 	} {
 		_, err := s.ImportCSV(t.Context(), strings.NewReader(tc.file), CSVInput{List: "news"}, ImportOptions{})
-		if _, ok := AsError(err, CodeInvalid, "header"); !ok && !strings.Contains(tc.want, "empty") {
+		if _, ok := operr.As(err, operr.Invalid, "header"); !ok && !strings.Contains(tc.want, "empty") {
 			t.Errorf("%q: err %v is not an invalid header", tc.file, err)
 		}
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
@@ -145,7 +146,7 @@ func TestImportCSVHeader(t *testing.T) {
 		}
 	}
 	_, err := s.ImportCSV(t.Context(), strings.NewReader("email\n"), CSVInput{List: "nope"}, ImportOptions{})
-	if _, ok := AsError(err, CodeNotFound, "list"); !ok {
+	if _, ok := operr.As(err, operr.NotFound, "list"); !ok {
 		t.Errorf("import into an unknown list: %v", err)
 	}
 }
@@ -157,14 +158,14 @@ func TestSubscriberNames(t *testing.T) {
 	mustList(t, s, "news", "")
 	for _, name := range []string{"Eve\r\nBcc: victim@example.org", "Eve\nX", "Eve\rX", "Eve\x00", "Eve\x1b[31m", "Eve\u0085"} {
 		_, err := s.SaveSubscriber(t.Context(), SubscriberInput{Address: "eve@example.org", Name: name, List: "news"})
-		if _, ok := AsError(err, CodeInvalid, "name"); !ok {
+		if _, ok := operr.As(err, operr.Invalid, "name"); !ok {
 			t.Errorf("name %q: err %v", name, err)
 		}
 	}
 	for _, key := range []string{"", "1st", "first name", "a-b", "x:y", "é"} {
 		_, err := s.SaveSubscriber(t.Context(), SubscriberInput{Address: "eve@example.org",
 			Attributes: map[string]any{key: "v"}})
-		if _, ok := AsError(err, CodeInvalid, "attributes"); !ok {
+		if _, ok := operr.As(err, operr.Invalid, "attributes"); !ok {
 			t.Errorf("attribute key %q: err %v", key, err)
 		}
 	}
@@ -266,7 +267,7 @@ func TestSuppressions(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.Unsuppress(ctx, "a@example.org")
-	if _, ok := AsError(err, CodeNotFound, "address"); !ok || !errors.Is(err, store.ErrNotFound) {
+	if _, ok := operr.As(err, operr.NotFound, "address"); !ok || !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second unsuppress: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -116,7 +117,7 @@ func parseHeader(row []string) (csvHeader, error) {
 		col = strings.TrimSpace(strings.TrimPrefix(col, "\ufeff")) // a BOM some spreadsheets write
 		key := strings.ToLower(col)
 		if seen[key] {
-			return h, errorf(CodeInvalid, "header", col, nil, "the header names column %q twice", col)
+			return h, operr.New(operr.Invalid, "header", col, nil, "the header names column %q twice", col)
 		}
 		seen[key] = true
 		switch key {
@@ -126,14 +127,14 @@ func parseHeader(row []string) (csvHeader, error) {
 			h.name = i
 		default:
 			if err := CheckAttributeKey(col); err != nil {
-				return h, errorf(CodeInvalid, "header", col, nil, "header column %q: want email, name or an attribute "+
+				return h, operr.New(operr.Invalid, "header", col, nil, "header column %q: want email, name or an attribute "+
 					"name (letters, digits and _, not starting with a digit)", col)
 			}
 			h.attrs, h.attrCols = append(h.attrs, col), append(h.attrCols, i)
 		}
 	}
 	if h.email < 0 {
-		return h, errorf(CodeInvalid, "header", strings.Join(row, ","), nil, "the header row has no email column")
+		return h, operr.New(operr.Invalid, "header", strings.Join(row, ","), nil, "the header row has no email column")
 	}
 	return h, nil
 }
@@ -158,9 +159,9 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, in CSVInput, opts 
 	cr.ReuseRecord = true
 	row, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return ImportReport{}, errorf(CodeInvalid, "file", "", err, "the file is empty: want a header row")
+		return ImportReport{}, operr.New(operr.Invalid, "file", "", err, "the file is empty: want a header row")
 	} else if err != nil {
-		return ImportReport{}, errorf(CodeInvalid, "file", "", err, "header row: %v", err)
+		return ImportReport{}, operr.New(operr.Invalid, "file", "", err, "header row: %v", err)
 	}
 	h, err := parseHeader(row)
 	if err != nil {
@@ -231,7 +232,7 @@ func (imp *csvImport) row(line int, row []string) {
 			Detail: fmt.Sprintf("%d fields, want %d", len(row), len(h.attrCols)+1+btoi(h.name >= 0))})
 		return
 	}
-	addr, err := ParseAddress("address", given)
+	addr, err := operr.ParseAddress("address", given)
 	if err != nil {
 		imp.rep.reject(Rejection{Line: line, Address: given, Reason: ReasonBadAddress, Detail: err.Error()})
 		return

@@ -11,6 +11,7 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/campaign/render"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -27,10 +28,10 @@ type TemplateInput struct {
 // saved rather than when the campaign starts.
 func checkContent(subject, html, text string) error {
 	if subject == "" {
-		return errorf(CodeInvalid, "subject", "", nil, "a subject is required")
+		return operr.New(operr.Invalid, "subject", "", nil, "a subject is required")
 	}
 	if html == "" && text == "" {
-		return errorf(CodeInvalid, "html", "", nil, "an HTML or a text body is required")
+		return operr.New(operr.Invalid, "html", "", nil, "an HTML or a text body is required")
 	}
 	from, _ := address.Parse("check@example.invalid")
 	if _, err := render.Compile(render.Content{Subject: subject, HTML: html, Text: text, From: from}); err != nil {
@@ -39,7 +40,7 @@ func checkContent(subject, html, text string) error {
 		if errors.As(err, &te) {
 			field = te.Template
 		}
-		return errorf(CodeInvalid, field, "", err, "%v", err)
+		return operr.New(operr.Invalid, field, "", err, "%v", err)
 	}
 	return nil
 }
@@ -48,7 +49,7 @@ func checkContent(subject, html, text string) error {
 func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (store.Template, error) {
 	if err := checkLine("template", in.Name, maxListName); err != nil || in.Name == "" {
 		if err == nil {
-			err = errorf(CodeInvalid, "template", "", nil, "a template needs a name")
+			err = operr.New(operr.Invalid, "template", "", nil, "a template needs a name")
 		}
 		return store.Template{}, err
 	}
@@ -57,7 +58,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (store.T
 	}
 	t, err := s.Store.CreateTemplate(ctx, store.Template{Name: in.Name, Subject: in.Subject, HTML: in.HTML, Text: in.Text})
 	if errors.Is(err, store.ErrExists) {
-		return store.Template{}, errorf(CodeExists, "template", in.Name, err, "template %s already exists", in.Name)
+		return store.Template{}, operr.New(operr.Exists, "template", in.Name, err, "template %s already exists", in.Name)
 	}
 	return t, err
 }
@@ -66,7 +67,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (store.T
 func (s *Service) Template(ctx context.Context, name string) (store.Template, error) {
 	t, err := s.Store.GetTemplate(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Template{}, errorf(CodeNotFound, "template", name, err, "unknown template %s", name)
+		return store.Template{}, operr.New(operr.NotFound, "template", name, err, "unknown template %s", name)
 	}
 	return t, err
 }
@@ -131,7 +132,7 @@ type sender struct {
 // parseSender parses "addr" or "Name <addr>" (RFC 5322 §3.4).
 func parseSender(field, s string) (sender, error) {
 	bad := func(err error) (sender, error) {
-		return sender{}, errorf(CodeInvalid, field, s, err, "%s %q: want local@domain or Name <local@domain>", field, s)
+		return sender{}, operr.New(operr.Invalid, field, s, err, "%s %q: want local@domain or Name <local@domain>", field, s)
 	}
 	pa, err := mail.ParseAddress(s)
 	if err != nil {
@@ -160,13 +161,13 @@ func (f sender) String() string {
 func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.Campaign, error) {
 	c := store.Campaign{Name: in.Name, RatePerMinute: in.RatePerMinute, Tracking: in.Tracking, Anonymous: in.Anonymous}
 	if in.Name == "" {
-		return store.Campaign{}, errorf(CodeInvalid, "name", "", nil, "a campaign needs a name")
+		return store.Campaign{}, operr.New(operr.Invalid, "name", "", nil, "a campaign needs a name")
 	}
 	if err := checkLine("name", in.Name, maxListName); err != nil {
 		return store.Campaign{}, err
 	}
 	if in.RatePerMinute < 0 {
-		return store.Campaign{}, errorf(CodeInvalid, "rate", fmt.Sprint(in.RatePerMinute), nil, "rate %d: want messages per minute, 0 for no cap", in.RatePerMinute)
+		return store.Campaign{}, operr.New(operr.Invalid, "rate", fmt.Sprint(in.RatePerMinute), nil, "rate %d: want messages per minute, 0 for no cap", in.RatePerMinute)
 	}
 	from, err := parseSender("from", in.From)
 	if err != nil {
@@ -184,7 +185,7 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.C
 		c.ReplyTo = rt.Address.String()
 	}
 	if len(in.Lists) == 0 {
-		return store.Campaign{}, errorf(CodeInvalid, "list", "", nil, "a campaign needs a list")
+		return store.Campaign{}, operr.New(operr.Invalid, "list", "", nil, "a campaign needs a list")
 	}
 	for _, name := range in.Lists {
 		l, err := s.list(ctx, name)
@@ -197,7 +198,7 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.C
 	}
 	switch {
 	case in.Template != "" && (in.Subject != "" || in.HTML != "" || in.Text != ""):
-		return store.Campaign{}, errorf(CodeInvalid, "template", in.Template, nil, "give a template or a subject and bodies, not both")
+		return store.Campaign{}, operr.New(operr.Invalid, "template", in.Template, nil, "give a template or a subject and bodies, not both")
 	case in.Template != "":
 		t, err := s.Template(ctx, in.Template)
 		if err != nil {
@@ -221,7 +222,7 @@ func (s *Service) checkLocal(ctx context.Context, a address.Address) error {
 	}
 	_, err := ds.GetDomain(ctx, a.Domain)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeInvalid, "from", a.String(), err, "from %s: %s is not a local domain", a, a.Domain)
+		return operr.New(operr.Invalid, "from", a.String(), err, "from %s: %s is not a local domain", a, a.Domain)
 	}
 	return err
 }
@@ -230,7 +231,7 @@ func (s *Service) checkLocal(ctx context.Context, a address.Address) error {
 func (s *Service) Campaign(ctx context.Context, id int64) (store.Campaign, error) {
 	c, err := s.Store.GetCampaign(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Campaign{}, errorf(CodeNotFound, "campaign", fmt.Sprint(id), err, "unknown campaign %d", id)
+		return store.Campaign{}, operr.New(operr.NotFound, "campaign", fmt.Sprint(id), err, "unknown campaign %d", id)
 	}
 	return c, err
 }
@@ -256,19 +257,19 @@ func (s *Service) ListNames(ctx context.Context, c store.Campaign) ([]string, er
 	return names, nil
 }
 
-// setStatus moves campaign id to status, refusing it (CodeInvalid, field "status") unless the
+// setStatus moves campaign id to status, refusing it (operr.Invalid, field "status") unless the
 // campaign is in one of from.
 func (s *Service) setStatus(ctx context.Context, id int64, status store.CampaignStatus, from ...store.CampaignStatus) error {
 	err := s.Store.SetCampaignStatus(ctx, id, status, s.now(), from...)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(CodeNotFound, "campaign", fmt.Sprint(id), err, "unknown campaign %d", id)
+		return operr.New(operr.NotFound, "campaign", fmt.Sprint(id), err, "unknown campaign %d", id)
 	case errors.Is(err, store.ErrConflict):
 		c, gerr := s.Campaign(ctx, id)
 		if gerr != nil {
 			return gerr
 		}
-		return errorf(CodeInvalid, "status", string(c.Status), err, "campaign %d is %s: want %s", id, c.Status, joinStatuses(from))
+		return operr.New(operr.Invalid, "status", string(c.Status), err, "campaign %d is %s: want %s", id, c.Status, joinStatuses(from))
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"posthorn/internal/address"
 	"posthorn/internal/campaign/render"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -86,7 +87,7 @@ func (s *Sender) compile(ctx context.Context, c store.Campaign, opts compileOpti
 		comp.names = append(comp.names, l.Name)
 	}
 	if len(comp.names) == 0 {
-		return nil, errorf(CodeInvalid, "list", "", nil, "campaign %d has no list left", c.ID)
+		return nil, operr.New(operr.Invalid, "list", "", nil, "campaign %d has no list left", c.ID)
 	}
 	content := render.Content{
 		Campaign:   c.Name,
@@ -115,7 +116,7 @@ func (s *Sender) compile(ctx context.Context, c store.Campaign, opts compileOpti
 		content.NewLink = func(idx int, target string) error { return table.add(ctx, idx, target) }
 	}
 	if comp.render, err = render.Compile(content); err != nil {
-		return nil, errorf(CodeInvalid, "template", "", err, "campaign %d: %v", c.ID, err)
+		return nil, operr.New(operr.Invalid, "template", "", err, "campaign %d: %v", c.ID, err)
 	}
 	if table != nil {
 		if err := table.keep(ctx, comp.render.Targets()); err != nil {
@@ -216,7 +217,7 @@ func (s *Sender) check(ctx context.Context, comp *compiled) error {
 	if err := render.Check(comp.render, slices.Values(samples)); err != nil {
 		var ce *render.CheckError
 		if errors.As(err, &ce) {
-			return errorf(CodeInvalid, ce.Field, ce.Address, err, "campaign %d not started: %v", comp.campaign.ID, err)
+			return operr.New(operr.Invalid, ce.Field, ce.Address, err, "campaign %d not started: %v", comp.campaign.ID, err)
 		}
 		return fmt.Errorf("campaign %d not started: %w", comp.campaign.ID, err)
 	}
@@ -227,7 +228,7 @@ func (s *Sender) check(ctx context.Context, comp *compiled) error {
 // that compiles and renders for every shape of the audience.
 func (s *Sender) prepare(ctx context.Context, c store.Campaign) error {
 	if s.PublicURL == "" {
-		return errorf(CodeInvalid, "public_url", "", nil,
+		return operr.New(operr.Invalid, "public_url", "", nil,
 			"campaign %d not started: [campaign] public_url is required (every message has an unsubscribe link)", c.ID)
 	}
 	comp, err := s.compile(ctx, c, compileOptions{keepLinks: true})
@@ -245,7 +246,7 @@ func (s *Sender) Start(ctx context.Context, id int64) (recipients int64, err err
 		return 0, err
 	}
 	if c.Status != store.CampaignDraft && c.Status != store.CampaignScheduled {
-		return 0, errorf(CodeInvalid, "status", string(c.Status), nil, "campaign %d is %s: want draft or scheduled", id, c.Status)
+		return 0, operr.New(operr.Invalid, "status", string(c.Status), nil, "campaign %d is %s: want draft or scheduled", id, c.Status)
 	}
 	if err := s.prepare(ctx, c); err != nil {
 		return 0, err
@@ -269,7 +270,7 @@ func (s *Sender) Schedule(ctx context.Context, id int64, at time.Time) error {
 		return err
 	}
 	if c.Status != store.CampaignDraft {
-		return errorf(CodeInvalid, "status", string(c.Status), nil, "campaign %d is %s: want draft", id, c.Status)
+		return operr.New(operr.Invalid, "status", string(c.Status), nil, "campaign %d is %s: want draft", id, c.Status)
 	}
 	if err := s.prepare(ctx, c); err != nil {
 		return err
@@ -294,12 +295,12 @@ func (s *Sender) TestSend(ctx context.Context, id int64, addresses []string) ([]
 		return nil, err
 	}
 	if s.PublicURL == "" {
-		return nil, errorf(CodeInvalid, "public_url", "", nil, "[campaign] public_url is required (every message has an unsubscribe link)")
+		return nil, operr.New(operr.Invalid, "public_url", "", nil, "[campaign] public_url is required (every message has an unsubscribe link)")
 	}
 	rcpts := make([]address.Address, len(addresses))
 	for i, a := range addresses {
 		if rcpts[i], err = address.Parse(a); err != nil {
-			return nil, errorf(CodeInvalid, "address", a, err, "%v", err)
+			return nil, operr.New(operr.Invalid, "address", a, err, "%v", err)
 		}
 	}
 	comp, err := s.compile(ctx, c, compileOptions{subjectPrefix: "[test] ", noTracking: true})
@@ -334,7 +335,7 @@ func (s *Sender) TestSend(ctx context.Context, id int64, addresses []string) ([]
 		links := Links{Signer: signer, Base: s.PublicURL, Domain: comp.from.Address.Domain, Campaign: c.ID}
 		buf.Reset()
 		if err := comp.render.Render(&buf, r, links); err != nil {
-			return out, errorf(CodeInvalid, "template", rcpt.String(), err, "test send to %s: %v", rcpt, err)
+			return out, operr.New(operr.Invalid, "template", rcpt.String(), err, "test send to %s: %v", rcpt, err)
 		}
 		_, err := s.Outbox.Send(ctx, Mail{Sender: links.BounceAddress(), Recipient: rcpt, SignDomain: comp.from.Address.Domain,
 			Message: buf.Bytes(), Priority: store.PriorityNormal})

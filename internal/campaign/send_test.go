@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"posthorn/internal/mailauth"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
 )
@@ -148,11 +149,11 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	_, err = e.svc.CreateCampaign(ctx, CampaignInput{Name: "x", From: "news@elsewhere.example", Lists: []string{"news"}, Template: "monthly"})
-	if _, ok := AsError(err, CodeInvalid, "from"); !ok {
+	if _, ok := operr.As(err, operr.Invalid, "from"); !ok {
 		t.Errorf("From on a remote domain: %v, want an error of field from", err)
 	}
 	_, err = e.svc.CreateCampaign(ctx, CampaignInput{Name: "x", From: "news@example.org", Lists: []string{"nope"}, Template: "monthly"})
-	if _, ok := AsError(err, CodeNotFound, "list"); !ok {
+	if _, ok := operr.As(err, operr.NotFound, "list"); !ok {
 		t.Errorf("unknown list: %v", err)
 	}
 	c := e.campaign(t, CampaignInput{Name: "june", Template: "monthly", Lists: []string{"news"}, ReplyTo: "desk@example.org"})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"posthorn/internal/campaign/render"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -121,7 +122,7 @@ type HourlyEvents struct {
 	Clicks Split     `json:"clicks"`
 }
 
-// Stats returns the numbers of the campaign id; an unknown id is CodeNotFound for "campaign".
+// Stats returns the numbers of the campaign id; an unknown id is operr.NotFound for "campaign".
 func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 	c, err := s.Store.GetCampaign(ctx, id)
 	if err == nil {
@@ -133,7 +134,7 @@ func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		v := strconv.FormatInt(id, 10)
-		return Stats{}, errorf(CodeNotFound, "campaign", v, err, "unknown campaign %s", v)
+		return Stats{}, operr.New(operr.NotFound, "campaign", v, err, "unknown campaign %s", v)
 	}
 	return Stats{}, fmt.Errorf("stats of campaign %d: %w", id, err)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -118,7 +119,7 @@ func TestStats(t *testing.T) {
 	}
 
 	_, err = s.Stats(t.Context(), 999)
-	if e, ok := AsError(err, CodeNotFound, "campaign"); !ok || !errors.Is(err, store.ErrNotFound) {
+	if e, ok := operr.As(err, operr.NotFound, "campaign"); !ok || !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown campaign: %v (%+v)", err, e)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"posthorn/internal/address"
 	"posthorn/internal/campaign/render"
 	"posthorn/internal/campaign/token"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -79,14 +80,14 @@ func splitSubscriptionID(id int64) (subscriberID, listID int64) {
 	return id >> listIDBits, id & (1<<listIDBits - 1)
 }
 
-// Subscribe takes a post of the subscription form. Input errors are *Error with Field
-// "email", "name" or "list" (CodeNotFound for an unknown list).
+// Subscribe takes a post of the subscription form. Input errors are *operr.Error with Field
+// "email", "name" or "list" (operr.NotFound for an unknown list).
 func (t *Tracker) Subscribe(ctx context.Context, req FormRequest) (FormStatus, error) {
 	now := t.svc.now()
 	if !t.form.perIP.allow(clientNetwork(req.IP), now) {
 		return "", ErrRateLimited
 	}
-	addr, err := ParseAddress("email", req.Address)
+	addr, err := operr.ParseAddress("email", req.Address)
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +95,7 @@ func (t *Tracker) Subscribe(ctx context.Context, req FormRequest) (FormStatus, e
 		return "", err
 	}
 	if len(req.ConsentText) > maxConsentText {
-		return "", errorf(CodeInvalid, "consent_text", "", nil, "consent text is longer than %d bytes", maxConsentText)
+		return "", operr.New(operr.Invalid, "consent_text", "", nil, "consent text is longer than %d bytes", maxConsentText)
 	}
 	l, err := t.svc.list(ctx, req.List)
 	if err != nil {
@@ -265,7 +266,7 @@ type FormList struct {
 	DoubleOptIn bool
 }
 
-// FormList returns the list the form is for: *Error CodeNotFound for an unknown one.
+// FormList returns the list the form is for: *operr.Error operr.NotFound for an unknown one.
 func (t *Tracker) FormList(ctx context.Context, name string) (FormList, error) {
 	l, err := t.svc.list(ctx, name)
 	if err != nil {

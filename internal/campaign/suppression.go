@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -31,13 +32,13 @@ func ParseReason(s string) (store.SuppressionReason, error) {
 		store.SuppressManual:
 		return r, nil
 	}
-	return "", errorf(CodeInvalid, "reason", s, nil,
+	return "", operr.New(operr.Invalid, "reason", s, nil,
 		"reason %q: want manual, hard_bounce, soft_bounces, complaint or unsubscribe", s)
 }
 
 // checkSuppression normalises in.
 func (s *Service) checkSuppression(in SuppressionInput) (store.Suppression, error) {
-	addr, err := ParseAddress("address", in.Address)
+	addr, err := operr.ParseAddress("address", in.Address)
 	if err != nil {
 		return store.Suppression{}, err
 	}
@@ -49,7 +50,7 @@ func (s *Service) checkSuppression(in SuppressionInput) (store.Suppression, erro
 		return store.Suppression{}, err
 	}
 	if !in.Expires.IsZero() && !in.Expires.After(s.now()) {
-		return store.Suppression{}, errorf(CodeInvalid, "expires", in.Expires.String(), nil, "the expiry is in the past")
+		return store.Suppression{}, operr.New(operr.Invalid, "expires", in.Expires.String(), nil, "the expiry is in the past")
 	}
 	return store.Suppression{Address: addr, Reason: reason, Source: in.Source, Expires: in.Expires}, nil
 }
@@ -68,12 +69,12 @@ func (s *Service) Suppress(ctx context.Context, in SuppressionInput) (store.Supp
 
 // Unsuppress takes an address out of the ledger.
 func (s *Service) Unsuppress(ctx context.Context, addr string) error {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return err
 	}
 	if err := s.Store.RemoveSuppression(ctx, addr); errors.Is(err, store.ErrNotFound) {
-		return errorf(CodeNotFound, "address", addr, err, "%s is not suppressed", addr)
+		return operr.New(operr.NotFound, "address", addr, err, "%s is not suppressed", addr)
 	} else if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (s *Service) Suppressions(ctx context.Context, after string, limit int) ([]
 
 // IsSuppressed reports whether the ledger holds addr now, and why.
 func (s *Service) IsSuppressed(ctx context.Context, addr string) (store.Suppression, bool, error) {
-	addr, err := ParseAddress("address", addr)
+	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
 		return store.Suppression{}, false, err
 	}
@@ -126,7 +127,7 @@ func (s *Service) ImportSuppressions(ctx context.Context, r io.Reader, in Suppre
 			report.Rows--
 			continue
 		}
-		addr, err := ParseAddress("address", text)
+		addr, err := operr.ParseAddress("address", text)
 		if err != nil {
 			rep.reject(Rejection{Line: line, Address: text, Reason: ReasonBadAddress, Detail: err.Error()})
 			continue

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/operr"
 )
 
 func (e *env) aliasCmd() *cobra.Command {
@@ -28,7 +29,7 @@ func (e *env) aliasCmd() *cobra.Command {
 			}
 			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				_, _, err := a.AddAlias(cmd.Context(), alias, targets)
-				if _, ok := admin.AsError(err, admin.CodeNotFound, "alias"); ok {
+				if _, ok := operr.As(err, operr.NotFound, "alias"); ok {
 					return fmt.Errorf("%w; add it first with posthorn domain add", err)
 				} else if err != nil {
 					return err

@@ -8,13 +8,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
 // normalised is an address as the operations of internal/admin key it, for the commands that
 // name an account after it was changed.
 func normalised(addr string) string {
-	if a, err := admin.ParseAddress("address", addr); err == nil {
+	if a, err := operr.ParseAddress("address", addr); err == nil {
 		return a
 	}
 	return addr

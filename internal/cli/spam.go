@@ -14,6 +14,7 @@ import (
 	"posthorn/internal/config"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/operr"
 )
 
 func (e *env) spamCmd() *cobra.Command {
@@ -55,7 +56,7 @@ func (e *env) spamTrainCmd() *cobra.Command {
 						continue
 					}
 					n, err := a.TrainSpam(ctx, account, c.path, c.spam)
-					var refused *admin.Error
+					var refused *operr.Error
 					if errors.As(err, &refused) {
 						return err // the account, not the corpus
 					}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -24,7 +25,7 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Create an account with the default mailboxes (asks for the password)",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := admin.ParseAddress("address", args[0])
+			addr, err := operr.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -34,7 +35,7 @@ func (e *env) userCmd() *cobra.Command {
 			}
 			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				_, err := a.AddAccount(cmd.Context(), addr, password)
-				if unknown, ok := admin.AsError(err, admin.CodeNotFound, "domain"); ok {
+				if unknown, ok := operr.As(err, operr.NotFound, "domain"); ok {
 					return fmt.Errorf("%w; add it first with: posthorn domain add %s", err, unknown.Value)
 				} else if err != nil {
 					return err
@@ -50,7 +51,7 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Set an account's password (asks for it)",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := admin.ParseAddress("address", args[0])
+			addr, err := operr.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -96,7 +97,7 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Delete an account with all its mailboxes and messages",
 		Args:  exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := admin.ParseAddress("address", args[0])
+			addr, err := operr.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}
@@ -126,7 +127,7 @@ func (e *env) userQuotaCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := admin.ParseAddress("address", args[0])
+			addr, err := operr.ParseAddress("address", args[0])
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"posthorn/internal/campaign"
+	"posthorn/internal/operr"
 )
 
 // The subscription form: GET /s/subscribe/{list} shows it, POST takes it as a form
@@ -77,14 +78,14 @@ func (p *publicSite) subscribe(w http.ResponseWriter, r *http.Request) {
 		p.subscribeJSONAnswer(w, r, status, err)
 		return
 	}
-	var ce *campaign.Error
+	var ce *operr.Error
 	switch {
 	case err == nil:
 	case errors.Is(err, campaign.ErrRateLimited):
 		w.Header().Set("Retry-After", "3600")
 		p.render(w, http.StatusTooManyRequests, "message", page{Title: "Too many requests", Text: "Please try again later."})
 		return
-	case errors.As(err, &ce) && ce.Code == campaign.CodeInvalid:
+	case errors.As(err, &ce) && ce.Code == operr.Invalid:
 		l, lerr := p.c.FormList(r.Context(), list)
 		if lerr != nil {
 			p.fail(w, r, lerr)
@@ -116,7 +117,7 @@ func fieldLabel(field string) string {
 }
 
 func (p *publicSite) subscribeJSONAnswer(w http.ResponseWriter, r *http.Request, status campaign.FormStatus, err error) {
-	var ce *campaign.Error
+	var ce *operr.Error
 	switch {
 	case err == nil:
 		securityHeaders(w, pageCSP)
@@ -125,7 +126,7 @@ func (p *publicSite) subscribeJSONAnswer(w http.ResponseWriter, r *http.Request,
 	case errors.Is(err, campaign.ErrRateLimited):
 		w.Header().Set("Retry-After", "3600")
 		writeJSONError(w, http.StatusTooManyRequests, "rate_limited", err.Error(), "")
-	case errors.As(err, &ce) && ce.Code == campaign.CodeNotFound:
+	case errors.As(err, &ce) && ce.Code == operr.NotFound:
 		writeJSONError(w, http.StatusNotFound, string(ce.Code), "unknown list", "list")
 	case errors.As(err, &ce):
 		writeJSONError(w, http.StatusBadRequest, string(ce.Code), ce.Message, ce.Field)

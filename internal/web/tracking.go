@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"posthorn/internal/campaign"
+	"posthorn/internal/operr"
 )
 
 // The public endpoints of bulk mail (Campaigns): the open pixel, tracked links and the view
@@ -173,7 +174,7 @@ func (p *publicSite) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.render(w, http.StatusGone, "message", page{Title: "Link expired",
 			Text: "This confirmation link has expired. Please subscribe again to get a new one."})
 	default:
-		if _, ok := campaign.AsError(err, campaign.CodeNotFound, ""); ok {
+		if _, ok := operr.As(err, operr.NotFound, ""); ok {
 			p.render(w, http.StatusNotFound, "message", page{Title: "Not found", Text: "There is no such list."})
 			return
 		}
