@@ -1,7 +1,8 @@
 // Package admin holds the administrative operations of a posthorn data directory: domains (with
 // their DKIM keys), accounts, passwords and app passwords, send-as addresses and sending
 // limits, quotas, aliases, the outbound queue, the spam classifier's training and lists, the
-// first domain and postmaster of a new installation, and the consistency check. Every interface
+// first domain and postmaster of a new installation, the consistency check, and the JSON API's
+// tokens (tokens.go: created once, kept as a keyed hash, verified, revoked). Every interface
 // an operator uses calls these, never the store directly: the command line (internal/cli)
 // today, the JSON API and the web UI (internal/web) later, so each operation behaves the same
 // whichever one asks.

@@ -26,6 +26,9 @@ const (
 	Exists      Code = "exists"      // what Field names exists already
 	InUse       Code = "in_use"      // what Field names is still used by something else
 	Unsupported Code = "unsupported" // the store does not keep this kind of data
+	// Unauthorized: the credential presented (an API token) is missing, malformed, unknown or
+	// revoked. Its message never says which.
+	Unauthorized Code = "unauthorized"
 )
 
 // Error is an operation refused because of its input (or of the store's kind).
