@@ -42,14 +42,9 @@ const maxTokenName = 100
 // tokenEncoding is lower-case base32 (RFC 4648 §6 alphabet, lower-cased) without padding.
 var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// Principal is who a verified token speaks for.
-type Principal struct {
-	TokenID   int64
-	Name      string
-	Scope     store.APITokenScope
-	AccountID int64  // the account of a ScopeAccount token; 0 for ScopeAdmin
-	Account   string // its address
-}
+// Principal is who a verified token speaks for. It is a store type so that the JSON API
+// (internal/web/api) names it without importing admin.
+type Principal = store.APIPrincipal
 
 // TokenInput is a token to create: Account is the address a ScopeAccount token acts for, and
 // must be empty for ScopeAdmin.

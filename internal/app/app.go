@@ -298,7 +298,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes)
+		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger)
+		if err != nil {
+			return nil, listening, err
+		}
+		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, apiRoutes)
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -31,9 +30,7 @@ func (e *env) campaignStatsCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(e.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(st)
+					return campaign.WriteStatsJSON(e.stdout, st)
 				}
 				writeStats(e.stdout, st, ascii)
 				return nil

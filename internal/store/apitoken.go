@@ -32,6 +32,16 @@ type APIToken struct {
 	RevokedAt  time.Time // zero: not revoked
 }
 
+// APIPrincipal is who a verified API token speaks for (admin.Tokens.Verify): the token and,
+// for ScopeAccount, its account.
+type APIPrincipal struct {
+	TokenID   int64
+	Name      string
+	Scope     APITokenScope
+	AccountID int64  // 0 for ScopeAdmin
+	Account   string // the account's address
+}
+
 // Revoked reports whether the token has been revoked.
 func (t APIToken) Revoked() bool { return !t.RevokedAt.IsZero() }
 

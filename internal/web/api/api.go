@@ -1,0 +1,262 @@
+// Package api is posthorn's JSON API under /api/v1/, served on the HTTP listener (mounted by
+// Routes, as web.CampaignRoutes is). It calls the same operations as the command line — the
+// campaign service and sender for bulk mail, admin's tokens — and never the store directly.
+//
+// How a request goes:
+//
+//   - routeTable is the one list of routes: it registers the handlers on the package's own
+//     ServeMux, and the test compares it with the paths and methods of openapi.json (served
+//     at GET /api/v1/openapi.json, without a token).
+//   - A request that matches no route gets 404, one with a method its path does not take
+//     405 with Allow; both in the error shape below.
+//   - Every other route wants "Authorization: Bearer ph_..." (RFC 6750 §2.1). A missing
+//     token gets 401 with WWW-Authenticate: Bearer realm="posthorn"; a bad one (malformed,
+//     unknown, wrong secret, revoked: the same answer) 401 with error="invalid_token"; a token
+//     whose scope the route does not allow 403 with error="insufficient_scope" (RFC 6750 §3.1).
+//     Admin tokens may use every route; account tokens only the send route (access anyToken,
+//     POST /api/v1/send, which is not part of this table yet).
+//   - Failed token checks are counted per client (an IPv4 address, an IPv6 /64): after
+//     MaxFailures within FailureWindow its requests get 429 with Retry-After until the window
+//     ends, before any token is checked.
+//   - Request bodies are bounded (MaxBody, MaxImportBody for the suppression import: 413
+//     beyond), JSON bodies must be application/json and are decoded strictly (an unknown
+//     field is an error).
+//   - Every error is {"error": {"code": "...", "message": "...", "field": "..."}}: an
+//     *operr.Error gives its code, message and field with the status of its code (invalid
+//     400, not_found 404, exists and in_use 409, unsupported 501); the API's own codes are
+//     unauthorized 401, forbidden 403, method_not_allowed 405, too_large 413,
+//     unsupported_media_type 415, too_many_requests 429; anything else is 500 "internal"
+//     with a generic message, and the error goes to the log.
+//
+// Responses are application/json, indented by two spaces. GET /api/v1/campaigns/{id}/stats
+// is byte for byte what `posthorn campaign stats ID --json` prints (campaign.WriteStatsJSON).
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"posthorn/internal/campaign"
+	"posthorn/internal/store"
+)
+
+// Body limits, in bytes.
+const (
+	// MaxBody bounds a JSON request body.
+	MaxBody = 1 << 20
+	// MaxImportBody bounds the list of addresses of a suppression import.
+	MaxImportBody = 64 << 20
+)
+
+// Throttling defaults of failed token checks.
+const (
+	DefaultMaxFailures   = 10
+	DefaultFailureWindow = 15 * time.Minute
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// Tokens verifies the bearer tokens of requests (admin.Tokens).
+type Tokens interface {
+	Verify(ctx context.Context, presented string) (store.APIPrincipal, error)
+}
+
+// Config is what the API is built from; Tokens, Campaigns and Sender are required.
+type Config struct {
+	Tokens    Tokens
+	Campaigns *campaign.Service
+	// Sender starts campaigns (the check, then the send ledger); the server's send loop sends
+	// them.
+	Sender *campaign.Sender
+	Logger *slog.Logger
+	// MaxFailures failed token checks of one client within FailureWindow make its requests
+	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// Now is time.Now when nil.
+	Now func() time.Time
+}
+
+// API is the JSON API's handler.
+type API struct {
+	cfg      Config
+	logger   *slog.Logger
+	mux      *http.ServeMux
+	failures *failureCounter
+}
+
+// New builds the API of cfg.
+func New(cfg Config) *API {
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(),
+		failures: &failureCounter{limit: cfg.MaxFailures, window: cfg.FailureWindow, counts: map[string]*failureCount{}}}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	for _, rt := range routeTable() {
+		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
+	}
+	return a
+}
+
+// Prefix is the path every route of the API begins with.
+const Prefix = "/api/v1/"
+
+// Routes adds the API under Prefix to mux (web.Handler's).
+func (a *API) Routes() func(mux *http.ServeMux) {
+	return func(mux *http.ServeMux) { mux.Handle(Prefix, a) }
+}
+
+// access is who may use a route.
+type access int
+
+const (
+	public    access = iota // no token (the OpenAPI document)
+	adminOnly               // an admin token
+	anyToken                // an admin or an account token (the send route)
+)
+
+// allows reports whether a token of scope may use a route of access need.
+func allows(scope store.APITokenScope, need access) bool {
+	switch need {
+	case public:
+		return true
+	case adminOnly:
+		return scope == store.ScopeAdmin
+	case anyToken:
+		return scope == store.ScopeAdmin || scope == store.ScopeAccount
+	}
+	return false
+}
+
+// handler serves one route; an error becomes the error answer (writeError).
+type handler func(a *API, w http.ResponseWriter, r *http.Request) error
+
+// route is one entry of the route table.
+type route struct {
+	method string
+	path   string // a ServeMux pattern's path, which is also its OpenAPI path
+	access access
+	handle handler
+}
+
+// routeTable is every route of the API, in the order of openapi.json.
+func routeTable() []route {
+	return []route{
+		{"GET", "/api/v1/openapi.json", public, serveOpenAPI},
+		{"GET", "/api/v1/campaigns", adminOnly, listCampaigns},
+		{"GET", "/api/v1/campaigns/{id}", adminOnly, getCampaign},
+		{"POST", "/api/v1/campaigns/{id}/start", adminOnly, startCampaign},
+		{"POST", "/api/v1/campaigns/{id}/pause", adminOnly, pauseCampaign},
+		{"POST", "/api/v1/campaigns/{id}/resume", adminOnly, resumeCampaign},
+		{"POST", "/api/v1/campaigns/{id}/cancel", adminOnly, cancelCampaign},
+		{"GET", "/api/v1/campaigns/{id}/stats", adminOnly, campaignStats},
+		{"GET", "/api/v1/lists", adminOnly, listLists},
+		{"POST", "/api/v1/lists", adminOnly, createList},
+		{"GET", "/api/v1/lists/{id}/subscribers", adminOnly, listSubscribers},
+		{"POST", "/api/v1/lists/{id}/subscribers", adminOnly, addSubscriber},
+		{"GET", "/api/v1/suppressions", adminOnly, listSuppressions},
+		{"POST", "/api/v1/suppressions", adminOnly, addSuppression},
+		{"DELETE", "/api/v1/suppressions/{address}", adminOnly, removeSuppression},
+		{"POST", "/api/v1/suppressions/import", adminOnly, importSuppressions},
+	}
+}
+
+// ServeHTTP answers a request under Prefix: a route's handler, or 404 or 405 in the error
+// shape.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer says which of 404 and 405 (with Allow) it is.
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		a.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+			message: "method " + r.Method + " is not allowed here; allowed: " + rec.header.Get("Allow")})
+		return
+	}
+	a.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", message: "no such route: " + r.URL.Path})
+}
+
+// statusRecorder keeps the status and header fields of a response and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(p []byte) (int, error) { return len(p), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
+
+// principalKey is the context key of a request's verified token.
+type principalKey struct{}
+
+// guard checks the token of rt's requests, then runs its handler.
+func (a *API) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.access != public {
+			p, err := a.authenticate(r)
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			if !allows(p.Scope, rt.access) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="posthorn", error="insufficient_scope"`)
+				a.writeError(w, r, &apiError{status: http.StatusForbidden, code: codeForbidden,
+					message: "this token's scope (" + string(p.Scope) + ") does not allow " + rt.method + " " + rt.path})
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		}
+		if err := rt.handle(a, w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate verifies the bearer token of r (RFC 6750 §2.1), counting failures per client.
+func (a *API) authenticate(r *http.Request) (store.APIPrincipal, error) {
+	client := clientKey(r)
+	now := a.cfg.Now()
+	if wait := a.failures.blocked(client, now); wait > 0 {
+		return store.APIPrincipal{}, &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests,
+			message: "too many failed token checks from this address; try again later", retryAfter: wait}
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return store.APIPrincipal{}, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized,
+			message: "this route wants an API token: Authorization: Bearer ph_...", authenticate: `Bearer realm="posthorn"`}
+	}
+	p, err := a.cfg.Tokens.Verify(r.Context(), token)
+	if err != nil {
+		if _, ok := asOperr(err); ok {
+			a.failures.fail(client, now)
+		}
+		return store.APIPrincipal{}, err
+	}
+	return p, nil
+}
+
+func serveOpenAPI(a *API, w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openAPIDocument)
+	return err
+}
