@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"posthorn/internal/campaign"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -247,7 +248,7 @@ func (a *API) authenticate(r *http.Request) (store.APIPrincipal, error) {
 	}
 	p, err := a.cfg.Tokens.Verify(r.Context(), token)
 	if err != nil {
-		if _, ok := asOperr(err); ok {
+		if _, refused := operr.As(err, operr.Unauthorized, ""); refused {
 			a.failures.fail(client, now)
 		}
 		return store.APIPrincipal{}, err
