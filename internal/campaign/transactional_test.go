@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"testing"
 
 	"posthorn/internal/campaign/token"
+	"posthorn/internal/config"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -190,4 +192,42 @@ func TestTransactionalRefuses(t *testing.T) {
 func isOp(err error, code operr.Code, field string) bool {
 	_, ok := operr.As(err, code, field)
 	return ok
+}
+
+// TestTransactionalTracked: the open pixel of a send records an open of its campaign; a
+// send has no page in the browser.
+func TestTransactionalTracked(t *testing.T) {
+	e := newSendEnv(t)
+	ctx := t.Context()
+	req := receipt()
+	req.To = []string{"ann@remote.example"}
+	res, err := newTransactional(e).Send(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := bytes.ReplaceAll(e.body(t, e.queued(t)[0].BlobID), []byte("=\r\n"), nil)
+	open := regexp.MustCompile(`/t/o/([a-z0-9]+)\.gif`).FindSubmatch(msg)
+	view := regexp.MustCompile(`/t/c/([a-z0-9]+)`).FindSubmatch(msg)
+	if open == nil || view == nil {
+		t.Fatalf("no pixel or link:\n%s", msg)
+	}
+	cc := config.DefaultCampaign()
+	cc.PublicURL = "https://news.example.org"
+	tr := NewTracker(e.svc, TrackerConfig{Campaign: cc, Outbox: e.sender.Outbox})
+	if err := tr.Open(ctx, string(open[1]), TrackRequest{Method: "GET", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.0", RemoteIP: "192.0.2.7"}); err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := e.svc.Signer(ctx)
+	rows, _ := e.Store.CampaignRecipients(ctx, res.ID, 1)
+	if _, err := tr.View(ctx, signer.SignView(token.Recipient{Campaign: res.ID, Recipient: rows[0].ID})); err != ErrUnknownToken {
+		t.Errorf("view of a send: %v", err)
+	}
+	tr.Close()
+	stats, err := e.Store.CampaignStats(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.OpenRecipients != 1 || stats.UniqueOpens.Human != 1 {
+		t.Errorf("opens %+v", stats)
+	}
 }
