@@ -109,7 +109,7 @@ func (s *Sender) compile(ctx context.Context, c store.Campaign, opts compileOpti
 	}
 	var table *linkTable
 	if opts.keepLinks {
-		if table, err = s.loadLinks(ctx, c.ID); err != nil {
+		if table, err = loadLinks(ctx, s.Service.Store, c.ID); err != nil {
 			return nil, err
 		}
 		content.Links = table.urls[1:]
@@ -135,12 +135,13 @@ type linkTable struct {
 	urls     []string
 }
 
-func (s *Sender) loadLinks(ctx context.Context, campaignID int64) (*linkTable, error) {
-	links, err := s.Service.Store.CampaignLinks(ctx, campaignID)
+// loadLinks reads campaign campaignID's stored link table.
+func loadLinks(ctx context.Context, st store.CampaignStore, campaignID int64) (*linkTable, error) {
+	links, err := st.CampaignLinks(ctx, campaignID)
 	if err != nil {
 		return nil, err
 	}
-	t := &linkTable{store: s.Service.Store, campaign: campaignID, urls: []string{""}}
+	t := &linkTable{store: st, campaign: campaignID, urls: []string{""}}
 	for _, l := range links {
 		if l.Index <= 0 {
 			continue

@@ -150,6 +150,9 @@ func (t *Tracker) View(ctx context.Context, tok string) (ViewPage, error) {
 	if err != nil {
 		return ViewPage{}, err
 	}
+	if tg.campaign.Kind == store.CampaignTransactional {
+		return ViewPage{}, ErrUnknownToken // its data is not kept: a send has no page to view
+	}
 	compiled, lists, err := t.compiled(ctx, tg.campaign)
 	if err != nil {
 		return ViewPage{}, err

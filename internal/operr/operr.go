@@ -25,6 +25,7 @@ const (
 	NotFound    Code = "not_found"   // Field names something that does not exist
 	Exists      Code = "exists"      // what Field names exists already
 	InUse       Code = "in_use"      // what Field names is still used by something else
+	Forbidden   Code = "forbidden"   // the one asking may not do this with the value of Field
 	Unsupported Code = "unsupported" // the store does not keep this kind of data
 	// Unauthorized: the credential presented (an API token) is missing, malformed, unknown or
 	// revoked. Its message never says which.

@@ -2,7 +2,6 @@ package smtpserver
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -11,39 +10,10 @@ import (
 	"posthorn/internal/store"
 )
 
-// owns reports whether the authenticated account may use addr as envelope sender or From:
-// its own address (with or without a "+tag", RFC 5233), an alias that resolves to it (a
-// domain's catch-all does not count: it would hand every address of the domain to its
-// target), or a send-as grant, exact or "@domain".
+// owns reports whether the authenticated account may use addr as envelope sender or From
+// (store.MaySendAs).
 func (s *submissionSession) owns(ctx context.Context, addr address.Address) (bool, error) {
-	if addr.String() == s.account.Address {
-		return true, nil
-	}
-	if base, tagged := addr.Base(); tagged && base.String() == s.account.Address {
-		return true, nil
-	}
-	res, err := store.Resolve(ctx, s.server.Store, addr)
-	switch {
-	case err == nil && res.Via != "catch-all":
-		for _, acc := range res.Accounts {
-			if acc.ID == s.account.ID {
-				return true, nil
-			}
-		}
-	case err == nil, errors.Is(err, store.ErrUnknownDomain), errors.Is(err, store.ErrNoSuchUser):
-	default:
-		return false, err
-	}
-	grants, err := s.sub.Store.ListSendAs(ctx, s.account.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, g := range grants {
-		if g == addr.String() || g == "@"+addr.Domain {
-			return true, nil
-		}
-	}
-	return false, nil
+	return store.MaySendAs(ctx, s.server.Store, s.sub.Store, s.account, addr)
 }
 
 // checkLimits returns errSendLimit when n recipients in all would take the account past its

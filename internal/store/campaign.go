@@ -152,6 +152,7 @@ const (
 // Campaign is one mailing to one or more lists.
 type Campaign struct {
 	ID            int64
+	Kind          CampaignKind // "" is CampaignBulk
 	Name          string
 	TemplateID    int64 // 0: none (the campaign's own Subject, HTML and Text)
 	Subject       string
@@ -287,6 +288,8 @@ type CampaignStats struct {
 // taken ErrExists. Nothing reads a whole audience: listings are paged, FillRecipients works
 // inside the backend.
 type CampaignStore interface {
+	TransactionalStore
+
 	// CreateList adds a list; ErrExists if the name is taken.
 	CreateList(ctx context.Context, l List) (List, error)
 	GetList(ctx context.Context, name string) (List, error)
@@ -354,7 +357,7 @@ type CampaignStore interface {
 	// CreateCampaign adds a campaign (Status "" is draft).
 	CreateCampaign(ctx context.Context, c Campaign) (Campaign, error)
 	GetCampaign(ctx context.Context, id int64) (Campaign, error)
-	// ListCampaigns returns every campaign, newest first.
+	// ListCampaigns returns every campaign to lists (no transactional send), newest first.
 	ListCampaigns(ctx context.Context) ([]Campaign, error)
 	// UpdateCampaign replaces the fields of campaign c.ID that a sender edits (name, template,
 	// subject, bodies, From, Reply-To, lists, schedule, rate, tracking, anonymous), not its

@@ -93,3 +93,43 @@ func expand(ctx context.Context, s Store, addr string, depth int) ([]Account, st
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, "alias", nil
 }
+
+// SendAsLister gives an account's send-as grants (SubmissionStore has it).
+type SendAsLister interface {
+	ListSendAs(ctx context.Context, accountID int64) ([]string, error)
+}
+
+// MaySendAs reports whether account acc may use addr as envelope sender or From: its own
+// address (with or without a "+tag", RFC 5233), an alias that resolves to it (a domain's
+// catch-all does not count: it would hand every address of the domain to its target), or a
+// send-as grant, exact or "@domain". Submission and the send API decide with it.
+func MaySendAs(ctx context.Context, s Store, grants SendAsLister, acc Account, addr address.Address) (bool, error) {
+	if addr.String() == acc.Address {
+		return true, nil
+	}
+	if base, tagged := addr.Base(); tagged && base.String() == acc.Address {
+		return true, nil
+	}
+	res, err := Resolve(ctx, s, addr)
+	switch {
+	case err == nil && res.Via != "catch-all":
+		for _, a := range res.Accounts {
+			if a.ID == acc.ID {
+				return true, nil
+			}
+		}
+	case err == nil, errors.Is(err, ErrUnknownDomain), errors.Is(err, ErrNoSuchUser):
+	default:
+		return false, err
+	}
+	list, err := grants.ListSendAs(ctx, acc.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range list {
+		if g == addr.String() || g == "@"+addr.Domain {
+			return true, nil
+		}
+	}
+	return false, nil
+}

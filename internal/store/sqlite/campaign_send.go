@@ -11,19 +11,19 @@ import (
 )
 
 const campaignColumns = `SELECT id, name, coalesce(template_id, 0), subject, html, text, from_address, reply_to,
-	list_ids, status, scheduled_at, rate_per_minute, tracking, anonymous, created_at, started_at, finished_at
+	list_ids, status, scheduled_at, rate_per_minute, tracking, anonymous, created_at, started_at, finished_at, kind
 	FROM campaigns`
 
 func scanCampaign(r scanner) (store.Campaign, error) {
 	var c store.Campaign
-	var lists, status string
+	var lists, status, kind string
 	var created int64
 	var scheduled, started, finished sql.NullInt64
 	if err := r.Scan(&c.ID, &c.Name, &c.TemplateID, &c.Subject, &c.HTML, &c.Text, &c.From, &c.ReplyTo, &lists,
-		&status, &scheduled, &c.RatePerMinute, &c.Tracking, &c.Anonymous, &created, &started, &finished); err != nil {
+		&status, &scheduled, &c.RatePerMinute, &c.Tracking, &c.Anonymous, &created, &started, &finished, &kind); err != nil {
 		return c, err
 	}
-	c.Status = store.CampaignStatus(status)
+	c.Status, c.Kind = store.CampaignStatus(status), store.CampaignKind(kind)
 	c.CreatedAt, c.ScheduledAt = fromNanos(created), nullNanos(scheduled)
 	c.StartedAt, c.FinishedAt = nullNanos(started), nullNanos(finished)
 	if err := json.Unmarshal([]byte(lists), &c.ListIDs); err != nil {
@@ -52,22 +52,41 @@ func campaignArgs(c store.Campaign) ([]any, error) {
 
 // CreateCampaign adds a campaign.
 func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (store.Campaign, error) {
-	if c.Status == "" {
-		c.Status = store.CampaignDraft
-	}
-	args, err := campaignArgs(c)
-	if err != nil {
-		return store.Campaign{}, fmt.Errorf("create campaign %q: %w", c.Name, err)
-	}
-	var id int64
-	err = s.write.QueryRowContext(ctx, `INSERT INTO campaigns (name, template_id, subject, html, text, from_address,
-		reply_to, list_ids, scheduled_at, rate_per_minute, tracking, anonymous, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		append(args, string(c.Status), s.nowNanos())...).Scan(&id)
+	id, err := insertCampaign(ctx, s.write, c, s.nowNanos())
 	if err != nil {
 		return store.Campaign{}, fmt.Errorf("create campaign %q: %w", c.Name, err)
 	}
 	return s.GetCampaign(ctx, id)
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// insertCampaign adds c (status draft and kind bulk when not given) at time now.
+func insertCampaign(ctx context.Context, db execer, c store.Campaign, now int64) (int64, error) {
+	if c.Status == "" {
+		c.Status = store.CampaignDraft
+	}
+	if c.Kind == "" {
+		c.Kind = store.CampaignBulk
+	}
+	args, err := campaignArgs(c)
+	if err != nil {
+		return 0, err
+	}
+	var started, finished any
+	if c.Status == store.CampaignFinished {
+		started, finished = now, now
+	}
+	var id int64
+	err = db.QueryRowContext(ctx, `INSERT INTO campaigns (name, template_id, subject, html, text, from_address,
+		reply_to, list_ids, scheduled_at, rate_per_minute, tracking, anonymous, status, kind, created_at,
+		started_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		append(args, string(c.Status), string(c.Kind), now, started, finished)...).Scan(&id)
+	return id, err
 }
 
 // GetCampaign returns a campaign by id.
@@ -79,9 +98,9 @@ func (s *Store) GetCampaign(ctx context.Context, id int64) (store.Campaign, erro
 	return c, nil
 }
 
-// ListCampaigns returns every campaign, newest first.
+// ListCampaigns returns every campaign to lists, newest first.
 func (s *Store) ListCampaigns(ctx context.Context) ([]store.Campaign, error) {
-	rows, err := s.read.QueryContext(ctx, campaignColumns+` ORDER BY id DESC`)
+	rows, err := s.read.QueryContext(ctx, campaignColumns+` WHERE kind = 'campaign' ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list campaigns: %w", err)
 	}

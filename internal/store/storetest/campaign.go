@@ -41,6 +41,7 @@ func RunCampaign(t *testing.T, open func(t *testing.T) CampaignBackend) {
 		{"DeliverCampaignRecipient", testDeliverCampaignRecipient},
 		{"Stats", testCampaignStats},
 		{"CampaignKey", testCampaignKey},
+		{"Transactional", testTransactional},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
