@@ -298,7 +298,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes)
+		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, setupRoutes(cfg, data.Store, logger))
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}
