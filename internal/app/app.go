@@ -302,7 +302,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, apiRoutes)
+		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, apiRoutes,
+			setupRoutes(cfg, data.Store, logger))
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}

@@ -5,11 +5,11 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/app"
 	"posthorn/internal/config"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
@@ -36,14 +36,14 @@ func (e *env) domainDNSCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return writeDNSRecords(e.stdout, cfg, name, keys, time.Now())
+				return writeDNSRecords(e.stdout, cfg, name, keys)
 			})
 		},
 	}
 }
 
 // writeDNSRecords writes the records of domain served by cfg.Hostname.
-func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store.DKIMKey, now time.Time) error {
+func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store.DKIMKey) error {
 	host := cfg.Hostname + "."
 	d := domain + "."
 	var b strings.Builder
@@ -65,10 +65,12 @@ func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store
 	}
 	comment("DMARC (RFC 7489): unauthenticated mail claiming the domain goes to spam; aggregate reports to postmaster.")
 	rec("_dmarc."+d, "TXT", fmt.Sprintf(`"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s"`, domain))
+	policy := app.MTASTSPolicy(cfg)
 	comment(fmt.Sprintf("MTA-STS (RFC 8461): senders fetch the policy from https://mta-sts.%s/.well-known/mta-sts.txt,\n"+
-		"; which must say: version: STSv1 / mode: enforce / mx: %s / max_age: 604800.\n"+
-		"; Change id= whenever the policy changes.", domain, cfg.Hostname))
-	rec("_mta-sts."+d, "TXT", fmt.Sprintf(`"v=STSv1; id=%s"`, now.UTC().Format("20060102150405")))
+		"; which this server's http listener serves (behind https) as:\n;   %s\n"+
+		"; The id changes whenever [mta_sts] or the host name does: publish the new record then.",
+		domain, strings.ReplaceAll(strings.TrimSpace(policy.Text), "\r\n", "\n;   ")))
+	rec("_mta-sts."+d, "TXT", fmt.Sprintf(`"v=STSv1; id=%s"`, policy.ID))
 	rec("mta-sts."+d, "CNAME", host)
 	comment("TLS reporting (RFC 8460).")
 	rec("_smtp._tls."+d, "TXT", fmt.Sprintf(`"v=TLSRPTv1; rua=mailto:postmaster@%s"`, domain))
@@ -83,7 +85,7 @@ func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store
 	} {
 		rec(s.service+d, "SRV", srvValue(s.listen, host))
 	}
-	comment("Autoconfiguration (Thunderbird autoconfig, Outlook autodiscover) through the web listener.")
+	comment("Autoconfiguration (Thunderbird autoconfig, Outlook autodiscover), served by the http listener (behind https).")
 	rec("autoconfig."+d, "CNAME", host)
 	rec("autodiscover."+d, "CNAME", host)
 	_, err := io.WriteString(w, b.String())

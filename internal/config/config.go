@@ -44,6 +44,7 @@ type Config struct {
 	Delivery   Delivery   `toml:"delivery"`
 	Filter     Filter     `toml:"filter"`
 	Campaign   Campaign   `toml:"campaign"`
+	MTASTS     MTASTS     `toml:"mta_sts"`
 }
 
 // Server configures the process itself.
@@ -239,6 +240,7 @@ func Default() Config {
 		Delivery: DefaultDelivery(),
 		Filter:   DefaultFilter(),
 		Campaign: DefaultCampaign(),
+		MTASTS:   DefaultMTASTS(),
 	}
 }
 
@@ -399,6 +401,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Campaign.validate(); err != nil {
+		return err
+	}
+	if err := c.MTASTS.validate(); err != nil {
 		return err
 	}
 	if err := c.Filter.validate(); err != nil {

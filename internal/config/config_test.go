@@ -83,6 +83,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"bad level", "[log]\nlevel = \"loud\"", "key log.level"},
 		{"bad resolver", "[dns]\nresolver = \"8.8.8.8\"", "key dns.resolver"},
 		{"empty data dir", `data_dir = ""`, "key data_dir"},
+		{"bad mta-sts mode", "[mta_sts]\nmode = \"strict\"", "key mta_sts.mode"},
+		{"mta-sts max age", "[mta_sts]\nmax_age_seconds = 0", "key mta_sts.max_age_seconds"},
 		{"syntax", `hostname = `, "line 1"},
 	}
 	for _, tc := range cases {

@@ -282,4 +282,14 @@ confirm_hours = 72
 # Batches of JSON events, signed in X-Posthorn-Signature, retried with backoff until a 2xx;
 # README says how a receiver checks the signature.
 webhooks = []
+
+[mta_sts]
+# The MTA-STS policy (RFC 8461) the http listener serves for every local domain at
+# https://mta-sts.DOMAIN/.well-known/mta-sts.txt, naming hostname as the MX host; "posthorn
+# domain dns" prints its id, which changes whenever the policy does.
+# What senders do when they cannot reach the MX host over verified TLS: "enforce" (do not
+# deliver), "testing" (deliver, and report by TLS-RPT) or "none" (the policy is withdrawn).
+mode = "enforce"
+# How long senders keep the policy, in seconds (at most 31557600).
+max_age_seconds = 604800
 `

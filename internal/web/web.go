@@ -2,9 +2,10 @@
 // answers, 503 otherwise), GET /metrics (Prometheus text format) and, with CampaignRoutes, the
 // public endpoints of bulk mail: the open pixel, tracked links, the view in a browser,
 // unsubscribe (RFC 8058 one-click) and preferences, the subscription form and its
-// confirmation (tracking.go explains how they treat hostile input), and the JSON API under
-// /api/v1/ (package web/api, added with its Routes); the admin UI and autoconfig endpoints
-// join it later.
+// confirmation (tracking.go explains how they treat hostile input), the JSON API under
+// /api/v1/ (package web/api, added with its Routes), and with SetupRoutes the MTA-STS policy
+// and the autoconfig and autodiscover answers of every local domain (clientsetup.go); the
+// admin UI joins it later.
 //
 // GET /metrics tells how much mail the server handles and for how many users, so it is served
 // only to clients in MetricsAccess.Networks (loopback by default) or with its bearer token
