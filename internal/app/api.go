@@ -14,7 +14,8 @@ import (
 )
 
 // apiRoutes builds the JSON API (internal/web/api) over the store's operations and returns
-// its routes for the HTTP listener. Campaigns it starts are sent by the server's send loop
+// its routes for the HTTP listener; POST /api/v1/send sends through the same Outbox as
+// campaigns. Campaigns it starts are sent by the server's send loop
 // (campaign_sender.go), which finds them within its poll interval.
 func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer, logger *slog.Logger) (web.Routes, error) {
 	cs, ok := st.(store.CampaignStore)
@@ -25,12 +26,18 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no DKIM keys")
 	}
+	grants, ok := st.(store.SendAsLister)
+	if !ok {
+		return nil, fmt.Errorf("the store keeps no send-as grants")
+	}
 	service := &campaign.Service{Store: cs}
+	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
 	a := api.New(api.Config{
 		Tokens:    &admin.Tokens{Store: st},
 		Campaigns: service,
-		Sender: &campaign.Sender{Service: service, Outbox: &campaign.Outbox{Store: outboxStore, Committer: committer},
+		Sender:    &campaign.Sender{Service: service, Outbox: outbox, PublicURL: cfg.Campaign.PublicURL, Logger: logger},
+		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Logger: logger,
 	})

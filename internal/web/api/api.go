@@ -14,7 +14,7 @@
 //     unknown, wrong secret, revoked: the same answer) 401 with error="invalid_token"; a token
 //     whose scope the route does not allow 403 with error="insufficient_scope" (RFC 6750 §3.1).
 //     Admin tokens may use every route; account tokens only the send route (access anyToken,
-//     POST /api/v1/send, which is not part of this table yet).
+//     POST /api/v1/send), and only with a From address of their account (store.MaySendAs).
 //   - Failed token checks are counted per client (an IPv4 address, an IPv6 /64): after
 //     MaxFailures within FailureWindow its requests get 429 with Retry-After until the window
 //     ends, before any token is checked.
@@ -23,8 +23,8 @@
 //     field is an error).
 //   - Every error is {"error": {"code": "...", "message": "...", "field": "..."}}: an
 //     *operr.Error gives its code, message and field with the status of its code (invalid
-//     400, not_found 404, exists and in_use 409, unsupported 501); the API's own codes are
-//     unauthorized 401, forbidden 403, method_not_allowed 405, too_large 413,
+//     400, forbidden 403, not_found 404, exists and in_use 409, unsupported 501); the API's
+//     own codes are unauthorized 401, forbidden 403, method_not_allowed 405, too_large 413,
 //     unsupported_media_type 415, too_many_requests 429; anything else is 500 "internal"
 //     with a generic message, and the error goes to the log.
 //
@@ -74,6 +74,8 @@ type Config struct {
 	// Sender starts campaigns (the check, then the send ledger); the server's send loop sends
 	// them.
 	Sender *campaign.Sender
+	// Transactional sends the messages of POST /api/v1/send; nil: the route answers 501.
+	Transactional *campaign.Transactional
 	Logger *slog.Logger
 	// MaxFailures failed token checks of one client within FailureWindow make its requests
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
@@ -173,6 +175,7 @@ func routeTable() []route {
 		{"POST", "/api/v1/suppressions", adminOnly, addSuppression},
 		{"DELETE", "/api/v1/suppressions/{address}", adminOnly, removeSuppression},
 		{"POST", "/api/v1/suppressions/import", adminOnly, importSuppressions},
+		{"POST", "/api/v1/send", anyToken, send},
 	}
 }
 

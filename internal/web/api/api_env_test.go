@@ -48,10 +48,12 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Account: "alice@example.org"}); err != nil {
 		t.Fatal(err)
 	}
+	outbox := &campaign.Outbox{Store: e.Store, Committer: e.Committer}
 	a := New(Config{
 		Tokens:    e.tokens,
 		Campaigns: e.svc,
-		Sender: &campaign.Sender{Service: e.svc, Outbox: &campaign.Outbox{Store: e.Store, Committer: e.Committer},
+		Sender:    &campaign.Sender{Service: e.svc, Outbox: outbox, PublicURL: "https://news.example.org", Logger: e.Logger},
+		Transactional: &campaign.Transactional{Service: e.svc, Outbox: outbox, Grants: e.Store,
 			PublicURL: "https://news.example.org", Logger: e.Logger},
 		Logger:      e.Logger,
 		MaxFailures: 5,

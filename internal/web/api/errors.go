@@ -17,7 +17,7 @@ import (
 // The API's own error codes, besides those of operr.
 const (
 	codeUnauthorized     = string(operr.Unauthorized)
-	codeForbidden        = "forbidden"
+	codeForbidden        = string(operr.Forbidden)
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "too_large"
 	codeMediaType        = "unsupported_media_type"
@@ -61,6 +61,8 @@ func statusOf(code operr.Code) int {
 		return http.StatusNotImplemented
 	case operr.Unauthorized:
 		return http.StatusUnauthorized
+	case operr.Forbidden:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
