@@ -76,7 +76,7 @@ type Config struct {
 	Sender *campaign.Sender
 	// Transactional sends the messages of POST /api/v1/send; nil: the route answers 501.
 	Transactional *campaign.Transactional
-	Logger *slog.Logger
+	Logger        *slog.Logger
 	// MaxFailures failed token checks of one client within FailureWindow make its requests
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
 	MaxFailures   int
