@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/mail"
 	"net/smtp"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -624,29 +622,4 @@ func (e *campaignE2E) checkStats(id int64, want campaignStatsJSON) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// writeFile writes content to dir/name and returns the path.
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// fraction is n/d, 0 when d is 0, as the stats compute their rates.
-func fraction(n, d int64) float64 {
-	if d == 0 {
-		return 0
-	}
-	return float64(n) / float64(d)
 }
