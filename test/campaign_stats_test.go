@@ -80,17 +80,22 @@ type campaignHour struct {
 	Clicks campaignSplit `json:"clicks"`
 }
 
-// campaignStats reads campaign id's numbers. Every test reads them here, so that one place
-// says where they come from: `posthorn campaign stats ID --json`, whose JSON the stats API
-// returns as it is.
+// campaignStats reads campaign id's numbers as `posthorn campaign stats ID --json` prints them
+// (the end-to-end test checks the final numbers through the JSON API, apiStats).
 func campaignStats(t *testing.T, s *Server, id int64) campaignStatsJSON {
 	t.Helper()
-	out := s.MustCLI("", "campaign", "stats", strconv.FormatInt(id, 10), "--json")
+	return decodeCampaignStats(t, "campaign stats --json", s.MustCLI("", "campaign", "stats", strconv.FormatInt(id, 10), "--json"))
+}
+
+// decodeCampaignStats decodes the stats JSON of the CLI and the API, refusing fields the
+// struct does not know.
+func decodeCampaignStats(t *testing.T, what, out string) campaignStatsJSON {
+	t.Helper()
 	var st campaignStatsJSON
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		t.Fatalf("campaign stats %d --json: %v\n%s", id, err, out)
+		t.Fatalf("%s: %v\n%s", what, err, out)
 	}
 	return st
 }
