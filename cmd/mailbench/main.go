@@ -86,5 +86,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newSinkCommand())
 	root.AddCommand(newLoginCommand())
 	root.AddCommand(newDNSCommand())
+	root.AddCommand(newSampleCommand())
 	return root
 }

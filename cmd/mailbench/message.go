@@ -22,6 +22,18 @@ type messageTemplate struct {
 	from   string
 	domain string // right side of the Message-IDs
 	body   []byte
+	// verbatim: body is a whole message, sent as it is; appendHeader adds nothing.
+	verbatim bool
+}
+
+// newVerbatimTemplate sends msg, a whole message, every time. Its bare LFs become CRLF
+// (RFC 5321 §2.3.8), and it ends in one.
+func newVerbatimTemplate(msg []byte) *messageTemplate {
+	text := strings.ReplaceAll(strings.ReplaceAll(string(msg), "\r\n", "\n"), "\n", "\r\n")
+	if !strings.HasSuffix(text, "\r\n") {
+		text += "\r\n"
+	}
+	return &messageTemplate{body: []byte(text), verbatim: true}
 }
 
 // newMessageTemplate prepares messages of about size bytes, header included, for the sender from.
@@ -39,6 +51,9 @@ func newMessageTemplate(runID, from, sampleTo string, size int) *messageTemplate
 // appendHeader appends to dst the header of message number n (RFC 5322 §3.6), with the blank
 // line that ends it, and returns the extended buffer.
 func (t *messageTemplate) appendHeader(dst []byte, n int64, to string, date time.Time) []byte {
+	if t.verbatim {
+		return dst
+	}
 	dst = append(dst, "Date: "...)
 	dst = date.AppendFormat(dst, time.RFC1123Z) // RFC 5322 §3.3 date-time
 	dst = append(dst, "\r\nFrom: "...)

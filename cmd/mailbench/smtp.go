@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,10 @@ type smtpConfig struct {
 	Count int64    // messages to attempt in all; 0: no limit (then Duration is required)
 	// Concurrent connections, each driven by one worker. Default: 10.
 	Concurrency int
-	Size        int    // approximate size of each message, header included, in bytes. Default: 4096.
+	Size        int // approximate size of each message, header included, in bytes. Default: 4096.
+	// A file holding the message to send, as it is, every time instead of generated ones ("":
+	// generated). Size is then the file's.
+	MessageFile string
 	EHLO        string // name sent in EHLO. Default: localhost.
 	StartTLS    bool   // issue STARTTLS before sending (RFC 3207)
 	LMTP        bool   // speak LMTP (RFC 2033): LHLO, and a reply per recipient after the data
@@ -72,7 +76,8 @@ to spread the messages over many mailboxes: --to 'u{n}@test.example' sends to
 u0@test.example ... u999@test.example.
 
 Messages are RFC 5322 text/plain messages of about --size bytes, header
-included, with a Message-ID that holds the run id. Latency is measured from
+included, with a Message-ID that holds the run id; with --message, that file's
+message every time. Latency is measured from
 MAIL FROM to the final reply of DATA; rates and latencies count accepted
 messages only. MB/s counts 10^6 bytes of message (before dot-stuffing).
 
@@ -95,6 +100,7 @@ Exit status: 0 if all messages were accepted, 1 if any was refused or failed,
 	f.Int64Var(&cfg.Count, "count", 0, "messages to attempt in all (0: no limit, needs --duration)")
 	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent connections")
 	f.IntVar(&cfg.Size, "size", cfg.Size, "approximate message size in bytes, header included")
+	f.StringVar(&cfg.MessageFile, "message", "", "send this RFC 5322 message file, as it is, every time (e.g. from mailbench sample); --size is then ignored")
 	f.StringVar(&cfg.EHLO, "ehlo", cfg.EHLO, "name to send in EHLO")
 	f.BoolVar(&cfg.StartTLS, "starttls", false, "use STARTTLS")
 	f.BoolVar(&cfg.LMTP, "lmtp", false, "speak LMTP (RFC 2033), e.g. to Dovecot's LMTP service")
@@ -178,10 +184,16 @@ func runSMTP(ctx context.Context, cfg smtpConfig) (*summary, error) {
 		return nil, err
 	}
 	runID := strings.ToLower(rand.Text()[:16])
-	r := &smtpRun{
-		cfg:      &cfg,
-		template: newMessageTemplate(runID, cfg.From, expandRecipient(cfg.To[0], 0), cfg.Size),
-		errors:   &errorSample{max: maxErrorSample},
+	r := &smtpRun{cfg: &cfg, errors: &errorSample{max: maxErrorSample}}
+	if cfg.MessageFile != "" {
+		msg, err := os.ReadFile(cfg.MessageFile)
+		if err != nil {
+			return nil, fmt.Errorf("--message: %w", err)
+		}
+		r.template = newVerbatimTemplate(msg)
+		cfg.Size = len(msg)
+	} else {
+		r.template = newMessageTemplate(runID, cfg.From, expandRecipient(cfg.To[0], 0), cfg.Size)
 	}
 	if cfg.StartTLS {
 		host, _, _ := net.SplitHostPort(cfg.Addr) // checked by validate

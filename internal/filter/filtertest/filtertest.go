@@ -12,9 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	mdns "github.com/miekg/dns"
 
 	"posthorn/internal/filter"
 	"posthorn/internal/filter/spam"
@@ -66,13 +70,19 @@ func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error
 	return nil, notFound(addr)
 }
 
-// New returns the filter and a DKIM-signed message of about size octets (text and a PDF
-// attachment), ending in CRLF. clamd is "" to leave virus scanning out.
-func New(tb testing.TB, clamd string, size int) (*filter.Filter, []byte) {
-	tb.Helper()
+// Domain is remote.example with fresh RSA and Ed25519 DKIM keys, and the DNS records that
+// authenticate its mail from ClientIP: SPF and DMARC, the keys' records, and forward-confirmed
+// reverse DNS of ClientIP (mail.remote.example).
+type Domain struct {
+	Resolver *Resolver // answers the records, from memory
+	keys     []store.DKIMKey
+}
+
+// NewDomain generates the keys and the records.
+func NewDomain() (*Domain, error) {
 	keys, err := mailauth.GenerateDKIMKeys("remote.example", time.Now())
 	if err != nil {
-		tb.Fatal(err)
+		return nil, fmt.Errorf("generate dkim keys: %w", err)
 	}
 	res := &Resolver{
 		TXT: map[string][]string{
@@ -85,16 +95,35 @@ func New(tb testing.TB, clamd string, size int) (*filter.Filter, []byte) {
 	for _, k := range keys {
 		name, value, err := mailauth.DKIMRecord(k)
 		if err != nil {
-			tb.Fatal(err)
+			return nil, fmt.Errorf("dkim record: %w", err)
 		}
 		res.TXT[fqdn(name)] = []string{value}
 	}
-	msg := message(size)
-	sigs, err := mailauth.SignDKIM(bytes.NewReader(msg), mailauth.SigningKeys(keys))
+	return &Domain{Resolver: res, keys: keys}, nil
+}
+
+// Sign returns msg with the domain's DKIM-Signature fields on top (RFC 6376).
+func (s *Domain) Sign(msg []byte) ([]byte, error) {
+	sigs, err := mailauth.SignDKIM(bytes.NewReader(msg), mailauth.SigningKeys(s.keys))
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return append([]byte(strings.Join(sigs, "")), msg...), nil
+}
+
+// New returns the filter and a DKIM-signed Newsletter of about size octets, ending in CRLF.
+// clamd is "" to leave virus scanning out.
+func New(tb testing.TB, clamd string, size int) (*filter.Filter, []byte) {
+	tb.Helper()
+	domain, err := NewDomain()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	msg = append([]byte(strings.Join(sigs, "")), msg...)
+	msg, err := domain.Sign(Newsletter(size))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res := domain.Resolver
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	model := spam.NewMemoryModel()
@@ -137,8 +166,8 @@ func train(tb testing.TB, model store.SpamModel) {
 	}
 }
 
-// message is a newsletter of about size octets: a text part and a base64 PDF attachment.
-func message(size int) []byte {
+// Newsletter is a newsletter of about size octets: a text part and a base64 PDF attachment.
+func Newsletter(size int) []byte {
 	var b strings.Builder
 	b.WriteString("From: Remote News <" + Sender + ">\r\nTo: <alice@example.org>\r\nSubject: the monthly report\r\n" +
 		"Message-ID: <report@remote.example>\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\nMIME-Version: 1.0\r\n" +
@@ -164,4 +193,43 @@ func message(size int) []byte {
 	}
 	b.WriteString(enc + "\r\n--b1--\r\n")
 	return []byte(b.String())
+}
+
+// Zone returns the resolver's records in zone-file syntax (RFC 1035 §5.1), one a line, sorted,
+// for an authoritative server such as mailbench dns to serve. A TXT string longer than 255
+// octets (a DKIM key) is split into several character-strings, which a TXT reader joins
+// (RFC 1035 §3.3.14, RFC 7208 §3.3, RFC 6376 §3.6.2.2).
+func (r *Resolver) Zone() ([]string, error) {
+	var lines []string
+	for name, values := range r.TXT {
+		for _, v := range values {
+			var parts []string
+			for len(v) > 255 {
+				parts = append(parts, strconv.Quote(v[:255]))
+				v = v[255:]
+			}
+			parts = append(parts, strconv.Quote(v))
+			lines = append(lines, fmt.Sprintf("%s. 300 IN TXT %s", name, strings.Join(parts, " ")))
+		}
+	}
+	for addr, names := range r.Addr {
+		rev, err := mdns.ReverseAddr(addr)
+		if err != nil {
+			return nil, fmt.Errorf("reverse name of %s: %w", addr, err)
+		}
+		for _, n := range names {
+			lines = append(lines, fmt.Sprintf("%s 300 IN PTR %s", rev, mdns.Fqdn(n)))
+		}
+	}
+	for host, addrs := range r.IP {
+		for _, a := range addrs {
+			typ := "AAAA"
+			if a.IP.To4() != nil {
+				typ = "A"
+			}
+			lines = append(lines, fmt.Sprintf("%s 300 IN %s %s", mdns.Fqdn(host), typ, a.IP))
+		}
+	}
+	slices.Sort(lines)
+	return lines, nil
 }

@@ -196,7 +196,8 @@ func (t *Tokens) text(s, prefix string) {
 	if strings.Contains(s, gtube) {
 		t.Features.GTUBE = true
 	}
-	for _, w := range strings.Fields(s) {
+	// FieldsSeq, not Fields: a slice of every word of up to MaxTextBytes of text is not needed.
+	for w := range strings.FieldsSeq(s) {
 		t.word(w, prefix)
 	}
 }
