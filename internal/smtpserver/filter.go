@@ -11,8 +11,8 @@ package smtpserver
 //     background; iprev at the connection's first transaction only, its answer is reused);
 //   - RCPT TO: Transaction.RcptAttempt (recipient rates) before the lookup, so that unknown
 //     addresses count too; Transaction.Rcpt (greylisting) once the recipient resolved;
-//   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 64 KiB,
-//     an unlinked temporary file beyond) instead of its draft (delivery.Draft). A refusal
+//   - end of data: Transaction.Data on the message, which waits in a spool (memory up to 1 MiB
+//     within a budget shared by the sessions, an unlinked temporary file beyond; spool.go) instead of its draft (delivery.Draft). A refusal
 //     leaves the draft to be aborted. On acceptance the message is written into the draft
 //     once, as it will be stored: the filter's header fields (Authentication-Results first) on
 //     top, then our Received header, then the message with the Authentication-Results fields
@@ -124,7 +124,7 @@ func (s *session) newSpool() *spool {
 	if s.filterTx == nil && len(s.special) == 0 {
 		return nil
 	}
-	return &spool{dir: s.server.SpoolDir}
+	return &spool{dir: s.server.SpoolDir, memory: &s.server.spoolMemory}
 }
 
 // filterData runs the body checks on the spooled message (our Received header, receivedLen

@@ -98,8 +98,9 @@ type Server struct {
 	DefaultQuota int64
 	// Filter is the inbound verdict of the MX (filter.go); nil: no checks beyond the above.
 	Filter *filter.Filter
-	// SpoolDir holds messages over 64 KiB while the filter judges them; "": the system's
-	// temporary directory.
+	// SpoolDir holds messages the filter judges that do not stay in memory (spool.go: over 1
+	// MiB, or when the server's spools hold 64 MiB already); "": the system's temporary
+	// directory.
 	SpoolDir string
 	// Submission, when set, makes this a submission server (RFC 6409, submission.go): AUTH
 	// required, sender ownership, sending limits, DKIM signing, remote recipients queued.
@@ -108,8 +109,9 @@ type Server struct {
 	// campaign feedback addresses, special.go); nil: none.
 	SpecialRecipients SpecialRecipients
 
-	initOnce sync.Once
-	smtp     *smtp.Server
+	initOnce    sync.Once
+	spoolMemory spoolMemory // shared by the sessions' spools
+	smtp        *smtp.Server
 	// conns is the connection layer under go-smtp: it accepts, holds the limits, the login
 	// deadline of submission and the connection metrics, and shuts the connections down.
 	conns    netserver.Server
