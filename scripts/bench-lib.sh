@@ -26,7 +26,7 @@ cleanup() {
   if [ -n "$STARTED_REFERENCE" ]; then
     PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
   fi
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
