@@ -96,7 +96,7 @@ SINK_PID=$!
 for _ in $(seq 100); do port_open "$SINK" && break; sleep 0.1; done
 serve_posthorn smtp
 
-log "load: $(uptime)"
+load_start=$(uptime | sed 's/.*load average: //')
 start=$(date +%s.%N)
 P campaign start 1 >"$WORK/start.txt"
 log "$(cat "$WORK/start.txt")"
@@ -152,8 +152,8 @@ PY
 ) || dkim="FAILED: $dkim"
 
 awk -v n="$N" -v got="$got" -v rate="$rate" -v s="$start" -v q="$queued" -v d="$delivered" -v peak="$peak" \
-  -v conns="$CONNS" -v load="$(uptime | sed 's/.*load average: //')" -v sink="$sink" -v dkim="$dkim" 'BEGIN {
-  printf "bench-campaign: N=%d, %d connections to the sink, load before %s\n", n, conns, load
+  -v conns="$CONNS" -v load="$load_start" -v load_end="$(uptime | sed 's/.*load average: //')" -v sink="$sink" -v dkim="$dkim" 'BEGIN {
+  printf "bench-campaign: N=%d, %d connections to the sink, load average at the start %s, at the end %s\n", n, conns, load, load_end
   printf "  queued (render+sign+commit) %d in %.1fs: %.0f messages/s\n", n, q - s, n / (q - s)
   printf "  delivered %d: %.1f messages/s, %.0f messages/hour (sink, first to last); start to last %.1fs\n", got, rate, rate * 3600, d - s
   printf "  peak RSS of posthorn serve (VmHWM): %s MiB\n", peak
