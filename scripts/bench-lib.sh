@@ -1,7 +1,8 @@
 # bench-lib.sh: what the benchmark scripts share. A script sets BENCH (its name, for log lines
 # and the work directory) and sources this file: it gets $WORK, a fresh directory, removed at
 # exit together with the posthorn it started (POSTHORN_PID) and the reference servers it started
-# (STARTED_REFERENCE set, with REFERENCE_SERVERS and PEERS_DIR).
+# (STARTED_REFERENCE set, with REFERENCE_SERVERS and PEERS_DIR). KEEP_WORK=1 keeps $WORK, to look
+# at the logs and data afterwards.
 
 WORK=$(mktemp -d "/tmp/posthorn-$BENCH.XXXXXX")
 POSTHORN_PID=""
@@ -26,7 +27,7 @@ cleanup() {
   if [ -n "$STARTED_REFERENCE" ]; then
     PEERS_DIR=$PEERS_DIR "$REFERENCE_SERVERS" stop || true
   fi
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

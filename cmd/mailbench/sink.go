@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,8 @@ type sinkOptions struct {
 	record   string
 	duration time.Duration
 	interval time.Duration
+	keepDir  string
+	keep     int
 }
 
 func newSinkCommand() *cobra.Command {
@@ -38,7 +41,8 @@ func newSinkCommand() *cobra.Command {
 			"starts with \"defer\" gets 451 4.3.0 and one starting with \"reject\" gets 550 5.1.1, so a\n" +
 			"sender's retries and bounces can be exercised. It ends after --expect messages, after\n" +
 			"--duration, or on SIGINT. With --record, each accepted recipient is appended to a file as\n" +
-			"\"recipient<TAB>Message-ID\", so duplicates can be counted.",
+			"\"recipient<TAB>Message-ID\", so duplicates can be counted. With --keep-dir, the first --keep\n" +
+			"messages are written whole to that directory (1.eml, 2.eml...), to check what arrived.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSink(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -50,6 +54,8 @@ func newSinkCommand() *cobra.Command {
 	f.StringVar(&o.record, "record", "", "append one line per accepted recipient to this file")
 	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: no limit)")
 	f.DurationVar(&o.interval, "interval", time.Second, "print the rate this often (0: never)")
+	f.StringVar(&o.keepDir, "keep-dir", "", "write the first --keep messages whole to this directory")
+	f.IntVar(&o.keep, "keep", 10, "how many messages --keep-dir keeps")
 	return cmd
 }
 
@@ -64,6 +70,9 @@ type sinkCounter struct {
 	first      time.Time // the first accepted message's MAIL
 	last       time.Time // the last accepted message's end of data
 	record     *bufio.Writer
+	keepDir    string
+	keep       int
+	kept       int // messages written to keepDir or being written
 	expect     int
 	done       chan struct{}
 	doneClosed bool
@@ -73,7 +82,7 @@ func runSink(ctx context.Context, o sinkOptions, stdout, stderr io.Writer) error
 	if o.expect < 0 {
 		return errors.New("--expect must not be negative")
 	}
-	c := &sinkCounter{expect: o.expect, done: make(chan struct{})}
+	c := &sinkCounter{expect: o.expect, done: make(chan struct{}), keepDir: o.keepDir, keep: o.keep}
 	if o.record != "" {
 		f, err := os.OpenFile(o.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -191,6 +200,16 @@ func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *sinkSession) Data(r io.Reader) error {
+	if n := s.c.keepNumber(); n > 0 {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(s.c.keepDir, fmt.Sprintf("%d.eml", n)), data, 0o644); err != nil {
+			return err
+		}
+		r = bytes.NewReader(data)
+	}
 	// Only the header is kept (for the Message-ID); the body is read and dropped.
 	br := bufio.NewReader(r)
 	var msgID string
@@ -233,4 +252,18 @@ func (s *sinkSession) Data(r io.Reader) error {
 		close(c.done)
 	}
 	return nil
+}
+
+// keepNumber returns the number of the message to write to keepDir, 0 when none is to be kept.
+func (c *sinkCounter) keepNumber() int {
+	if c.keepDir == "" {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kept >= c.keep {
+		return 0
+	}
+	c.kept++
+	return c.kept
 }

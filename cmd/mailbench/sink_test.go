@@ -13,7 +13,8 @@ import (
 )
 
 // TestSink talks to the sink with Go's net/smtp client: recipients are accepted, deferred or
-// rejected by local part, counted, and the accepted ones recorded with the Message-ID.
+// rejected by local part, counted, and the accepted ones recorded with the Message-ID; the
+// first message (--keep 1) is written whole.
 func TestSink(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -22,10 +23,11 @@ func TestSink(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	record := filepath.Join(t.TempDir(), "record")
+	keepDir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runSink(context.Background(), sinkOptions{listen: addr, expect: 2, record: record}, &stdout, &stderr)
+		done <- runSink(context.Background(), sinkOptions{listen: addr, expect: 2, record: record, keepDir: keepDir, keep: 1}, &stdout, &stderr)
 	}()
 	var c *smtp.Client
 	for i := 0; ; i++ {
@@ -77,5 +79,11 @@ func TestSink(t *testing.T) {
 	if len(lines) != 4 || !strings.Contains(string(b), "ok@x.example\t<m1@example.org>") ||
 		!strings.Contains(string(b), "also@y.example\t<m2@example.org>") {
 		t.Errorf("record %q", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(keepDir, "1.eml")); err != nil || string(b) != "Message-ID: <m1@example.org>\r\nSubject: x\r\n\r\nbody\r\n" {
+		t.Errorf("kept message = %q, %v", b, err)
+	}
+	if entries, _ := os.ReadDir(keepDir); len(entries) != 1 {
+		t.Errorf("%d messages kept, want 1", len(entries))
 	}
 }

@@ -25,10 +25,13 @@ type OutboxStore interface {
 // does, and commits it through the delivery committer: for a remote recipient one queue row
 // (at the Mail's priority, carrying its campaign recipient so the queue's outcome reaches the
 // campaign), for a local one a copy in each of its accounts' INBOX. Send returns when the
-// message is durable.
+// message is durable. The keys are read from the store for every message (so a rotation
+// applies at once) and decoded once (dkimKeys); an Outbox must not be copied after first use.
 type Outbox struct {
 	Store     OutboxStore
 	Committer *delivery.Committer
+
+	dkimKeys mailauth.DKIMKeyCache
 }
 
 // Mail is one message for one recipient.
@@ -129,7 +132,7 @@ func (o *Outbox) sign(ctx context.Context, m Mail) ([]string, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	sigs, err := mailauth.SignDKIM(bytes.NewReader(m.Message), keys)
+	sigs, err := o.dkimKeys.Sign(bytes.NewReader(m.Message), keys)
 	if err != nil {
 		return nil, fmt.Errorf("dkim sign: %w", err)
 	}

@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"io"
 	"strings"
@@ -156,4 +158,59 @@ func mustAddress(t *testing.T, s string) address.Address {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestOutboxDKIMKeysDecodedOnceAndRotated: the Outbox decodes the domain's keys for its first
+// message only, and signs with a rotated pair from the first message after the rotation.
+func TestOutboxDKIMKeysDecodedOnceAndRotated(t *testing.T) {
+	e := newOutboxEnv(t)
+	ctx := t.Context()
+	var parses int
+	e.outbox.dkimKeys.Parse = func(k store.DKIMKey) (crypto.Signer, error) {
+		parses++
+		key, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
+		if err != nil {
+			return nil, err
+		}
+		return key.(crypto.Signer), nil
+	}
+	send := func() string {
+		t.Helper()
+		if _, err := e.outbox.Send(ctx, Mail{Sender: "bounce+abc@example.org", Recipient: mustAddress(t, "bob@example.org"),
+			SignDomain: "example.org", Message: []byte(outboxMessage), Priority: store.PriorityBulk}); err != nil {
+			t.Fatal(err)
+		}
+		got := e.Mailbox(e.Bob, "INBOX")
+		return got[len(got)-1]
+	}
+	for range 3 {
+		send()
+	}
+	if parses != 2 {
+		t.Errorf("3 messages signed with 2 keys decoded %d keys, want 2", parses)
+	}
+
+	rotated, err := mailauth.GenerateDKIMKeys("example.org", time.Now().AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range rotated {
+		k.CreatedAt = time.Now().Add(time.Hour)
+		if _, err := e.Store.AddDKIMKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := send()
+	if parses != 4 {
+		t.Errorf("after rotation %d keys decoded, want 4", parses)
+	}
+	for _, k := range rotated {
+		if !strings.Contains(msg, "s="+k.Selector+";") {
+			t.Errorf("the message after rotation is not signed by %s:\n%s", k.Selector, msg)
+		}
+	}
+	send()
+	if parses != 4 {
+		t.Errorf("the rotated keys were decoded again: %d decodes, want 4", parses)
+	}
 }

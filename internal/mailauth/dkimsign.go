@@ -120,8 +120,14 @@ func DKIMRecord(k store.DKIMKey) (name, value string, err error) {
 }
 
 // SignDKIM reads a whole message from r and returns one DKIM-Signature header field (ending in
-// CRLF) per key, in the order of keys, to be put in front of the message.
+// CRLF) per key, in the order of keys, to be put in front of the message. It decodes every key;
+// a sender that signs many messages uses a DKIMKeyCache's Sign instead.
 func SignDKIM(r io.Reader, keys []store.DKIMKey) ([]string, error) {
+	return signDKIM(r, keys, dkimSigner)
+}
+
+// signDKIM is SignDKIM with the private keys given by signerOf.
+func signDKIM(r io.Reader, keys []store.DKIMKey, signerOf func(store.DKIMKey) (crypto.Signer, error)) ([]string, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -133,7 +139,7 @@ func SignDKIM(r io.Reader, keys []store.DKIMKey) ([]string, error) {
 		}
 	}
 	for _, k := range keys {
-		key, err := dkimSigner(k)
+		key, err := signerOf(k)
 		if err != nil {
 			closeAll()
 			return nil, err

@@ -26,14 +26,7 @@ func TestSignDKIMVerifiedByDkimpy(t *testing.T) {
 	if keys[0].Selector != "ph-rsa-202611" || keys[1].Selector != "ph-ed-202611" {
 		t.Fatalf("selectors %s %s", keys[0].Selector, keys[1].Selector)
 	}
-	records := map[string]string{}
-	for _, k := range keys {
-		name, value, err := DKIMRecord(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		records[name] = value
-	}
+	records := dkimRecords(t, keys)
 	sigs, err := SignDKIM(strings.NewReader(dkimTestMessage), SigningKeys(keys))
 	if err != nil {
 		t.Fatal(err)

@@ -119,8 +119,11 @@ type Scheduler struct {
 // destination is the in-memory state of one destination: the due rows waiting for a
 // connection and the connections serving it.
 type destination struct {
-	name     string
-	pending  []store.QueuedMessage // priority, then next attempt
+	name    string
+	pending []store.QueuedMessage // priority, then next attempt
+	// perBlob counts pending's rows by message (blob), so that take finds a message with one
+	// row here (every campaign message) without a walk of the whole list.
+	perBlob  map[string]int
 	conns    int
 	nextSend time.Time // rate limit: the earliest start of the next transaction
 }
@@ -354,6 +357,10 @@ func (s *Scheduler) fill(ctx context.Context, onlyNew bool) {
 			s.dests[name] = d
 		}
 		d.pending = append(d.pending, q)
+		if d.perBlob == nil {
+			d.perBlob = map[string]int{}
+		}
+		d.perBlob[q.BlobID]++
 		touched[d] = true
 	}
 	for d := range touched {
@@ -433,6 +440,13 @@ func (s *Scheduler) take(d *destination) []store.QueuedMessage {
 	}
 	first := d.pending[0]
 	batch := []store.QueuedMessage{first}
+	if d.perBlob[first.BlobID] <= 1 {
+		// The message's only row here: no other row can join the transaction.
+		d.pending[0] = store.QueuedMessage{}
+		d.pending = d.pending[1:]
+		d.forget(batch)
+		return batch
+	}
 	rest := d.pending[:0:0]
 	for _, q := range d.pending[1:] {
 		if len(batch) < s.MaxRecipients && sameTransaction(first, q) {
@@ -442,7 +456,17 @@ func (s *Scheduler) take(d *destination) []store.QueuedMessage {
 		}
 	}
 	d.pending = rest
+	d.forget(batch)
 	return batch
+}
+
+// forget takes rows that left pending out of perBlob.
+func (d *destination) forget(rows []store.QueuedMessage) {
+	for _, q := range rows {
+		if d.perBlob[q.BlobID]--; d.perBlob[q.BlobID] <= 0 {
+			delete(d.perBlob, q.BlobID)
+		}
+	}
 }
 
 // takeAll empties a destination's list, for a failure that applies to all of it.
@@ -451,6 +475,7 @@ func (s *Scheduler) takeAll(d *destination) []store.QueuedMessage {
 	defer s.mu.Unlock()
 	all := d.pending
 	d.pending = nil
+	d.perBlob = nil
 	return all
 }
 

@@ -46,6 +46,7 @@ import (
 	"posthorn/internal/address"
 	"posthorn/internal/auth"
 	"posthorn/internal/credentials"
+	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 )
 
@@ -69,6 +70,8 @@ type Submission struct {
 
 	recorderOnce sync.Once
 	recorder     *sentRecorder
+	// dkimKeys keeps the decoded signing keys between messages (read from Store each time).
+	dkimKeys mailauth.DKIMKeyCache
 }
 
 // sent returns the recorder of sending counts, made at first use.

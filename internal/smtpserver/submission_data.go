@@ -225,7 +225,7 @@ func (s *submissionSession) finalMessage(spool *spool, prefix string, h submitte
 		return nil, err
 	}
 	if keys = mailauth.SigningKeys(keys); len(keys) > 0 {
-		if sigs, err = mailauth.SignDKIM(io.MultiReader(strings.NewReader(prefix), message()), keys); err != nil {
+		if sigs, err = s.sub.dkimKeys.Sign(io.MultiReader(strings.NewReader(prefix), message()), keys); err != nil {
 			return nil, err
 		}
 	}

@@ -20,6 +20,12 @@ const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, prior
 	requiretls, smtputf8, eightbit, queued_at, next_attempt, attempts, last_error, held, delay_notified,
 	campaign_recipient_id FROM queue`
 
+// newQueueRowsQuery reads the rows after an id. The unary + keeps held out of index queue_due:
+// on held = 0 alone SQLite would take that index, read every row not held and sort them (the
+// whole queue, each time the scheduler is told of new rows, which during a campaign is after
+// every commit); on the rowid it reads only the rows asked for.
+const newQueueRowsQuery = queueColumns + ` WHERE id > ? AND +held = 0 ORDER BY id LIMIT ?`
+
 func validOutbound(out []store.Outbound) error {
 	for _, o := range out {
 		if _, err := address.Parse(o.Recipient); err != nil {
@@ -149,7 +155,7 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int, exclude 
 
 // NewQueueRows returns rows above an id, by primary key.
 func (s *Store) NewQueueRows(ctx context.Context, afterID int64, limit int) ([]store.QueuedMessage, error) {
-	rows, err := s.read.QueryContext(ctx, queueColumns+` WHERE id > ? AND held = 0 ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := s.read.QueryContext(ctx, newQueueRowsQuery, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("new queue rows: %w", err)
 	}
