@@ -32,8 +32,8 @@ const maxSubmittedHeader = 1 << 20
 func (s *submissionSession) Data(r io.Reader) error {
 	start := time.Now()
 	rcpt := strings.Join(s.rcpts, ",")
-	// The message as submitted waits in a spool (memory, or an unlinked file past 1 MiB, or when the spools of the server hold 64 MiB)
-	// until the header is checked and the signatures are made.
+	// The message as submitted waits in a spool (memory, or an unlinked file: spool.go) until
+	// the header is checked and the signatures are made.
 	spool := &spool{dir: s.server.SpoolDir, memory: &s.server.spoolMemory}
 	defer spool.Close()
 	stats, err := copyMessage(spool, "", r, s.server.MaxMessageBytes)
