@@ -146,17 +146,7 @@ func event(rec store.Recipient, anonymous bool, kind store.EventKind, reason str
 }
 
 func (f *Feedback) delivered(ctx context.Context, rec store.Recipient, anonymous bool, at time.Time) error {
-	st := f.Service.Store
-	if err := st.SetRecipientState(ctx, rec.ID, store.RecipientDelivered); err != nil {
-		return fmt.Errorf("mark delivered: %w", err)
-	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventDelivered, "", at)}); err != nil {
-		return fmt.Errorf("delivered event: %w", err)
-	}
-	if err := st.ResetSoftBounces(ctx, rec.Address); err != nil {
-		return fmt.Errorf("reset soft bounces: %w", err)
-	}
-	return nil
+	return f.Service.Store.RecordDelivered(ctx, rec, event(rec, anonymous, store.EventDelivered, "", at))
 }
 
 func (f *Feedback) deferred(ctx context.Context, rec store.Recipient, anonymous bool, reply string, at time.Time) error {

@@ -381,6 +381,9 @@ type CampaignStore interface {
 	GetRecipient(ctx context.Context, id int64) (Recipient, error)
 	// SetRecipientState moves a ledger row to state.
 	SetRecipientState(ctx context.Context, id int64, state RecipientState) error
+	// RecordDelivered marks ledger row rec delivered, adds e (its delivered event) and
+	// forgets the soft bounces of its address, in one transaction.
+	RecordDelivered(ctx context.Context, rec Recipient, e Event) error
 
 	// SetCampaignLinks replaces the campaign's links: urls[i] has index i.
 	SetCampaignLinks(ctx context.Context, campaignID int64, urls []string) error

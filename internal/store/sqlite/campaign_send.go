@@ -326,31 +326,57 @@ func (s *Store) AddEvents(ctx context.Context, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.insertEvents(ctx, tx, events) }); err != nil {
+		return fmt.Errorf("add events: %w", err)
+	}
+	return nil
+}
+
+// insertEvents adds events within tx.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) error {
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO campaign_events (campaign_id, recipient_id, kind, link_idx,
+		machine, reason, user_agent, ip, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	for _, e := range events {
+		var link any
+		if e.Kind == store.EventClick && e.LinkIndex >= 0 {
+			link = e.LinkIndex
+		}
+		at := e.At
+		if at.IsZero() {
+			at = s.now()
+		}
+		if _, err := insert.ExecContext(ctx, e.CampaignID, e.RecipientID, string(e.Kind), link, e.Machine,
+			e.Reason, e.UserAgent, e.IP, at.UnixNano()); err != nil {
+			return fmt.Errorf("event %s of campaign %d: %w", e.Kind, e.CampaignID, err)
+		}
+	}
+	return nil
+}
+
+// RecordDelivered marks a ledger row delivered with its event and resets its address's soft
+// bounces, in one transaction (one sync instead of three per delivered campaign message).
+func (s *Store) RecordDelivered(ctx context.Context, rec store.Recipient, e store.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO campaign_events (campaign_id, recipient_id, kind, link_idx,
-			machine, reason, user_agent, ip, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		res, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET state = 'delivered', updated_at = ? WHERE id = ?`,
+			s.nowNanos(), rec.ID)
+		if err == nil {
+			err = affectedOne(res)
+		}
 		if err != nil {
 			return err
 		}
-		defer insert.Close()
-		for _, e := range events {
-			var link any
-			if e.Kind == store.EventClick && e.LinkIndex >= 0 {
-				link = e.LinkIndex
-			}
-			at := e.At
-			if at.IsZero() {
-				at = s.now()
-			}
-			if _, err := insert.ExecContext(ctx, e.CampaignID, e.RecipientID, string(e.Kind), link, e.Machine,
-				e.Reason, e.UserAgent, e.IP, at.UnixNano()); err != nil {
-				return fmt.Errorf("event %s of campaign %d: %w", e.Kind, e.CampaignID, err)
-			}
+		if err := s.insertEvents(ctx, tx, []store.Event{e}); err != nil {
+			return err
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, `DELETE FROM soft_bounces WHERE address = ?`, rec.Address)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("add events: %w", err)
+		return fmt.Errorf("record delivery of campaign recipient %d: %w", rec.ID, err)
 	}
 	return nil
 }

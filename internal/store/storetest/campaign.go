@@ -42,6 +42,7 @@ func RunCampaign(t *testing.T, open func(t *testing.T) CampaignBackend) {
 		{"Stats", testCampaignStats},
 		{"CampaignKey", testCampaignKey},
 		{"Transactional", testTransactional},
+		{"RecordDelivered", testRecordDelivered},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

@@ -262,3 +262,40 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 	_, err = s.CampaignStats(ctx, 999)
 	wantErr(t, "stats of an unknown campaign", err, store.ErrNotFound)
 }
+
+// testRecordDelivered: one call marks the row delivered, records its event and forgets its
+// address's soft bounces; an unknown row is ErrNotFound and writes nothing.
+func testRecordDelivered(t *testing.T, s CampaignBackend) {
+	ctx := t.Context()
+	c, _ := audience(t, s)
+	_, err := s.FillRecipients(ctx, c.ID)
+	must(t, err)
+	rec := ledger(t, s, c.ID)[0]
+	now := time.Now()
+	for range 2 {
+		_, err := s.RecordSoftBounce(ctx, rec.ID, rec.Address, "452 full", now)
+		must(t, err)
+	}
+	must(t, s.RecordDelivered(ctx, rec, store.Event{CampaignID: c.ID, RecipientID: rec.ID, Kind: store.EventDelivered, LinkIndex: -1, At: now}))
+	if r, err := s.GetRecipient(ctx, rec.ID); err != nil || r.State != store.RecipientDelivered {
+		t.Errorf("row after RecordDelivered = %+v, %v", r, err)
+	}
+	stats, err := s.CampaignStats(ctx, c.ID)
+	must(t, err)
+	if got := stats.Events[store.EventDelivered]; got.Human+got.Machine != 1 {
+		t.Errorf("delivered events %+v", got)
+	}
+	// Two soft bounces were forgotten: two more do not suppress.
+	for range 2 {
+		if sup, err := s.RecordSoftBounce(ctx, rec.ID, rec.Address, "452 full", now); err != nil || sup {
+			t.Errorf("soft bounce after delivery suppressed = %v, %v", sup, err)
+		}
+	}
+	gone := rec
+	gone.ID = 1 << 40
+	wantErr(t, "RecordDelivered of an unknown row", s.RecordDelivered(ctx, gone,
+		store.Event{CampaignID: c.ID, RecipientID: gone.ID, Kind: store.EventDelivered, LinkIndex: -1, At: now}), store.ErrNotFound)
+	if stats, _ := s.CampaignStats(ctx, c.ID); stats.Events[store.EventDelivered].Human != 1 {
+		t.Errorf("a failed RecordDelivered added its event: %+v", stats.Events[store.EventDelivered])
+	}
+}
