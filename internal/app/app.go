@@ -36,6 +36,7 @@ import (
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
 	"posthorn/internal/maillog"
+	"posthorn/internal/metrics"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/queue"
 	"posthorn/internal/smtpserver"
@@ -100,6 +101,9 @@ type Server struct {
 	stopCampaignSender func()
 	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
 	stopCampaignWebhooks func()
+
+	registry  *metrics.Registry
+	readiness readiness // ready.go
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -178,7 +182,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := ensureDKIMKeys(ctx, ops, logger); err != nil {
 		return nil, listening, err
 	}
-	registry := prometheus.NewRegistry()
+	registry := metrics.NewRegistry()
+	s.registry = registry
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -214,7 +219,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			// Bulk mail's bounces, complaints and mailto unsubscribes (campaign_feedback.go).
 			SpecialRecipients: specialRecipients(cfg, data, logger),
 		}
-		go func() { s.errs <- s.smtp.Serve(l) }()
+		s.serve("listen.smtp", func() error { return s.smtp.Serve(l) })
 		s.startSpamTrainer(s.smtp.Filter)
 	}
 	// One authenticator for every protocol that logs in, so failed logins are throttled
@@ -282,7 +287,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			return nil, listening, err
 		}
 		*l.bound = bound.Addr().String()
-		go func() { s.errs <- l.serve(bound) }()
+		s.serve(l.key, func() error { return l.serve(bound) })
 	}
 	if cfg.Listen.HTTP != "" {
 		l, err := s.listen("listen.http", cfg.Listen.HTTP)
@@ -302,8 +307,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, apiRoutes,
-			setupRoutes(cfg, data.Store, logger))
+		health := web.Health{Store: data.Store, Ready: s.notReady}
+		registerReadiness(registry, health, s)
+		handler := web.Instrument(web.Handler(registry, health, access, logger, campaignRoutes, apiRoutes,
+			setupRoutes(cfg, data.Store, logger)), web.NewMetrics(registry))
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}
@@ -315,13 +322,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeoutSeconds) * time.Second,
 		}
 		s.http = web.NewServer(handler, limits, logger)
-		go func() {
+		s.serve("listen.http", func() error {
 			err := s.http.Serve(web.Listener(l, limits))
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}
-			s.errs <- err
-		}()
+			return err
+		})
 	}
 	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
 		return nil, listening, err

@@ -50,6 +50,7 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 	}
 	sched.Start()
 	s.queue = sched
+	s.readiness.queue.Store(sched)
 	s.logger.Info("outbound delivery", slog.Int("port", d.Port), slog.String("smarthost", d.Smarthost),
 		slog.Bool("dane", sched.Secure != nil))
 	return nil
