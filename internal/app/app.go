@@ -29,6 +29,7 @@ import (
 
 	"posthorn/internal/admin"
 	"posthorn/internal/blob"
+	"posthorn/internal/campaign"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
@@ -102,8 +103,10 @@ type Server struct {
 	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
 	stopCampaignWebhooks func()
 
-	registry  *metrics.Registry
-	readiness readiness // ready.go
+	registry *metrics.Registry
+	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
+	campaignMetrics *campaign.Metrics
+	readiness       readiness // ready.go
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -184,6 +187,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	}
 	registry := metrics.NewRegistry()
 	s.registry = registry
+	s.campaignMetrics = campaign.NewMetrics(registry)
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -217,7 +221,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
 			Filter:          newFilter(cfg, data.Store, logger, registry),
 			// Bulk mail's bounces, complaints and mailto unsubscribes (campaign_feedback.go).
-			SpecialRecipients: specialRecipients(cfg, data, logger),
+			SpecialRecipients: specialRecipients(cfg, data, logger, s.campaignMetrics),
 		}
 		s.serve("listen.smtp", func() error { return s.smtp.Serve(l) })
 		s.startSpamTrainer(s.smtp.Filter)
@@ -303,7 +307,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger)
+		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger, s.campaignMetrics)
 		if err != nil {
 			return nil, listening, err
 		}

@@ -43,7 +43,7 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 		RatePerDestination: d.RatePerDomain,
 		PollInterval:       time.Duration(d.PollSeconds) * time.Second,
 		Journal:            filepath.Join(cfg.DataDir, "queue-delivered.journal"),
-		Outcomes:           queueOutcomes(cfg, data, s.logger), // campaign_feedback.go
+		Outcomes:           queueOutcomes(cfg, data, s.logger, s.campaignMetrics), // campaign_feedback.go
 	}
 	if v := dns.NewValidating(cfg.DNS.Resolver); v != nil {
 		sched.Secure = v

@@ -150,7 +150,7 @@ func (f *Feedback) delivered(ctx context.Context, rec store.Recipient, anonymous
 	if err := st.SetRecipientState(ctx, rec.ID, store.RecipientDelivered); err != nil {
 		return fmt.Errorf("mark delivered: %w", err)
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventDelivered, "", at)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventDelivered, "", at)}); err != nil {
 		return fmt.Errorf("delivered event: %w", err)
 	}
 	if err := st.ResetSoftBounces(ctx, rec.Address); err != nil {
@@ -167,7 +167,7 @@ func (f *Feedback) deferred(ctx context.Context, rec store.Recipient, anonymous 
 			return fmt.Errorf("mark deferred: %w", err)
 		}
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventDeferred, reply, at)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventDeferred, reply, at)}); err != nil {
 		return fmt.Errorf("deferred event: %w", err)
 	}
 	return nil
@@ -197,7 +197,7 @@ func (f *Feedback) bounced(ctx context.Context, rec store.Recipient, anonymous b
 	if err := st.SetRecipientState(ctx, rec.ID, store.RecipientBounced); err != nil {
 		return fmt.Errorf("mark bounced: %w", err)
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventBounce, sourceText(reason), at)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventBounce, sourceText(reason), at)}); err != nil {
 		return fmt.Errorf("bounce event: %w", err)
 	}
 	f.logger().Info("campaign: bounce", "campaign", rec.CampaignID, "recipient", rec.ID, "rcpt", rec.Address,
