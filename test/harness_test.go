@@ -10,7 +10,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,5 +335,35 @@ func TestStartMovesTakenPort(t *testing.T) {
 	defer c.Close()
 	if line, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(line, "* OK") {
 		t.Fatalf("IMAP greeting on the new port: %q", line)
+	}
+}
+
+// TestReadyAfterStart: the binary, once started with every listener, is alive and ready:
+// GET /healthz and GET /readyz answer 200, and posthorn_ready says 1.
+func TestReadyAfterStart(t *testing.T) {
+	s := NewServer(t, "")
+	s.Start()
+	if got := httpGet(t, "http://"+s.HTTP+"/healthz"); got != "ok\n" {
+		t.Errorf("GET /healthz = %q, want \"ok\\n\"", got)
+	}
+	// Start returns once SMTP answers; the queue starts a moment later.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.HTTP + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && string(body) == "ready\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz = %d %q, want 200 \"ready\\n\"", resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := metricValue(httpGet(t, "http://"+s.HTTP+"/metrics"), "posthorn_ready"); got != "1" {
+		t.Errorf("posthorn_ready = %q, want 1", got)
 	}
 }

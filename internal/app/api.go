@@ -17,7 +17,8 @@ import (
 // its routes for the HTTP listener; POST /api/v1/send sends through the same Outbox as
 // campaigns. Campaigns it starts are sent by the server's send loop
 // (campaign_sender.go), which finds them within its poll interval.
-func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer, logger *slog.Logger) (web.Routes, error) {
+func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer, logger *slog.Logger,
+	m *campaign.Metrics) (web.Routes, error) {
 	cs, ok := st.(store.CampaignStore)
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no campaigns")
@@ -30,7 +31,7 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no send-as grants")
 	}
-	service := &campaign.Service{Store: cs}
+	service := &campaign.Service{Store: cs, Metrics: m}
 	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
 	a := api.New(api.Config{

@@ -29,6 +29,7 @@ import (
 
 	"posthorn/internal/admin"
 	"posthorn/internal/blob"
+	"posthorn/internal/campaign"
 	"posthorn/internal/certs"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
@@ -36,6 +37,7 @@ import (
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
 	"posthorn/internal/maillog"
+	"posthorn/internal/metrics"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/queue"
 	"posthorn/internal/smtpserver"
@@ -100,6 +102,11 @@ type Server struct {
 	stopCampaignSender func()
 	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
 	stopCampaignWebhooks func()
+
+	registry *metrics.Registry
+	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
+	campaignMetrics *campaign.Metrics
+	readiness       readiness // ready.go
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -178,7 +185,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := ensureDKIMKeys(ctx, ops, logger); err != nil {
 		return nil, listening, err
 	}
-	registry := prometheus.NewRegistry()
+	registry := metrics.NewRegistry()
+	s.registry = registry
+	s.campaignMetrics = campaign.NewMetrics(registry)
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -212,9 +221,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			DefaultQuota:    cfg.Limits.DefaultQuotaMiB << 20,
 			Filter:          newFilter(cfg, data.Store, logger, registry),
 			// Bulk mail's bounces, complaints and mailto unsubscribes (campaign_feedback.go).
-			SpecialRecipients: specialRecipients(cfg, data, logger),
+			SpecialRecipients: specialRecipients(cfg, data, logger, s.campaignMetrics),
 		}
-		go func() { s.errs <- s.smtp.Serve(l) }()
+		s.serve("listen.smtp", func() error { return s.smtp.Serve(l) })
 		s.startSpamTrainer(s.smtp.Filter)
 	}
 	// One authenticator for every protocol that logs in, so failed logins are throttled
@@ -282,7 +291,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			return nil, listening, err
 		}
 		*l.bound = bound.Addr().String()
-		go func() { s.errs <- l.serve(bound) }()
+		s.serve(l.key, func() error { return l.serve(bound) })
 	}
 	if cfg.Listen.HTTP != "" {
 		l, err := s.listen("listen.http", cfg.Listen.HTTP)
@@ -298,12 +307,14 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger)
+		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger, s.campaignMetrics)
 		if err != nil {
 			return nil, listening, err
 		}
-		handler := web.Handler(registry, data.Store, access, logger, campaignRoutes, apiRoutes,
-			setupRoutes(cfg, data.Store, logger))
+		health := web.Health{Store: data.Store, Ready: s.notReady}
+		registerReadiness(registry, health, s)
+		handler := web.Instrument(web.Handler(registry, health, access, logger, campaignRoutes, apiRoutes,
+			setupRoutes(cfg, data.Store, logger)), web.NewMetrics(registry))
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}
@@ -315,13 +326,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeoutSeconds) * time.Second,
 		}
 		s.http = web.NewServer(handler, limits, logger)
-		go func() {
+		s.serve("listen.http", func() error {
 			err := s.http.Serve(web.Listener(l, limits))
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}
-			s.errs <- err
-		}()
+			return err
+		})
 	}
 	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
 		return nil, listening, err

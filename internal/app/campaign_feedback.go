@@ -16,7 +16,7 @@ import (
 // campaignFeedback is bulk mail's feedback loop over the data (campaign.Feedback): what the
 // queue and the MX learn about campaign mail, applied to the send ledger, the events and the
 // suppressions. nil when the store keeps no campaigns.
-func campaignFeedback(cfg config.Config, data *Data, logger *slog.Logger) *campaign.Feedback {
+func campaignFeedback(cfg config.Config, data *Data, logger *slog.Logger, m *campaign.Metrics) *campaign.Feedback {
 	cs, ok := data.Store.(store.CampaignStore)
 	if !ok {
 		return nil
@@ -27,7 +27,7 @@ func campaignFeedback(cfg config.Config, data *Data, logger *slog.Logger) *campa
 			abuse = a.String()
 		}
 	}
-	return &campaign.Feedback{Service: &campaign.Service{Store: cs}, Logger: logger.With("component", "campaign"),
+	return &campaign.Feedback{Service: &campaign.Service{Store: cs, Metrics: m}, Logger: logger.With("component", "campaign"),
 		AbuseAddress: abuse}
 }
 
@@ -40,8 +40,8 @@ func (f feedbackIntake) Deliver(ctx context.Context, rcpt address.Address, r io.
 
 // specialRecipients are the MX's special recipients (smtpserver.Server.SpecialRecipients):
 // the campaign's VERP, mailto unsubscribe and abuse addresses.
-func specialRecipients(cfg config.Config, data *Data, logger *slog.Logger) smtpserver.SpecialRecipients {
-	fb := campaignFeedback(cfg, data, logger)
+func specialRecipients(cfg config.Config, data *Data, logger *slog.Logger, m *campaign.Metrics) smtpserver.SpecialRecipients {
+	fb := campaignFeedback(cfg, data, logger, m)
 	if fb == nil {
 		return nil
 	}
@@ -51,8 +51,8 @@ func specialRecipients(cfg config.Config, data *Data, logger *slog.Logger) smtps
 // queueOutcomes is the queue's hook of campaign rows (queue.Scheduler.Outcomes): each attempt
 // goes to the campaign's ledger. A failure to record one is logged; the mail log keeps the
 // attempt either way.
-func queueOutcomes(cfg config.Config, data *Data, logger *slog.Logger) func(context.Context, store.QueuedMessage, queue.Outcome) {
-	fb := campaignFeedback(cfg, data, logger)
+func queueOutcomes(cfg config.Config, data *Data, logger *slog.Logger, m *campaign.Metrics) func(context.Context, store.QueuedMessage, queue.Outcome) {
+	fb := campaignFeedback(cfg, data, logger, m)
 	if fb == nil {
 		return nil
 	}

@@ -44,7 +44,7 @@ func TestCampaignFeedbackWiring(t *testing.T) {
 	cfg.Campaign.AbuseAddress = "FBL@example.org"
 	data := &Data{Store: st}
 
-	hook := queueOutcomes(cfg, data, env.Logger)
+	hook := queueOutcomes(cfg, data, env.Logger, nil)
 	hook(context.Background(), store.QueuedMessage{Outbound: store.Outbound{Recipient: "carol@remote.example",
 		CampaignRecipient: rows[0].ID}}, queue.Outcome{Kind: queue.Failed, Code: 550, Enhanced: "5.1.1", Text: "550 5.1.1 unknown", At: time.Now()})
 	sup, ok, err := st.IsSuppressed(ctx, "carol@remote.example", time.Now())
@@ -55,7 +55,7 @@ func TestCampaignFeedbackWiring(t *testing.T) {
 		t.Errorf("row %s, want bounced", r.State)
 	}
 
-	special := specialRecipients(cfg, data, env.Logger)
+	special := specialRecipients(cfg, data, env.Logger, nil)
 	key, err := st.CampaignKey(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func (s *Server) startCampaignSender() error {
 		return errors.New("campaign: the store keeps no DKIM keys")
 	}
 	sender := &campaign.Sender{
-		Service:   &campaign.Service{Store: cs},
+		Service:   &campaign.Service{Store: cs, Metrics: s.campaignMetrics},
 		Outbox:    &campaign.Outbox{Store: obs, Committer: s.committer},
 		PublicURL: s.cfg.Campaign.PublicURL,
 		Logger:    s.logger.With("component", "campaign-sender"),

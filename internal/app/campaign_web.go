@@ -26,7 +26,7 @@ func (s *Server) campaignRoutes(cfg config.Config, st store.Store, committer *de
 		return nil, fmt.Errorf("the store keeps no DKIM keys")
 	}
 	logger = logger.With("component", "campaign-web")
-	tracker := campaign.NewTracker(&campaign.Service{Store: cs}, campaign.TrackerConfig{
+	tracker := campaign.NewTracker(&campaign.Service{Store: cs, Metrics: s.campaignMetrics}, campaign.TrackerConfig{
 		Campaign: cfg.Campaign,
 		Outbox:   &campaign.Outbox{Store: outboxStore, Committer: committer},
 		Logger:   logger,

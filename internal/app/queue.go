@@ -43,13 +43,14 @@ func (s *Server) startQueue(cfg config.Config, data *Data, mailLog *maillog.Logg
 		RatePerDestination: d.RatePerDomain,
 		PollInterval:       time.Duration(d.PollSeconds) * time.Second,
 		Journal:            filepath.Join(cfg.DataDir, "queue-delivered.journal"),
-		Outcomes:           queueOutcomes(cfg, data, s.logger), // campaign_feedback.go
+		Outcomes:           queueOutcomes(cfg, data, s.logger, s.campaignMetrics), // campaign_feedback.go
 	}
 	if v := dns.NewValidating(cfg.DNS.Resolver); v != nil {
 		sched.Secure = v
 	}
 	sched.Start()
 	s.queue = sched
+	s.readiness.queue.Store(sched)
 	s.logger.Info("outbound delivery", slog.Int("port", d.Port), slog.String("smarthost", d.Smarthost),
 		slog.Bool("dane", sched.Secure != nil))
 	return nil

@@ -11,7 +11,7 @@ import (
 
 // startIndexer runs the full-text backlog indexer (internal/textindex) for the messages SMTP
 // delivered without their text, until closeAll stops it.
-func (s *Server) startIndexer(registry *prometheus.Registry) {
+func (s *Server) startIndexer(registry prometheus.Registerer) {
 	backlog, ok := s.data.Store.(store.TextBacklog)
 	if !ok {
 		return

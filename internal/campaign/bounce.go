@@ -146,7 +146,12 @@ func event(rec store.Recipient, anonymous bool, kind store.EventKind, reason str
 }
 
 func (f *Feedback) delivered(ctx context.Context, rec store.Recipient, anonymous bool, at time.Time) error {
-	return f.Service.Store.RecordDelivered(ctx, rec, event(rec, anonymous, store.EventDelivered, "", at))
+	e := event(rec, anonymous, store.EventDelivered, "", at)
+	if err := f.Service.Store.RecordDelivered(ctx, rec, e); err != nil {
+		return err
+	}
+	f.Service.Metrics.recorded([]store.Event{e})
+	return nil
 }
 
 func (f *Feedback) deferred(ctx context.Context, rec store.Recipient, anonymous bool, reply string, at time.Time) error {
@@ -157,7 +162,7 @@ func (f *Feedback) deferred(ctx context.Context, rec store.Recipient, anonymous 
 			return fmt.Errorf("mark deferred: %w", err)
 		}
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventDeferred, reply, at)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventDeferred, reply, at)}); err != nil {
 		return fmt.Errorf("deferred event: %w", err)
 	}
 	return nil
@@ -187,7 +192,7 @@ func (f *Feedback) bounced(ctx context.Context, rec store.Recipient, anonymous b
 	if err := st.SetRecipientState(ctx, rec.ID, store.RecipientBounced); err != nil {
 		return fmt.Errorf("mark bounced: %w", err)
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventBounce, sourceText(reason), at)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventBounce, sourceText(reason), at)}); err != nil {
 		return fmt.Errorf("bounce event: %w", err)
 	}
 	f.logger().Info("campaign: bounce", "campaign", rec.CampaignID, "recipient", rec.ID, "rcpt", rec.Address,

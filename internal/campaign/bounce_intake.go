@@ -204,7 +204,7 @@ func (f *Feedback) unsubscribeByMail(ctx context.Context, who token.Recipient, r
 		f.logger().Info("campaign: unsubscribe by mail, already unsubscribed", "campaign", c.ID, "recipient", rec.ID)
 		return nil
 	}
-	if err := st.AddEvents(ctx, []store.Event{event(rec, anonymous, store.EventUnsubscribe, "mailto", now)}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{event(rec, anonymous, store.EventUnsubscribe, "mailto", now)}); err != nil {
 		return fmt.Errorf("unsubscribe event: %w", err)
 	}
 	f.logger().Info("campaign: unsubscribed by mail", "campaign", c.ID, "recipient", rec.ID, "lists", changed)

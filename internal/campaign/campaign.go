@@ -102,6 +102,8 @@ import (
 // Service runs the bulk mail operations on one store.
 type Service struct {
 	Store store.CampaignStore
+	// Metrics counts messages sent and events recorded; nil counts nothing.
+	Metrics *Metrics
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }

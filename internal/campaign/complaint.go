@@ -121,7 +121,7 @@ func (f *Feedback) complaint(ctx context.Context, campaignID int64, e store.Even
 		return fmt.Errorf("suppress %s: %w", addr, err)
 	}
 	e.Reason = sourceText(e.Reason)
-	if err := st.AddEvents(ctx, []store.Event{e}); err != nil {
+	if err := f.Service.addEvents(ctx, []store.Event{e}); err != nil {
 		return fmt.Errorf("complaint event: %w", err)
 	}
 	f.logger().Info("campaign: complaint", "campaign", campaignID, "recipient", e.RecipientID, "address", addr, "source", source)

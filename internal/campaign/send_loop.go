@@ -314,6 +314,7 @@ func (s *Sender) sendOne(ctx context.Context, r *run, row store.Recipient, buf *
 		log.Error("campaign message not sent", "err", err)
 		return
 	}
+	s.Service.Metrics.messageSent("bulk")
 	if sent.Local {
 		if err := s.Service.Store.SetRecipientState(ctx, row.ID, store.RecipientDelivered); err != nil {
 			log.Error("mark campaign recipient delivered", "err", err)

@@ -129,7 +129,7 @@ func NewTracker(svc *Service, cfg TrackerConfig) *Tracker {
 		logger:      logger,
 		form:        newFormLimits(cc.FormPerIPPerHour, cc.FormPerAddressPerDay),
 	}
-	t.events = newEventWriter(svc.Store, logger)
+	t.events = newEventWriter(svc, logger)
 	return t
 }
 

@@ -13,7 +13,7 @@ import (
 // writes at most eventBatch per transaction, whenever a batch is full and at least every
 // eventFlush, and what is left when it is closed.
 type eventWriter struct {
-	store  store.CampaignStore
+	svc    *Service // its store records the events, its metrics count them
 	logger *slog.Logger
 	in     chan store.Event
 	stop   chan struct{}
@@ -21,8 +21,8 @@ type eventWriter struct {
 	once   sync.Once
 }
 
-func newEventWriter(st store.CampaignStore, logger *slog.Logger) *eventWriter {
-	w := &eventWriter{store: st, logger: logger, in: make(chan store.Event, eventBuffer),
+func newEventWriter(svc *Service, logger *slog.Logger) *eventWriter {
+	w := &eventWriter{svc: svc, logger: logger, in: make(chan store.Event, eventBuffer),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
@@ -57,7 +57,7 @@ func (w *eventWriter) run() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := w.store.AddEvents(ctx, batch); err != nil {
+		if err := w.svc.addEvents(ctx, batch); err != nil {
 			w.logger.Error("record campaign events", "events", len(batch), "err", err)
 		}
 		batch = batch[:0]

@@ -292,6 +292,9 @@ func (t *Transactional) deliver(ctx context.Context, req SendRequest, from sende
 		sent, err := t.Outbox.Send(ctx, Mail{Sender: links.BounceAddress(), Recipient: rcpt,
 			SignDomain: from.Address.Domain, Message: buf.Bytes(), Priority: store.PriorityNormal,
 			CampaignRecipient: row.ID})
+		if err == nil {
+			t.Service.Metrics.messageSent("transactional")
+		}
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			continue // queued by a concurrent retry

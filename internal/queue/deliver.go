@@ -327,8 +327,8 @@ func (s *Scheduler) send(ctx context.Context, sess *session, batch []store.Queue
 			s.record(maillog.Event{Event: "delivered", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,
 				Result: "delivered", Code: "250", Remote: sess.host, Size: q.Size})
 			s.reportOutcome(ctx, q, Outcome{Kind: Delivered, Code: 250, Enhanced: "2.0.0", RemoteMTA: sess.host})
+			s.attemptFinished("delivered")
 			if s.Metrics != nil {
-				s.Metrics.result("delivered")
 				s.Metrics.latency.Observe(now.Sub(q.QueuedAt).Seconds())
 			}
 		}

@@ -89,6 +89,14 @@
 // notifications cannot loop. The DSN parameters are not passed on to the next hop: posthorn
 // acts as the final reporter of failures and delays, and sends no "relayed" or success notices.
 //
+// # Stuck
+//
+// Scheduler.Stuck is what GET /readyz asks of the queue: the queue is stuck when a row that is
+// not held has been due for StuckAfter or longer (default 15 minutes, at least Timeout plus
+// PollInterval) and no attempt of any row finished — delivered, deferred or bounced — in
+// that time, Start counting as one; both by the scheduler's clock (Now). A queue that keeps
+// failing is not stuck, one that has stopped trying is.
+//
 // # Campaign rows
 //
 // A row with a CampaignRecipient (bulk mail, internal/campaign) is scheduled like any other,

@@ -35,9 +35,7 @@ func (s *Scheduler) failed(ctx context.Context, rows []store.QueuedMessage, fail
 		}
 		s.record(maillog.Event{Event: "deferred", ID: q.BlobID, From: q.Sender, Rcpt: q.Recipient,
 			Result: "deferred", Code: replyCode(f), Remote: f.RemoteMTA, Size: q.Size})
-		if s.Metrics != nil {
-			s.Metrics.result("deferred")
-		}
+		s.attemptFinished("deferred")
 		s.Logger.Info("queue: deferred", "id", q.ID, "rcpt", q.Recipient, "attempts", q.Attempts+1,
 			"next", next, "err", f.Text)
 		s.reportOutcome(ctx, q, outcomeOf(f))
@@ -105,9 +103,7 @@ func (s *Scheduler) bounce(ctx context.Context, rcpts []dsnRecipient) {
 		for _, r := range group {
 			s.record(maillog.Event{Event: "bounced", ID: r.q.BlobID, From: r.q.Sender, Rcpt: r.q.Recipient,
 				Result: "bounced", Code: replyCode(r.f), Remote: r.f.RemoteMTA, Size: r.q.Size})
-			if s.Metrics != nil {
-				s.Metrics.result("bounced")
-			}
+			s.attemptFinished("bounced")
 			s.Logger.Info("queue: failed", "id", r.q.ID, "from", r.q.Sender, "rcpt", r.q.Recipient, "err", r.f.Text)
 			if s.wants(r.q, "FAILURE") {
 				notice = append(notice, r)

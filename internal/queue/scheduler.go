@@ -73,6 +73,9 @@ type Scheduler struct {
 	MaxInMemory        int           // due rows read into memory at once. Default: 10000.
 	PollInterval       time.Duration // longest sleep between reads of the queue. Default: 30 s.
 	Timeout            time.Duration // bound of one transaction (RFC 5321 §4.5.3.2: 10 min for the data). Default: 10 min.
+	// StuckAfter is how long a due row may wait while no attempt finishes before Stuck says
+	// so (stuck.go). Default: the longer of DefaultStuckAfter and Timeout + PollInterval.
+	StuckAfter time.Duration
 
 	// RootCAs verifies certificates where a policy requires it (MTA-STS, smarthost); nil: the
 	// system's roots.
@@ -98,9 +101,12 @@ type Scheduler struct {
 	// bounce. nil: campaign rows are treated like any other.
 	Outcomes func(ctx context.Context, q store.QueuedMessage, o Outcome)
 
-	journal  *doneJournal
-	mu       sync.Mutex
-	inflight map[int64]bool
+	journal *doneJournal
+	// progressMu guards lastAttempt: when an attempt last finished (Start counts as one).
+	progressMu  sync.Mutex
+	lastAttempt time.Time
+	mu          sync.Mutex
+	inflight    map[int64]bool
 	// truncated: the last read returned MaxInMemory rows; more may be due.
 	truncated bool
 	maxSeen   int64 // the highest row id read so far
@@ -140,6 +146,9 @@ func (s *Scheduler) Start() {
 	s.quit = make(chan struct{})
 	s.loopDone = make(chan struct{})
 	s.markDone = make(chan struct{})
+	s.progressMu.Lock()
+	s.lastAttempt = s.Now()
+	s.progressMu.Unlock()
 	s.openJournal(ctx)
 	go s.markLoop(ctx)
 	go s.loop(ctx)
@@ -160,6 +169,7 @@ func (s *Scheduler) defaults() {
 	setDefault(&s.MaxInMemory, DefaultMaxInMemory)
 	setDefault(&s.PollInterval, DefaultPollInterval)
 	setDefault(&s.Timeout, DefaultTimeout)
+	setDefault(&s.StuckAfter, max(DefaultStuckAfter, s.Timeout+s.PollInterval))
 	if s.Now == nil {
 		s.Now = time.Now
 	}

@@ -37,7 +37,7 @@ func setupHandlerForTest() http.Handler {
 			Submissions: wellknown.ServiceOf(":465", true), Submission: wellknown.ServiceOf(":587", false)},
 		Policy: wellknown.MTASTSPolicy(wellknown.ModeEnforce, []string{"mail.example.org"}, 7*24*time.Hour),
 	}
-	return Handler(prometheus.NewRegistry(), pinger{}, loopback, slog.New(slog.DiscardHandler),
+	return Handler(prometheus.NewRegistry(), Health{Store: pinger{}}, loopback, slog.New(slog.DiscardHandler),
 		SetupRoutes(domains{"example.org": true}, setup, slog.New(slog.DiscardHandler)))
 }
 

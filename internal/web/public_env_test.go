@@ -124,7 +124,7 @@ func newPublicEnv(t testing.TB, tune ...func(*config.Campaign)) *publicEnv {
 	e.tracker = campaign.NewTracker(e.svc, campaign.TrackerConfig{Campaign: cc,
 		Outbox: &campaign.Outbox{Store: e.Store, Committer: e.Committer}, Logger: e.Logger})
 	t.Cleanup(e.close)
-	e.handler = Handler(prometheus.NewRegistry(), pinger{}, MetricsAccess{}, e.Logger, CampaignRoutes(e.tracker, e.Logger))
+	e.handler = Handler(prometheus.NewRegistry(), Health{Store: pinger{}}, MetricsAccess{}, e.Logger, CampaignRoutes(e.tracker, e.Logger))
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	e.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -23,7 +23,7 @@ func serve(t *testing.T, lim Limits) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Handler(prometheus.NewRegistry(), pinger{}, loopback, logger), lim, logger)
+	srv := NewServer(Handler(prometheus.NewRegistry(), Health{Store: pinger{}}, loopback, logger), lim, logger)
 	go srv.Serve(Listener(l, lim))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

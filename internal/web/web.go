@@ -1,5 +1,7 @@
-// Package web is posthorn's one HTTP server. It serves GET /healthz (200 "ok" when the store
-// answers, 503 otherwise), GET /metrics (Prometheus text format) and, with CampaignRoutes, the
+// Package web is posthorn's one HTTP server. It serves GET /healthz (200 "ok" while the process
+// serves HTTP), GET /readyz (200 "ready" when the store answers, the listeners serve and the
+// queue is not stuck, 503 naming what is not; monitor.go), GET /metrics (Prometheus text
+// format; Instrument counts every request by route class) and, with CampaignRoutes, the
 // public endpoints of bulk mail: the open pixel, tracked links, the view in a browser,
 // unsubscribe (RFC 8058 one-click) and preferences, the subscription form and its
 // confirmation (tracking.go explains how they treat hostile input), the JSON API under
@@ -18,7 +20,6 @@ package web
 import (
 	"context"
 	"crypto/subtle"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,7 +33,7 @@ import (
 	"posthorn/internal/netserver"
 )
 
-// Pinger is what the health check asks.
+// Pinger is what the readiness check asks of the store.
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
@@ -64,7 +65,7 @@ func (a MetricsAccess) allows(r *http.Request) bool {
 }
 
 // Handler returns the HTTP routes, with those of routes (CampaignRoutes) added.
-func Handler(gatherer prometheus.Gatherer, health Pinger, access MetricsAccess, logger *slog.Logger, routes ...Routes) http.Handler {
+func Handler(gatherer prometheus.Gatherer, health Health, access MetricsAccess, logger *slog.Logger, routes ...Routes) http.Handler {
 	mux := http.NewServeMux()
 	for _, add := range routes {
 		add(mux)
@@ -80,18 +81,7 @@ func Handler(gatherer prometheus.Gatherer, health Pinger, access MetricsAccess, 
 		}
 		metrics.ServeHTTP(w, r)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := health.Ping(ctx); err != nil {
-			logger.Warn("health check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "store unavailable\n")
-			return
-		}
-		_, _ = io.WriteString(w, "ok\n")
-	})
+	health.routes(mux, logger)
 	return mux
 }
 
