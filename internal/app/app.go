@@ -8,7 +8,8 @@
 // outbound queue scheduler and the campaign sender.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
-// the same grace), then the committer drains and the store closes.
+// the same grace), then the committer drains, the mail log writer stores the trace events it
+// still holds (maillog.go) and the store closes.
 package app
 
 import (
@@ -35,7 +36,6 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
-	"posthorn/internal/maillog"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/queue"
 	"posthorn/internal/smtpserver"
@@ -100,6 +100,8 @@ type Server struct {
 	stopCampaignSender func()
 	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
 	stopCampaignWebhooks func()
+	// stopMailEvents writes the mail log events still buffered for the trace (maillog.go).
+	stopMailEvents func()
 
 	listeners []net.Listener
 	bound     map[string]net.Listener // by config key, bound at start (bindAll)
@@ -180,6 +182,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mailLog := s.newMailLog(mailLogger, data.Store, registry)
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "posthorn_delivery_batch_size",
@@ -201,7 +204,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			Store:           data.Store,
 			Committer:       s.committer,
 			Logger:          logger,
-			MailLog:         maillog.New(mailLogger),
+			MailLog:         mailLog,
 			Metrics:         smtpserver.NewMetrics(registry),
 			TLSConfig:       tlsSource.Config,
 			MaxMessageBytes: int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
@@ -223,7 +226,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	authenticator.SetCacheTTL(time.Duration(cfg.Auth.CacheSeconds) * time.Second)
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
 		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,
-			logger, maillog.New(mailLogger), registry); err != nil {
+			logger, mailLog, registry); err != nil {
 			return nil, listening, err
 		}
 		s.noteCorrespondents()
@@ -323,7 +326,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			s.errs <- err
 		}()
 	}
-	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
+	if err := s.startQueue(cfg, data, mailLog, registry); err != nil {
 		return nil, listening, err
 	}
 	if err := s.startCampaignSender(); err != nil {
@@ -444,6 +447,9 @@ func (s *Server) closeAll() {
 	}
 	if s.committer != nil {
 		s.committer.Close()
+	}
+	if s.stopMailEvents != nil {
+		s.stopMailEvents() // the last events, before the store closes
 	}
 	if s.data != nil {
 		if err := s.data.Close(); err != nil {
