@@ -180,3 +180,36 @@ func TestWriteJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestParseQuery(t *testing.T) {
+	now := time.Date(2026, 6, 2, 12, 0, 0, 0, time.UTC)
+	params := map[string]string{"from": "bob@example.net", "to": "@example.org", "msgid": "<m1@x>",
+		"since": "36h", "until": "2026-06-02T10:00:00+02:00", "limit": "5", "after": "9"}
+	q, err := ParseQuery(func(k string) string { return params[k] }, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Query{From: "bob@example.net", To: "@example.org", MsgID: "<m1@x>", Since: now.Add(-36 * time.Hour),
+		Until: time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC), Limit: 5, After: 9}
+	if !q.Since.Equal(want.Since) || !q.Until.Equal(want.Until) {
+		t.Errorf("times %v %v", q.Since, q.Until)
+	}
+	q.Since, q.Until, want.Since, want.Until = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if q != want {
+		t.Errorf("query %+v, want %+v", q, want)
+	}
+	if d, _ := ParseTime("since", "7d", now); !d.Equal(now.Add(-7 * 24 * time.Hour)) {
+		t.Errorf("7d = %v", d)
+	}
+	for name, bad := range map[string]string{"since": "yesterday", "until": "-5h", "limit": "0", "after": "x"} {
+		_, err := ParseQuery(func(k string) string {
+			if k == name {
+				return bad
+			}
+			return ""
+		}, now)
+		if _, ok := operr.As(err, operr.Invalid, name); !ok {
+			t.Errorf("%s=%s: error %v, want invalid %s", name, bad, err, name)
+		}
+	}
+}
