@@ -8,6 +8,7 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
+	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/web/api"
@@ -30,6 +31,10 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no send-as grants")
 	}
+	var tracer *mailtrace.Tracer // the message trace, over the mail log newMailLog stores
+	if es, ok := st.(store.MailEventStore); ok {
+		tracer = &mailtrace.Tracer{Store: es}
+	}
 	service := &campaign.Service{Store: cs}
 	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
@@ -39,6 +44,7 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 		Sender:    &campaign.Sender{Service: service, Outbox: outbox, PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
+		Trace:  tracer,
 		Logger: logger,
 	})
 	return a.Routes(), nil
