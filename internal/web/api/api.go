@@ -81,8 +81,8 @@ type Config struct {
 	Transactional *campaign.Transactional
 	// Trace is the message trace of GET /api/v1/trace and /api/v1/trace/{id}; nil: they
 	// answer 501.
-	Trace *mailtrace.Tracer
-	Logger        *slog.Logger
+	Trace  *mailtrace.Tracer
+	Logger *slog.Logger
 	// MaxFailures failed token checks of one client within FailureWindow make its requests
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
 	MaxFailures   int
