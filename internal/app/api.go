@@ -8,6 +8,7 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
+	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/web/api"
@@ -31,6 +32,10 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no send-as grants")
 	}
+	var tracer *mailtrace.Tracer // the message trace, over the mail log newMailLog stores
+	if es, ok := st.(store.MailEventStore); ok {
+		tracer = &mailtrace.Tracer{Store: es}
+	}
 	service := &campaign.Service{Store: cs, Metrics: m}
 	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
@@ -40,6 +45,7 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 		Sender:    &campaign.Sender{Service: service, Outbox: outbox, PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
+		Trace:  tracer,
 		Logger: logger,
 	})
 	return a.Routes(), nil

@@ -8,7 +8,8 @@
 // outbound queue scheduler and the campaign sender.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
-// the same grace), then the committer drains and the store closes.
+// the same grace), then the committer drains, the mail log writer stores the trace events it
+// still holds (maillog.go) and the store closes.
 package app
 
 import (
@@ -36,7 +37,6 @@ import (
 	"posthorn/internal/delivery"
 	"posthorn/internal/imapserver"
 	plog "posthorn/internal/log"
-	"posthorn/internal/maillog"
 	"posthorn/internal/metrics"
 	"posthorn/internal/pop3server"
 	"posthorn/internal/queue"
@@ -102,6 +102,8 @@ type Server struct {
 	stopCampaignSender func()
 	// stopCampaignWebhooks stops the webhook dispatcher (campaign_webhooks.go) and waits for it.
 	stopCampaignWebhooks func()
+	// stopMailEvents writes the mail log events still buffered for the trace (maillog.go).
+	stopMailEvents func()
 
 	registry *metrics.Registry
 	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
@@ -189,6 +191,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	s.registry = registry
 	s.campaignMetrics = campaign.NewMetrics(registry)
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mailLog := s.newMailLog(mailLogger, data.Store, registry)
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "posthorn_delivery_batch_size",
@@ -210,7 +213,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			Store:           data.Store,
 			Committer:       s.committer,
 			Logger:          logger,
-			MailLog:         maillog.New(mailLogger),
+			MailLog:         mailLog,
 			Metrics:         smtpserver.NewMetrics(registry),
 			TLSConfig:       tlsSource.Config,
 			MaxMessageBytes: int64(cfg.SMTP.MaxMessageSizeMiB) << 20,
@@ -232,7 +235,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	authenticator.SetCacheTTL(time.Duration(cfg.Auth.CacheSeconds) * time.Second)
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
 		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,
-			logger, maillog.New(mailLogger), registry); err != nil {
+			logger, mailLog, registry); err != nil {
 			return nil, listening, err
 		}
 		s.noteCorrespondents()
@@ -334,7 +337,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			return err
 		})
 	}
-	if err := s.startQueue(cfg, data, maillog.New(mailLogger), registry); err != nil {
+	if err := s.startQueue(cfg, data, mailLog, registry); err != nil {
 		return nil, listening, err
 	}
 	if err := s.startCampaignSender(); err != nil {
@@ -455,6 +458,9 @@ func (s *Server) closeAll() {
 	}
 	if s.committer != nil {
 		s.committer.Close()
+	}
+	if s.stopMailEvents != nil {
+		s.stopMailEvents() // the last events, before the store closes
 	}
 	if s.data != nil {
 		if err := s.data.Close(); err != nil {

@@ -13,11 +13,17 @@
 //	conn    the connection id, to join with the server log
 //	reasons the inbound filter's findings, comma-separated names with details in parentheses,
 //	        e.g. "dmarc-quarantine,virus(Eicar-Signature)"; "" when it found nothing
+//
+// Besides the log line, a Logger made with Recording hands every event, stamped with its time,
+// to a Recorder: the server's is a Writer, which stores them in batches for the message trace
+// (writer.go). An Event's Mailboxes (where a local delivery put the message) go only to the
+// Recorder, so the log line keeps exactly the keys above.
 package maillog
 
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // Event is one mail log record.
@@ -34,11 +40,33 @@ type Event struct {
 	Conn   string
 	// Reasons are the inbound filter's findings (filter.Verdict.ReasonNames).
 	Reasons string
+	// Mailboxes are the local copies a received message made, one per account; they reach
+	// the Recorder only, never the log line.
+	Mailboxes []Mailbox
+}
+
+// Mailbox is one local copy of a message: the account's address and the mailbox it went to.
+type Mailbox struct {
+	Account string
+	Name    string
+}
+
+// Entry is an event as a Recorder receives it: with the time the Logger wrote it.
+type Entry struct {
+	Time time.Time
+	Event
+}
+
+// Recorder receives every event a Logger writes. Add must not block: it is called on the
+// paths of mail (SMTP sessions, the queue).
+type Recorder interface {
+	Add(e Entry)
 }
 
 // Logger writes mail log records.
 type Logger struct {
-	l *slog.Logger
+	l        *slog.Logger
+	recorder Recorder // nil: the log line only
 }
 
 // New returns a mail log writing through l (its own file or the server log).
@@ -46,8 +74,16 @@ func New(l *slog.Logger) *Logger {
 	return &Logger{l: l.With("log", "mail")}
 }
 
-// Record writes one event.
+// Recording returns a Logger writing the same log lines as m that also hands every event to r.
+func (m *Logger) Recording(r Recorder) *Logger {
+	return &Logger{l: m.l, recorder: r}
+}
+
+// Record writes one event, and hands it to the Recorder if there is one.
 func (m *Logger) Record(e Event) {
+	if m.recorder != nil {
+		m.recorder.Add(Entry{Time: time.Now(), Event: e})
+	}
 	m.l.LogAttrs(context.Background(), slog.LevelInfo, "mail",
 		slog.String("event", e.Event),
 		slog.String("id", e.ID),

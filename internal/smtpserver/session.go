@@ -280,9 +280,22 @@ func (s *session) Data(r io.Reader) error {
 	s.server.MailLog.Record(maillog.Event{
 		Event: "received", ID: committed.BodyID, MsgID: committed.MessageID, From: s.from, Rcpt: rcpt,
 		Result: deliveredResult(verdict, s.accounts), Code: "250 2.0.0", Remote: s.remote, Size: size, Conn: s.id,
-		Reasons: verdict.ReasonNames(),
+		Reasons: verdict.ReasonNames(), Mailboxes: loggedMailboxes(s.accounts, targets),
 	})
 	return nil
+}
+
+// loggedMailboxes are the local copies of a delivery for the mail log: targets[i] is the copy
+// of accounts[i].
+func loggedMailboxes(accounts []store.Account, targets []store.Target) []maillog.Mailbox {
+	if len(targets) == 0 {
+		return nil
+	}
+	out := make([]maillog.Mailbox, len(targets))
+	for i, t := range targets {
+		out[i] = maillog.Mailbox{Account: accounts[i].Address, Name: t.Mailbox}
+	}
+	return out
 }
 
 // transferFailed answers a DATA or BDAT whose copy into storage failed with err.

@@ -295,6 +295,7 @@ func (s *submissionSession) deliver(draft *delivery.Draft, rcpt string, stats co
 	s.server.MailLog.Record(maillog.Event{
 		Event: "received", ID: committed.BodyID, MsgID: committed.MessageID, From: s.from, Rcpt: rcpt,
 		Result: result, Code: "250 2.0.0", Remote: s.session.remote, Size: size, Conn: s.id,
+		Mailboxes: loggedMailboxes(s.accounts, targets),
 	})
 	return nil
 }

@@ -31,6 +31,7 @@ type Store interface {
 	store.LoginStore
 	store.CampaignStore
 	store.APITokenStore
+	store.MailEventStore
 }
 
 // Env is the storage of one test: Store holds the domain example.org and nothing else yet,

@@ -29,7 +29,9 @@
 //     with a generic message, and the error goes to the log.
 //
 // Responses are application/json, indented by two spaces. GET /api/v1/campaigns/{id}/stats
-// is byte for byte what `posthorn campaign stats ID --json` prints (campaign.WriteStatsJSON).
+// is byte for byte what `posthorn campaign stats ID --json` prints (campaign.WriteStatsJSON);
+// GET /api/v1/trace and /api/v1/trace/{id} (the message trace, package mailtrace) take the
+// parameters of `posthorn trace search` and answer what `trace search|show --json` prints.
 package api
 
 import (
@@ -41,6 +43,7 @@ import (
 	"time"
 
 	"posthorn/internal/campaign"
+	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -76,7 +79,10 @@ type Config struct {
 	Sender *campaign.Sender
 	// Transactional sends the messages of POST /api/v1/send; nil: the route answers 501.
 	Transactional *campaign.Transactional
-	Logger        *slog.Logger
+	// Trace is the message trace of GET /api/v1/trace and /api/v1/trace/{id}; nil: they
+	// answer 501.
+	Trace  *mailtrace.Tracer
+	Logger *slog.Logger
 	// MaxFailures failed token checks of one client within FailureWindow make its requests
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
 	MaxFailures   int
@@ -176,6 +182,8 @@ func routeTable() []route {
 		{"DELETE", "/api/v1/suppressions/{address}", adminOnly, removeSuppression},
 		{"POST", "/api/v1/suppressions/import", adminOnly, importSuppressions},
 		{"POST", "/api/v1/send", anyToken, send},
+		{"GET", "/api/v1/trace", adminOnly, searchTrace},
+		{"GET", "/api/v1/trace/{id}", adminOnly, traceMessage},
 	}
 }
 

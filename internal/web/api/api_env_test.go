@@ -14,6 +14,7 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/campaign"
 	"posthorn/internal/mailauth"
+	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
 )
@@ -55,6 +56,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Sender:    &campaign.Sender{Service: e.svc, Outbox: outbox, PublicURL: "https://news.example.org", Logger: e.Logger},
 		Transactional: &campaign.Transactional{Service: e.svc, Outbox: outbox, Grants: e.Store,
 			PublicURL: "https://news.example.org", Logger: e.Logger},
+		Trace:       &mailtrace.Tracer{Store: e.Store},
 		Logger:      e.Logger,
 		MaxFailures: 5,
 		Now:         e.now,

@@ -1,0 +1,14 @@
+package sqlite
+
+import (
+	"testing"
+
+	"posthorn/internal/store/storetest"
+)
+
+func TestMailEventConformance(t *testing.T) {
+	storetest.RunMailEvents(t, func(t *testing.T) storetest.MailEventBackend {
+		s, _ := openTemp(t)
+		return s
+	})
+}
