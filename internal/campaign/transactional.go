@@ -42,8 +42,7 @@ type Transactional struct {
 	MaxRecipients int
 }
 
-// SendRequest is one request of the send API. Subject, HTML and Text are templates, as a
-// campaign's (package render), that see .Email, .Attributes (Data) and .Campaign (Tag).
+// SendRequest is one request of the send API: who asks, under which key, and what to send.
 type SendRequest struct {
 	// Principal names who asks ("token:ID"); idempotency keys are kept per principal.
 	Principal string
@@ -52,7 +51,13 @@ type SendRequest struct {
 	Account *store.Account
 	// IdempotencyKey makes a retry safe ("": none); at most 200 bytes.
 	IdempotencyKey string
+	SendContent
+}
 
+// SendContent is what a request sends, as the API's JSON body has it; a retry under the same
+// key must send the same content. Subject, HTML and Text are templates, as a campaign's
+// (package render), that see .Email, .Attributes (Data) and .Campaign (Tag).
+type SendContent struct {
 	From     string         `json:"from"`     // "a@example.org" or "Name <a@example.org>", on a local domain
 	ReplyTo  string         `json:"reply_to"` // optional
 	To       []string       `json:"to"`       // one message each
@@ -212,10 +217,9 @@ func tagOf(req SendRequest) string {
 	return req.Tag
 }
 
-// requestHash identifies what req asks for, whoever asks and under whichever key.
+// requestHash identifies what req sends, whoever asks and under whichever key.
 func requestHash(req SendRequest) ([]byte, error) {
-	req.Principal, req.Account, req.IdempotencyKey = "", nil, ""
-	b, err := json.Marshal(req) // map keys sorted: the same request hashes the same
+	b, err := json.Marshal(req.SendContent) // map keys sorted: the same content hashes the same
 	if err != nil {
 		return nil, operr.New(operr.Invalid, "data", "", err, "data: %v", err)
 	}

@@ -21,10 +21,11 @@ func newTransactional(e *sendEnv) *Transactional {
 }
 
 func receipt() SendRequest {
-	return SendRequest{Principal: "token:1", IdempotencyKey: "order-17", From: "Shop <shop@example.org>",
+	return SendRequest{Principal: "token:1", IdempotencyKey: "order-17", SendContent: SendContent{
+		From:    "Shop <shop@example.org>",
 		To:      []string{"Ann@remote.example", "ann@remote.example", "gone@remote.example", "bob@example.org", "nobody@example.org"},
 		Subject: "Order {{attr \"order\"}}", HTML: `<p>Thanks for order {{attr "order"}}, <a href="https://shop.example/o/17">see it</a>.</p>`,
-		Data: map[string]any{"order": "17"}, Tracking: true, Tag: "receipts"}
+		Data: map[string]any{"order": "17"}, Tracking: true, Tag: "receipts"}}
 }
 
 func statuses(res SendResult) string {
