@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
 # curl, fetchmail, mbsync (package isync), dkimpy (package python3-dkim, for dkimverify) and
-# clamd (package clamav-daemon).
+# clamd (package clamav-daemon) and chromium (the web UI's browser tests, through chromedp).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
@@ -12,6 +12,8 @@ command -v fetchmail >/dev/null 2>&1 || need+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
 # clamd (the tests run their own instance with the shared test signatures; never freshclam).
 [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+# The web UI's browser tests drive Debian's chromium headless.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # dkimpy's ARC sealing (arcsign, dkim.arc_sign) reads Authentication-Results with authres.
 /usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || need+=(python3-authres)
