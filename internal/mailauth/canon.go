@@ -66,6 +66,10 @@ type bodyCanonicalizer struct {
 func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
 	c.out = c.out[:0]
 	for i := 0; i < len(p); {
+		if n := c.wholeLine(p[i:]); n > 0 {
+			i += n
+			continue
+		}
 		b := p[i]
 		if c.cr {
 			c.cr = false
@@ -98,6 +102,53 @@ func (c *bodyCanonicalizer) Write(p []byte) (int, error) {
 	}
 	c.flush()
 	return len(p), c.err
+}
+
+// wholeLine is Write's fast path: at the start of a line, a whole line (up to and including
+// its LF) with no CR but the one before its LF, and in relaxed mode no tab, is written at once
+// (relaxed: without its trailing spaces, each run of spaces as one). It returns the octets
+// taken, 0 when the line needs the octet-by-octet way.
+func (c *bodyCanonicalizer) wholeLine(p []byte) int {
+	if c.content || c.wsp || c.cr {
+		return 0
+	}
+	end := bytes.IndexByte(p, '\n')
+	if end < 0 {
+		return 0
+	}
+	line := p[:end]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if bytes.IndexByte(line, '\r') >= 0 || c.relaxed && bytes.IndexByte(line, '\t') >= 0 {
+		return 0
+	}
+	if !c.relaxed {
+		if len(line) > 0 {
+			c.emitRun(line)
+		}
+		c.endLine()
+		return end + 1
+	}
+	line = bytes.TrimRight(line, " ")
+	for len(line) > 0 {
+		sp := bytes.IndexByte(line, ' ')
+		if sp < 0 {
+			c.emitRun(line)
+			break
+		}
+		if sp > 0 {
+			c.emitRun(line[:sp])
+		}
+		next := sp + 1
+		for next < len(line) && line[next] == ' ' {
+			next++
+		}
+		c.wsp = true // written as one space before the next run
+		line = line[next:]
+	}
+	c.endLine()
+	return end + 1
 }
 
 // special reports whether b is a byte canonicalization changes or looks at: the line-break
