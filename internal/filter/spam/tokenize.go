@@ -207,8 +207,18 @@ const trimChars = "\"'`()[]{}<>,.;:*|"
 
 func isTrimmed(r rune) bool { return r < 128 && strings.IndexByte(trimChars, byte(r)) >= 0 }
 
-// trim takes trimChars off both ends of w.
-func trim(w string) string { return strings.TrimFunc(w, isTrimmed) }
+// trim takes trimChars off both ends of w. They are ASCII, so a byte of a multi-byte
+// character is never one of them.
+func trim(w string) string {
+	start, end := 0, len(w)
+	for start < end && strings.IndexByte(trimChars, w[start]) >= 0 {
+		start++
+	}
+	for end > start && strings.IndexByte(trimChars, w[end-1]) >= 0 {
+		end--
+	}
+	return w[start:end]
+}
 
 // word adds the token(s) of one white-space separated word.
 func (t *Tokens) word(w, prefix string) {
