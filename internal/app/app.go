@@ -179,6 +179,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		return nil, listening, err
 	}
 	s.data = data
+	tlsSource.ServeDomains(localDomain(data.Store))
 	ops := &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}
 	if err := sweepOrphans(ctx, ops, logger); err != nil {
 		return nil, listening, err

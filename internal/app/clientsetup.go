@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"posthorn/internal/certs"
 	"posthorn/internal/config"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
@@ -30,4 +33,16 @@ func MTASTSPolicy(cfg config.Config) wellknown.Policy {
 func setupRoutes(cfg config.Config, st store.Store, logger *slog.Logger) web.Routes {
 	return web.SetupRoutes(st, web.Setup{Services: ClientServices(cfg), Policy: MTASTSPolicy(cfg)},
 		logger.With("component", "setup"))
+}
+
+// localDomain answers the ACME host policy (internal/certs) from the store at the time of the
+// request, so the set-up names of a domain added while running get certificates.
+func localDomain(st store.Store) certs.LocalDomain {
+	return func(ctx context.Context, name string) (bool, error) {
+		_, err := st.GetDomain(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 }

@@ -1,7 +1,9 @@
 // Package certs provides the TLS configuration of every listener, from one of three sources:
 // certificate and key files given in the configuration (read at start; a missing or bad file is a
 // start-up error), ACME through x/crypto/acme/autocert (certificates cached in DATA/acme, HTTP-01
-// challenges answered by the http listener, which must then be reachable on port 80), or a
+// challenges answered by the http listener, which must then be reachable on port 80; certificates
+// for the host name and for the mta-sts, autoconfig and autodiscover names of every local domain,
+// see hostPolicy), or a
 // self-signed certificate generated once for the host name and kept in DATA/tls (regenerated when
 // the host name changes), so a trial server has STARTTLS from its first start.
 //
@@ -25,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/acme/autocert"
@@ -37,6 +40,8 @@ type Source struct {
 	Config *tls.Config
 	// ACMEHandler wraps the http listener's handler when ACME is on; nil otherwise.
 	ACMEHandler func(http.Handler) http.Handler
+	// policy decides the names ACME obtains certificates for; nil without ACME.
+	policy *hostPolicy
 }
 
 // Load builds the TLS configuration for hostname from cfg.
@@ -49,13 +54,14 @@ func Load(cfg config.TLS, hostname, dataDir string) (*Source, error) {
 		}
 		return &Source{Config: serverConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil })}, nil
 	case cfg.ACMEEmail != "":
+		policy := &hostPolicy{hostname: strings.ToLower(hostname)}
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
 			Cache:      autocert.DirCache(filepath.Join(dataDir, "acme")),
-			HostPolicy: autocert.HostWhitelist(hostname),
+			HostPolicy: policy.allow,
 			Email:      cfg.ACMEEmail,
 		}
-		return &Source{Config: serverConfig(m.GetCertificate), ACMEHandler: m.HTTPHandler}, nil
+		return &Source{Config: serverConfig(m.GetCertificate), ACMEHandler: m.HTTPHandler, policy: policy}, nil
 	default:
 		cert, err := selfSigned(hostname, filepath.Join(dataDir, "tls"))
 		if err != nil {
@@ -107,8 +113,9 @@ func selfSigned(hostname, dir string) (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// generate makes a P-256 certificate and key for hostname, valid for ten years, as one PEM file.
-func generate(hostname string) ([]byte, error) {
+// generate makes a P-256 certificate and key for hostname (and any further names), valid for ten
+// years, as one PEM file.
+func generate(hostname string, more ...string) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -120,7 +127,7 @@ func generate(hostname string) ([]byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: hostname, Organization: []string{"posthorn self-signed"}},
-		DNSNames:     []string{hostname},
+		DNSNames:     append([]string{hostname}, more...),
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().AddDate(10, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

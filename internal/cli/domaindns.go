@@ -88,6 +88,7 @@ func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store
 	comment("Autoconfiguration (Thunderbird autoconfig, Outlook autodiscover), served by the http listener (behind https).")
 	rec("autoconfig."+d, "CNAME", host)
 	rec("autodiscover."+d, "CNAME", host)
+	writeCertificateAdvice(&b, cfg, domain)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
