@@ -192,6 +192,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	s.registry = registry
 	s.campaignMetrics = campaign.NewMetrics(registry)
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(tlsSource.ExpiryMetric())
 	mailLog := s.newMailLog(mailLogger, data.Store, registry)
 	s.committer = delivery.New(data.Store, data.Blobs.Bodies(), logger.With("component", "delivery"))
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{

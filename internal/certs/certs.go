@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/acme/autocert"
 
 	"posthorn/internal/config"
@@ -42,33 +43,38 @@ type Source struct {
 	ACMEHandler func(http.Handler) http.Handler
 	// policy decides the names ACME obtains certificates for; nil without ACME.
 	policy *hostPolicy
+	// expiry is the NotAfter of each certificate served, by name (see ExpiryMetric).
+	expiry *prometheus.GaugeVec
 }
 
 // Load builds the TLS configuration for hostname from cfg.
 func Load(cfg config.TLS, hostname, dataDir string) (*Source, error) {
+	src := &Source{expiry: newExpiryGauge()}
 	switch {
 	case cfg.CertFile != "":
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("load tls.cert_file/tls.key_file: %w", err)
 		}
-		return &Source{Config: serverConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil })}, nil
+		src.Config = serverConfig(src.static(hostname, &cert))
 	case cfg.ACMEEmail != "":
-		policy := &hostPolicy{hostname: strings.ToLower(hostname)}
+		src.policy = &hostPolicy{hostname: strings.ToLower(hostname)}
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
 			Cache:      autocert.DirCache(filepath.Join(dataDir, "acme")),
-			HostPolicy: policy.allow,
+			HostPolicy: src.policy.allow,
 			Email:      cfg.ACMEEmail,
 		}
-		return &Source{Config: serverConfig(m.GetCertificate), ACMEHandler: m.HTTPHandler, policy: policy}, nil
+		src.Config = serverConfig(src.observed(m.GetCertificate))
+		src.ACMEHandler = m.HTTPHandler
 	default:
 		cert, err := selfSigned(hostname, filepath.Join(dataDir, "tls"))
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Config: serverConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })}, nil
+		src.Config = serverConfig(src.static(hostname, cert))
 	}
+	return src, nil
 }
 
 // serverConfig is the configuration every listener shares: TLS 1.2 or later, and for TLS 1.2
