@@ -27,8 +27,8 @@ func writeCertificateAdvice(b *strings.Builder, cfg config.Config, domain string
 	b.WriteString("\n; Certificates: https on these names needs a certificate valid for each (MTA-STS, RFC 8461 §3.3, requires it).\n")
 	switch {
 	case cfg.TLS.ACMEEmail != "":
-		b.WriteString("; ACME (tls.acme_email) obtains them on first use, once the names above resolve to this server\n" +
-			"; and its http listener is reachable on port 80:\n")
+		b.WriteString("; ACME (tls.acme_email) obtains each at the first TLS handshake that asks for it, once the names\n" +
+			"; above resolve to this server and its http listener is reachable on port 80:\n")
 		list(func(int) string { return "ACME" })
 	case cfg.TLS.CertFile != "":
 		covered, err := certs.Coverage(cfg.TLS.CertFile, names)

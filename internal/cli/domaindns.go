@@ -11,14 +11,17 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/app"
 	"posthorn/internal/config"
+	"posthorn/internal/dns"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 )
 
 // domainDNSCmd: "domain dns NAME" prints, in zone-file syntax, every record a domain needs for
-// mail to and from it to work and to authenticate.
+// mail to and from it to work and to authenticate, and which names need a certificate; with
+// --check it looks each record up instead (admin.CheckDNS) and fails while one is not published.
 func (e *env) domainDNSCmd() *cobra.Command {
-	return &cobra.Command{
+	var check bool
+	cmd := &cobra.Command{
 		Use:   "dns NAME",
 		Short: "Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV)",
 		Args:  exactArgs(1, "one domain name"),
@@ -36,18 +39,33 @@ func (e *env) domainDNSCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return writeDNSRecords(e.stdout, cfg, name, keys)
+				if !check {
+					_, err := writeDNSRecords(e.stdout, cfg, name, keys)
+					return err
+				}
+				records, err := writeDNSRecords(io.Discard, cfg, name, keys)
+				if err != nil {
+					return err
+				}
+				a.Resolver = dns.New(cfg.DNS.Resolver)
+				return writeDNSCheck(cmd.Context(), e.stdout, a, records)
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&check, "check", false, "look each record up through the server's resolver and say whether it is published")
+	return cmd
 }
 
-// writeDNSRecords writes the records of domain served by cfg.Hostname.
-func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store.DKIMKey) error {
+// writeDNSRecords writes the records of domain served by cfg.Hostname, and returns them.
+func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store.DKIMKey) ([]admin.DNSRecord, error) {
 	host := cfg.Hostname + "."
 	d := domain + "."
 	var b strings.Builder
-	rec := func(name, typ, value string) { fmt.Fprintf(&b, "%-40s 3600 IN %-5s %s\n", name, typ, value) }
+	var records []admin.DNSRecord
+	rec := func(name, typ, value string) {
+		records = append(records, admin.DNSRecord{Name: name, Type: typ, Value: value})
+		fmt.Fprintf(&b, "%-40s 3600 IN %-5s %s\n", name, typ, value)
+	}
 	comment := func(text string) { fmt.Fprintf(&b, "\n; %s\n", text) }
 
 	fmt.Fprintf(&b, "; DNS records for %s, served by %s. Paste into the zone of %s.\n", domain, cfg.Hostname, domain)
@@ -58,7 +76,7 @@ func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store
 	for _, k := range keys {
 		name, value, err := mailauth.DKIMRecord(k)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		comment(fmt.Sprintf("DKIM (RFC 6376%s), selector %s.", map[bool]string{true: ", RFC 8463"}[k.Algorithm == mailauth.DKIMAlgorithmEd25519], k.Selector))
 		rec(name+".", "TXT", txtStrings(value))
@@ -90,7 +108,7 @@ func writeDNSRecords(w io.Writer, cfg config.Config, domain string, keys []store
 	rec("autodiscover."+d, "CNAME", host)
 	writeCertificateAdvice(&b, cfg, domain)
 	_, err := io.WriteString(w, b.String())
-	return err
+	return records, err
 }
 
 // srvValue is "priority weight port target" for a listener address, or the RFC 6186 §4 form
