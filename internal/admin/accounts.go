@@ -150,3 +150,8 @@ func (a *Admin) account(ctx context.Context, field, addr string) (store.Account,
 func unknownUser(field, addr string, cause error) *operr.Error {
 	return operr.New(operr.NotFound, field, addr, cause, "unknown user %s", addr)
 }
+
+// Account returns the account at addr.
+func (a *Admin) Account(ctx context.Context, addr string) (store.Account, error) {
+	return a.account(ctx, "address", addr)
+}

@@ -23,10 +23,11 @@ package admin
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"posthorn/internal/address"
-	"posthorn/internal/blob"
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
@@ -39,11 +40,20 @@ type Admin struct {
 	Store store.Store
 	// Credentials is Store as package credentials sees it (accounts, passwords, app passwords).
 	Credentials credentials.Store
-	Blobs       *blob.FS
+	Blobs       BodyFiles
 	// Spam and Resolver are what ExplainSpam scores with: the classifier's configuration and
 	// the resolver of its DNS lists, as the MX has them.
 	Spam     spam.Config
 	Resolver dns.Resolver
+}
+
+// BodyFiles is what the operations need of the message bodies' files (blob.FS): an
+// interface, so that the protocols calling the operations (the JSON API, the web UI) do not
+// depend on the body store's backend.
+type BodyFiles interface {
+	Open(id string) (*os.File, error)
+	Remove(id string) error
+	Walk(since time.Time, fn func(id string, size int64) error) error
 }
 
 // ParseDomain normalises a domain name given for field (address.ParseDomain).

@@ -43,7 +43,7 @@ func openAdmin(t *testing.T, dir string) *Admin {
 // empty files), and opens the one of dir in its place.
 func reopenBlobs(t *testing.T, a *Admin, dir string) {
 	t.Helper()
-	if err := a.Blobs.Close(); err != nil {
+	if err := bodyFS(a).Close(); err != nil {
 		t.Fatal(err)
 	}
 	blobs, err := blob.OpenFS(filepath.Join(dir, "blobs"))
@@ -82,7 +82,7 @@ func addDirectory(t *testing.T, a *Admin) {
 func deliver(t *testing.T, a *Admin, text string, local []string, remote ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	c := delivery.New(a.Store, a.Blobs.Bodies(), slog.New(slog.DiscardHandler))
+	c := delivery.New(a.Store, bodyFS(a).Bodies(), slog.New(slog.DiscardHandler))
 	defer c.Close()
 	w, err := c.NewDraft(ctx)
 	if err != nil {
@@ -163,3 +163,6 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// bodyFS is the file store behind a's message bodies.
+func bodyFS(a *Admin) *blob.FS { return a.Blobs.(*blob.FS) }

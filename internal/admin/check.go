@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"posthorn/internal/blob"
+	"posthorn/internal/bodystore"
 )
 
 // Check verifies the store's invariants (UIDs, MODSEQs, reference counts, the database's own
@@ -19,7 +19,7 @@ func (a *Admin) Check(ctx context.Context) ([]string, error) {
 	}
 	err = a.Store.BlobIDs(ctx, func(id string) error {
 		f, err := a.Blobs.Open(id)
-		if errors.Is(err, blob.ErrNotFound) {
+		if errors.Is(err, bodystore.ErrNotFound) {
 			problems = append(problems, fmt.Sprintf("blob %s is referenced but missing", id))
 			return nil
 		}

@@ -22,14 +22,14 @@ func TestCheckAndRemoveOrphans(t *testing.T) {
 	}
 
 	// A body written and made durable whose commit never happened, as a crash leaves it.
-	w, err := a.Blobs.Create()
+	w, err := bodyFS(a).Create()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := io.WriteString(w, "Subject: orphan\r\n\r\nnever committed\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Blobs.SyncAll(ctx, []*blob.Writer{w}); err != nil {
+	if err := bodyFS(a).SyncAll(ctx, []*blob.Writer{w}); err != nil {
 		t.Fatal(err)
 	}
 	orphan := w.ID()

@@ -19,7 +19,11 @@ import (
 type DNSRecord struct {
 	Name  string // fully qualified, with or without the final dot
 	Type  string
-	Value string
+	Value string // the record data as a zone file holds it (TXT values quoted)
+	// TTL, in seconds, and Purpose, what the record is for (shared by the records of one
+	// group), are what DNSRecords gives besides.
+	TTL     int
+	Purpose string
 }
 
 // DNSStatus is what the resolver says of a record to publish.

@@ -28,19 +28,19 @@ func TestCheckDNS(t *testing.T) {
 	a := &Admin{Resolver: dns.New(srv.Addr)}
 
 	records := []DNSRecord{
-		{"example.org.", "MX", "10 mx.example.org."},
-		{"example.org.", "TXT", `"v=spf1 mx -all"`},
-		{"s1._domainkey.example.org.", "TXT", `( "v=DKIM1; k=rsa; p=` + longKey[:255-len("v=DKIM1; k=rsa; p=")] + `"` + "\n   " + `"` + longKey[255-len("v=DKIM1; k=rsa; p="):] + `" )`},
-		{"_dmarc.example.org.", "TXT", `"v=DMARC1; p=quarantine"`},
-		{"_mta-sts.example.org.", "TXT", `"v=STSv1; id=new"`},
-		{"_smtp._tls.example.org.", "TXT", `"v=TLSRPTv1; rua=mailto:postmaster@example.org"`},
-		{"mta-sts.example.org.", "CNAME", "mx.example.org."},
-		{"autoconfig.example.org.", "CNAME", "mx.example.org."},
-		{"autodiscover.example.org.", "CNAME", "mx.example.org."},
-		{"_imaps._tcp.example.org.", "SRV", "0 1 993 mx.example.org."},
-		{"_imap._tcp.example.org.", "SRV", "0 1 143 mx.example.org."},
-		{"_pop3._tcp.example.org.", "SRV", "0 0 0 ."},
-		{"_submissions._tcp.example.org.", "SRV", "0 1 465 mx.example.org."},
+		{Name: "example.org.", Type: "MX", Value: "10 mx.example.org."},
+		{Name: "example.org.", Type: "TXT", Value: `"v=spf1 mx -all"`},
+		{Name: "s1._domainkey.example.org.", Type: "TXT", Value: `( "v=DKIM1; k=rsa; p=` + longKey[:255-len("v=DKIM1; k=rsa; p=")] + `"` + "\n   " + `"` + longKey[255-len("v=DKIM1; k=rsa; p="):] + `" )`},
+		{Name: "_dmarc.example.org.", Type: "TXT", Value: `"v=DMARC1; p=quarantine"`},
+		{Name: "_mta-sts.example.org.", Type: "TXT", Value: `"v=STSv1; id=new"`},
+		{Name: "_smtp._tls.example.org.", Type: "TXT", Value: `"v=TLSRPTv1; rua=mailto:postmaster@example.org"`},
+		{Name: "mta-sts.example.org.", Type: "CNAME", Value: "mx.example.org."},
+		{Name: "autoconfig.example.org.", Type: "CNAME", Value: "mx.example.org."},
+		{Name: "autodiscover.example.org.", Type: "CNAME", Value: "mx.example.org."},
+		{Name: "_imaps._tcp.example.org.", Type: "SRV", Value: "0 1 993 mx.example.org."},
+		{Name: "_imap._tcp.example.org.", Type: "SRV", Value: "0 1 143 mx.example.org."},
+		{Name: "_pop3._tcp.example.org.", Type: "SRV", Value: "0 0 0 ."},
+		{Name: "_submissions._tcp.example.org.", Type: "SRV", Value: "0 1 465 mx.example.org."},
 	}
 	want := []struct {
 		status DNSStatus

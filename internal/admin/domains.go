@@ -124,3 +124,16 @@ func (a *Admin) Bootstrap(ctx context.Context, domain string) (string, error) {
 	}
 	return password, nil
 }
+
+// GetDomain returns a local domain.
+func (a *Admin) GetDomain(ctx context.Context, name string) (store.Domain, error) {
+	name, err := ParseDomain("domain", name)
+	if err != nil {
+		return store.Domain{}, err
+	}
+	d, err := a.Store.GetDomain(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Domain{}, operr.New(operr.NotFound, "domain", name, err, "unknown domain %s", name)
+	}
+	return d, err
+}

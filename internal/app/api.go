@@ -50,3 +50,9 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 	})
 	return a.Routes(), nil
 }
+
+// DNSSetup is what the DNS records of cfg's domains point at (admin.DNSRecords): the host
+// name, the listeners and the MTA-STS policy the http listener serves.
+func DNSSetup(cfg config.Config) admin.DNSSetup {
+	return admin.DNSSetup{Hostname: cfg.Hostname, Listen: cfg.Listen, Policy: MTASTSPolicy(cfg)}
+}
