@@ -14,12 +14,13 @@ import (
 	"posthorn/internal/web/api"
 )
 
-// apiRoutes builds the JSON API (internal/web/api) over the store's operations and returns
+// apiRoutes builds the JSON API (internal/web/api) over the data directory's operations and returns
 // its routes for the HTTP listener; POST /api/v1/send sends through the same Outbox as
 // campaigns. Campaigns it starts are sent by the server's send loop
 // (campaign_sender.go), which finds them within its poll interval.
-func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer, logger *slog.Logger,
+func apiRoutes(cfg config.Config, data *Data, committer *delivery.Committer, logger *slog.Logger,
 	m *campaign.Metrics) (web.Routes, error) {
+	st := data.Store
 	cs, ok := st.(store.CampaignStore)
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no campaigns")
@@ -46,6 +47,8 @@ func apiRoutes(cfg config.Config, st store.Store, committer *delivery.Committer,
 		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Trace:  tracer,
+		Admin:  &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs},
+		DNS:    DNSSetup(cfg),
 		Logger: logger,
 	})
 	return a.Routes(), nil

@@ -312,7 +312,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
-		apiRoutes, err := apiRoutes(cfg, data.Store, s.committer, logger, s.campaignMetrics)
+		apiRoutes, err := apiRoutes(cfg, data, s.committer, logger, s.campaignMetrics)
 		if err != nil {
 			return nil, listening, err
 		}

@@ -1,6 +1,8 @@
 // Package api is posthorn's JSON API under /api/v1/, served on the HTTP listener (mounted by
 // Routes, as web.CampaignRoutes is). It calls the same operations as the command line — the
-// campaign service and sender for bulk mail, admin's tokens — and never the store directly.
+// campaign service and sender for bulk mail, admin's tokens, and admin.Admin for domains,
+// users (passwords, quotas, app passwords, spam allow and block lists), aliases and the
+// outbound queue — and never the store directly.
 //
 // How a request goes:
 //
@@ -32,6 +34,14 @@
 // is byte for byte what `posthorn campaign stats ID --json` prints (campaign.WriteStatsJSON);
 // GET /api/v1/trace and /api/v1/trace/{id} (the message trace, package mailtrace) take the
 // parameters of `posthorn trace search` and answer what `trace search|show --json` prints.
+//
+// The administrative routes answer 201 with the new resource on create, 204 on delete, 404
+// for an unknown name, 409 when it exists or is in use. GET /api/v1/domains/{name} gives the
+// domain's DKIM keys (their public records, never the private keys) and the DNS records
+// `posthorn domain dns` prints (admin.DNSRecords, with Config.DNS); an app password's secret
+// is in the answer of the POST that creates it only. The queue actions (retry, hold,
+// release) answer the row as it is after them; POST /api/v1/queue/retry retries every row
+// not held and counts them.
 package api
 
 import (
@@ -42,6 +52,7 @@ import (
 	"strings"
 	"time"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/campaign"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
@@ -70,7 +81,7 @@ type Tokens interface {
 	Verify(ctx context.Context, presented string) (store.APIPrincipal, error)
 }
 
-// Config is what the API is built from; Tokens, Campaigns and Sender are required.
+// Config is what the API is built from; Tokens, Campaigns, Sender and Admin are required.
 type Config struct {
 	Tokens    Tokens
 	Campaigns *campaign.Service
@@ -81,7 +92,12 @@ type Config struct {
 	Transactional *campaign.Transactional
 	// Trace is the message trace of GET /api/v1/trace and /api/v1/trace/{id}; nil: they
 	// answer 501.
-	Trace  *mailtrace.Tracer
+	Trace *mailtrace.Tracer
+	// Admin runs the operations of the domain, user, alias, queue and spam list routes, the
+	// same the command line runs; DNS is what the DNS records of GET /api/v1/domains/{name}
+	// point at (app.DNSSetup).
+	Admin  *admin.Admin
+	DNS    admin.DNSSetup
 	Logger *slog.Logger
 	// MaxFailures failed token checks of one client within FailureWindow make its requests
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
@@ -184,6 +200,36 @@ func routeTable() []route {
 		{"POST", "/api/v1/send", anyToken, send},
 		{"GET", "/api/v1/trace", adminOnly, searchTrace},
 		{"GET", "/api/v1/trace/{id}", adminOnly, traceMessage},
+		{"GET", "/api/v1/domains", adminOnly, listDomains},
+		{"POST", "/api/v1/domains", adminOnly, createDomain},
+		{"GET", "/api/v1/domains/{name}", adminOnly, getDomain},
+		{"DELETE", "/api/v1/domains/{name}", adminOnly, removeDomain},
+		{"GET", "/api/v1/users", adminOnly, listUsers},
+		{"POST", "/api/v1/users", adminOnly, createUser},
+		{"GET", "/api/v1/users/{address}", adminOnly, getUser},
+		{"DELETE", "/api/v1/users/{address}", adminOnly, removeUser},
+		{"PUT", "/api/v1/users/{address}/password", adminOnly, setUserPassword},
+		{"GET", "/api/v1/users/{address}/quota", adminOnly, getQuota},
+		{"PUT", "/api/v1/users/{address}/quota", adminOnly, setQuota},
+		{"GET", "/api/v1/users/{address}/app-passwords", adminOnly, listAppPasswords},
+		{"POST", "/api/v1/users/{address}/app-passwords", adminOnly, createAppPassword},
+		{"DELETE", "/api/v1/users/{address}/app-passwords/{name}", adminOnly, removeAppPassword},
+		{"GET", "/api/v1/aliases", adminOnly, listAliases},
+		{"POST", "/api/v1/aliases", adminOnly, createAlias},
+		{"DELETE", "/api/v1/aliases/{address}", adminOnly, removeAlias},
+		{"GET", "/api/v1/queue", adminOnly, listQueue},
+		{"POST", "/api/v1/queue/retry", adminOnly, retryAllQueued},
+		{"GET", "/api/v1/queue/{id}", adminOnly, getQueued},
+		{"DELETE", "/api/v1/queue/{id}", adminOnly, deleteQueued},
+		{"POST", "/api/v1/queue/{id}/retry", adminOnly, retryQueued()},
+		{"POST", "/api/v1/queue/{id}/hold", adminOnly, holdQueued(true)},
+		{"POST", "/api/v1/queue/{id}/release", adminOnly, holdQueued(false)},
+		{"GET", "/api/v1/users/{address}/spam/allow", adminOnly, listSpamEntries(false)},
+		{"POST", "/api/v1/users/{address}/spam/allow", adminOnly, addSpamEntry(false)},
+		{"DELETE", "/api/v1/users/{address}/spam/allow/{entry}", adminOnly, removeSpamEntry(false)},
+		{"GET", "/api/v1/users/{address}/spam/block", adminOnly, listSpamEntries(true)},
+		{"POST", "/api/v1/users/{address}/spam/block", adminOnly, addSpamEntry(true)},
+		{"DELETE", "/api/v1/users/{address}/spam/block/{entry}", adminOnly, removeSpamEntry(true)},
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 
 	"posthorn/internal/admin"
 	"posthorn/internal/campaign"
+	"posthorn/internal/config"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
+	"posthorn/internal/wellknown"
 )
 
 // apiEnv is an API over a real store, served by httptest, with an admin and an account token.
@@ -26,8 +28,10 @@ type apiEnv struct {
 	srv     *httptest.Server
 	svc     *campaign.Service
 	tokens  *admin.Tokens
-	admin   string // an admin token
-	account string // alice@'s account token
+	ops     *admin.Admin
+	apiDNS  admin.DNSSetup // the API's DNS setup
+	admin   string         // an admin token
+	account string         // alice@'s account token
 	mu      sync.Mutex
 	clock   time.Time
 }
@@ -49,6 +53,9 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Account: "alice@example.org"}); err != nil {
 		t.Fatal(err)
 	}
+	e.apiDNS = admin.DNSSetup{Hostname: "mx.example.org", Listen: config.Listen{Submissions: ":465", IMAPS: ":993"},
+		Policy: wellknown.MTASTSPolicy("enforce", []string{"mx.example.org"}, 24*time.Hour)}
+	e.ops = &admin.Admin{Store: e.Store, Credentials: e.Store, Blobs: e.Blobs}
 	outbox := &campaign.Outbox{Store: e.Store, Committer: e.Committer}
 	a := New(Config{
 		Tokens:    e.tokens,
@@ -57,6 +64,8 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Transactional: &campaign.Transactional{Service: e.svc, Outbox: outbox, Grants: e.Store,
 			PublicURL: "https://news.example.org", Logger: e.Logger},
 		Trace:       &mailtrace.Tracer{Store: e.Store},
+		Admin:       e.ops,
+		DNS:         e.apiDNS,
 		Logger:      e.Logger,
 		MaxFailures: 5,
 		Now:         e.now,
