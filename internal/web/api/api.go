@@ -1,8 +1,8 @@
 // Package api is posthorn's JSON API under /api/v1/, served on the HTTP listener (mounted by
 // Routes, as web.CampaignRoutes is). It calls the same operations as the command line — the
 // campaign service and sender for bulk mail, admin's tokens, and admin.Admin for domains,
-// users (passwords, quotas, app passwords, spam allow and block lists), aliases and the
-// outbound queue — and never the store directly.
+// users (passwords, quotas, app passwords, send-as addresses, sending limits, spam allow and
+// block lists), aliases and the outbound queue — and never the store directly.
 //
 // How a request goes:
 //
@@ -214,6 +214,11 @@ func routeTable() []route {
 		{"GET", "/api/v1/users/{address}/app-passwords", adminOnly, listAppPasswords},
 		{"POST", "/api/v1/users/{address}/app-passwords", adminOnly, createAppPassword},
 		{"DELETE", "/api/v1/users/{address}/app-passwords/{name}", adminOnly, removeAppPassword},
+		{"GET", "/api/v1/users/{address}/send-as", adminOnly, listSendAs},
+		{"POST", "/api/v1/users/{address}/send-as", adminOnly, addSendAs},
+		{"DELETE", "/api/v1/users/{address}/send-as/{send_as}", adminOnly, removeSendAs},
+		{"GET", "/api/v1/users/{address}/send-limits", adminOnly, getSendLimits},
+		{"PUT", "/api/v1/users/{address}/send-limits", adminOnly, setSendLimits},
 		{"GET", "/api/v1/aliases", adminOnly, listAliases},
 		{"POST", "/api/v1/aliases", adminOnly, createAlias},
 		{"DELETE", "/api/v1/aliases/{address}", adminOnly, removeAlias},

@@ -79,7 +79,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 func TestRoutesRegistered(t *testing.T) {
 	e := newAPIEnv(t)
 	for _, rt := range routeTable() {
-		path := strings.NewReplacer("{id}", "1", "{address}", "a@example.net", "{name}", "x", "{entry}", "@example.net").Replace(rt.path)
+		path := strings.NewReplacer("{id}", "1", "{address}", "a@example.net", "{name}", "x", "{entry}", "@example.net", "{send_as}", "x@example.org").Replace(rt.path)
 		r := e.do(rt.method, path, "", "", nil)
 		want := http.StatusUnauthorized
 		if rt.access == public {
