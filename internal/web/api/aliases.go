@@ -43,9 +43,5 @@ func createAlias(a *API, w http.ResponseWriter, r *http.Request) error {
 }
 
 func removeAlias(a *API, w http.ResponseWriter, r *http.Request) error {
-	if err := a.cfg.Admin.RemoveAlias(r.Context(), r.PathValue("address")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.RemoveAlias(r.Context(), r.PathValue("address")))
 }

@@ -63,9 +63,5 @@ func createAppPassword(a *API, w http.ResponseWriter, r *http.Request) error {
 }
 
 func removeAppPassword(a *API, w http.ResponseWriter, r *http.Request) error {
-	if err := a.cfg.Admin.RemoveAppPassword(r.Context(), r.PathValue("address"), r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.RemoveAppPassword(r.Context(), r.PathValue("address"), r.PathValue("name")))
 }

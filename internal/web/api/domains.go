@@ -123,9 +123,5 @@ func viewDNSRecord(rec admin.DNSRecord) dnsRecordView {
 
 // removeDomain removes a domain without accounts or aliases (409 in_use otherwise).
 func removeDomain(a *API, w http.ResponseWriter, r *http.Request) error {
-	if err := a.cfg.Admin.RemoveDomain(r.Context(), r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.RemoveDomain(r.Context(), r.PathValue("name")))
 }

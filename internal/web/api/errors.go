@@ -170,3 +170,12 @@ func fieldName(f string) string {
 	}
 	return "field " + f
 }
+
+// noContent answers 204 when err, the outcome of a change, is nil, and returns err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -71,11 +71,7 @@ func deleteQueued(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.cfg.Admin.DeleteQueued(r.Context(), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.DeleteQueued(r.Context(), id))
 }
 
 // queueAction is a POST /api/v1/queue/{id}/ACTION: it changes the row, then answers it.

@@ -48,11 +48,7 @@ func addSendAs(a *API, w http.ResponseWriter, r *http.Request) error {
 }
 
 func removeSendAs(a *API, w http.ResponseWriter, r *http.Request) error {
-	if err := a.cfg.Admin.RemoveSendAs(r.Context(), r.PathValue("address"), r.PathValue("send_as")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.RemoveSendAs(r.Context(), r.PathValue("address"), r.PathValue("send_as")))
 }
 
 // sendLimitsView is an account's limits in recipients: 0 none, -1 the server's default.

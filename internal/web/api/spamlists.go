@@ -58,10 +58,6 @@ func addSpamEntry(block bool) handler {
 
 func removeSpamEntry(block bool) handler {
 	return func(a *API, w http.ResponseWriter, r *http.Request) error {
-		if err := a.cfg.Admin.RemoveSpamListEntry(r.Context(), r.PathValue("address"), r.PathValue("entry"), block); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return noContent(w, a.cfg.Admin.RemoveSpamListEntry(r.Context(), r.PathValue("address"), r.PathValue("entry"), block))
 	}
 }

@@ -65,11 +65,7 @@ func getUser(a *API, w http.ResponseWriter, r *http.Request) error {
 
 // removeUser deletes an account with its mailboxes and messages.
 func removeUser(a *API, w http.ResponseWriter, r *http.Request) error {
-	if err := a.cfg.Admin.RemoveAccount(r.Context(), r.PathValue("address")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.RemoveAccount(r.Context(), r.PathValue("address")))
 }
 
 // passwordInput is the body of PUT /api/v1/users/{address}/password.
@@ -82,11 +78,7 @@ func setUserPassword(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := a.cfg.Admin.SetPassword(r.Context(), r.PathValue("address"), in.Password); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.cfg.Admin.SetPassword(r.Context(), r.PathValue("address"), in.Password))
 }
 
 type quotaView struct {
