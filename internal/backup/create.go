@@ -105,13 +105,14 @@ func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
 	}
 	w := &archiveWriter{ctx: ctx, buf: buf, zw: zw, tw: tar.NewWriter(zw), progress: src.Progress}
 	snap, info, err := w.bodies(ctx, src)
-	if snap != "" {
-		defer os.Remove(snap)
-	}
 	if err != nil {
 		return Summary{}, err
 	}
-	if err := w.file(databaseName, snap); err != nil {
+	err = w.file(databaseName, snap)
+	if cerr := snap.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return Summary{}, err
 	}
 	m := Manifest{Format: Format, FormatVersion: FormatVersion, SchemaVersion: info.SchemaVersion,
@@ -126,26 +127,19 @@ func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
 }
 
 // bodies takes snapshots until one has all its bodies in the archive (package doc) and returns
-// the last snapshot's file and contents; the bodies copied earlier that it does not reference
-// are marked unreferenced.
-func (w *archiveWriter) bodies(ctx context.Context, src Source) (string, sqlite.SnapshotInfo, error) {
+// the last snapshot's file, open, and contents; the bodies copied earlier that it does not
+// reference are marked unreferenced.
+func (w *archiveWriter) bodies(ctx context.Context, src Source) (*os.File, sqlite.SnapshotInfo, error) {
 	written := map[string]bool{}
 	for range maxSnapshots {
-		snap, err := tempName(src.TempDir)
-		if err != nil {
-			return "", sqlite.SnapshotInfo{}, err
-		}
 		w.modTime = src.Now().UTC().Truncate(time.Second)
-		if err := src.Database.Snapshot(ctx, snap); err != nil {
-			return "", sqlite.SnapshotInfo{}, err
-		}
-		info, err := sqlite.ReadSnapshot(ctx, snap)
+		snap, info, err := takeSnapshot(ctx, src)
 		if err != nil {
-			return snap, info, err
+			return nil, info, err
 		}
-		dbInfo, err := os.Stat(snap)
+		dbInfo, err := snap.Stat()
 		if err != nil {
-			return snap, info, err
+			return nil, info, errors.Join(err, snap.Close())
 		}
 		w.total = w.bytes + dbInfo.Size()
 		for _, b := range info.Bodies {
@@ -164,7 +158,7 @@ func (w *archiveWriter) bodies(ctx context.Context, src Source) (string, sqlite.
 				continue
 			}
 			if err != nil {
-				return snap, info, err
+				return nil, info, errors.Join(err, snap.Close())
 			}
 			written[b.ID] = true
 		}
@@ -172,11 +166,11 @@ func (w *archiveWriter) bodies(ctx context.Context, src Source) (string, sqlite.
 			w.markUnreferenced(info.Bodies)
 			return snap, info, nil
 		}
-		if err := os.Remove(snap); err != nil {
-			return "", info, err
+		if err := snap.Close(); err != nil {
+			return nil, info, err
 		}
 	}
-	return "", sqlite.SnapshotInfo{}, fmt.Errorf("bodies kept vanishing under %d snapshots in a row", maxSnapshots)
+	return nil, sqlite.SnapshotInfo{}, fmt.Errorf("bodies kept vanishing under %d snapshots in a row", maxSnapshots)
 }
 
 func (w *archiveWriter) markUnreferenced(bodies []sqlite.SnapshotBody) {
@@ -207,17 +201,36 @@ func (w *archiveWriter) body(ctx context.Context, bodies bodystore.Bodies, b sql
 	return errors.Join(err, body.Close())
 }
 
-// file copies the file at path into the archive as entry name.
-func (w *archiveWriter) file(name, path string) error {
+// takeSnapshot snapshots the database into a new file in src.TempDir, reads what it
+// references, and returns it open with its name already removed, so that no run, not even a
+// killed one, leaves it behind beyond these few steps.
+func takeSnapshot(ctx context.Context, src Source) (*os.File, sqlite.SnapshotInfo, error) {
+	path, err := tempName(src.TempDir)
+	if err != nil {
+		return nil, sqlite.SnapshotInfo{}, err
+	}
+	defer os.Remove(path)
+	if err := src.Database.Snapshot(ctx, path); err != nil {
+		return nil, sqlite.SnapshotInfo{}, err
+	}
+	info, err := sqlite.ReadSnapshot(ctx, path)
+	if err != nil {
+		return nil, info, err
+	}
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, info, err
+	}
+	return f, info, nil
+}
+
+// file copies the open file f, from its start, into the archive as entry name.
+func (w *archiveWriter) file(name string, f *os.File) error {
+	info, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	info, err := f.Stat()
-	if err == nil {
-		err = w.entry(name, info.Size(), f)
-	}
-	return errors.Join(err, f.Close())
+	return w.entry(name, info.Size(), io.NewSectionReader(f, 0, info.Size()))
 }
 
 // entry writes one tar entry of size bytes from r and records it for the manifest.
