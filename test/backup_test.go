@@ -42,20 +42,7 @@ func deliver(addr, body string) error {
 		return err
 	}
 	defer c.Close()
-	if err := c.Mail("sender@remote.example"); err != nil {
-		return err
-	}
-	if err := c.Rcpt(backupUser); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write([]byte(body)); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := smtpTransaction(c, "sender@remote.example", backupUser, body); err != nil {
 		return err
 	}
 	return c.Quit()

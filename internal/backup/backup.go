@@ -18,7 +18,8 @@
 // the zstd stream, and the error names what failed.
 //
 // Consistency: the database is one snapshot (for SQLite, VACUUM INTO a temporary file in the
-// data directory: a single read transaction beside the running server's writers). Bodies are
+// data directory: a single read transaction beside the running server's writers; the file's
+// name is removed as soon as it has been read and opened, so even a killed run leaves none). Bodies are
 // immutable once committed, so copying the files the snapshot references gives their state at
 // the snapshot, with one exception: a message expunged after the snapshot may have lost its body
 // before the copy reached it. Create then takes a new snapshot, which no longer references that
