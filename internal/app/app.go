@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,11 +63,11 @@ func OpenData(ctx context.Context, cfg config.Config) (*Data, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data_dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "posthorn.db"))
+	st, err := sqlite.Open(ctx, DatabaseFile(cfg.DataDir))
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := blob.OpenFS(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := blob.OpenFS(BodiesDir(cfg.DataDir))
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
@@ -180,6 +179,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	}
 	s.data = data
 	tlsSource.ServeDomains(localDomain(data.Store))
+	if b, ok := data.Store.(interface{ PreMigrationBackup() string }); ok && b.PreMigrationBackup() != "" {
+		logger.Info("copied the database before migrating its schema", "backup", b.PreMigrationBackup())
+	}
 	ops := &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}
 	if err := sweepOrphans(ctx, ops, logger); err != nil {
 		return nil, listening, err

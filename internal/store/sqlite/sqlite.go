@@ -11,7 +11,10 @@
 //
 // Schema: migrations/NNNN_name.sql, embedded and applied in order at Open in one transaction;
 // table schema_version records each applied file. A database whose version is newer than the
-// newest embedded migration is refused rather than misread.
+// newest embedded migration is refused rather than misread. Before Open migrates an existing
+// database it copies it, with VACUUM INTO, to backups/pre-migration-schema-N-TIME.sqlite beside
+// the database file (snapshot.go), and keeps the copy. Snapshot takes the same consistent copy
+// for internal/backup while the server runs.
 //
 // Invariants kept here and verified by Check: a message's UID is below its mailbox's uidnext and
 // unique in the mailbox; its MODSEQ is at most the mailbox's highestmodseq; a blob row's refs
@@ -85,7 +88,13 @@ type Store struct {
 	now   func() time.Time
 	// queueWake is signalled after a commit that adds outbound queue rows (see QueueWake).
 	queueWake chan struct{}
+	// preMigrationBackup is the copy of the database Open took before migrating it ("": none).
+	preMigrationBackup string
 }
+
+// PreMigrationBackup is the path of the copy of the database that Open took before it applied
+// migrations to it, "" when it applied none to an existing database.
+func (s *Store) PreMigrationBackup() string { return s.preMigrationBackup }
 
 var _ store.Store = (*Store)(nil)
 
@@ -204,7 +213,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 		// network filesystems) would bring SQLITE_BUSY errors under load.
 		return fmt.Errorf("journal mode is %q, not WAL: is the file on a local filesystem?", mode)
 	}
-	if err := migrate(ctx, s.write, s.now); err != nil {
+	if s.preMigrationBackup, err = migrate(ctx, s.write, path, s.now); err != nil {
 		return err
 	}
 

@@ -1,0 +1,171 @@
+// Package backup writes, checks and restores an archive of one posthorn data directory, taken
+// while the server runs.
+//
+// Archive: a tar stream (POSIX ustar) compressed with zstd, with these entries in this order:
+//
+//	bodies/YYYYMMDD/ID    every message body the database snapshot references (queue rows included)
+//	database/posthorn.db  the database snapshot
+//	manifest.json         Manifest: format and schema versions, time, every entry's path, size, SHA-256
+//	manifest.sha256       the SHA-256 of manifest.json, in hex
+//
+// and after the zstd frame a skippable frame holding the SHA-256 of the whole file before it:
+// the closing checksum (trailer).
+//
+// A reader hashes every entry as it streams past and compares all of them with the manifest at
+// the end: each entry the manifest names must be there with its size and hash, and nothing else
+// may be. An archive cut short lacks the manifest or its checksum (or the zstd frame's end and
+// checksum); one flipped byte changes an entry's hash, the manifest's checksum, a tar header or
+// the zstd stream, and the error names what failed.
+//
+// Consistency: the database is one snapshot (for SQLite, VACUUM INTO a temporary file in the
+// data directory: a single read transaction beside the running server's writers; the file's
+// name is removed as soon as it has been read and opened, so even a killed run leaves none). Bodies are
+// immutable once committed, so copying the files the snapshot references gives their state at
+// the snapshot, with one exception: a message expunged after the snapshot may have lost its body
+// before the copy reached it. Create then takes a new snapshot, which no longer references that
+// body, copies the bodies it references that are not in the archive yet, and repeats until a
+// snapshot's bodies are all there; bodies copied earlier that the last snapshot does not
+// reference stay in the archive marked unreferenced, and Restore leaves them out. Bodies come
+// first and the database last for that reason. Messages committed after the snapshot are not in
+// the archive.
+//
+// Atomicity: Create writes FILE.partial and renames it to FILE only after the archive is
+// complete and fsync'd, so a crash or SIGKILL leaves no FILE; a .partial left behind fails
+// Verify (no manifest). Memory stays bounded: entries are streamed, never held, except the
+// manifest (one line of JSON per body) and the set of body ids.
+//
+// Backends: the archive is meant to be backend-neutral. Manifest.Database.Kind says what form
+// the database entry has; today it is always "sqlite-snapshot", a complete SQLite file. A
+// PostgreSQL backend will add its own kind (a logical dump of the same tables), and Restore
+// will load either into either backend; bodies are plain files under their ids whatever the
+// body backend.
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"posthorn/internal/blob"
+)
+
+// Format names the archive format in the manifest, FormatVersion its version.
+const (
+	Format        = "posthorn-backup"
+	FormatVersion = 1
+)
+
+// DatabaseSQLite is Manifest.Database.Kind for a complete SQLite database file.
+const DatabaseSQLite = "sqlite-snapshot"
+
+// The archive's entry names.
+const (
+	bodiesDir    = "bodies/"
+	databaseName = "database/posthorn.db"
+	manifestName = "manifest.json"
+	checksumName = "manifest.sha256"
+)
+
+// maxManifest bounds the manifest a reader holds in memory: 256 MiB is about a million bodies.
+const maxManifest = 256 << 20
+
+// Manifest describes an archive; it is the archive's last entry but one.
+type Manifest struct {
+	Format        string    `json:"format"`
+	FormatVersion int       `json:"format_version"`
+	SchemaVersion int       `json:"schema_version"` // of the database snapshot
+	Created       time.Time `json:"created"`        // when the snapshot was taken
+	Database      Database  `json:"database"`
+	Entries       []Entry   `json:"entries"` // in archive order, the manifest and its checksum aside
+}
+
+// Database names the archive's database entry and its form.
+type Database struct {
+	Kind string `json:"kind"` // DatabaseSQLite
+	Path string `json:"path"` // its entry
+}
+
+// Entry is one file of the archive.
+type Entry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // hex
+	// Unreferenced marks a body copied before the final snapshot that the snapshot does not
+	// reference (expunged meanwhile): kept in the archive, left out by Restore.
+	Unreferenced bool `json:"unreferenced,omitempty"`
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Entries       int   // files in the archive, bodies and database
+	Bytes         int64 // their uncompressed size
+	ArchiveBytes  int64 // the archive file's size
+	SchemaVersion int
+	Elapsed       time.Duration
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%d entries, %d bytes (archive %d bytes), schema version %d, in %s",
+		s.Entries, s.Bytes, s.ArchiveBytes, s.SchemaVersion, s.Elapsed.Round(time.Millisecond))
+}
+
+// Progress is told how far a run is: done of total bytes (Create: of the entries' bytes;
+// Verify and Restore: of the archive file's). It may be nil.
+type Progress func(done, total int64)
+
+func (p Progress) report(done, total int64) {
+	if p != nil {
+		p(done, total)
+	}
+}
+
+// bodyPath is the archive entry of the body id.
+func bodyPath(id string) string { return bodiesDir + id[:8] + "/" + id }
+
+// bodyID returns the body id an entry name holds, and whether it is a well-formed body entry.
+func bodyID(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, bodiesDir)
+	if !ok {
+		return "", false
+	}
+	day, id := path.Split(rest)
+	if !blob.ValidID(id) || day != id[:8]+"/" {
+		return "", false
+	}
+	return id, true
+}
+
+// ctxReader fails reads once ctx is done, so that a long copy stops on cancellation.
+type ctxReader struct {
+	ctx context.Context
+	r   interface{ Read([]byte) (int, error) }
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// The archive's last bytes are a zstd skippable frame (RFC 8878 §3.1.2) that decoders pass
+// over: its magic number, the length of its content, then trailerLabel and the SHA-256 of every
+// byte of the file before the frame. It catches a change anywhere in the file, including the
+// bits of the zstd frame header that decoders ignore.
+const (
+	skippableMagic = 0x184D2A50
+	trailerLabel   = "posthorn-backup1"
+	trailerLen     = 8 + len(trailerLabel) + sha256.Size
+)
+
+// trailer is the closing frame for a file whose preceding bytes hash to sum.
+func trailer(sum []byte) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, skippableMagic)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(trailerLabel)+sha256.Size))
+	b = append(b, trailerLabel...)
+	return append(b, sum...)
+}
