@@ -149,7 +149,9 @@ func (s *Service) DisableTOTP(ctx context.Context, sess Session, proof string, c
 	var err error
 	if isTOTPCode(proof) {
 		_, err = s.Auth.CheckSecondFactor(ctx, Protocol, sess.Account.Address, c.Addr,
-			func(ctx context.Context, _ store.Account) (bool, error) { return s.checkCode(ctx, sess.Account.ID, proof, false) })
+			func(ctx context.Context, _ store.Account) (bool, error) {
+				return s.checkCode(ctx, sess.Account.ID, proof, false)
+			})
 	} else {
 		_, err = s.Auth.LoginPassword(ctx, Protocol, sess.Account.Address, proof, c.Addr)
 	}

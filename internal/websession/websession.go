@@ -200,7 +200,9 @@ func (s *Service) SecondFactor(ctx context.Context, pendingID, code string, c Cl
 		return "", ErrNoSession
 	}
 	acc, err := s.Auth.CheckSecondFactor(ctx, Protocol, sess.Account.Address, c.Addr,
-		func(ctx context.Context, acc store.Account) (bool, error) { return s.checkCode(ctx, acc.ID, code, true) })
+		func(ctx context.Context, acc store.Account) (bool, error) {
+			return s.checkCode(ctx, acc.ID, code, true)
+		})
 	if err != nil {
 		return "", err
 	}
