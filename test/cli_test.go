@@ -66,6 +66,22 @@ posthorn: --password-stdin: no password on standard input
 $ user list
 alice@example.org
 bob@example.org
+$ user admin alice@example.org on
+alice@example.org is now an admin of the web UI
+$ user admin nobody@example.org on
+posthorn: unknown user nobody@example.org
+[exit 1]
+$ user admin alice@example.org maybe
+posthorn: want on or off, not "maybe"
+[exit 1]
+$ user list
+alice@example.org (admin)
+bob@example.org
+$ user admin alice@example.org off
+alice@example.org is no longer an admin of the web UI
+$ user list
+alice@example.org
+bob@example.org
 $ user list other.example
 $ user passwd alice@example.org --password-stdin <<< a better passphrase
 changed password of alice@example.org

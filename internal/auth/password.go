@@ -26,6 +26,10 @@
 //
 // LineExchange runs any of these servers over IMAP AUTHENTICATE or POP3 AUTH: "+ base64"
 // challenges, base64 answers, "*" to cancel.
+//
+// TOTP (totp.go) is the second factor of the web UI's logins: RFC 6238 time-based codes over
+// RFC 4226 HOTP, SHA-1, 30-second steps, 6 digits, one step of skew either way; secrets are
+// generated here and shown as base32 and as the otpauth:// key URI authenticator apps import.
 package auth
 
 import (

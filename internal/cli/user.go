@@ -69,7 +69,7 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from the first line of standard input")
-	cmd.AddCommand(add, passwd, e.userQuotaCmd(), e.appPasswordCmd(), e.sendAsCmd(), e.sendLimitCmd(), &cobra.Command{
+	cmd.AddCommand(add, passwd, e.userAdminCmd(), e.userQuotaCmd(), e.appPasswordCmd(), e.sendAsCmd(), e.sendLimitCmd(), &cobra.Command{
 		Use:   "list [DOMAIN]",
 		Short: "List accounts, of one domain or all",
 		Args:  cobra.MaximumNArgs(1),
@@ -86,7 +86,15 @@ func (e *env) userCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				admins, err := a.WebAdmins(cmd.Context())
+				if err != nil {
+					return err
+				}
 				for _, acc := range accounts {
+					if admins[acc.ID] {
+						fmt.Fprintln(e.stdout, acc.Address, "(admin)")
+						continue
+					}
 					fmt.Fprintln(e.stdout, acc.Address)
 				}
 				return nil
@@ -111,6 +119,41 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// userAdminCmd: "user admin ADDRESS on|off" grants or revokes the admin flag, which opens the
+// web UI's admin pages to the account (admin.SetWebAdmin).
+func (e *env) userAdminCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "admin ADDRESS on|off",
+		Short: "Grant (on) or revoke (off) an account's access to the web UI's admin pages",
+		Args:  exactArgs(2, "an address and on or off"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := operr.ParseAddress("address", args[0])
+			if err != nil {
+				return err
+			}
+			var on bool
+			switch args[1] {
+			case "on":
+				on = true
+			case "off":
+			default:
+				return operr.New(operr.Invalid, "admin", args[1], nil, "want on or off, not %q", args[1])
+			}
+			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
+				if err := a.SetWebAdmin(cmd.Context(), addr, on); err != nil {
+					return err
+				}
+				what := "is now an admin"
+				if !on {
+					what = "is no longer an admin"
+				}
+				_, err := fmt.Fprintf(e.stdout, "%s %s of the web UI\n", addr, what)
+				return err
+			})
+		},
+	}
 }
 
 // userQuotaCmd: "user quota ADDRESS" shows an account's storage quota and usage; "user quota

@@ -111,8 +111,48 @@ func (a *Authenticator) SetCacheTTL(ttl time.Duration) {
 // Login checks username (an account address) and password for protocol ("imap", "pop3",
 // "submission") from remote. The attempt takes its place in the throttling counts and waits
 // their delay before anything is checked, so a guesser is slowed whether or not the password
-// is right, and parallel guesses count against each other.
+// is right, and parallel guesses count against each other. An app password logs in as well as
+// the account's password.
 func (a *Authenticator) Login(ctx context.Context, protocol, username, password string, remote netip.Addr) (store.Account, error) {
+	return a.login(ctx, protocol, username, remote, func(who identity, acctKey string) (store.Account, string, error) {
+		return a.check(ctx, who, acctKey, password, true)
+	})
+}
+
+// LoginPassword is Login accepting only the account's own password, not its app passwords:
+// for the web UI, whose settings an app password (given to one mail client) must not open.
+// It is throttled in the same counts as Login.
+func (a *Authenticator) LoginPassword(ctx context.Context, protocol, username, password string, remote netip.Addr) (store.Account, error) {
+	return a.login(ctx, protocol, username, remote, func(who identity, acctKey string) (store.Account, string, error) {
+		return a.check(ctx, who, acctKey, password, false)
+	})
+}
+
+// CheckSecondFactor runs verify, the check of a second factor (a TOTP code, a recovery code)
+// of username, in the throttling counts of Login from remote: a false from verify is a failed
+// login (auth.ErrInvalidCredentials), and once the counts are at their limit verify is not
+// called (ErrThrottled). So a stolen password does not give unlimited guesses at the code.
+func (a *Authenticator) CheckSecondFactor(ctx context.Context, protocol, username string, remote netip.Addr,
+	verify func(ctx context.Context, acc store.Account) (bool, error)) (store.Account, error) {
+	return a.login(ctx, protocol, username, remote, func(who identity, acctKey string) (store.Account, string, error) {
+		if !who.found {
+			return store.Account{}, "", auth.ErrInvalidCredentials
+		}
+		ok, err := verify(ctx, who.acc)
+		if err != nil {
+			return store.Account{}, "", err
+		}
+		if !ok {
+			return store.Account{}, "", auth.ErrInvalidCredentials
+		}
+		return who.acc, "second factor", nil
+	})
+}
+
+// login is the throttled frame of every check: the attempt takes its place in the counts,
+// waits their delay, then check decides.
+func (a *Authenticator) login(ctx context.Context, protocol, username string, remote netip.Addr,
+	check func(who identity, acctKey string) (store.Account, string, error)) (store.Account, error) {
 	addr, perr := address.Parse(username)
 	acctKey := username
 	if perr == nil {
@@ -136,7 +176,7 @@ func (a *Authenticator) Login(ctx context.Context, protocol, username, password 
 			return store.Account{}, err
 		}
 	}
-	acc, how, err := a.check(ctx, who, acctKey, password)
+	acc, how, err := check(who, acctKey)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.results.WithLabelValues(protocol, "failed").Inc()
 		log.Info("login failed", "delay", delay)
@@ -194,9 +234,10 @@ func (a *Authenticator) succeeded(ctx context.Context, who identity, source neti
 // check verifies password for who, at the same cost whatever the account has: one HMAC (an app
 // password is found by its keyed hash) and one argon2id (of the password, or of dummyHash for an
 // unknown user or a malformed hash), unless the credential cache already knows the password.
-// Only app passwords stored before keyed hashes existed cost more (see the package doc). It
-// returns what verified: "cache", "app password" or "password".
-func (a *Authenticator) check(ctx context.Context, who identity, acctKey, password string) (store.Account, string, error) {
+// Only app passwords stored before keyed hashes existed cost more (see the package doc). With
+// apps false only the account's password counts (the lookup is still made, for the same cost).
+// It returns what verified: "cache", "app password" or "password".
+func (a *Authenticator) check(ctx context.Context, who identity, acctKey, password string, apps bool) (store.Account, string, error) {
 	acc := who.acc
 	if who.found && a.cache.hit(acctKey, password, acc.ID, acc.PasswordHash, a.now()) {
 		return acc, "cache", nil
@@ -208,10 +249,10 @@ func (a *Authenticator) check(ctx context.Context, who identity, acctKey, passwo
 	keyed := auth.KeyedHash(key, password)
 	if who.found {
 		_, err := a.store.FindAppPassword(ctx, acc.ID, keyed)
-		if err == nil {
+		switch {
+		case err == nil && apps:
 			return acc, "app password", nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return store.Account{}, "", err
 		}
 	}
@@ -232,7 +273,7 @@ func (a *Authenticator) check(ctx context.Context, who identity, acctKey, passwo
 		a.cache.remember(acctKey, password, acc.ID, acc.PasswordHash, a.now())
 		return acc, "password", nil
 	}
-	if who.found {
+	if who.found && apps {
 		if ok, err := a.checkLegacyAppPasswords(ctx, acc, password, keyed); err != nil {
 			return store.Account{}, "", err
 		} else if ok {

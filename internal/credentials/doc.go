@@ -33,7 +33,11 @@
 // password is set again: SCRAM then fails exactly like a wrong password (the exchange shows a
 // fake salt, as for an unknown user), while PLAIN and LOGIN work.
 //
-// Throttling, the same for every mechanism and protocol (IMAP, POP3, submission). Two counts
+// The web UI logs in through LoginPassword, which takes the account's password only (an app
+// password, given to one mail client, must not open the account's settings), and checks its
+// second factor through CheckSecondFactor, in the same throttling counts.
+//
+// Throttling, the same for every mechanism and protocol (IMAP, POP3, submission, the web UI). Two counts
 // of failures, each lasting Window from its first failure:
 //
 //   - per source: an IPv4 address, or an IPv6 /64; every failure from it counts, whatever

@@ -1,6 +1,7 @@
 // Package wellknown writes what clients and other servers fetch to set themselves up for a
 // domain: Thunderbird's autoconfig file (clientConfig 1.1), Outlook's POX autodiscover answer,
-// and the MTA-STS policy (RFC 8461). It is pure: the caller says which services are offered
+// Apple's configuration profile of one account (mobileconfig.go) and the MTA-STS policy
+// (RFC 8461). It is pure: the caller says which services are offered
 // (Services, from the configured listeners) and serves the bytes.
 //
 // Clients are pointed at implicit TLS first (RFC 8314 §3: IMAPS, POP3S, submissions), then at

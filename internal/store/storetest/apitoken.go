@@ -30,7 +30,7 @@ func RunAPITokens(t *testing.T, open func(t *testing.T) APITokenBackend) {
 	}
 }
 
-func tokenAccount(t *testing.T, s APITokenBackend) store.Account {
+func tokenAccount(t *testing.T, s store.Store) store.Account {
 	t.Helper()
 	_, err := s.AddDomain(t.Context(), "example.org")
 	must(t, err)

@@ -22,7 +22,7 @@ import (
 )
 
 // Store is what the tests ask of a backend: the metadata store, what submission reads beside
-// it, the login sources, bulk mail's store and the API tokens; with these it is also a credentials.Store, without this package
+// it, the login sources, bulk mail's store, the API tokens and the web UI's sessions; with these it is also a credentials.Store, without this package
 // importing credentials (whose tests may then use it). Interfaces a backend offers beyond
 // these (the queue's, greylisting's) are found by type assertion, as the servers find them.
 type Store interface {
@@ -32,6 +32,7 @@ type Store interface {
 	store.CampaignStore
 	store.APITokenStore
 	store.MailEventStore
+	store.WebStore
 }
 
 // Env is the storage of one test: Store holds the domain example.org and nothing else yet,

@@ -1,0 +1,14 @@
+package sqlite
+
+import (
+	"testing"
+
+	"posthorn/internal/store/storetest"
+)
+
+func TestWebSessionConformance(t *testing.T) {
+	storetest.RunWebSessions(t, func(t *testing.T) storetest.WebBackend {
+		s, _ := openTemp(t)
+		return s
+	})
+}
