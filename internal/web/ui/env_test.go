@@ -5,8 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/netip"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -178,6 +178,5 @@ var (
 	regexpSecret = regexp.MustCompile(`<code id="totp-secret">([A-Z2-7]+)</code>`)
 	regexpCode   = regexp.MustCompile(`<li>([a-z2-9]{5}-[a-z2-9]{5})</li>`)
 )
-
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
