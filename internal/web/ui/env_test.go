@@ -180,3 +180,6 @@ var (
 )
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// hashOf is the stored form of a session id.
+func hashOf(id string) []byte { return websession.HashID(id) }
