@@ -318,10 +318,14 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		if err != nil {
 			return nil, listening, err
 		}
+		uiRoutes, err := uiRoutes(cfg, data.Store, authenticator, ops, logger)
+		if err != nil {
+			return nil, listening, err
+		}
 		health := web.Health{Store: data.Store, Ready: s.notReady}
 		registerReadiness(registry, health, s)
 		handler := web.Instrument(web.Handler(registry, health, access, logger, campaignRoutes, apiRoutes,
-			setupRoutes(cfg, data.Store, logger)), web.NewMetrics(registry))
+			setupRoutes(cfg, data.Store, logger), uiRoutes), web.NewMetrics(registry))
 		if tlsSource.ACMEHandler != nil {
 			handler = tlsSource.ACMEHandler(handler)
 		}

@@ -160,6 +160,10 @@ type HTTP struct {
 	// Bearer token that lets any client read GET /metrics ("Authorization: Bearer TOKEN");
 	// "" = none. Default: "".
 	MetricsToken string `toml:"metrics_token"`
+	// Serve the web UI: the login, self-service under /account/ and, for accounts with the
+	// admin flag (posthorn user admin), /admin/. Its cookies are Secure, so a browser that is
+	// not on the server itself needs https (a TLS-terminating proxy in front). Default: true.
+	UI bool `toml:"ui"`
 }
 
 // Auth configures logins, for every protocol.
@@ -233,6 +237,7 @@ func Default() Config {
 			MaxConnections: 200, MaxConnectionsPerAddress: 20,
 			ReadTimeoutSeconds: 30, WriteTimeoutSeconds: 60, IdleTimeoutSeconds: 60,
 			MetricsNetworks: []string{"127.0.0.0/8", "::1/128"},
+			UI:              true,
 		},
 		Auth:     Auth{CacheSeconds: 300},
 		Log:      Log{Level: "info", Format: "text"},

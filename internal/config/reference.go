@@ -112,6 +112,10 @@ idle_timeout_seconds = 60
 # "Authorization: Bearer <metrics_token>" when metrics_token is set; others get 403.
 metrics_networks = ["127.0.0.0/8", "::1/128"]
 metrics_token = ""
+# The web UI: /login, self-service under /account/, /admin/ for accounts with the admin flag
+# (posthorn user admin ADDRESS on). Its cookies are Secure: from another machine, serve it
+# over https (a TLS-terminating proxy in front of listen.http).
+ui = true
 
 [auth]
 # Seconds a verified password is remembered in memory (a keyed hash of user and password, never

@@ -5,8 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/netip"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -179,5 +179,7 @@ var (
 	regexpCode   = regexp.MustCompile(`<li>([a-z2-9]{5}-[a-z2-9]{5})</li>`)
 )
 
-
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// hashOf is the stored form of a session id.
+func hashOf(id string) []byte { return websession.HashID(id) }
