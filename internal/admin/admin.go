@@ -3,9 +3,9 @@
 // limits, quotas, aliases, the outbound queue, the spam classifier's training and lists, the
 // first domain and postmaster of a new installation, the consistency check, and the JSON API's
 // tokens (tokens.go: created once, kept as a keyed hash, verified, revoked). Every interface
-// an operator uses calls these, never the store directly: the command line (internal/cli)
-// today, the JSON API and the web UI (internal/web) later, so each operation behaves the same
-// whichever one asks.
+// an operator uses calls these, never the store directly: the command line (internal/cli),
+// the JSON API (internal/web/api) and the web UI (internal/web/ui), so each operation behaves
+// the same whichever one asks.
 //
 // An Admin is a store and its message bodies. Operations take ctx first and plain, typed
 // inputs (addresses as strings, parsed and normalised here; ids as numbers), print nothing and

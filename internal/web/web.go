@@ -6,8 +6,8 @@
 // unsubscribe (RFC 8058 one-click) and preferences, the subscription form and its
 // confirmation (tracking.go explains how they treat hostile input), the JSON API under
 // /api/v1/ (package web/api, added with its Routes), and with SetupRoutes the MTA-STS policy
-// and the autoconfig and autodiscover answers of every local domain (clientsetup.go); the
-// admin UI joins it later.
+// and the autoconfig and autodiscover answers of every local domain (clientsetup.go), and the
+// web UI (package web/ui, added with its Routes).
 //
 // GET /metrics tells how much mail the server handles and for how many users, so it is served
 // only to clients in MetricsAccess.Networks (loopback by default) or with its bearer token
