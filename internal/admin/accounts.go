@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/auth"
 	"posthorn/internal/credentials"
 	"posthorn/internal/operr"
@@ -29,8 +30,10 @@ func (a *Admin) AddAccount(ctx context.Context, addr, password string) (store.Ac
 		return store.Account{}, operr.New(operr.NotFound, "domain", parsed.Domain, err, "unknown domain %s", parsed.Domain)
 	case errors.Is(err, store.ErrExists):
 		return store.Account{}, operr.New(operr.Exists, "address", addr, err, "%s already exists (as an account or alias)", addr)
+	case err != nil:
+		return store.Account{}, err
 	}
-	return acc, err
+	return acc, a.record(ctx, "user.add", addr, nil)
 }
 
 // SetPassword replaces an account's password (credentials.SetPassword).
@@ -47,7 +50,7 @@ func (a *Admin) SetPassword(ctx context.Context, addr, password string) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return a.record(ctx, "user.password", addr, nil)
 }
 
 // CheckPassword refuses a password too weak to set (auth.CheckNewPassword).
@@ -82,7 +85,7 @@ func (a *Admin) RemoveAccount(ctx context.Context, addr string) error {
 	} else if err != nil {
 		return err
 	}
-	var errs []error
+	errs := []error{a.record(ctx, "user.remove", addr, nil)}
 	for _, id := range unreferenced {
 		errs = append(errs, a.Blobs.Remove(id))
 	}
@@ -131,7 +134,7 @@ func (a *Admin) SetQuota(ctx context.Context, addr string, bytes int64) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return a.record(ctx, "user.quota", addr, audit.Details{"quota_bytes": bytes})
 }
 
 // account returns the account at addr, given for field.

@@ -22,12 +22,14 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
@@ -78,3 +80,24 @@ func ParseAddressOrDomain(field, s string) (string, error) {
 	}
 	return operr.ParseAddress(field, s)
 }
+
+// record writes one entry of the audit log for an operation that succeeded (audit.Log.Record,
+// the actor taken from ctx). An operation whose entry cannot be written reports it: the change
+// is made, but the caller must learn that it went unrecorded.
+func (a *Admin) record(ctx context.Context, action, target string, details audit.Details) error {
+	return record(ctx, a.Store, action, target, details)
+}
+
+func record(ctx context.Context, s store.Store, action, target string, details audit.Details) error {
+	log, err := audit.For(s)
+	if err == nil {
+		err = log.Record(ctx, action, target, details)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s done, but not recorded in the audit log: %w", action, target, err)
+	}
+	return nil
+}
+
+// Audit returns the audit log of the data directory.
+func (a *Admin) Audit() (*audit.Log, error) { return audit.For(a.Store) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -49,7 +50,7 @@ func (a *Admin) AddAlias(ctx context.Context, alias string, targets []string) (s
 	case err != nil:
 		return "", nil, err
 	}
-	return alias, normalised, nil
+	return alias, normalised, a.record(ctx, "alias.add", alias, audit.Details{"targets": normalised})
 }
 
 // ListAliases returns every alias with its targets.
@@ -68,5 +69,5 @@ func (a *Admin) RemoveAlias(ctx context.Context, alias string) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return a.record(ctx, "alias.remove", alias, nil)
 }

@@ -26,6 +26,9 @@ func (a *Admin) AddDomain(ctx context.Context, name string) ([]store.DKIMKey, er
 	} else if err != nil {
 		return nil, err
 	}
+	if err := a.record(ctx, "domain.add", name, nil); err != nil {
+		return nil, err
+	}
 	ss, ok := a.Store.(store.SubmissionStore)
 	if !ok {
 		return nil, nil
@@ -52,7 +55,7 @@ func (a *Admin) RemoveDomain(ctx context.Context, name string) error {
 	case err != nil:
 		return err
 	}
-	return nil
+	return a.record(ctx, "domain.remove", name, nil)
 }
 
 // DomainKeys returns the DKIM keys of a local domain, for the DNS records to publish,
@@ -122,7 +125,7 @@ func (a *Admin) Bootstrap(ctx context.Context, domain string) (string, error) {
 	if _, err := credentials.AddAccount(ctx, a.Credentials, "postmaster@"+name, password); err != nil {
 		return "", err
 	}
-	return password, nil
+	return password, a.record(ctx, "user.add", "postmaster@"+name, nil)
 }
 
 // GetDomain returns a local domain.

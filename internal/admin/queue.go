@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -39,7 +40,11 @@ func (a *Admin) RetryAllQueued(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return qs.RetryAllQueued(ctx, time.Now())
+	n, err := qs.RetryAllQueued(ctx, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	return n, a.record(ctx, "queue.retry_all", "", audit.Details{"count": n})
 }
 
 // GetQueued returns one queued recipient.
@@ -54,18 +59,28 @@ func (a *Admin) GetQueued(ctx context.Context, id int64) (store.QueuedMessage, e
 
 // RetryQueued makes a queued recipient due now, releasing it if held.
 func (a *Admin) RetryQueued(ctx context.Context, id int64) error {
-	return a.queued(ctx, id, func(qs store.QueueStore) error { return qs.RetryQueued(ctx, id, time.Now()) })
+	if err := a.queued(ctx, id, func(qs store.QueueStore) error { return qs.RetryQueued(ctx, id, time.Now()) }); err != nil {
+		return err
+	}
+	return a.record(ctx, "queue.retry", strconv.FormatInt(id, 10), nil)
 }
 
 // HoldQueued holds a queued recipient (it is not attempted until released) or releases it.
 func (a *Admin) HoldQueued(ctx context.Context, id int64, held bool) error {
-	return a.queued(ctx, id, func(qs store.QueueStore) error { return qs.SetQueueHeld(ctx, id, held) })
+	if err := a.queued(ctx, id, func(qs store.QueueStore) error { return qs.SetQueueHeld(ctx, id, held) }); err != nil {
+		return err
+	}
+	action := "queue.release"
+	if held {
+		action = "queue.hold"
+	}
+	return a.record(ctx, action, strconv.FormatInt(id, 10), nil)
 }
 
 // DeleteQueued deletes a queued recipient without delivering it or notifying the sender, and
 // the message body when no other row needs it.
 func (a *Admin) DeleteQueued(ctx context.Context, id int64) error {
-	return a.queued(ctx, id, func(qs store.QueueStore) error {
+	err := a.queued(ctx, id, func(qs store.QueueStore) error {
 		gone, err := qs.QueueDone(ctx, id)
 		if err != nil {
 			return err
@@ -77,6 +92,10 @@ func (a *Admin) DeleteQueued(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return a.record(ctx, "queue.delete", strconv.FormatInt(id, 10), nil)
 }
 
 // queued runs fn on the queue for the row id; an unknown id is a clear error.

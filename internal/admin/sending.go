@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/credentials"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -45,8 +46,10 @@ func (a *Admin) AddAppPassword(ctx context.Context, addr, name string) (string, 
 	password, err := credentials.AddAppPassword(ctx, a.Credentials, acc.Address, name)
 	if errors.Is(err, store.ErrExists) {
 		return "", operr.New(operr.Exists, "name", name, err, "%s already has an app password called %q", acc.Address, name)
+	} else if err != nil {
+		return "", err
 	}
-	return password, err
+	return password, a.record(ctx, "app_password.add", acc.Address, audit.Details{"name": name})
 }
 
 // AppPasswords returns an account's app passwords by name (their hashes included: show only
@@ -70,7 +73,7 @@ func (a *Admin) RemoveAppPassword(ctx context.Context, addr, name string) error 
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return a.record(ctx, "app_password.remove", acc.Address, audit.Details{"name": name})
 }
 
 // ParseSendAs normalises a send-as address: "local@domain", or "@domain" for every address of
@@ -93,15 +96,15 @@ func ParseSendAs(s string) (string, error) {
 // AddSendAs lets an account send as sendAs (ParseSendAs) besides its own address and the
 // aliases that lead to it.
 func (a *Admin) AddSendAs(ctx context.Context, addr, sendAs string) error {
-	return a.changeSendAs(ctx, addr, sendAs, store.SubmissionStore.AddSendAs)
+	return a.changeSendAs(ctx, "send_as.add", addr, sendAs, store.SubmissionStore.AddSendAs)
 }
 
 // RemoveSendAs takes a send-as address away.
 func (a *Admin) RemoveSendAs(ctx context.Context, addr, sendAs string) error {
-	return a.changeSendAs(ctx, addr, sendAs, store.SubmissionStore.RemoveSendAs)
+	return a.changeSendAs(ctx, "send_as.remove", addr, sendAs, store.SubmissionStore.RemoveSendAs)
 }
 
-func (a *Admin) changeSendAs(ctx context.Context, addr, sendAs string,
+func (a *Admin) changeSendAs(ctx context.Context, action, addr, sendAs string,
 	change func(store.SubmissionStore, context.Context, int64, string) error) error {
 	sendAs, err := ParseSendAs(sendAs)
 	if err != nil {
@@ -116,9 +119,10 @@ func (a *Admin) changeSendAs(ctx context.Context, addr, sendAs string,
 		return operr.New(operr.Exists, "send_as", sendAs, err, "%s may already send as %s", acc.Address, sendAs)
 	case errors.Is(err, store.ErrNotFound):
 		return operr.New(operr.NotFound, "send_as", sendAs, err, "%s has no send-as %s", acc.Address, sendAs)
-	default:
+	case err != nil:
 		return err
 	}
+	return a.record(ctx, action, acc.Address, audit.Details{"send_as": sendAs})
 }
 
 // SendAs returns an account's send-as addresses, sorted.
@@ -155,5 +159,8 @@ func (a *Admin) SetSendLimits(ctx context.Context, addr string, limits store.Sen
 	if err != nil {
 		return err
 	}
-	return ss.SetSendLimits(ctx, acc.ID, limits)
+	if err := ss.SetSendLimits(ctx, acc.ID, limits); err != nil {
+		return err
+	}
+	return a.record(ctx, "user.send_limits", acc.Address, audit.Details{"per_hour": limits.PerHour, "per_day": limits.PerDay})
 }

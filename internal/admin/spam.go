@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/filter/spam"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -41,7 +42,11 @@ func (a *Admin) TrainSpam(ctx context.Context, account, path string, isSpam bool
 	if err != nil {
 		return 0, err
 	}
-	return spam.TrainCorpus(ctx, st, id, path, isSpam)
+	n, err := spam.TrainCorpus(ctx, st, id, path, isSpam)
+	if err != nil {
+		return n, err
+	}
+	return n, a.record(ctx, "spam.train", account, audit.Details{"spam": isSpam, "messages": n})
 }
 
 // SpamTotals returns how many messages trained the global model and the model of account
@@ -85,8 +90,10 @@ func (a *Admin) AddSpamListEntry(ctx context.Context, account, entry string, blo
 			}
 		}
 		return operr.New(operr.Exists, "entry", en.Entry, err, "%s is already on the %s list", en.Entry, list)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return a.record(ctx, "spam_list.add", account, audit.Details{"entry": en.Entry, "list": listName(block)})
 }
 
 // RemoveSpamListEntry takes entry off an account's block list (block) or allow list.
@@ -100,7 +107,7 @@ func (a *Admin) RemoveSpamListEntry(ctx context.Context, account, entry string, 
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return a.record(ctx, "spam_list.remove", account, audit.Details{"entry": en.Entry, "list": listName(block)})
 }
 
 // SpamList returns the entries of an account's block list (block) or allow list, sorted.

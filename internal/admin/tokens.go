@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/auth"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -166,6 +167,13 @@ func (t *Tokens) Create(ctx context.Context, in TokenInput) (string, store.APITo
 	} else if err != nil {
 		return "", store.APIToken{}, err
 	}
+	details := audit.Details{"name": row.Name, "scope": string(row.Scope)}
+	if row.Account != "" {
+		details["account"] = row.Account
+	}
+	if err := record(ctx, t.Store, "token.create", strconv.FormatInt(row.ID, 10), details); err != nil {
+		return "", store.APIToken{}, err
+	}
 	return TokenPrefix + strconv.FormatInt(row.ID, 10) + "_" + secret, row, nil
 }
 
@@ -252,5 +260,5 @@ func (t *Tokens) Revoke(ctx context.Context, id int64) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return record(ctx, t.Store, "token.revoke", strconv.FormatInt(id, 10), nil)
 }

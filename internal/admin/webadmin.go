@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/store"
 )
 
@@ -37,7 +38,7 @@ func (a *Admin) SetWebAdmin(ctx context.Context, addr string, on bool) error {
 			return fmt.Errorf("end web sessions of %s: %w", acc.Address, err)
 		}
 	}
-	return nil
+	return a.record(ctx, "user.web_admin", acc.Address, audit.Details{"admin": on})
 }
 
 // WebAdmins returns the ids of the accounts with the admin flag, as a set.

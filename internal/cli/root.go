@@ -1,5 +1,5 @@
 // Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue,
-// spam, check, token (the JSON API's), trace (the message trace), backup (create, verify), restore, version, and bulk mail (list, subscriber, suppression, template,
+// spam, check, token (the JSON API's), trace (the message trace), audit (the audit log), backup (create, verify), restore, version, and bulk mail (list, subscriber, suppression, template,
 // campaign). Admin commands open the data directory of the configuration directly, so they
 // work whether the server runs or not, and run the operations of internal/admin (internal/campaign for bulk mail) on it: the
 // commands parse their arguments and print the results, nothing more. Every error is one line
@@ -10,10 +10,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/user"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/audit"
 	"posthorn/internal/app"
 	"posthorn/internal/config"
 )
@@ -34,11 +38,18 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		Short:         "posthorn is a complete mail server in one binary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command but serve acts as the operating system user who ran it, for the
+		// audit log; the server's own actions are the system's.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Name() != "serve" {
+				cmd.SetContext(audit.WithActor(cmd.Context(), cliActor()))
+			}
+		},
 	}
 	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
 	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.spamCmd(), e.checkCmd(),
 		e.listCmd(), e.subscriberCmd(), e.suppressionCmd(), e.templateCmd(), e.campaignCmd(), e.tokenCmd(), e.traceCmd(),
-		e.backupCmd(), e.restoreCmd(), e.versionCmd())
+		e.backupCmd(), e.restoreCmd(), e.versionCmd(), e.auditCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -48,6 +59,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 1
 	}
 	return 0
+}
+
+// cliActor is who runs the command line: the operating system user's name (or uid).
+func cliActor() audit.Actor {
+	name := strconv.Itoa(os.Getuid())
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return audit.Actor{Kind: audit.KindCLI, Name: name}
 }
 
 // config loads the configuration of -c, or the defaults without it.

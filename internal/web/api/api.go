@@ -49,10 +49,12 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/audit"
 	"posthorn/internal/campaign"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
@@ -286,7 +288,8 @@ func (a *API) guard(rt route) http.Handler {
 					message: "this token's scope (" + string(p.Scope) + ") does not allow " + rt.method + " " + rt.path})
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+			ctx := audit.WithActor(r.Context(), audit.Actor{Kind: audit.KindAPI, Name: tokenActor(p)})
+			r = r.WithContext(context.WithValue(ctx, principalKey{}, p))
 		}
 		if err := rt.handle(a, w, r); err != nil {
 			a.writeError(w, r, err)
@@ -295,6 +298,15 @@ func (a *API) guard(rt route) http.Handler {
 }
 
 // authenticate verifies the bearer token of r (RFC 6750 §2.1), counting failures per client.
+// tokenActor names a token in the audit log: its id and name, and the account it acts for.
+func tokenActor(p store.APIPrincipal) string {
+	name := "token " + strconv.FormatInt(p.TokenID, 10) + " (" + p.Name + ")"
+	if p.Account != "" {
+		name += " for " + p.Account
+	}
+	return name
+}
+
 func (a *API) authenticate(r *http.Request) (store.APIPrincipal, error) {
 	client := clientKey(r)
 	now := a.cfg.Now()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/websession"
 )
 
@@ -39,6 +40,9 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			switch {
 			case err == nil:
 				ctx = context.WithValue(ctx, sessionKey, &sess)
+				if !sess.Pending {
+					ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.KindWeb, Name: sess.Account.Address})
+				}
 			case errors.Is(err, websession.ErrNoSession):
 				s.clearCookie(w, r, sessionCookie)
 			default:
