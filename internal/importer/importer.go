@@ -86,7 +86,14 @@ type Importer struct {
 	TempDir string
 	// Progress, when set, is called with the messages done so far and the total (-1: not known).
 	Progress func(done, total int64)
-	Logger   *slog.Logger
+	Logger   *slog.Logger // default: none
+}
+
+func (im *Importer) logger() *slog.Logger {
+	if im.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return im.Logger
 }
 
 // Summary is what a run did.
@@ -224,7 +231,7 @@ func (r *run) do(ctx context.Context, src Source, boxes *mailboxes) (Summary, er
 	for range workers + 1 {
 		sp := <-free
 		if err := sp.close(); err != nil {
-			r.im.Logger.Warn("close import spool", "err", err)
+			r.im.logger().Warn("close import spool", "err", err)
 		}
 	}
 	if walkErr == nil {
