@@ -309,3 +309,32 @@ func readBody(t *testing.T, env *mailenv.Env, blobID string) string {
 	}
 	return string(b)
 }
+
+// TestMboxReaderLongLines: lines longer than the reader's buffer come in pieces; only a piece
+// at the start of a line can be a "From " line or an escaped one, and the blank line before a
+// "From " line is the file's.
+func TestMboxReaderLongLines(t *testing.T) {
+	long := strings.Repeat("y", 40) + "From not a separator " + strings.Repeat("z", 40) + "\n"
+	text := "From a Mon Feb  2 03:04:05 2026\nSubject: " + long + "\n>From escaped " + strings.Repeat("w", 30) + "\n\n\n" +
+		"From b\n" + long + "\r\n"
+	r := &mboxReader{br: bufio.NewReaderSize(strings.NewReader(text), 16)}
+	var got []string
+	for {
+		_, ok, err := r.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(b))
+	}
+	want := []string{"Subject: " + long + "\nFrom escaped " + strings.Repeat("w", 30) + "\n\n", long}
+	if !slices.Equal(got, want) {
+		t.Fatalf("messages %q\nwant %q", got, want)
+	}
+}
