@@ -1,7 +1,7 @@
 // Package delivery is the one owner of a new message's body and rows: it creates the body,
 // analyses it, makes it durable, commits it to local mailboxes and the outbound queue, or
 // aborts it. Every path that stores a message (SMTP DATA and BDAT, submission, IMAP APPEND, the
-// queue's delivery status notifications) goes the same way:
+// queue's delivery status notifications, internal/importer) goes the same way:
 //
 //	draft, err := committer.NewDraft(ctx) // a new body in the body store
 //	defer draft.Abort()                    // no-op once committed; deletes the body otherwise

@@ -150,6 +150,10 @@ type Target struct {
 	AccountID int64
 	Mailbox   string
 	Flags     []string
+	// ImportKey, when not nil, is recorded with the target's mailbox in the import ledger
+	// (ImportLedger) in the delivery's transaction; a key the mailbox has already fails the
+	// delivery with ErrExists. internal/importer sets it; every other delivery leaves it nil.
+	ImportKey []byte
 }
 
 // Delivered reports where one target of a delivery landed.

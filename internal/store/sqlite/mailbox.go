@@ -197,6 +197,11 @@ func (s *Store) deliver(ctx context.Context, tx *sql.Tx, deliveries []store.Deli
 				date, d.Size, d.BlobID, d.Envelope, d.Structure, textDoc); err != nil {
 				return nil, fmt.Errorf("blob %s: insert into mailbox %d: %w", d.BlobID, mb.id, err)
 			}
+			if t.ImportKey != nil {
+				if err := recordImport(ctx, tx, mb.id, t.ImportKey); err != nil {
+					return nil, fmt.Errorf("blob %s: mailbox %d: %w", d.BlobID, mb.id, err)
+				}
+			}
 			out[i][j] = store.Delivered{MailboxID: mb.id, UID: uint32(uid), ModSeq: uint64(mb.highestModSeq)}
 		}
 		if err := s.enqueue(ctx, tx, d, date); err != nil {
