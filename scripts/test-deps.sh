@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
 # curl, fetchmail, mbsync (package isync), dkimpy (package python3-dkim, for dkimverify) and
-# clamd (package clamav-daemon) and chromium (the web UI's browser tests, through chromedp).
+# clamd (package clamav-daemon), chromium (the web UI's browser tests, through chromedp) and
+# PostgreSQL (package postgresql: internal/testutil/pgtest runs a throwaway server).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
@@ -14,6 +15,8 @@ command -v mbsync >/dev/null 2>&1 || need+=(isync)
 [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 # The web UI's browser tests drive Debian's chromium headless.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The PostgreSQL backend's tests start their own server from Debian's binaries.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # dkimpy's ARC sealing (arcsign, dkim.arc_sign) reads Authentication-Results with authres.
 /usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || need+=(python3-authres)
