@@ -2,7 +2,8 @@
 # Installs the Debian programs the end-to-end tests drive (when missing): swaks, Python 3,
 # curl, fetchmail, mbsync (package isync), dkimpy (package python3-dkim, for dkimverify) and
 # clamd (package clamav-daemon), chromium (the web UI's browser tests, through chromedp) and
-# Dovecot's IMAP server (package dovecot-imapd, the source of internal/importer's IMAP import test).
+# Dovecot's IMAP server (package dovecot-imapd, the source of internal/importer's IMAP import test)
+# and PostgreSQL (package postgresql: internal/testutil/pgtest runs a throwaway server).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 need=()
@@ -17,6 +18,8 @@ command -v mbsync >/dev/null 2>&1 || need+=(isync)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The import test runs its own Dovecot on a loopback port with a temporary configuration.
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# The PostgreSQL backend's tests start their own server from Debian's binaries.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # dkimpy's ARC sealing (arcsign, dkim.arc_sign) reads Authentication-Results with authres.
 /usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || need+=(python3-authres)
