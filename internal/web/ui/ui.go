@@ -48,6 +48,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/websession"
@@ -67,7 +68,12 @@ type Config struct {
 	AppPasswords AppPasswords
 	// Services are the client-facing listeners, for the Apple profile (app.ClientServices).
 	Services wellknown.Services
-	Logger   *slog.Logger
+	// Operations are what the admin pages of domains, users, aliases, the queue and spam call
+	// (admin_ops.go); nil: those pages are not served. DNS is what a domain's records point
+	// at (app.DNSSetup).
+	Operations Operations
+	DNS        admin.DNSSetup
+	Logger     *slog.Logger
 }
 
 // Server serves the UI's pages.
@@ -75,6 +81,8 @@ type Server struct {
 	sessions *websession.Service
 	apps     AppPasswords
 	services wellknown.Services
+	ops      Operations
+	dns      admin.DNSSetup
 	logger   *slog.Logger
 	tmpl     *templates
 }
@@ -85,7 +93,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, logger: cfg.Logger, tmpl: t}, nil
+	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
+		logger: cfg.Logger, tmpl: t}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -112,6 +121,7 @@ func (s *Server) Routes() web.Routes {
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
 
 		handle("GET /admin/{$}", s.admin(s.adminHome))
+		s.adminOpsRoutes(handle)
 
 		mux.Handle("GET /ui/assets/", s.assets())
 	}
