@@ -1,15 +1,20 @@
 // Package ui is posthorn's web UI: server-rendered pages (html/template, templates and CSS
 // embedded from templates/ and assets/, no CDN, no JavaScript needed) on the HTTP listener,
 // mounted by internal/app beside the other routes (Server.Routes). It calls the services and
-// operations (websession for logins and sessions, admin's app passwords through AppPasswords,
-// wellknown for the Apple profile), never the store.
+// operations (websession for logins and sessions, admin's operations through AppPasswords
+// and Operations, wellknown for the Apple profile), never the store.
 //
 // Pages: GET/POST /login (address and password), GET/POST /login/totp (the second factor, when
 // the account has TOTP on), POST /logout; self-service under /account/ for every account:
 // the overview with recent logins, /account/password, /account/app-passwords (a new app
 // password is shown once), /account/totp (enable with a confirming code and 10 recovery codes
 // shown once; disable with a code or the password) and /account/mobileconfig (an Apple
-// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin).
+// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin):
+// /admin/domains (and each domain's DNS records with their live check), /admin/users (and
+// each user's password, quota, admin flag, app passwords, send-as and sending limits),
+// /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
+// (allow and block lists, a score explained), calling admin's operations through Operations
+// (admin_ops.go says how their forms behave).
 // Assets are under /ui/assets/, named with a hash of their content and cached for a year.
 //
 // How a request goes (wrap): every response gets the security headers (a strict
