@@ -8,6 +8,8 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
+	"posthorn/internal/dns"
+	"posthorn/internal/filter/spam"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/web/ui"
@@ -16,8 +18,9 @@ import (
 
 // uiRoutes builds the web UI (internal/web/ui) for the HTTP listener: its logins go through
 // the authenticator of the mail protocols (one throttling for all), its operations through
-// ops, and the Apple profile it offers follows the configured listeners (ClientServices).
-// With http.ui off it adds no routes.
+// ops (for the admin pages with the server's resolver and spam settings, as the CLI's), and
+// the Apple profile it offers follows the configured listeners (ClientServices). With
+// http.ui off it adds no routes.
 func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Authenticator, ops *admin.Admin,
 	logger *slog.Logger) (web.Routes, error) {
 	if !cfg.HTTP.UI {
@@ -28,11 +31,20 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 		return nil, fmt.Errorf("the store keeps no web sessions")
 	}
 	logger = logger.With("component", "ui")
+	// The admin pages check DNS records and explain spam scores as the CLI does: with the
+	// server's resolver and the classifier's configuration.
+	pages := *ops
+	pages.Resolver = dns.New(cfg.DNS.Resolver)
+	sc := cfg.Filter.Spam
+	pages.Spam = spam.Config{JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
+		DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL}
 	s, err := ui.New(ui.Config{
 		Sessions: &websession.Service{Store: ws, Auth: authenticator, Passwords: ops, Issuer: "posthorn " + cfg.Hostname,
 			Logger: logger},
 		AppPasswords: ops,
 		Services:     ClientServices(cfg),
+		Operations:   &pages,
+		DNS:          DNSSetup(cfg),
 		Logger:       logger,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"strings"
@@ -71,6 +72,7 @@ func parseTemplates() (*templates, error) {
 		},
 		"when": func(at time.Time) string { return at.UTC().Format("2006-01-02 15:04 MST") },
 	}
+	maps.Copy(funcs, adminOpsFuncs())
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -1,15 +1,20 @@
 // Package ui is posthorn's web UI: server-rendered pages (html/template, templates and CSS
 // embedded from templates/ and assets/, no CDN, no JavaScript needed) on the HTTP listener,
 // mounted by internal/app beside the other routes (Server.Routes). It calls the services and
-// operations (websession for logins and sessions, admin's app passwords through AppPasswords,
-// wellknown for the Apple profile), never the store.
+// operations (websession for logins and sessions, admin's operations through AppPasswords
+// and Operations, wellknown for the Apple profile), never the store.
 //
 // Pages: GET/POST /login (address and password), GET/POST /login/totp (the second factor, when
 // the account has TOTP on), POST /logout; self-service under /account/ for every account:
 // the overview with recent logins, /account/password, /account/app-passwords (a new app
 // password is shown once), /account/totp (enable with a confirming code and 10 recovery codes
 // shown once; disable with a code or the password) and /account/mobileconfig (an Apple
-// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin).
+// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin):
+// /admin/domains (and each domain's DNS records with their live check), /admin/users (and
+// each user's password, quota, admin flag, app passwords, send-as and sending limits),
+// /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
+// (allow and block lists, a score explained), calling admin's operations through Operations
+// (admin_ops.go says how their forms behave).
 // Assets are under /ui/assets/, named with a hash of their content and cached for a year.
 //
 // How a request goes (wrap): every response gets the security headers (a strict
@@ -48,6 +53,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"posthorn/internal/admin"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/websession"
@@ -67,7 +73,12 @@ type Config struct {
 	AppPasswords AppPasswords
 	// Services are the client-facing listeners, for the Apple profile (app.ClientServices).
 	Services wellknown.Services
-	Logger   *slog.Logger
+	// Operations are what the admin pages of domains, users, aliases, the queue and spam call
+	// (admin_ops.go); nil: those pages are not served. DNS is what a domain's records point
+	// at (app.DNSSetup).
+	Operations Operations
+	DNS        admin.DNSSetup
+	Logger     *slog.Logger
 }
 
 // Server serves the UI's pages.
@@ -75,6 +86,8 @@ type Server struct {
 	sessions *websession.Service
 	apps     AppPasswords
 	services wellknown.Services
+	ops      Operations
+	dns      admin.DNSSetup
 	logger   *slog.Logger
 	tmpl     *templates
 }
@@ -85,7 +98,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, logger: cfg.Logger, tmpl: t}, nil
+	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
+		logger: cfg.Logger, tmpl: t}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -112,6 +126,7 @@ func (s *Server) Routes() web.Routes {
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
 
 		handle("GET /admin/{$}", s.admin(s.adminHome))
+		s.adminOpsRoutes(handle)
 
 		mux.Handle("GET /ui/assets/", s.assets())
 	}
