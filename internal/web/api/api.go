@@ -34,6 +34,8 @@
 // is byte for byte what `posthorn campaign stats ID --json` prints (campaign.WriteStatsJSON);
 // GET /api/v1/trace and /api/v1/trace/{id} (the message trace, package mailtrace) take the
 // parameters of `posthorn trace search` and answer what `trace search|show --json` prints.
+// GET /api/v1/audit lists the audit log (package audit) with the filters of `posthorn audit
+// list`, a page at a time (limit, after = the previous page's next_after).
 //
 // The administrative routes answer 201 with the new resource on create, 204 on delete, 404
 // for an unknown name, 409 when it exists or is in use. GET /api/v1/domains/{name} gives the
@@ -200,6 +202,7 @@ func routeTable() []route {
 		{"DELETE", "/api/v1/suppressions/{address}", adminOnly, removeSuppression},
 		{"POST", "/api/v1/suppressions/import", adminOnly, importSuppressions},
 		{"POST", "/api/v1/send", anyToken, send},
+		{"GET", "/api/v1/audit", adminOnly, listAudit},
 		{"GET", "/api/v1/trace", adminOnly, searchTrace},
 		{"GET", "/api/v1/trace/{id}", adminOnly, traceMessage},
 		{"GET", "/api/v1/domains", adminOnly, listDomains},
