@@ -17,8 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"posthorn/internal/admin"
-	"posthorn/internal/audit"
 	"posthorn/internal/app"
+	"posthorn/internal/audit"
 	"posthorn/internal/config"
 )
 
