@@ -5,53 +5,16 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"posthorn/internal/store/schema"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one schema step: migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. Versions must run 1, 2, 3...
-// without gap, so that a file left out of a build cannot go unnoticed.
-func migrations() ([]migration, error) {
-	paths, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, p := range paths {
-		base := strings.TrimSuffix(path.Base(p), ".sql")
-		num, name, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil || version <= 0 {
-			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", p)
-		}
-		text, err := migrationFiles.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: version, name: name, sql: string(text)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %04d_%s: want version %d", m.version, m.name, i+1)
-		}
-	}
-	return out, nil
-}
+// migrations returns the embedded migrations in version order (schema.Load).
+func migrations() ([]schema.Step, error) { return schema.Load(migrationFiles) }
 
 // migrate applies the migrations the database lacks, all in one transaction: a failure leaves
 // the schema as it was. The write pool begins transactions IMMEDIATE, so two processes opening
@@ -111,7 +74,7 @@ func checkNotNewer(current, known int) error {
 	return nil
 }
 
-func applyMigrations(ctx context.Context, tx *sql.Tx, all []migration, now func() time.Time) error {
+func applyMigrations(ctx context.Context, tx *sql.Tx, all []schema.Step, now func() time.Time) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
@@ -127,12 +90,12 @@ func applyMigrations(ctx context.Context, tx *sql.Tx, all []migration, now func(
 		return err
 	}
 	for _, m := range all[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("apply %04d_%s: %w", m.version, m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("apply %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, now().UnixNano()); err != nil {
-			return fmt.Errorf("record %04d_%s: %w", m.version, m.name, err)
+			m.Version, m.Name, now().UnixNano()); err != nil {
+			return fmt.Errorf("record %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
