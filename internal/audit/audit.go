@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -31,6 +32,15 @@ const (
 	KindWeb    = "web"
 	KindSystem = "system"
 )
+
+// CheckKind refuses a kind of actor that is not one of the four, naming field.
+func CheckKind(field, kind string) error {
+	switch kind {
+	case KindCLI, KindAPI, KindWeb, KindSystem:
+		return nil
+	}
+	return operr.New(operr.Invalid, field, kind, nil, "%s %q: want cli, api, web or system", field, kind)
+}
 
 // Actor is who performs an action: the interface (Kind) and who within it (Name).
 type Actor struct {

@@ -39,10 +39,10 @@ func (f *auditFlags) add(cmd *cobra.Command) {
 
 func (f *auditFlags) filter(now time.Time) (store.AuditFilter, error) {
 	out := store.AuditFilter{ActorKind: f.kind, Actor: f.actor, Action: f.action, Target: f.target}
-	switch f.kind {
-	case "", audit.KindCLI, audit.KindAPI, audit.KindWeb, audit.KindSystem:
-	default:
-		return out, fmt.Errorf("--actor-kind %q: want cli, api, web or system", f.kind)
+	if f.kind != "" {
+		if err := audit.CheckKind("--actor-kind", f.kind); err != nil {
+			return out, err
+		}
 	}
 	var err error
 	if f.since != "" {

@@ -29,10 +29,10 @@ const (
 func listAudit(a *API, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{ActorKind: q.Get("actor_kind"), Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target")}
-	switch f.ActorKind {
-	case "", audit.KindCLI, audit.KindAPI, audit.KindWeb, audit.KindSystem:
-	default:
-		return operr.New(operr.Invalid, "actor_kind", f.ActorKind, nil, "actor_kind %q: want cli, api, web or system", f.ActorKind)
+	if f.ActorKind != "" {
+		if err := audit.CheckKind("actor_kind", f.ActorKind); err != nil {
+			return err
+		}
 	}
 	var err error
 	for name, at := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
