@@ -10,6 +10,7 @@ import (
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/web/ui"
@@ -38,7 +39,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 	sc := cfg.Filter.Spam
 	pages.Spam = spam.Config{JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
 		DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL}
-	s, err := ui.New(ui.Config{
+	uiCfg := ui.Config{
 		Sessions: &websession.Service{Store: ws, Auth: authenticator, Passwords: ops, Issuer: "posthorn " + cfg.Hostname,
 			Logger: logger},
 		AppPasswords: ops,
@@ -46,7 +47,16 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 		Operations:   &pages,
 		DNS:          DNSSetup(cfg),
 		Logger:       logger,
-	})
+	}
+	// The message trace over the mail log newMailLog stores, and the audit log, when the
+	// store keeps them (the interfaces stay nil otherwise, and their pages are not served).
+	if es, ok := st.(store.MailEventStore); ok {
+		uiCfg.Trace = &mailtrace.Tracer{Store: es}
+	}
+	if al, err := ops.Audit(); err == nil {
+		uiCfg.Audit = al
+	}
+	s, err := ui.New(uiCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,9 @@
 // each user's password, quota, admin flag, app passwords, send-as and sending limits),
 // /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
 // (allow and block lists, a score explained), calling admin's operations through Operations
-// (admin_ops.go says how their forms behave).
+// (admin_ops.go says how their forms behave); /admin/trace (the message trace: a search of
+// the mail log, and each message's steps, through Trace) and /admin/audit (the audit log,
+// filtered, and its download as JSON lines, through AuditLog).
 // Assets are under /ui/assets/, named with a hash of their content and cached for a year.
 //
 // How a request goes (wrap): every response gets the security headers (a strict
@@ -78,7 +80,11 @@ type Config struct {
 	// at (app.DNSSetup).
 	Operations Operations
 	DNS        admin.DNSSetup
-	Logger     *slog.Logger
+	// Trace is the message trace of /admin/trace (admin_trace.go), Audit the audit log of
+	// /admin/audit (admin_audit.go); nil: that page is not served.
+	Trace  Trace
+	Audit  AuditLog
+	Logger *slog.Logger
 }
 
 // Server serves the UI's pages.
@@ -88,6 +94,8 @@ type Server struct {
 	services wellknown.Services
 	ops      Operations
 	dns      admin.DNSSetup
+	trace    Trace
+	audit    AuditLog
 	logger   *slog.Logger
 	tmpl     *templates
 }
@@ -99,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
-		logger: cfg.Logger, tmpl: t}, nil
+		trace: cfg.Trace, audit: cfg.Audit, logger: cfg.Logger, tmpl: t}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -127,6 +135,8 @@ func (s *Server) Routes() web.Routes {
 
 		handle("GET /admin/{$}", s.admin(s.adminHome))
 		s.adminOpsRoutes(handle)
+		s.adminTraceRoutes(handle)
+		s.adminAuditRoutes(handle)
 
 		mux.Handle("GET /ui/assets/", s.assets())
 	}
