@@ -21,6 +21,7 @@ const hostileHeaders = "From: \"<script>alert(1)</script> \\\"'><img src=x onerr
 // retried), and mallory's message reaches alice by MX and goes to Junk (she blocks his
 // domain). The admin logs in in chromium, searches /admin/trace by recipient, opens each
 // message and sees every step in order; the headers' markup injects nothing into the page.
+// Then the audit log, filtered, shows the command line's creation of bob.
 func TestBrowserTrace(t *testing.T) {
 	t.Parallel()
 	sink := startCountingSink(t, 0)
@@ -118,6 +119,17 @@ func TestBrowserTrace(t *testing.T) {
 	}
 	if text := b.Text("#steps"); !strings.Contains(text, "verdict junk, reasons: ") || !strings.Contains(text, "block_list") {
 		t.Errorf("the verdict lacks its reason:\n%s", text)
+	}
+
+	// The audit log has the command line's additions; filtered, only bob's.
+	b.Do("filter the audit log", chromedp.Click(chromedp.CSS(`nav a[href="/admin/audit"]`)),
+		chromedp.WaitVisible(chromedp.ID("audit-filter")),
+		chromedp.SetValue(chromedp.ID("actor_kind"), "cli"),
+		chromedp.SendKeys(chromedp.ID("action"), "user.add"), chromedp.SendKeys(chromedp.ID("target"), "bob@example.org"),
+		chromedp.Click(chromedp.ID("filter")), chromedp.WaitVisible(chromedp.CSS(`#audit tbody td`)))
+	rows := evaluate[[]string](t, b, `Array.from(document.querySelectorAll("#audit tbody tr"), r => Array.from(r.cells, c => c.textContent).slice(1, 5).join(" "))`)
+	if len(rows) != 1 || !strings.HasPrefix(rows[0], "cli ") || !strings.HasSuffix(rows[0], " user.add bob@example.org") {
+		t.Errorf("audit rows %q", rows)
 	}
 }
 
