@@ -100,6 +100,9 @@ func TestBrowserTrace(t *testing.T) {
 		b.Do("search for "+tc.rcpt, chromedp.Click(chromedp.CSS(`nav a[href="/admin/trace"]`)),
 			chromedp.WaitVisible(chromedp.ID("trace-search")),
 			chromedp.SendKeys(chromedp.ID("to"), tc.rcpt), chromedp.Click(chromedp.ID("search")),
+			// The page before the search lists every message too: wait for the answer's form,
+			// whose field's attribute (not only its value) holds the recipient.
+			chromedp.WaitVisible(chromedp.CSS(`#trace-search input[value="`+tc.rcpt+`"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#events a.message`)))
 		if loc := b.Location(); !strings.Contains(loc, "to="+strings.ReplaceAll(tc.rcpt, "@", "%40")) {
 			t.Fatalf("search page at %s", loc)
@@ -126,7 +129,7 @@ func TestBrowserTrace(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("audit-filter")),
 		chromedp.SetValue(chromedp.ID("actor_kind"), "cli"),
 		chromedp.SendKeys(chromedp.ID("action"), "user.add"), chromedp.SendKeys(chromedp.ID("target"), "bob@example.org"),
-		chromedp.Click(chromedp.ID("filter")), chromedp.WaitVisible(chromedp.CSS(`#audit tbody td`)))
+		chromedp.Click(chromedp.ID("filter")), chromedp.WaitVisible(chromedp.CSS(`#audit-filter input[value="bob@example.org"]`)))
 	rows := evaluate[[]string](t, b, `Array.from(document.querySelectorAll("#audit tbody tr"), r => Array.from(r.cells, c => c.textContent).slice(1, 5).join(" "))`)
 	if len(rows) != 1 || !strings.HasPrefix(rows[0], "cli ") || !strings.HasSuffix(rows[0], " user.add bob@example.org") {
 		t.Errorf("audit rows %q", rows)
