@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/config"
+	"posthorn/internal/retention"
+	"posthorn/internal/store"
+)
+
+// NewRetention returns the retention service of the data directory d with the rules of
+// cfg's [retention] (the server's daily job and `posthorn retention run`); reg, when not nil,
+// gets its metrics. An error when the store keeps no legal holds.
+func NewRetention(cfg config.Config, d *Data, logger *slog.Logger, reg prometheus.Registerer) (*retention.Service, error) {
+	rs, ok := d.Store.(store.RetentionStore)
+	if !ok {
+		return nil, fmt.Errorf("the store %T keeps no legal holds: retention cannot run", d.Store)
+	}
+	svc := &retention.Service{Store: d.Store, Retention: rs, Bodies: d.Blobs.Bodies(), Rules: cfg.Retention,
+		Logger: logger.With("component", "retention")}
+	if reg != nil {
+		svc.Metrics = retention.NewMetrics(reg)
+	}
+	return svc, nil
+}
+
+// startRetention runs the retention job once a day at [retention] run_at while the server
+// runs (retention.Daily). This is the one place that schedules it: a job that must run on one
+// node only wraps run here.
+func (s *Server) startRetention(reg prometheus.Registerer) error {
+	svc, err := NewRetention(s.cfg, s.data, s.logger, reg)
+	if err != nil {
+		return err
+	}
+	run := func(ctx context.Context) {
+		if _, err := svc.Run(ctx, false); err != nil {
+			s.logger.Error("retention run", "err", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		retention.Daily(ctx, retention.SystemClock{}, s.cfg.Retention.RunAtOffset(), run)
+	}()
+	s.stopRetention = func() {
+		cancel()
+		<-done
+	}
+	return nil
+}
