@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"posthorn/internal/admin"
+	"posthorn/internal/app"
+	"posthorn/internal/operr"
+	"posthorn/internal/retention"
+)
+
+// retentionCmd: "retention run [--dry-run]" applies the [retention] rules now, as the
+// server's daily job does (internal/retention), and prints what went; --dry-run prints what
+// would go and removes nothing.
+func (e *env) retentionCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "retention", Short: "Apply the retention rules of [retention]"}
+	var dryRun bool
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Remove now what the retention rules say has been kept long enough (--dry-run: only show it)",
+		Long: "Remove now the messages, mail log events, tracking events and login history older than the\n" +
+			"periods of [retention], as the server's daily job does, and print what went; accounts under\n" +
+			"legal hold (posthorn user hold) keep everything. The run is recorded in the audit log.\n" +
+			"IMAP clients of a running server see the removal at their next command.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.config()
+			if err != nil {
+				return err
+			}
+			return withData(cmd.Context(), cfg, func(d *app.Data) error {
+				logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+				svc, err := app.NewRetention(cfg, d, logger, nil)
+				if err != nil {
+					return err
+				}
+				rep, err := svc.Run(cmd.Context(), dryRun)
+				e.printRetention(rep)
+				return err
+			})
+		},
+	}
+	run.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be removed, remove nothing")
+	cmd.AddCommand(run)
+	return cmd
+}
+
+func (e *env) printRetention(rep retention.Report) {
+	verb := "removed"
+	if rep.DryRun {
+		verb = "would remove"
+	}
+	for _, mb := range rep.Mailboxes {
+		fmt.Fprintf(e.stdout, "%s %s: %s %d messages older than %d days\n", mb.Account, mb.Mailbox, verb, mb.Messages, mb.Days)
+	}
+	fmt.Fprintf(e.stdout, "%s %d messages, %d mail log events, %d tracking events, %d login sources, %d web logins\n",
+		verb, rep.Messages, rep.MailEvents, rep.TrackingEvents, rep.LoginSources, rep.WebLogins)
+	if rep.HeldAccounts > 0 {
+		fmt.Fprintf(e.stdout, "skipped %d accounts under legal hold\n", rep.HeldAccounts)
+	}
+}
+
+// userHoldCmd: "user hold ADDRESS on|off" puts an account under legal hold or lifts it
+// (admin.SetLegalHold); without on or off it shows whether the account is held.
+func (e *env) userHoldCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "hold ADDRESS [on|off]",
+		Aliases: []string{"legal-hold"},
+		Short:   "Put an account under legal hold (on: retention removes nothing of it) or lift it (off)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return fmt.Errorf("%s: want an address and, to change it, on or off", cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := operr.ParseAddress("address", args[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return e.withAdmin(ctx, func(a *admin.Admin) error {
+				if len(args) == 2 {
+					var on bool
+					switch args[1] {
+					case "on":
+						on = true
+					case "off":
+					default:
+						return operr.New(operr.Invalid, "hold", args[1], nil, "want on or off, not %q", args[1])
+					}
+					if err := a.SetLegalHold(ctx, addr, on); err != nil {
+						return err
+					}
+				}
+				acc, err := a.Account(ctx, addr)
+				if err != nil {
+					return err
+				}
+				holds, err := a.LegalHolds(ctx)
+				if err != nil {
+					return err
+				}
+				if since, ok := holds[acc.ID]; ok {
+					_, err = fmt.Fprintf(e.stdout, "%s is under legal hold since %s\n", acc.Address, since.UTC().Format(time.RFC3339))
+				} else {
+					_, err = fmt.Fprintf(e.stdout, "%s is not under legal hold\n", acc.Address)
+				}
+				return err
+			})
+		},
+	}
+}
+
+// userShowCmd: "user show ADDRESS" prints an account: when it was created, its quota, the
+// admin flag and its legal hold.
+func (e *env) userShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ADDRESS",
+		Short: "Show an account: created, quota and usage, admin flag, legal hold",
+		Args:  exactArgs(1, "one address"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := operr.ParseAddress("address", args[0])
+			if err != nil {
+				return err
+			}
+			cfg, err := e.config()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return e.withAdmin(ctx, func(a *admin.Admin) error {
+				acc, err := a.Account(ctx, addr)
+				if err != nil {
+					return err
+				}
+				q, err := a.Quota(ctx, addr)
+				if err != nil {
+					return err
+				}
+				admins, err := a.WebAdmins(ctx)
+				if err != nil {
+					return err
+				}
+				holds, err := a.LegalHolds(ctx)
+				if err != nil {
+					return err
+				}
+				hold := "no"
+				if since, ok := holds[acc.ID]; ok {
+					hold = "since " + since.UTC().Format(time.RFC3339)
+				}
+				_, err = fmt.Fprintf(e.stdout, "address:    %s\ncreated:    %s\nquota:      %s\nused:       %.1f MiB in %d messages\nadmin:      %s\nlegal hold: %s\n",
+					acc.Address, acc.CreatedAt.UTC().Format(time.RFC3339), describeQuota(q.QuotaBytes, cfg.Limits.DefaultQuotaMiB),
+					float64(q.UsedBytes)/(1<<20), q.Messages, yesNo(admins[acc.ID]), hold)
+				return err
+			})
+		},
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
