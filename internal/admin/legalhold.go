@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"posthorn/internal/audit"
+	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
 
@@ -54,4 +55,28 @@ func (a *Admin) LegalHolds(ctx context.Context) (map[int64]time.Time, error) {
 		out[h.AccountID] = h.Since
 	}
 	return out, nil
+}
+
+// refuseHeld refuses (operr.InUse) to delete the account at addr while it is under legal
+// hold. An unknown account, or a store without holds, is left to the caller.
+func (a *Admin) refuseHeld(ctx context.Context, addr string) error {
+	rs, ok := a.Store.(store.RetentionStore)
+	if !ok {
+		return nil
+	}
+	acc, err := a.Store.GetAccount(ctx, addr)
+	if err != nil {
+		return nil
+	}
+	holds, err := rs.LegalHolds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range holds {
+		if h.AccountID == acc.ID {
+			return operr.New(operr.InUse, "address", addr, nil,
+				"%s is under legal hold; lift it first (posthorn user hold %s off)", addr, addr)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,12 @@ func TestSetLegalHold(t *testing.T) {
 	if err != nil || len(holds) != 1 || holds[acc.ID].IsZero() {
 		t.Fatalf("holds = %v, %v", holds, err)
 	}
+	err = a.RemoveAccount(ctx, "alice@example.org")
+	wantError(t, "removing a held account", err, operr.InUse, "address",
+		"alice@example.org is under legal hold; lift it first (posthorn user hold alice@example.org off)")
+	if _, err := a.Store.GetAccount(ctx, "alice@example.org"); err != nil {
+		t.Fatalf("the held account is gone: %v", err)
+	}
 	if err := a.SetLegalHold(ctx, "alice@example.org", false); err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +40,9 @@ func TestSetLegalHold(t *testing.T) {
 	err = a.SetLegalHold(ctx, "not an address", true)
 	if _, ok := operr.As(err, operr.Invalid, "address"); !ok {
 		t.Errorf("bad address: %v", err)
+	}
+	if err := a.RemoveAccount(ctx, "alice@example.org"); err != nil {
+		t.Fatalf("removing the account once its hold is lifted: %v", err)
 	}
 	log, err := a.Audit()
 	if err != nil {
