@@ -82,17 +82,15 @@ func (e *env) userHoldCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			set, on := len(args) == 2, false
+			if set {
+				if on, err = parseOnOff("hold", args[1]); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			return e.withAdmin(ctx, func(a *admin.Admin) error {
-				if len(args) == 2 {
-					var on bool
-					switch args[1] {
-					case "on":
-						on = true
-					case "off":
-					default:
-						return operr.New(operr.Invalid, "hold", args[1], nil, "want on or off, not %q", args[1])
-					}
+				if set {
 					if err := a.SetLegalHold(ctx, addr, on); err != nil {
 						return err
 					}
@@ -161,6 +159,17 @@ func (e *env) userShowCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// parseOnOff reads the on or off given for field.
+func parseOnOff(field, arg string) (bool, error) {
+	switch arg {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, operr.New(operr.Invalid, field, arg, nil, "want on or off, not %q", arg)
 }
 
 func yesNo(b bool) string {

@@ -144,13 +144,9 @@ func (e *env) userAdminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var on bool
-			switch args[1] {
-			case "on":
-				on = true
-			case "off":
-			default:
-				return operr.New(operr.Invalid, "admin", args[1], nil, "want on or off, not %q", args[1])
+			on, err := parseOnOff("admin", args[1])
+			if err != nil {
+				return err
 			}
 			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				if err := a.SetWebAdmin(cmd.Context(), addr, on); err != nil {
