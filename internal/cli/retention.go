@@ -25,7 +25,8 @@ func (e *env) retentionCmd() *cobra.Command {
 		Long: "Remove now the messages, mail log events, tracking events and login history older than the\n" +
 			"periods of [retention], as the server's daily job does, and print what went; accounts under\n" +
 			"legal hold (posthorn user hold) keep everything. The run is recorded in the audit log.\n" +
-			"IMAP clients of a running server see the removal at their next command.",
+			"The server's own daily run tells IMAP sessions at once (EXPUNGE); the sessions a running server\n" +
+			"has open while this command runs learn of its removals when they next select the mailbox.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := e.config()
