@@ -15,8 +15,10 @@
 //     domain's own rule wins, all_days covers mailboxes without a rule). The messages whose
 //     internal date is older than that (store.RetentionStore.MessagesBefore) are removed
 //     through the MailStore, RemoveMessages, in batches: the removal is recorded as an
-//     expunge with a new MODSEQ and published on the change feed, so IMAP sessions see it
-//     (EXPUNGE, or VANISHED with QRESYNC) as if another client had expunged, and the bodies
+//     expunge with a new MODSEQ and published on the change feed, so the IMAP sessions of the
+//     process that runs it see it at once (EXPUNGE, or VANISHED with QRESYNC) as if another
+//     client had expunged (those of another process, a server while the CLI runs, when they
+//     next select the mailbox, as for any change the CLI makes), and the bodies
 //     left without reference are removed from the body store afterwards, as IMAP EXPUNGE and
 //     POP3 do.
 //   - Then the old records go (store.RetentionStore.PruneRecords), in batches too.
