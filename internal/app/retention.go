@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,23 +30,29 @@ func NewRetention(cfg config.Config, d *Data, logger *slog.Logger, reg prometheu
 }
 
 // startRetention runs the retention job once a day at [retention] run_at while the server
-// runs (retention.Daily). This is the one place that schedules it: a job that must run on one
-// node only wraps run here.
+// runs (retention.Daily); without any rule it does not run (its metrics stay at 0). This is
+// the one place that schedules it: a job that must run on one node only wraps run here.
 func (s *Server) startRetention(reg prometheus.Registerer) error {
 	svc, err := NewRetention(s.cfg, s.data, s.logger, reg)
 	if err != nil {
 		return err
+	}
+	if !s.cfg.Retention.HasRules() {
+		return nil
 	}
 	run := func(ctx context.Context) {
 		if _, err := svc.Run(ctx, false); err != nil {
 			s.logger.Error("retention run", "err", err)
 		}
 	}
+	offset := s.cfg.Retention.RunAtOffset()
+	s.logger.Info("retention job scheduled", "run_at", s.cfg.Retention.RunAt+" UTC",
+		"next", retention.NextRun(time.Now(), offset).Format(time.RFC3339))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		retention.Daily(ctx, retention.SystemClock{}, s.cfg.Retention.RunAtOffset(), run)
+		retention.Daily(ctx, retention.SystemClock{}, offset, run)
 	}()
 	s.stopRetention = func() {
 		cancel()

@@ -83,6 +83,24 @@ func (r Retention) MailboxDays(domain, specialUse string) int {
 	return days
 }
 
+// HasRules reports whether any period is set (not 0): without one, retention removes nothing.
+func (r Retention) HasRules() bool {
+	for _, d := range []int{r.JunkDays, r.TrashDays, r.SentDays, r.ArchiveDays, r.AllDays,
+		r.MailLogDays, r.TrackingDays, r.LoginHistoryDays} {
+		if d > 0 {
+			return true
+		}
+	}
+	for _, o := range r.Domains {
+		for _, d := range []*int{o.JunkDays, o.TrashDays, o.SentDays, o.ArchiveDays, o.AllDays} {
+			if d != nil && *d > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // RunAtOffset is RunAt as the time since midnight UTC (validated at load).
 func (r Retention) RunAtOffset() time.Duration {
 	t, err := time.Parse("15:04", r.RunAt)

@@ -47,6 +47,13 @@ trash_days = 0
 	if got := r.RunAtOffset(); got != 2*time.Hour+15*time.Minute {
 		t.Errorf("RunAtOffset = %v", got)
 	}
+	if !r.HasRules() || Default().Retention.HasRules() {
+		t.Errorf("HasRules = %v, default %v", r.HasRules(), Default().Retention.HasRules())
+	}
+	ten := 10
+	if only := (Retention{Domains: map[string]RetentionDomain{"example.org": {TrashDays: &ten}}}); !only.HasRules() {
+		t.Error("a domain's own rule is no rule")
+	}
 	if got := Default().Retention.MailboxDays("example.org", `\Junk`); got != 0 {
 		t.Errorf("default junk days = %d, want 0 (kept forever)", got)
 	}
