@@ -139,7 +139,9 @@ func (s *Service) Run(ctx context.Context, dryRun bool) (Report, error) {
 	}
 	if !dryRun {
 		s.Metrics.ran(rep, len(errs) == 0)
-		errs = append(errs, s.record(ctx, rep, len(errs)))
+		if err := s.record(ctx, rep, len(errs)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	s.logger().Info("retention run", "dry_run", dryRun, "messages", rep.Messages, "mail_events", rep.MailEvents,
 		"tracking_events", rep.TrackingEvents, "login_sources", rep.LoginSources, "web_logins", rep.WebLogins,
