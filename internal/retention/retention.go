@@ -236,7 +236,7 @@ func (s *Service) remove(ctx context.Context, mb store.Mailbox, uids []uint32) (
 
 // record writes the run's entry in the audit log.
 func (s *Service) record(ctx context.Context, rep Report, failures int) error {
-	log, err := audit.For(s.Retention)
+	log, err := audit.For(s.Store)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,3 +342,30 @@ func (f failingBodies) Open(ctx context.Context, id string) (bodystore.Body, err
 	return f.fs.Bodies().Open(ctx, id)
 }
 func (f failingBodies) Remove(context.Context, string) error { return io.ErrClosedPipe }
+
+// TestFailedPartIsReported: a part of the run that fails does not stop the rest; the run
+// returns the error, counts as failed and says so in its audit entry.
+func TestFailedPartIsReported(t *testing.T) {
+	v := newEnv(t, mailenv.NewWithPasswordHash(t, "mx.example.org", "x"))
+	v.deliverAt(v.Alice, "Junk", daysAgo(40))
+	v.svc.Retention = failingPrune{v.svc.Retention}
+	rep, err := v.svc.Run(t.Context(), false)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("run error = %v", err)
+	}
+	if rep.Messages != 1 || len(v.dates(v.Alice, "Junk")) != 0 {
+		t.Errorf("the messages should go all the same: %+v", rep)
+	}
+	if got := testutil.ToFloat64(v.metrics.runs.WithLabelValues("failed")); got != 1 {
+		t.Errorf("runs{failed} = %v", got)
+	}
+	if entries := auditEntries(t, v); len(entries) != 1 || !strings.Contains(entries[0].Details, `"errors":1`) {
+		t.Errorf("audit entries = %+v", entries)
+	}
+}
+
+type failingPrune struct{ store.RetentionStore }
+
+func (failingPrune) PruneRecords(context.Context, store.Prune) (store.Pruned, error) {
+	return store.Pruned{}, io.ErrUnexpectedEOF
+}
