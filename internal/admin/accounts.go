@@ -73,10 +73,14 @@ func (a *Admin) ListAccounts(ctx context.Context, domain string) ([]store.Accoun
 }
 
 // RemoveAccount deletes an account with its mailboxes and messages, and the message bodies
-// only it referenced.
+// only it referenced. An account under legal hold is refused (operr.InUse): its hold must be
+// lifted first.
 func (a *Admin) RemoveAccount(ctx context.Context, addr string) error {
 	addr, err := operr.ParseAddress("address", addr)
 	if err != nil {
+		return err
+	}
+	if err := a.refuseHeld(ctx, addr); err != nil {
 		return err
 	}
 	unreferenced, err := a.Store.RemoveAccount(ctx, addr)

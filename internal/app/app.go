@@ -103,6 +103,8 @@ type Server struct {
 	stopCampaignWebhooks func()
 	// stopMailEvents writes the mail log events still buffered for the trace (maillog.go).
 	stopMailEvents func()
+	// stopRetention stops the daily retention job (retention.go) and waits for a run under way.
+	stopRetention func()
 
 	registry *metrics.Registry
 	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
@@ -352,6 +354,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		return nil, listening, err
 	}
 	s.startCampaignWebhooks()
+	if err := s.startRetention(registry); err != nil {
+		return nil, listening, err
+	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -460,6 +465,9 @@ func (s *Server) closeAll() {
 	}
 	if s.stopCampaignWebhooks != nil {
 		s.stopCampaignWebhooks()
+	}
+	if s.stopRetention != nil {
+		s.stopRetention() // a run under way stops at its next step, before the store closes
 	}
 	if s.stopCampaignSender != nil {
 		s.stopCampaignSender() // before the committer closes: the messages in hand are committed

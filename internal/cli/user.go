@@ -69,7 +69,7 @@ func (e *env) userCmd() *cobra.Command {
 		},
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from the first line of standard input")
-	cmd.AddCommand(add, passwd, e.userAdminCmd(), e.userQuotaCmd(), e.appPasswordCmd(), e.sendAsCmd(), e.sendLimitCmd(), &cobra.Command{
+	cmd.AddCommand(add, passwd, e.userAdminCmd(), e.userHoldCmd(), e.userShowCmd(), e.userQuotaCmd(), e.appPasswordCmd(), e.sendAsCmd(), e.sendLimitCmd(), &cobra.Command{
 		Use:   "list [DOMAIN]",
 		Short: "List accounts, of one domain or all",
 		Args:  cobra.MaximumNArgs(1),
@@ -90,9 +90,20 @@ func (e *env) userCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				holds, err := a.LegalHolds(cmd.Context())
+				if err != nil {
+					return err
+				}
 				for _, acc := range accounts {
+					var marks []string
 					if admins[acc.ID] {
-						fmt.Fprintln(e.stdout, acc.Address, "(admin)")
+						marks = append(marks, "admin")
+					}
+					if _, held := holds[acc.ID]; held {
+						marks = append(marks, "legal hold")
+					}
+					if len(marks) > 0 {
+						fmt.Fprintf(e.stdout, "%s (%s)\n", acc.Address, strings.Join(marks, ", "))
 						continue
 					}
 					fmt.Fprintln(e.stdout, acc.Address)
@@ -133,13 +144,9 @@ func (e *env) userAdminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var on bool
-			switch args[1] {
-			case "on":
-				on = true
-			case "off":
-			default:
-				return operr.New(operr.Invalid, "admin", args[1], nil, "want on or off, not %q", args[1])
+			on, err := parseOnOff("admin", args[1])
+			if err != nil {
+				return err
 			}
 			return e.withAdmin(cmd.Context(), func(a *admin.Admin) error {
 				if err := a.SetWebAdmin(cmd.Context(), addr, on); err != nil {

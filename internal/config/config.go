@@ -45,6 +45,8 @@ type Config struct {
 	Filter     Filter     `toml:"filter"`
 	Campaign   Campaign   `toml:"campaign"`
 	MTASTS     MTASTS     `toml:"mta_sts"`
+	// Retention says how long mail and records are kept (internal/retention).
+	Retention Retention `toml:"retention"`
 }
 
 // Server configures the process itself.
@@ -246,6 +248,8 @@ func Default() Config {
 		Filter:   DefaultFilter(),
 		Campaign: DefaultCampaign(),
 		MTASTS:   DefaultMTASTS(),
+		// Retention: everything kept until a rule says otherwise.
+		Retention: DefaultRetention(),
 	}
 }
 
@@ -412,6 +416,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Filter.validate(); err != nil {
+		return err
+	}
+	if err := c.Retention.validate(); err != nil {
 		return err
 	}
 	switch c.Log.Level {

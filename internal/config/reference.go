@@ -296,4 +296,33 @@ webhooks = []
 mode = "enforce"
 # How long senders keep the policy, in seconds (at most 31557600).
 max_age_seconds = 604800
+
+[retention]
+# How long mail and records are kept; a daily job (and "posthorn retention run [--dry-run]")
+# removes what is older, and reports it in the metrics (posthorn_retention_removed_total) and
+# the audit log. Periods are in days; 0 keeps forever. A message's age is its internal date.
+# Accounts under legal hold ("posthorn user hold ADDRESS on") keep everything: mail, login
+# history, and the mail log events that name them.
+# Messages of the mailboxes with the special use \Junk, \Trash, \Sent and \Archive; 0 = no rule
+# of their own (all_days applies). Example: junk_days = 30, trash_days = 60.
+junk_days = 0
+trash_days = 0
+sent_days = 0
+archive_days = 0
+# Messages of every mailbox, INBOX and folders included, that has no rule of its own.
+all_days = 0
+# Rules of one domain's accounts, each a table whose keys (junk_days, trash_days, sent_days,
+# archive_days, all_days) win over the ones above; a key left out follows them:
+#   [retention.domains."example.org"]
+#   junk_days = 10
+domains = {}
+# The stored mail log (the message trace's events).
+mail_log_days = 0
+# Campaign tracking events: opens and clicks, with their user agents and client addresses.
+tracking_days = 0
+# Login history: the sources accounts logged in from (posthorn treats a source unseen for
+# longer as new) and the web UI's recent logins.
+login_history_days = 0
+# When the job runs, "HH:MM" in UTC, once a day.
+run_at = "04:00"
 `

@@ -1,8 +1,8 @@
 // Package api is posthorn's JSON API under /api/v1/, served on the HTTP listener (mounted by
 // Routes, as web.CampaignRoutes is). It calls the same operations as the command line — the
 // campaign service and sender for bulk mail, admin's tokens, and admin.Admin for domains,
-// users (passwords, quotas, app passwords, send-as addresses, sending limits, spam allow and
-// block lists), aliases and the outbound queue — and never the store directly.
+// users (passwords, quotas, legal holds, app passwords, send-as addresses, sending limits,
+// spam allow and block lists), aliases and the outbound queue — and never the store directly.
 //
 // How a request goes:
 //
@@ -216,6 +216,7 @@ func routeTable() []route {
 		{"PUT", "/api/v1/users/{address}/password", adminOnly, setUserPassword},
 		{"GET", "/api/v1/users/{address}/quota", adminOnly, getQuota},
 		{"PUT", "/api/v1/users/{address}/quota", adminOnly, setQuota},
+		{"PUT", "/api/v1/users/{address}/legal-hold", adminOnly, setLegalHold},
 		{"GET", "/api/v1/users/{address}/app-passwords", adminOnly, listAppPasswords},
 		{"POST", "/api/v1/users/{address}/app-passwords", adminOnly, createAppPassword},
 		{"DELETE", "/api/v1/users/{address}/app-passwords/{name}", adminOnly, removeAppPassword},

@@ -13,10 +13,12 @@ type userView struct {
 	CreatedAt time.Time `json:"created_at"`
 	// QuotaBytes is the account's own quota: 0 none, -1 the server's default.
 	QuotaBytes int64 `json:"quota_bytes"`
+	// LegalHold: retention removes nothing of the account (admin.SetLegalHold).
+	LegalHold bool `json:"legal_hold"`
 }
 
-func viewUser(acc store.Account) userView {
-	return userView{Address: acc.Address, CreatedAt: acc.CreatedAt.UTC(), QuotaBytes: acc.QuotaBytes}
+func viewUser(acc store.Account, held bool) userView {
+	return userView{Address: acc.Address, CreatedAt: acc.CreatedAt.UTC(), QuotaBytes: acc.QuotaBytes, LegalHold: held}
 }
 
 // listUsers lists the accounts, of one domain with ?domain=.
@@ -25,11 +27,16 @@ func listUsers(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	holds, err := a.cfg.Admin.LegalHolds(r.Context())
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Users []userView `json:"users"`
 	}{Users: make([]userView, 0, len(accounts))}
 	for _, acc := range accounts {
-		out.Users = append(out.Users, viewUser(acc))
+		_, held := holds[acc.ID]
+		out.Users = append(out.Users, viewUser(acc, held))
 	}
 	a.writeJSON(w, r, http.StatusOK, out)
 	return nil
@@ -50,17 +57,48 @@ func createUser(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.writeJSON(w, r, http.StatusCreated, viewUser(acc))
+	a.writeJSON(w, r, http.StatusCreated, viewUser(acc, false))
 	return nil
 }
 
 func getUser(a *API, w http.ResponseWriter, r *http.Request) error {
-	acc, err := a.cfg.Admin.Account(r.Context(), r.PathValue("address"))
+	return a.writeUser(w, r, r.PathValue("address"))
+}
+
+func (a *API) writeUser(w http.ResponseWriter, r *http.Request, addr string) error {
+	acc, err := a.cfg.Admin.Account(r.Context(), addr)
 	if err != nil {
 		return err
 	}
-	a.writeJSON(w, r, http.StatusOK, viewUser(acc))
+	holds, err := a.cfg.Admin.LegalHolds(r.Context())
+	if err != nil {
+		return err
+	}
+	_, held := holds[acc.ID]
+	a.writeJSON(w, r, http.StatusOK, viewUser(acc, held))
 	return nil
+}
+
+// legalHoldInput is the body of PUT /api/v1/users/{address}/legal-hold. A missing hold is an
+// error, not "lift it".
+type legalHoldInput struct {
+	Hold *bool `json:"hold"`
+}
+
+// setLegalHold puts an account under legal hold or lifts it, and answers the account.
+func setLegalHold(a *API, w http.ResponseWriter, r *http.Request) error {
+	var in legalHoldInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Hold == nil {
+		return invalid("hold", "hold is required: true puts the account under legal hold, false lifts it")
+	}
+	addr := r.PathValue("address")
+	if err := a.cfg.Admin.SetLegalHold(r.Context(), addr, *in.Hold); err != nil {
+		return err
+	}
+	return a.writeUser(w, r, addr)
 }
 
 // removeUser deletes an account with its mailboxes and messages.

@@ -123,3 +123,36 @@ func TestSpamListRoutes(t *testing.T) {
 	}
 	e.wantError("account token", e.do("GET", base+"block", e.account, "", nil), http.StatusForbidden, codeForbidden, "")
 }
+
+func TestLegalHoldRoute(t *testing.T) {
+	e := newAPIEnv(t)
+	path := "/api/v1/users/Alice@example.org/legal-hold"
+	var u userView
+	e.decode(e.call("PUT", path, map[string]any{"hold": true}, http.StatusOK), &u)
+	if u.Address != "alice@example.org" || !u.LegalHold {
+		t.Fatalf("user after the hold = %+v", u)
+	}
+	e.decode(e.call("GET", "/api/v1/users/alice@example.org", nil, http.StatusOK), &u)
+	if !u.LegalHold {
+		t.Errorf("GET user = %+v, want the hold", u)
+	}
+	var list struct{ Users []userView }
+	e.decode(e.call("GET", "/api/v1/users", nil, http.StatusOK), &list)
+	for _, v := range list.Users {
+		if v.LegalHold != (v.Address == "alice@example.org") {
+			t.Errorf("listed %+v", v)
+		}
+	}
+	e.decode(e.call("PUT", path, map[string]any{"hold": false}, http.StatusOK), &u)
+	if u.LegalHold {
+		t.Errorf("user after lifting the hold = %+v", u)
+	}
+	put := func(p, body string) response {
+		return e.do("PUT", p, e.admin, "application/json", strings.NewReader(body))
+	}
+	e.wantError("missing hold", put(path, `{}`), http.StatusBadRequest, "invalid", "hold")
+	e.wantError("wrong type", put(path, `{"hold":"yes"}`), http.StatusBadRequest, "invalid", "hold")
+	e.wantError("unknown user", put("/api/v1/users/nobody@example.org/legal-hold", `{"hold":true}`), http.StatusNotFound, "not_found", "address")
+	e.wantError("account token", e.do("PUT", path, e.account, "application/json", strings.NewReader(`{"hold":true}`)),
+		http.StatusForbidden, codeForbidden, "")
+}

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"posthorn/internal/config"
+	"posthorn/internal/retention"
+	"posthorn/internal/store"
+)
+
+// NewRetention returns the retention service of the data directory d with the rules of
+// cfg's [retention] (the server's daily job and `posthorn retention run`); reg, when not nil,
+// gets its metrics. An error when the store keeps no legal holds.
+func NewRetention(cfg config.Config, d *Data, logger *slog.Logger, reg prometheus.Registerer) (*retention.Service, error) {
+	rs, ok := d.Store.(store.RetentionStore)
+	if !ok {
+		return nil, fmt.Errorf("the store %T keeps no legal holds: retention cannot run", d.Store)
+	}
+	svc := &retention.Service{Store: d.Store, Retention: rs, Bodies: d.Blobs.Bodies(), Rules: cfg.Retention,
+		Logger: logger.With("component", "retention")}
+	if reg != nil {
+		svc.Metrics = retention.NewMetrics(reg)
+	}
+	return svc, nil
+}
+
+// startRetention runs the retention job once a day at [retention] run_at while the server
+// runs (retention.Daily); without any rule it does not run (its metrics stay at 0). This is
+// the one place that schedules it: a job that must run on one node only wraps run here.
+func (s *Server) startRetention(reg prometheus.Registerer) error {
+	svc, err := NewRetention(s.cfg, s.data, s.logger, reg)
+	if err != nil {
+		return err
+	}
+	if !s.cfg.Retention.HasRules() {
+		return nil
+	}
+	run := func(ctx context.Context) {
+		if _, err := svc.Run(ctx, false); err != nil {
+			s.logger.Error("retention run", "err", err)
+		}
+	}
+	offset := s.cfg.Retention.RunAtOffset()
+	s.logger.Info("retention job scheduled", "run_at", s.cfg.Retention.RunAt+" UTC",
+		"next", retention.NextRun(time.Now(), offset).Format(time.RFC3339))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		retention.Daily(ctx, retention.SystemClock{}, offset, run)
+	}()
+	s.stopRetention = func() {
+		cancel()
+		<-done
+	}
+	return nil
+}
