@@ -185,7 +185,7 @@ func statsOf(c store.Campaign, raw store.CampaignStats) Stats {
 	}
 	for _, h := range raw.Hours {
 		st.Hours = append(st.Hours, HourlyEvents{Hour: h.Hour.UTC(),
-			Opens:  Split{Human: h.Opens.Human, Machine: h.Opens.Machine},
+			Opens:     Split{Human: h.Opens.Human, Machine: h.Opens.Machine},
 			Clicks:    Split{Human: h.Clicks.Human, Machine: h.Clicks.Machine},
 			Delivered: h.Delivered, Bounces: h.Bounces, Unsubscribes: h.Unsubscribes, Complaints: h.Complaints})
 	}
