@@ -73,6 +73,7 @@ func parseTemplates() (*templates, error) {
 		"when": func(at time.Time) string { return at.UTC().Format("2006-01-02 15:04 MST") },
 	}
 	maps.Copy(funcs, adminOpsFuncs())
+	maps.Copy(funcs, dashFuncs())
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -14,7 +14,9 @@
 // each user's password, quota, admin flag, app passwords, send-as and sending limits),
 // /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
 // (allow and block lists, a score explained), calling admin's operations through Operations
-// (admin_ops.go says how their forms behave).
+// (admin_ops.go says how their forms behave); /admin/ itself is the dashboard, and
+// /admin/campaigns each campaign's numbers, with charts drawn as inline SVG (admin_dash.go,
+// chart.go).
 // Assets are under /ui/assets/, named with a hash of their content and cached for a year.
 //
 // How a request goes (wrap): every response gets the security headers (a strict
@@ -79,6 +81,8 @@ type Config struct {
 	Operations Operations
 	DNS        admin.DNSSetup
 	Logger     *slog.Logger
+	// Campaigns are what the campaign pages call (admin_dash.go); nil: they are not served.
+	Campaigns Campaigns
 }
 
 // Server serves the UI's pages.
@@ -90,6 +94,7 @@ type Server struct {
 	dns      admin.DNSSetup
 	logger   *slog.Logger
 	tmpl     *templates
+	mailings Campaigns // the campaign service
 }
 
 // New builds the UI; it fails only if the embedded templates do not parse.
@@ -99,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
-		logger: cfg.Logger, tmpl: t}, nil
+		logger: cfg.Logger, tmpl: t, mailings: cfg.Campaigns}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -125,7 +130,7 @@ func (s *Server) Routes() web.Routes {
 		handle("POST /account/totp", s.user(s.totpPost))
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
 
-		handle("GET /admin/{$}", s.admin(s.adminHome))
+		s.dashRoutes(handle)
 		s.adminOpsRoutes(handle)
 
 		mux.Handle("GET /ui/assets/", s.assets())
