@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image"
+	"image/color"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"posthorn/internal/auth"
+	"posthorn/internal/store"
 	"posthorn/internal/testutil/browser"
 )
 
@@ -102,5 +105,48 @@ func TestBrowserForgedFormRefused(t *testing.T) {
 	)
 	if list, err := u.ops.AppPasswords(t.Context(), userAddress); err != nil || len(list) != 0 {
 		t.Fatalf("app passwords after a forged form: %v, %v", list, err)
+	}
+}
+
+// An administrator, in chromium, opens the dashboard: the rejections chart is drawn, under
+// the UI's Content-Security-Policy, with its first series' bars in their colour; the
+// screenshot of the chart is kept as a test artifact (browser.ArtifactDir).
+func TestBrowserDashboardChart(t *testing.T) {
+	u := newTestUI(t)
+	c, err := u.env.Store.CreateCampaign(t.Context(), store.Campaign{Name: "June"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.addDashEvents(t, c)
+	b := browser.New(t)
+	b.Do("log in as the administrator",
+		chromedp.Navigate(u.srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.ID("address"), adminAddress),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("logins")),
+	)
+	b.Do("open the dashboard", chromedp.Navigate(u.srv.URL+"/admin/"),
+		chromedp.WaitVisible(chromedp.CSS("#chart-rejections rect.bar")))
+	img := b.ScreenshotOf("#chart-rejections", "dashboard-rejections")
+	if sz := img.Bounds().Size(); sz.X < 300 || sz.Y < 100 {
+		t.Fatalf("the chart is %v: not laid out", sz)
+	}
+	if n, err := browser.NonBlank(img, img.Bounds(), 8); err != nil {
+		t.Errorf("rejections chart: %v", err)
+	} else {
+		t.Logf("the chart has %d colours", n)
+	}
+	// chartPalette[0] is the first reason's (unknown-user, 2 of 3) bar, [1] the second's.
+	first := color.RGBA{R: 0x1f, G: 0x5f, B: 0xbf, A: 255}
+	second := color.RGBA{R: 0xe8, G: 0x59, B: 0x0c, A: 255}
+	// The bars are thin (one hour of 24): a bar and its legend swatch are some hundreds of
+	// pixels; the first is twice the second's height.
+	if n1, n2 := browser.CountNear(img, first, 10), browser.CountNear(img, second, 10); n1 < 150 || n2 < 100 || n1 <= n2 {
+		t.Errorf("pixels of the first reason's colour %d, of the second's %d", n1, n2)
+	}
+	// The whole page, for people to look at.
+	if _, err := browser.NonBlank(b.Screenshot("dashboard"), image.Rect(0, 0, 1280, 900), 16); err != nil {
+		t.Errorf("dashboard page: %v", err)
 	}
 }
