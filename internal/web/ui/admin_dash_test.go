@@ -10,6 +10,16 @@ import (
 	"posthorn/internal/store"
 )
 
+// addCampaign stores c as it is (the campaign service's checks aside).
+func (u *testUI) addCampaign(t *testing.T, c store.Campaign) store.Campaign {
+	t.Helper()
+	c, err := u.env.Store.CreateCampaign(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // addDashEvents records, in the current hour, mail log events and campaign events of c.
 func (u *testUI) addDashEvents(t *testing.T, c store.Campaign) {
 	t.Helper()
@@ -55,11 +65,7 @@ func bars(t *testing.T, page, id string) map[string]string {
 
 func TestDashboard(t *testing.T) {
 	u := newTestUI(t)
-	c, err := u.env.Store.CreateCampaign(t.Context(), store.Campaign{Name: "June"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.addDashEvents(t, c)
+	u.addDashEvents(t, u.addCampaign(t, store.Campaign{Name: "June"}))
 	resp, body := u.get(t, u.Admin, "/admin/")
 	wantStatus(t, "dashboard", resp, http.StatusOK)
 	wantContains(t, "dashboard", body, "Logged in as <strong>"+adminAddress,
@@ -102,11 +108,7 @@ func TestCampaignPages(t *testing.T) {
 	u := newTestUI(t)
 	name := `<script>alert(1)</script>"'`
 	subject := `<img src=x onerror=alert(2)> <b>News</b> & more`
-	c, err := u.env.Store.CreateCampaign(t.Context(), store.Campaign{Name: name, Subject: subject})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.addDashEvents(t, c)
+	u.addDashEvents(t, u.addCampaign(t, store.Campaign{Name: name, Subject: subject}))
 	escapedName := "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;"
 	escapedSubject := "&lt;img src=x onerror=alert(2)&gt; &lt;b&gt;News&lt;/b&gt; &amp; more"
 	checkEscaped := func(what, body string) {
@@ -156,9 +158,7 @@ func TestCampaignPagesEmpty(t *testing.T) {
 	u := newTestUI(t)
 	_, body := u.get(t, u.Admin, "/admin/campaigns")
 	wantContains(t, "no campaigns", body, "No campaigns yet")
-	if _, err := u.env.Store.CreateCampaign(t.Context(), store.Campaign{Name: "quiet"}); err != nil {
-		t.Fatal(err)
-	}
+	u.addCampaign(t, store.Campaign{Name: "quiet"})
 	resp, body := u.get(t, u.Admin, "/admin/campaigns/1")
 	wantStatus(t, "quiet campaign", resp, http.StatusOK)
 	if n := strings.Count(body, ">no data</text>"); n != 4 {

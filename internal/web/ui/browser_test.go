@@ -84,18 +84,24 @@ func TestBrowserLoginAndTOTP(t *testing.T) {
 	}
 }
 
+// browserLogIn logs addr in through the login form, with testPassword, and waits for the
+// account page.
+func (u *testUI) browserLogIn(b *browser.Browser, addr string) {
+	b.Do("log in as "+addr,
+		chromedp.Navigate(u.srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.ID("address"), addr),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("logins")),
+	)
+}
+
 // A form whose CSRF token has been tampered with, submitted from the browser, is refused and
 // changes nothing.
 func TestBrowserForgedFormRefused(t *testing.T) {
 	u := newTestUI(t)
 	b := browser.New(t)
-	b.Do("log in",
-		chromedp.Navigate(u.srv.URL+"/login"),
-		chromedp.SendKeys(chromedp.ID("address"), userAddress),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("logins")),
-	)
+	u.browserLogIn(b, userAddress)
 	b.Do("submit a form with a forged token",
 		chromedp.Navigate(u.srv.URL+"/account/app-passwords"),
 		chromedp.SetAttributeValue(chromedp.CSS(`form[action="/account/app-passwords"] input[name="csrf"]`), "value", "forged"),
@@ -113,19 +119,9 @@ func TestBrowserForgedFormRefused(t *testing.T) {
 // screenshot of the chart is kept as a test artifact (browser.ArtifactDir).
 func TestBrowserDashboardChart(t *testing.T) {
 	u := newTestUI(t)
-	c, err := u.env.Store.CreateCampaign(t.Context(), store.Campaign{Name: "June"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.addDashEvents(t, c)
+	u.addDashEvents(t, u.addCampaign(t, store.Campaign{Name: "June"}))
 	b := browser.New(t)
-	b.Do("log in as the administrator",
-		chromedp.Navigate(u.srv.URL+"/login"),
-		chromedp.SendKeys(chromedp.ID("address"), adminAddress),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("logins")),
-	)
+	u.browserLogIn(b, adminAddress)
 	b.Do("open the dashboard", chromedp.Navigate(u.srv.URL+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS("#chart-rejections rect.bar")))
 	img := b.ScreenshotOf("#chart-rejections", "dashboard-rejections")
