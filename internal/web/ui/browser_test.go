@@ -119,7 +119,8 @@ func TestBrowserForgedFormRefused(t *testing.T) {
 // screenshot of the chart is kept as a test artifact (browser.ArtifactDir).
 func TestBrowserDashboardChart(t *testing.T) {
 	u := newTestUI(t)
-	u.addDashEvents(t, u.addCampaign(t, store.Campaign{Name: "June"}))
+	name := `<script>alert(1)</script>"'`
+	u.addDashEvents(t, u.addCampaign(t, store.Campaign{Name: name, Subject: "<b>News</b>"}))
 	b := browser.New(t)
 	u.browserLogIn(b, adminAddress)
 	b.Do("open the dashboard", chromedp.Navigate(u.srv.URL+"/admin/"),
@@ -144,5 +145,22 @@ func TestBrowserDashboardChart(t *testing.T) {
 	// The whole page, for people to look at.
 	if _, err := browser.NonBlank(b.Screenshot("dashboard"), image.Rect(0, 0, 1280, 900), 16); err != nil {
 		t.Errorf("dashboard page: %v", err)
+	}
+
+	// The campaign's page shows its hostile name and subject as text, and draws its opens.
+	b.Do("open the campaign", chromedp.Navigate(u.srv.URL+"/admin/campaigns"),
+		chromedp.Click(chromedp.CSS(`#campaigns a[href="/admin/campaigns/1"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#chart-opens rect.bar")))
+	if got := b.Text("#campaign-name"); got != name {
+		t.Errorf("campaign name shown as %q, want %q", got, name)
+	}
+	if got := b.Text("#campaign-subject"); got != "<b>News</b>" {
+		t.Errorf("subject shown as %q", got)
+	}
+	b.Screenshot("campaign")
+	opens := b.ScreenshotOf("#chart-opens", "campaign-opens")
+	// One open by a person (first colour), two by machines (second colour) above it.
+	if n1, n2 := browser.CountNear(opens, first, 10), browser.CountNear(opens, second, 10); n1 < 150 || n2 < 150 || n2 <= n1 {
+		t.Errorf("opens chart: %d pixels of people's colour, %d of machines'", n1, n2)
 	}
 }

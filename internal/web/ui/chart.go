@@ -65,7 +65,8 @@ const (
 	legendRow    = 20
 	maxXLabels   = 12
 	maxDots      = 72
-	charWidth    = 7 // a rough width of one character of the legend's font, to lay it out
+	maxBarWidth  = 48 // so that a few bars do not look like blocks
+	charWidth    = 7  // a rough width of one character of the legend's font, to lay it out
 )
 
 // noData is what an empty chart says.
@@ -139,7 +140,7 @@ func (c Chart) SVG() template.HTML {
 
 // bars draws the stacked bars, each segment with its tooltip.
 func (c Chart) bars(b *strings.Builder, slot, bottom float64, top int64) {
-	w := math.Max(slot*0.8, 1)
+	w := math.Min(math.Max(slot*0.8, 1), maxBarWidth)
 	for i, label := range c.Labels {
 		x := chartLeft + slot*float64(i) + (slot-w)/2
 		var below float64
