@@ -149,8 +149,15 @@ func TestCampaignPages(t *testing.T) {
 		wantStatus(t, path, resp, http.StatusNotFound)
 		wantContains(t, path, body, `data-field="campaign"`, "unknown campaign")
 	}
-	resp, _ = u.get(t, u.User, "/admin/campaigns")
-	wantStatus(t, "a user's campaigns", resp, http.StatusForbidden)
+	for _, path := range []string{"/admin/campaigns", "/admin/campaigns/1"} {
+		resp, _ = u.get(t, u.User, path)
+		wantStatus(t, "a user on "+path, resp, http.StatusForbidden)
+		resp, _ = u.get(t, u.client(t), path)
+		wantStatus(t, "a visitor on "+path, resp, http.StatusSeeOther)
+		if loc := resp.Header.Get("Location"); loc != "/login" {
+			t.Errorf("a visitor on %s sent to %q", path, loc)
+		}
+	}
 }
 
 // TestCampaignPagesEmpty: no campaigns, and a campaign without events: empty charts.
