@@ -10,6 +10,19 @@ import (
 	"posthorn/internal/store"
 )
 
+// wantAdminOnly checks that a user gets 403 on the admin page path and a visitor is sent to
+// /login.
+func (u *testUI) wantAdminOnly(t *testing.T, path string) {
+	t.Helper()
+	resp, _ := u.get(t, u.User, path)
+	wantStatus(t, "user "+path, resp, http.StatusForbidden)
+	resp, _ = u.get(t, u.client(t), path)
+	wantStatus(t, "visitor "+path, resp, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/login" {
+		t.Errorf("visitor %s sent to %q", path, loc)
+	}
+}
+
 // addCampaign stores c as it is (the campaign service's checks aside).
 func (u *testUI) addCampaign(t *testing.T, c store.Campaign) store.Campaign {
 	t.Helper()
@@ -96,10 +109,7 @@ func TestDashboard(t *testing.T) {
 		wantStatus(t, "hours="+bad, resp, http.StatusBadRequest)
 		wantContains(t, "hours="+bad, body, `data-field="hours"`, "want a whole number from 1 to 720")
 	}
-	resp, _ = u.get(t, u.User, "/admin/")
-	wantStatus(t, "a user's dashboard", resp, http.StatusForbidden)
-	resp, _ = u.get(t, u.client(t), "/admin/")
-	wantStatus(t, "nobody's dashboard", resp, http.StatusSeeOther)
+	u.wantAdminOnly(t, "/admin/")
 }
 
 // TestCampaignPages: the list with each campaign's numbers, one campaign's numbers and charts;
@@ -149,15 +159,8 @@ func TestCampaignPages(t *testing.T) {
 		wantStatus(t, path, resp, http.StatusNotFound)
 		wantContains(t, path, body, `data-field="campaign"`, "unknown campaign")
 	}
-	for _, path := range []string{"/admin/campaigns", "/admin/campaigns/1"} {
-		resp, _ = u.get(t, u.User, path)
-		wantStatus(t, "a user on "+path, resp, http.StatusForbidden)
-		resp, _ = u.get(t, u.client(t), path)
-		wantStatus(t, "a visitor on "+path, resp, http.StatusSeeOther)
-		if loc := resp.Header.Get("Location"); loc != "/login" {
-			t.Errorf("a visitor on %s sent to %q", path, loc)
-		}
-	}
+	u.wantAdminOnly(t, "/admin/campaigns")
+	u.wantAdminOnly(t, "/admin/campaigns/1")
 }
 
 // TestCampaignPagesEmpty: no campaigns, and a campaign without events: empty charts.
