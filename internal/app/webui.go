@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
@@ -20,7 +21,8 @@ import (
 // uiRoutes builds the web UI (internal/web/ui) for the HTTP listener: its logins go through
 // the authenticator of the mail protocols (one throttling for all), its operations through
 // ops (for the admin pages with the server's resolver and spam settings, as the CLI's), and
-// the Apple profile it offers follows the configured listeners (ClientServices). With
+// the Apple profile it offers follows the configured listeners (ClientServices); its campaign
+// pages read the campaign service over the same store. With
 // http.ui off it adds no routes.
 func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Authenticator, ops *admin.Admin,
 	logger *slog.Logger) (web.Routes, error) {
@@ -39,6 +41,10 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 	sc := cfg.Filter.Spam
 	pages.Spam = spam.Config{JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
 		DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL}
+	var campaigns ui.Campaigns // the campaign pages read the campaign service's numbers
+	if cs, ok := st.(store.CampaignStore); ok {
+		campaigns = &campaign.Service{Store: cs}
+	}
 	uiCfg := ui.Config{
 		Sessions: &websession.Service{Store: ws, Auth: authenticator, Passwords: ops, Issuer: "posthorn " + cfg.Hostname,
 			Logger: logger},
@@ -47,6 +53,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 		Operations:   &pages,
 		DNS:          DNSSetup(cfg),
 		Logger:       logger,
+		Campaigns:    campaigns,
 	}
 	// The message trace over the mail log newMailLog stores, and the audit log, when the
 	// store keeps them (the interfaces stay nil otherwise, and their pages are not served).

@@ -27,6 +27,18 @@ func TestWebUIMounted(t *testing.T) {
 	if resp.Header.Get("Content-Security-Policy") == "" {
 		t.Error("no Content-Security-Policy")
 	}
+	// The campaign pages are wired to the campaign service: a stranger is sent to log in.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/admin/", "/admin/campaigns", "/admin/campaigns/1"} {
+		resp, err := noRedirect.Get("http://" + listening.HTTP + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+			t.Errorf("GET %s: %s to %q, want 303 to /login", path, resp.Status, resp.Header.Get("Location"))
+		}
+	}
 
 	cfg := config.Default()
 	cfg.Hostname = "mx.test.example"

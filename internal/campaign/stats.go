@@ -42,8 +42,9 @@ import (
 //     Unsubscribe = Unsubscribes / Delivered; Complaint = Complaints / Delivered. Machine
 //     events are kept out of them: MachineRates gives Opens.UniqueMachine / Delivered and
 //     Clicks.UniqueMachine / Delivered apart.
-//   - Hours: the opens and clicks (every event, human and machine apart) of each hour (UTC)
-//     that has one, in time order; hours without either are left out.
+//   - Hours: the events of each hour (UTC) that has one, in time order: the opens and clicks
+//     (every event, human and machine apart), the messages delivered (a receiving server's
+//     250), the bounces, unsubscribes and complaints; hours without any are left out.
 type Stats struct {
 	CampaignID     int64          `json:"campaign_id"`
 	Name           string         `json:"name"`
@@ -115,11 +116,15 @@ type Split struct {
 // Total is the raw count.
 func (s Split) Total() int64 { return s.Human + s.Machine }
 
-// HourlyEvents are the opens and clicks of one hour.
+// HourlyEvents are the events of one hour (see Stats).
 type HourlyEvents struct {
-	Hour   time.Time `json:"hour"`
-	Opens  Split     `json:"opens"`
-	Clicks Split     `json:"clicks"`
+	Hour         time.Time `json:"hour"`
+	Opens        Split     `json:"opens"`
+	Clicks       Split     `json:"clicks"`
+	Delivered    int64     `json:"delivered"`
+	Bounces      int64     `json:"bounces"`
+	Unsubscribes int64     `json:"unsubscribes"`
+	Complaints   int64     `json:"complaints"`
 }
 
 // Stats returns the numbers of the campaign id; an unknown id is operr.NotFound for "campaign".
@@ -180,8 +185,9 @@ func statsOf(c store.Campaign, raw store.CampaignStats) Stats {
 	}
 	for _, h := range raw.Hours {
 		st.Hours = append(st.Hours, HourlyEvents{Hour: h.Hour.UTC(),
-			Opens:  Split{Human: h.Opens.Human, Machine: h.Opens.Machine},
-			Clicks: Split{Human: h.Clicks.Human, Machine: h.Clicks.Machine}})
+			Opens:     Split{Human: h.Opens.Human, Machine: h.Opens.Machine},
+			Clicks:    Split{Human: h.Clicks.Human, Machine: h.Clicks.Machine},
+			Delivered: h.Delivered, Bounces: h.Bounces, Unsubscribes: h.Unsubscribes, Complaints: h.Complaints})
 	}
 	return st
 }

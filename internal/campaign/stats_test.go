@@ -109,9 +109,9 @@ func TestStats(t *testing.T) {
 		Rates:        Rates{Delivery: 2.0 / 5, Open: 1, Click: 1, Unsubscribe: 0.5, Complaint: 0.5},
 		MachineRates: MachineRates{Open: 0.5, Click: 1},
 		Hours: []HourlyEvents{
-			{Hour: hour(10), Opens: Split{Machine: 1}, Clicks: Split{Machine: 2}},
+			{Hour: hour(10), Opens: Split{Machine: 1}, Clicks: Split{Machine: 2}, Delivered: 1},
 			{Hour: hour(11), Opens: Split{Human: 3}, Clicks: Split{Human: 2}},
-			{Hour: hour(13), Opens: Split{Human: 1}, Clicks: Split{Human: 1}},
+			{Hour: hour(13), Opens: Split{Human: 1}, Clicks: Split{Human: 1}, Unsubscribes: 1, Complaints: 1},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,11 @@ func writeStats(w io.Writer, st campaign.Stats, ascii bool) {
 	for _, l := range st.Links {
 		fmt.Fprintf(w, "  link %-3d %-40s %d human, %d machine\n", l.Index, truncate(l.URL, 40), l.Clicks.Human, l.Clicks.Machine)
 	}
-	if len(st.Hours) == 0 {
+	// The chart is of opens and clicks: hours with only other events are left out.
+	hours := slices.DeleteFunc(slices.Clone(st.Hours), func(h campaign.HourlyEvents) bool {
+		return h.Opens.Total() == 0 && h.Clicks.Total() == 0
+	})
+	if len(hours) == 0 {
 		return
 	}
 	human, machine := "█", "░"
@@ -75,7 +80,7 @@ func writeStats(w io.Writer, st campaign.Stats, ascii bool) {
 		human, machine = "#", "."
 	}
 	var most int64 = 1
-	for _, h := range st.Hours {
+	for _, h := range hours {
 		most = max(most, h.Opens.Total(), h.Clicks.Total())
 	}
 	bar := func(s campaign.Split) string {
@@ -83,7 +88,7 @@ func writeStats(w io.Writer, st campaign.Stats, ascii bool) {
 		return strings.Repeat(human, n(s.Human)) + strings.Repeat(machine, n(s.Machine))
 	}
 	fmt.Fprintf(w, "per hour (UTC): %s human, %s machine; one line of opens (o) and one of clicks (c)\n", human, machine)
-	for _, h := range st.Hours {
+	for _, h := range hours {
 		stamp := h.Hour.UTC().Format("01-02 15h")
 		fmt.Fprintf(w, "  %s o %6d/%-6d %s\n", stamp, h.Opens.Human, h.Opens.Machine, bar(h.Opens))
 		fmt.Fprintf(w, "  %s c %6d/%-6d %s\n", strings.Repeat(" ", len(stamp)), h.Clicks.Human, h.Clicks.Machine, bar(h.Clicks))

@@ -21,6 +21,7 @@ func TestWriteStats(t *testing.T) {
 		Hours: []campaign.HourlyEvents{
 			{Hour: hour, Opens: campaign.Split{Human: 200, Machine: 200}, Clicks: campaign.Split{Human: 30, Machine: 12}},
 			{Hour: hour.Add(time.Hour), Opens: campaign.Split{Human: 100}, Clicks: campaign.Split{Human: 10}},
+			{Hour: hour.Add(2 * time.Hour), Delivered: 5, Bounces: 1}, // neither opens nor clicks: no line
 		},
 	}
 	var b strings.Builder

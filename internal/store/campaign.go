@@ -256,11 +256,16 @@ type LinkStats struct {
 	Recipients int64
 }
 
-// HourStats counts the opens and clicks of one hour (UTC, truncated).
+// HourStats counts the events of one hour (UTC, truncated): opens and clicks, people's and
+// machines' apart, and the messages delivered, the bounces, unsubscribes and complaints.
 type HourStats struct {
-	Hour   time.Time
-	Opens  EventCount
-	Clicks EventCount
+	Hour         time.Time
+	Opens        EventCount
+	Clicks       EventCount
+	Delivered    int64
+	Bounces      int64
+	Unsubscribes int64
+	Complaints   int64
 }
 
 // CampaignStats are a campaign's counts. Unique counts are of distinct non-anonymous
@@ -278,7 +283,7 @@ type CampaignStats struct {
 	OpenRecipients  int64
 	ClickRecipients int64
 	Links           []LinkStats // by index
-	Hours           []HourStats // in time order, hours without an open or click left out
+	Hours           []HourStats // in time order, hours without any of HourStats' events left out
 }
 
 // CampaignStore is the persistence of bulk mail: the audience, the suppression ledger,

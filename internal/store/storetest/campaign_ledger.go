@@ -196,7 +196,7 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 	_, err = s.RecordSoftBounce(ctx, rs[2].ID, rs[2].Address, "452", time.Now())
 	must(t, err)
 	h1 := time.Date(2026, 6, 1, 10, 15, 0, 0, time.UTC)
-	h2 := h1.Add(time.Hour)
+	h0, h2 := h1.Add(-time.Hour), h1.Add(time.Hour)
 	r0, r1 := rs[0].ID, rs[1].ID
 	ev := func(rcpt int64, kind store.EventKind, link int, machine bool, at time.Time) store.Event {
 		return store.Event{CampaignID: c.ID, RecipientID: rcpt, Kind: kind, LinkIndex: link, Machine: machine,
@@ -213,6 +213,10 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 		ev(r1, store.EventClick, 0, false, h2),
 		ev(r1, store.EventClick, 0, false, h2),
 		ev(r1, store.EventUnsubscribe, -1, false, h2),
+		ev(r0, store.EventDelivered, -1, false, h0), // an hour with neither an open nor a click
+		ev(r1, store.EventBounce, -1, false, h0),
+		ev(r1, store.EventComplaint, -1, false, h2),
+		ev(r0, store.EventDeferred, -1, false, h2.Add(time.Hour)), // not counted by the hour
 	}))
 	st, err := s.CampaignStats(ctx, c.ID)
 	must(t, err)
@@ -249,14 +253,16 @@ func testCampaignStats(t *testing.T, s CampaignBackend) {
 		t.Errorf("links = %+v, want %+v", st.Links, wantLinks)
 	}
 	wantHours := []store.HourStats{
+		{Hour: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), Delivered: 1, Bounces: 1},
 		{Hour: time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC), Opens: store.EventCount{Human: 1, Machine: 1},
 			Clicks: store.EventCount{Machine: 1}},
 		{Hour: time.Date(2026, 6, 1, 11, 0, 0, 0, time.UTC), Opens: store.EventCount{Human: 3},
-			Clicks: store.EventCount{Human: 3}},
+			Clicks: store.EventCount{Human: 3}, Unsubscribes: 1, Complaints: 1},
 	}
-	if len(st.Hours) != 2 || !st.Hours[0].Hour.Equal(wantHours[0].Hour) || st.Hours[0].Opens != wantHours[0].Opens ||
-		st.Hours[0].Clicks != wantHours[0].Clicks || !st.Hours[1].Hour.Equal(wantHours[1].Hour) ||
-		st.Hours[1].Opens != wantHours[1].Opens || st.Hours[1].Clicks != wantHours[1].Clicks {
+	if !slices.EqualFunc(st.Hours, wantHours, func(a, b store.HourStats) bool {
+		a.Hour, b.Hour = a.Hour.UTC(), b.Hour.UTC()
+		return a == b
+	}) {
 		t.Errorf("hours = %+v, want %+v", st.Hours, wantHours)
 	}
 	_, err = s.CampaignStats(ctx, 999)

@@ -21,10 +21,12 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,13 +128,25 @@ func (b *Browser) Location() string {
 	return run(b, "location", chromedp.Location())
 }
 
-// Screenshot captures the tab's viewport, stores it as NAME.png in the test's artifact directory
-// (kept with go test -artifacts; see testing.T.ArtifactDir) and returns it decoded, to be
-// checked (NonBlank).
+// Screenshot captures the tab's viewport, stores it as NAME.png in the test's artifact
+// directory (ArtifactDir) and returns it decoded, to be checked (NonBlank).
 func (b *Browser) Screenshot(name string) image.Image {
 	b.t.Helper()
-	shot := run(b, "screenshot "+name, chromedp.CaptureScreenshot())
-	path := filepath.Join(b.t.ArtifactDir(), name+".png")
+	return b.save(name, run(b, "screenshot "+name, chromedp.CaptureScreenshot()))
+}
+
+// ScreenshotOf captures the first element matching the CSS selector (scrolled into view,
+// waited for within StepTimeout), stores it as NAME.png in the test's artifact directory and
+// returns it decoded.
+func (b *Browser) ScreenshotOf(selector, name string) image.Image {
+	b.t.Helper()
+	return b.save(name, run(b, "screenshot of "+selector, chromedp.Screenshot(chromedp.CSS(selector))))
+}
+
+// save writes a PNG screenshot as NAME.png into ArtifactDir, logs its path and decodes it.
+func (b *Browser) save(name string, shot []byte) image.Image {
+	b.t.Helper()
+	path := filepath.Join(ArtifactDir(b.t), name+".png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		b.t.Fatalf("save screenshot: %v", err)
 	}
@@ -142,6 +156,31 @@ func (b *Browser) Screenshot(name string) image.Image {
 	}
 	b.t.Logf("screenshot %s", path)
 	return img
+}
+
+// ArtifactsEnv names the directory where tests keep what they produce for people to look at
+// (screenshots), each test in a directory of its own name.
+const ArtifactsEnv = "POSTHORN_TEST_ARTIFACTS"
+
+// ArtifactDir is the test's directory for artifacts: under $POSTHORN_TEST_ARTIFACTS when set
+// (made if missing, kept after the test), else the test's own (testing.T.ArtifactDir: kept
+// with go test -artifacts, removed with the test otherwise).
+func ArtifactDir(t testing.TB) string {
+	t.Helper()
+	root := os.Getenv(ArtifactsEnv)
+	if root == "" {
+		return t.ArtifactDir()
+	}
+	dir := filepath.Join(root, strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifact directory: %v", err)
+	}
+	return dir
 }
 
 // run runs one action that returns a value, within StepTimeout.
@@ -174,4 +213,25 @@ func NonBlank(img image.Image, r image.Rectangle, minColours int) (int, error) {
 		return len(seen), fmt.Errorf("area %v has %d colours, want at least %d: nothing is drawn there", r, len(seen), minColours)
 	}
 	return len(seen), nil
+}
+
+// CountNear counts the pixels of img whose colour is within tolerance of want in each of red,
+// green and blue (8-bit): how much of a chart's bar colour a screenshot shows, say.
+func CountNear(img image.Image, want color.Color, tolerance uint8) int {
+	wr, wg, wb, _ := want.RGBA()
+	near := func(a, b uint32) bool {
+		a, b = a>>8, b>>8
+		return max(a, b)-min(a, b) <= uint32(tolerance)
+	}
+	n := 0
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if near(cr, wr) && near(cg, wg) && near(cb, wb) {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,6 +77,41 @@ func TestScreenshotNonBlank(t *testing.T) {
 	b.Do("open a blank page", chromedp.Navigate(srv.URL+"/blank"))
 	if _, err := NonBlank(b.Screenshot("blank"), image.Rect(0, 0, 400, 200), 2); err == nil {
 		t.Error("a blank page passes NonBlank")
+	}
+}
+
+// TestScreenshotOf: the picture of one element is that element, saved under the directory of
+// POSTHORN_TEST_ARTIFACTS named after the test.
+func TestScreenshotOf(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv(ArtifactsEnv, root)
+	srv := formServer(t)
+	b := New(t)
+	b.Do("open the chart", chromedp.Navigate(srv.URL+"/chart"), chromedp.WaitVisible(chromedp.CSS("svg")))
+	img := b.ScreenshotOf("svg", "boxes")
+	if got := img.Bounds().Size(); got != image.Pt(400, 200) {
+		t.Errorf("element screenshot of %v, want 400x200", got)
+	}
+	red, blue := CountNear(img, color.RGBA{R: 0xcc, A: 255}, 8), CountNear(img, color.RGBA{B: 0xcc, A: 255}, 8)
+	if red < 30000 || blue < 30000 {
+		t.Errorf("%d red and %d blue pixels, want about 40000 each", red, blue)
+	}
+	if _, err := os.Stat(filepath.Join(root, "TestScreenshotOf", "boxes.png")); err != nil {
+		t.Errorf("the screenshot is not under %s: %v", ArtifactsEnv, err)
+	}
+}
+
+func TestArtifactDir(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv(ArtifactsEnv, root)
+	t.Run("a/b c", func(t *testing.T) {
+		if dir := ArtifactDir(t); dir != filepath.Join(root, "TestArtifactDir_a_b_c") {
+			t.Errorf("dir %s", dir)
+		}
+	})
+	t.Setenv(ArtifactsEnv, "")
+	if dir := ArtifactDir(t); dir == "" || strings.HasPrefix(dir, root) {
+		t.Errorf("without %s: %q", ArtifactsEnv, dir)
 	}
 }
 

@@ -35,7 +35,8 @@
 // GET /api/v1/trace and /api/v1/trace/{id} (the message trace, package mailtrace) take the
 // parameters of `posthorn trace search` and answer what `trace search|show --json` prints.
 // GET /api/v1/audit lists the audit log (package audit) with the filters of `posthorn audit
-// list`, a page at a time (limit, after = the previous page's next_after).
+// list`, a page at a time (limit, after = the previous page's next_after). GET
+// /api/v1/stats?hours=N answers the web UI dashboard's numbers per hour (admin.Stats).
 //
 // The administrative routes answer 201 with the new resource on create, 204 on delete, 404
 // for an unknown name, 409 when it exists or is in use. GET /api/v1/domains/{name} gives the
@@ -205,6 +206,7 @@ func routeTable() []route {
 		{"GET", "/api/v1/audit", adminOnly, listAudit},
 		{"GET", "/api/v1/trace", adminOnly, searchTrace},
 		{"GET", "/api/v1/trace/{id}", adminOnly, traceMessage},
+		{"GET", "/api/v1/stats", adminOnly, stats},
 		{"GET", "/api/v1/domains", adminOnly, listDomains},
 		{"POST", "/api/v1/domains", adminOnly, createDomain},
 		{"GET", "/api/v1/domains/{name}", adminOnly, getDomain},

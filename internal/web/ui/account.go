@@ -169,8 +169,3 @@ func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`.mobileconfig"`)
 	_, _ = w.Write(b)
 }
-
-// adminHome is /admin/: who is logged in, and where to go.
-func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "admin", nil)
-}

@@ -24,13 +24,7 @@ func TestAdminOpsPagesAccess(t *testing.T) {
 		resp, body := u.get(t, u.Admin, p)
 		wantStatus(t, "admin "+p, resp, http.StatusOK)
 		wantContains(t, p, body, `name="csrf"`)
-		resp, _ = u.get(t, u.User, p)
-		wantStatus(t, "user "+p, resp, http.StatusForbidden)
-		resp, _ = u.get(t, u.client(t), p)
-		wantStatus(t, "visitor "+p, resp, http.StatusSeeOther)
-		if loc := resp.Header.Get("Location"); loc != "/login" {
-			t.Errorf("visitor %s sent to %q", p, loc)
-		}
+		u.wantAdminOnly(t, p)
 	}
 	resp, _ := u.postRaw(t, u.Admin, "/admin/users", url.Values{"address": {"x@example.org"}, "password": {testPassword}})
 	wantStatus(t, "create without CSRF", resp, http.StatusForbidden)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"posthorn/internal/admin"
+	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
 	"posthorn/internal/mailtrace"
@@ -68,7 +69,7 @@ func newTestUI(t *testing.T) *testUI {
 		DNS: admin.DNSSetup{Hostname: "mail.example.org", Listen: config.Listen{IMAPS: ":993", Submission: ":587"},
 			Policy: wellknown.MTASTSPolicy("enforce", []string{"mail.example.org"}, 24*time.Hour)},
 		Services: wellknown.Services{Hostname: "mail.example.org", IMAPS: wellknown.Service{Port: 993, Implicit: true},
-			Submission: wellknown.Service{Port: 587}}})
+			Submission: wellknown.Service{Port: 587}}, Campaigns: &campaign.Service{Store: env.Store}})
 	if err != nil {
 		t.Fatal(err)
 	}

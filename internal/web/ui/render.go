@@ -74,6 +74,7 @@ func parseTemplates() (*templates, error) {
 	}
 	maps.Copy(funcs, adminOpsFuncs())
 	maps.Copy(funcs, adminTraceFuncs())
+	maps.Copy(funcs, dashFuncs())
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -14,9 +14,11 @@
 // each user's password, quota, admin flag, app passwords, send-as and sending limits),
 // /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
 // (allow and block lists, a score explained), calling admin's operations through Operations
-// (admin_ops.go says how their forms behave); /admin/trace (the message trace: a search of
-// the mail log, and each message's steps, through Trace) and /admin/audit (the audit log,
-// filtered, and its download as JSON lines, through AuditLog).
+// (admin_ops.go says how their forms behave); /admin/ itself is the dashboard, and
+// /admin/campaigns each campaign's numbers, with charts drawn as inline SVG (admin_dash.go,
+// chart.go); /admin/trace (the message trace: a search of the mail log, and each message's
+// steps, through Trace) and /admin/audit (the audit log, filtered, and its download as JSON
+// lines, through AuditLog).
 // Assets are under /ui/assets/, named with a hash of their content and cached for a year.
 //
 // How a request goes (wrap): every response gets the security headers (a strict
@@ -85,6 +87,8 @@ type Config struct {
 	Trace  Trace
 	Audit  AuditLog
 	Logger *slog.Logger
+	// Campaigns are what the campaign pages call (admin_dash.go); nil: they are not served.
+	Campaigns Campaigns
 }
 
 // Server serves the UI's pages.
@@ -98,6 +102,7 @@ type Server struct {
 	audit    AuditLog
 	logger   *slog.Logger
 	tmpl     *templates
+	mailings Campaigns // the campaign service
 }
 
 // New builds the UI; it fails only if the embedded templates do not parse.
@@ -107,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
-		trace: cfg.Trace, audit: cfg.Audit, logger: cfg.Logger, tmpl: t}, nil
+		trace: cfg.Trace, audit: cfg.Audit, logger: cfg.Logger, tmpl: t, mailings: cfg.Campaigns}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -133,7 +138,7 @@ func (s *Server) Routes() web.Routes {
 		handle("POST /account/totp", s.user(s.totpPost))
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
 
-		handle("GET /admin/{$}", s.admin(s.adminHome))
+		s.dashRoutes(handle)
 		s.adminOpsRoutes(handle)
 		s.adminTraceRoutes(handle)
 		s.adminAuditRoutes(handle)
