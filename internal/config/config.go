@@ -349,7 +349,8 @@ func (c *Config) Validate() error {
 	if enabled == 0 {
 		return errors.New("key listen: every listener is disabled")
 	}
-	if c.Listen.HTTPS != "" && c.Listen.HTTPS == c.Listen.HTTP {
+	// Port 0 (any free port, the tests') is no clash.
+	if _, port, _ := net.SplitHostPort(c.Listen.HTTPS); c.Listen.HTTPS == c.Listen.HTTP && port != "" && port != "0" {
 		return fmt.Errorf("key listen.https: %q is listen.http's address too; give each its own port", c.Listen.HTTPS)
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
