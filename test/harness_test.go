@@ -65,6 +65,9 @@ type Server struct {
 
 	// Submission (STARTTLS) and Submissions (implicit TLS), host:port.
 	Submission, Submissions string
+	// HTTPS is listen.https when a test sets it in its extra configuration (NewServer does
+	// not), so that Start can move it as the others.
+	HTTPS string
 }
 
 // freePort returns a loopback address with a port that was free a moment ago.
@@ -149,7 +152,8 @@ func (s *Server) movePort(key, addr string) bool {
 		s.t.Fatal(err)
 	}
 	fields := map[string]*string{"smtp": &s.SMTP, "imap": &s.IMAP, "imaps": &s.IMAPS, "pop3": &s.POP3,
-		"pop3s": &s.POP3S, "http": &s.HTTP, "submission": &s.Submission, "submissions": &s.Submissions}
+		"pop3s": &s.POP3S, "http": &s.HTTP, "submission": &s.Submission, "submissions": &s.Submissions,
+		"https": &s.HTTPS}
 	if p := fields[key]; p != nil && *p == addr {
 		*p = fresh
 	}

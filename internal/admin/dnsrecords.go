@@ -61,9 +61,9 @@ func (a *Admin) DNSRecords(ctx context.Context, domain string, setup DNSSetup) (
 	purpose = "DMARC (RFC 7489): unauthenticated mail claiming the domain goes to spam; aggregate reports to postmaster."
 	rec("_dmarc."+d, "TXT", fmt.Sprintf(`"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s"`, domain))
 	purpose = fmt.Sprintf("MTA-STS (RFC 8461): senders fetch the policy from https://mta-sts.%s/.well-known/mta-sts.txt,\n"+
-		"which this server's http listener serves (behind https) as:\n  %s\n"+
+		"which this server %s as:\n  %s\n"+
 		"The id changes whenever [mta_sts] or the host name does: publish the new record then.",
-		domain, strings.ReplaceAll(strings.TrimSpace(setup.Policy.Text), "\r\n", "\n  "))
+		domain, httpsServer(setup.Listen), strings.ReplaceAll(strings.TrimSpace(setup.Policy.Text), "\r\n", "\n  "))
 	rec("_mta-sts."+d, "TXT", fmt.Sprintf(`"v=STSv1; id=%s"`, setup.Policy.ID))
 	rec("mta-sts."+d, "CNAME", host)
 	purpose = "TLS reporting (RFC 8460)."
@@ -80,10 +80,22 @@ func (a *Admin) DNSRecords(ctx context.Context, domain string, setup DNSSetup) (
 	} {
 		rec(s.service+d, "SRV", srvValue(s.listen, host))
 	}
-	purpose = "Autoconfiguration (Thunderbird autoconfig, Outlook autodiscover), served by the http listener (behind https)."
+	purpose = "Autoconfiguration (Thunderbird autoconfig, Outlook autodiscover), which this server " + httpsServer(setup.Listen) + "."
 	rec("autoconfig."+d, "CNAME", host)
 	rec("autodiscover."+d, "CNAME", host)
 	return records, nil
+}
+
+// httpsServer says how this server serves https to senders and clients, which connect to port
+// 443: on listen.https, or, without it, through an https front before listen.http.
+func httpsServer(l config.Listen) string {
+	if l.HTTPS == "" {
+		return "serves on listen.http, behind an https front on port 443 (a TLS-terminating proxy, or set listen.https)"
+	}
+	if _, port, err := net.SplitHostPort(l.HTTPS); err == nil && port != "443" {
+		return "serves on listen.https (" + l.HTTPS + "; senders and clients connect to port 443, so forward it there)"
+	}
+	return "serves on listen.https (port 443)"
 }
 
 // srvValue is "priority weight port target" for a listener address, or the RFC 6186 §4 form

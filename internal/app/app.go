@@ -4,7 +4,7 @@
 //
 // Start order: listeners bound, mail log opened, certificates read, then (started as root) the
 // switch to server.user (privileges.go); data (store, blobs), orphan sweep, DKIM keys of domains without them,
-// committer, authenticator, SMTP, submission, IMAP, POP3 and HTTP servers, then the
+// committer, authenticator, SMTP, submission, IMAP, POP3, HTTP and HTTPS servers, then the
 // outbound queue scheduler and the campaign sender.
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
@@ -90,7 +90,8 @@ type Server struct {
 	imap        *imapserver.Server
 	pop3        *pop3server.Server
 	queue       *queue.Scheduler // the outbound queue
-	http        *http.Server
+	http        *http.Server     // listen.http
+	https       *http.Server     // listen.https
 	mailLog     io.Closer
 	// stopTracker records the campaign events still buffered (campaign_web.go).
 	stopTracker func()
@@ -118,8 +119,8 @@ type Server struct {
 
 // Listening is the set of bound addresses, for tests that listen on port 0.
 type Listening struct {
-	SMTP, IMAP, IMAPS, POP3, POP3S, HTTP string
-	Submission, Submissions              string
+	SMTP, IMAP, IMAPS, POP3, POP3S, HTTP, HTTPS string
+	Submission, Submissions                     string
 }
 
 // Start opens the data, binds every configured listener and starts serving. Start-up errors
@@ -302,12 +303,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		*l.bound = bound.Addr().String()
 		s.serve(l.key, func() error { return l.serve(bound) })
 	}
-	if cfg.Listen.HTTP != "" {
-		l, err := s.listen("listen.http", cfg.Listen.HTTP)
-		if err != nil {
-			return nil, listening, err
-		}
-		listening.HTTP = l.Addr().String()
+	if cfg.Listen.HTTP != "" || cfg.Listen.HTTPS != "" {
 		access := web.MetricsAccess{Token: cfg.HTTP.MetricsToken}
 		for _, n := range cfg.HTTP.MetricsNetworks {
 			access.Networks = append(access.Networks, netip.MustParsePrefix(n)) // validated
@@ -326,11 +322,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		}
 		health := web.Health{Store: data.Store, Ready: s.notReady}
 		registerReadiness(registry, health, s)
+		// One handler for both listeners: the same routes, counted together.
 		handler := web.Instrument(web.Handler(registry, health, access, logger, campaignRoutes, apiRoutes,
 			setupRoutes(cfg, data.Store, logger), uiRoutes), web.NewMetrics(registry))
-		if tlsSource.ACMEHandler != nil {
-			handler = tlsSource.ACMEHandler(handler)
-		}
 		limits := web.Limits{
 			MaxConnections: cfg.HTTP.MaxConnections,
 			MaxPerAddress:  cfg.HTTP.MaxConnectionsPerAddress,
@@ -338,14 +332,29 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			WriteTimeout:   time.Duration(cfg.HTTP.WriteTimeoutSeconds) * time.Second,
 			IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeoutSeconds) * time.Second,
 		}
-		s.http = web.NewServer(handler, limits, logger)
-		s.serve("listen.http", func() error {
-			err := s.http.Serve(web.Listener(l, limits))
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
+		if cfg.Listen.HTTP != "" {
+			l, err := s.listen("listen.http", cfg.Listen.HTTP)
+			if err != nil {
+				return nil, listening, err
 			}
-			return err
-		})
+			listening.HTTP = l.Addr().String()
+			plain := handler
+			if tlsSource.ACMEHandler != nil {
+				plain = tlsSource.ACMEHandler(plain) // http-01 challenges (internal/certs)
+			}
+			s.http = web.NewServer(plain, limits, logger)
+			s.serveHTTP("listen.http", s.http, web.Listener(l, limits))
+		}
+		if cfg.Listen.HTTPS != "" {
+			l, err := s.listen("listen.https", cfg.Listen.HTTPS)
+			if err != nil {
+				return nil, listening, err
+			}
+			listening.HTTPS = l.Addr().String()
+			// tls-alpn-01 challenges are answered in the handshake (certs.Source.HTTPSConfig).
+			s.https = web.NewServer(web.HSTS(handler), limits, logger)
+			s.serveHTTP("listen.https", s.https, web.TLSListener(l, limits, tlsSource.HTTPSConfig()))
+		}
 	}
 	if err := s.startQueue(cfg, data, mailLog, registry); err != nil {
 		return nil, listening, err
@@ -360,7 +369,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
-		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP,
+		"pop3", listening.POP3, "pop3s", listening.POP3S, "http", listening.HTTP, "https", listening.HTTPS,
 		"max_message_size_mib", cfg.SMTP.MaxMessageSizeMiB, "default_quota_mib", cfg.Limits.DefaultQuotaMiB,
 		"imap_allow_plaintext_loopback", cfg.IMAP.AllowPlaintextLoopback,
 		"pop3_allow_plaintext_loopback", cfg.POP3.AllowPlaintextLoopback,
@@ -368,6 +377,17 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		"send_per_hour", cfg.Limits.SendPerHour, "send_per_day", cfg.Limits.SendPerDay)
 	ok = true
 	return s, listening, nil
+}
+
+// serveHTTP serves srv on l under key; the end that Shutdown brings is no error.
+func (s *Server) serveHTTP(key string, srv *http.Server, l net.Listener) {
+	s.serve(key, func() error {
+		err := srv.Serve(l)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		return err
+	})
 }
 
 // bindAll binds every configured listener, before the server gives up root.
@@ -415,8 +435,10 @@ func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	var errs []error
-	if s.http != nil {
-		errs = append(errs, s.http.Shutdown(ctx))
+	for _, srv := range []*http.Server{s.http, s.https} {
+		if srv != nil {
+			errs = append(errs, srv.Shutdown(ctx))
+		}
 	}
 	if s.stopTracker != nil {
 		s.stopTracker() // its events, now that no request adds one

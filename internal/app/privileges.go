@@ -124,7 +124,7 @@ func listenerAddrs(l config.Listen) []listenerAddr {
 	return []listenerAddr{
 		{"listen.smtp", l.SMTP}, {"listen.submission", l.Submission}, {"listen.submissions", l.Submissions},
 		{"listen.imap", l.IMAP}, {"listen.imaps", l.IMAPS}, {"listen.pop3", l.POP3}, {"listen.pop3s", l.POP3S},
-		{"listen.http", l.HTTP},
+		{"listen.http", l.HTTP}, {"listen.https", l.HTTPS},
 	}
 }
 

@@ -4,8 +4,8 @@
 //
 // Who acts travels in the context: the interface that takes a request puts an Actor in it
 // (WithActor: the CLI the operating system user, the API the token, the UI the logged-in
-// account), and the operations (internal/admin, internal/campaign, internal/gdpr) call
-// Log.Record after a change succeeds. An action without an actor in its context is recorded
+// account), and the operations (internal/admin, internal/campaign, internal/gdpr, and
+// internal/websession for a user's own second factor) call Log.Record after a change succeeds. An action without an actor in its context is recorded
 // as the "system" actor, so nothing goes unrecorded.
 //
 // The entries are kept by the store (store.AuditStore), append-only: the backend refuses to

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -130,8 +131,10 @@ func (s *Service) CreateList(ctx context.Context, in ListInput) (store.List, err
 	l, err := s.Store.CreateList(ctx, store.List{Name: in.Name, Description: in.Description, OptIn: opt})
 	if errors.Is(err, store.ErrExists) {
 		return store.List{}, operr.New(operr.Exists, "list", in.Name, err, "list %s already exists", in.Name)
+	} else if err != nil {
+		return store.List{}, err
 	}
-	return l, err
+	return l, s.record(ctx, "list.create", l.Name, audit.Details{"opt_in": string(l.OptIn)})
 }
 
 // list finds a list by name, as operr.NotFound for field "list".
@@ -166,7 +169,10 @@ func (s *Service) DeleteList(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteList(ctx, l.ID)
+	if err := s.Store.DeleteList(ctx, l.ID); err != nil {
+		return err
+	}
+	return s.record(ctx, "list.delete", l.Name, nil)
 }
 
 // SubscriberInput is a subscriber to create or update, and optionally the list to subscribe
@@ -235,7 +241,11 @@ func (s *Service) SaveSubscriber(ctx context.Context, in SubscriberInput) (store
 		return store.Subscriber{}, err
 	}
 	if in.List == "" {
-		return s.Store.SaveSubscriber(ctx, sub)
+		saved, err := s.Store.SaveSubscriber(ctx, sub)
+		if err != nil {
+			return store.Subscriber{}, err
+		}
+		return saved, s.record(ctx, "subscriber.save", saved.Address, nil)
 	}
 	l, err := s.list(ctx, in.List)
 	if err != nil {
@@ -245,12 +255,14 @@ func (s *Service) SaveSubscriber(ctx context.Context, in SubscriberInput) (store
 	if err != nil {
 		return store.Subscriber{}, err
 	}
+	status := initialStatus(l, in.Confirmed)
 	subs, err := s.Store.SubscribeToList(ctx, l.ID, []store.SubscribeRequest{{Subscriber: sub,
-		Status: initialStatus(l, in.Confirmed), Consent: c}})
+		Status: status, Consent: c}})
 	if err != nil {
 		return store.Subscriber{}, err
 	}
-	return subs[0], nil
+	return subs[0], s.record(ctx, "subscriber.save", subs[0].Address,
+		audit.Details{"list": l.Name, "status": string(status), "source": string(c.Source)})
 }
 
 // subscriber finds a subscriber by address, as operr.NotFound for field "address".
@@ -297,7 +309,10 @@ func (s *Service) DeleteSubscriber(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteSubscriber(ctx, sub.ID)
+	if err := s.Store.DeleteSubscriber(ctx, sub.ID); err != nil {
+		return err
+	}
+	return s.record(ctx, "subscriber.delete", sub.Address, nil)
 }
 
 // Unsubscribe ends a subscriber's subscription to a list, recording how (in.Source, in.IP,
@@ -319,8 +334,10 @@ func (s *Service) Unsubscribe(ctx context.Context, in SubscriberInput) error {
 	err = s.Store.SetSubscriptionStatus(ctx, sub.ID, l.ID, store.StatusUnsubscribed, c)
 	if errors.Is(err, store.ErrNotFound) {
 		return operr.New(operr.NotFound, "list", l.Name, err, "%s is not subscribed to %s", sub.Address, l.Name)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.record(ctx, "subscriber.unsubscribe", sub.Address, audit.Details{"list": l.Name, "source": string(c.Source)})
 }
 
 // Confirm confirms a subscription (the double opt-in link was followed), recording the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -197,7 +198,8 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, in CSVInput, opts 
 		return imp.report, fmt.Errorf("import into %s: %w", l.Name, err)
 	}
 	imp.rep.progress(counted.n)
-	return imp.report, nil
+	return imp.report, s.record(ctx, "subscriber.import", l.Name, audit.Details{"rows": imp.report.Rows,
+		"imported": imp.report.Imported, "rejected": imp.report.Rejects, "status": string(imp.status)})
 }
 
 // csvImport is one running import.

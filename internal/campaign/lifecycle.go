@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/campaign/render"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -59,8 +60,10 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (store.T
 	t, err := s.Store.CreateTemplate(ctx, store.Template{Name: in.Name, Subject: in.Subject, HTML: in.HTML, Text: in.Text})
 	if errors.Is(err, store.ErrExists) {
 		return store.Template{}, operr.New(operr.Exists, "template", in.Name, err, "template %s already exists", in.Name)
+	} else if err != nil {
+		return store.Template{}, err
 	}
-	return t, err
+	return t, s.record(ctx, "template.create", t.Name, nil)
 }
 
 // Template returns a template by name.
@@ -88,7 +91,11 @@ func (s *Service) UpdateTemplate(ctx context.Context, in TemplateInput) (store.T
 		return store.Template{}, err
 	}
 	t.Subject, t.HTML, t.Text = in.Subject, in.HTML, in.Text
-	return s.Store.UpdateTemplate(ctx, t)
+	t, err = s.Store.UpdateTemplate(ctx, t)
+	if err != nil {
+		return store.Template{}, err
+	}
+	return t, s.record(ctx, "template.update", t.Name, nil)
 }
 
 // DeleteTemplate deletes a template by name.
@@ -97,7 +104,10 @@ func (s *Service) DeleteTemplate(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteTemplate(ctx, t.ID)
+	if err := s.Store.DeleteTemplate(ctx, t.ID); err != nil {
+		return err
+	}
+	return s.record(ctx, "template.delete", t.Name, nil)
 }
 
 // CampaignInput is a campaign to create. Its content is Template's (copied when the campaign
@@ -211,7 +221,15 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.C
 		}
 		c.Subject, c.HTML, c.Text = in.Subject, in.HTML, in.Text
 	}
-	return s.Store.CreateCampaign(ctx, c)
+	created, err := s.Store.CreateCampaign(ctx, c)
+	if err != nil {
+		return store.Campaign{}, err
+	}
+	d := audit.Details{"name": created.Name, "from": created.From, "lists": in.Lists}
+	if in.Template != "" {
+		d["template"] = in.Template
+	}
+	return created, s.record(ctx, "campaign.create", campaignTarget(created.ID), d)
 }
 
 // checkLocal refuses a From address whose domain is not local.
@@ -287,23 +305,31 @@ func joinStatuses(ss []store.CampaignStatus) string {
 
 // Pause stops a running campaign's sending; the sender notices within a second.
 func (s *Service) Pause(ctx context.Context, id int64) error {
-	return s.setStatus(ctx, id, store.CampaignPaused, store.CampaignRunning)
+	return s.moveRecorded(ctx, "campaign.pause", id, store.CampaignPaused, store.CampaignRunning)
 }
 
 // Resume sends a paused campaign again from where it stopped.
 func (s *Service) Resume(ctx context.Context, id int64) error {
-	return s.setStatus(ctx, id, store.CampaignRunning, store.CampaignPaused)
+	return s.moveRecorded(ctx, "campaign.resume", id, store.CampaignRunning, store.CampaignPaused)
 }
 
 // Cancel ends a campaign that is not finished; what is queued stays queued, nothing more is sent.
 func (s *Service) Cancel(ctx context.Context, id int64) error {
-	return s.setStatus(ctx, id, store.CampaignCancelled,
+	return s.moveRecorded(ctx, "campaign.cancel", id, store.CampaignCancelled,
 		store.CampaignDraft, store.CampaignScheduled, store.CampaignRunning, store.CampaignPaused)
 }
 
 // Unschedule takes a scheduled campaign back to draft.
 func (s *Service) Unschedule(ctx context.Context, id int64) error {
-	return s.setStatus(ctx, id, store.CampaignDraft, store.CampaignScheduled)
+	return s.moveRecorded(ctx, "campaign.unschedule", id, store.CampaignDraft, store.CampaignScheduled)
+}
+
+// moveRecorded is setStatus, recorded in the audit log as action once done.
+func (s *Service) moveRecorded(ctx context.Context, action string, id int64, status store.CampaignStatus, from ...store.CampaignStatus) error {
+	if err := s.setStatus(ctx, id, status, from...); err != nil {
+		return err
+	}
+	return s.record(ctx, action, campaignTarget(id), audit.Details{"status": string(status)})
 }
 
 // schedule records the time of a draft campaign and moves it to scheduled.

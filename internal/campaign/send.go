@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"posthorn/internal/address"
+	"posthorn/internal/audit"
 	"posthorn/internal/campaign/render"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -260,7 +261,7 @@ func (s *Sender) Start(ctx context.Context, id int64) (recipients int64, err err
 		return 0, err
 	}
 	s.Wake()
-	return n, nil
+	return n, s.Service.record(ctx, "campaign.start", campaignTarget(id), audit.Details{"recipients": n})
 }
 
 // Schedule checks a draft campaign now and schedules it for at; the loop starts it then (and
@@ -276,7 +277,10 @@ func (s *Sender) Schedule(ctx context.Context, id int64, at time.Time) error {
 	if err := s.prepare(ctx, c); err != nil {
 		return err
 	}
-	return s.Service.schedule(ctx, c, at)
+	if err := s.Service.schedule(ctx, c, at); err != nil {
+		return err
+	}
+	return s.Service.record(ctx, "campaign.schedule", campaignTarget(id), audit.Details{"at": at.UTC().Format(time.RFC3339)})
 }
 
 // TestResult is the outcome of a test send to one address.
@@ -351,7 +355,13 @@ func (s *Sender) TestSend(ctx context.Context, id int64, addresses []string) ([]
 		res.Sent = true
 		out = append(out, res)
 	}
-	return out, nil
+	sent := []string{}
+	for _, r := range out {
+		if r.Sent {
+			sent = append(sent, r.Address)
+		}
+	}
+	return out, s.Service.record(ctx, "campaign.test", campaignTarget(id), audit.Details{"sent_to": sent, "asked": len(addresses)})
 }
 
 // sampleSubscriber is the first confirmed subscriber of the campaign's lists (zero if none).

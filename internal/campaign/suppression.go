@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 )
@@ -64,7 +65,19 @@ func (s *Service) Suppress(ctx context.Context, in SuppressionInput) (store.Supp
 	if err := s.Store.AddSuppressions(ctx, []store.Suppression{sup}); err != nil {
 		return store.Suppression{}, err
 	}
-	return sup, nil
+	return sup, s.record(ctx, "suppression.add", sup.Address, suppressionDetails(sup))
+}
+
+// suppressionDetails are an entry's reason, source and expiry, for the audit log.
+func suppressionDetails(sup store.Suppression) audit.Details {
+	d := audit.Details{"reason": string(sup.Reason)}
+	if sup.Source != "" {
+		d["source"] = sup.Source
+	}
+	if !sup.Expires.IsZero() {
+		d["expires"] = sup.Expires.UTC().Format(time.RFC3339)
+	}
+	return d
 }
 
 // Unsuppress takes an address out of the ledger.
@@ -78,7 +91,7 @@ func (s *Service) Unsuppress(ctx context.Context, addr string) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return s.record(ctx, "suppression.remove", addr, nil)
 }
 
 // Suppressions returns up to limit ledger rows after the address after, by address.
@@ -147,5 +160,7 @@ func (s *Service) ImportSuppressions(ctx context.Context, r io.Reader, in Suppre
 	if err := flush(); err != nil {
 		return report, fmt.Errorf("import suppressions: %w", err)
 	}
-	return report, nil
+	d := suppressionDetails(proto)
+	d["rows"], d["imported"], d["rejected"] = report.Rows, report.Imported, report.Rejects
+	return report, s.record(ctx, "suppression.import", "", d)
 }

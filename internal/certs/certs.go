@@ -1,14 +1,21 @@
 // Package certs provides the TLS configuration of every listener, from one of three sources:
 // certificate and key files given in the configuration (read at start; a missing or bad file is a
-// start-up error), ACME through x/crypto/acme/autocert (certificates cached in DATA/acme, HTTP-01
-// challenges answered by the http listener, which must then be reachable on port 80; certificates
-// for the host name and for the mta-sts, autoconfig and autodiscover names of every local domain,
-// see hostPolicy), or a
+// start-up error), ACME through x/crypto/acme/autocert (certificates cached in DATA/acme;
+// certificates for the host name and for the mta-sts, autoconfig and autodiscover names of every
+// local domain, see hostPolicy), or a
 // self-signed certificate generated once for the host name and kept in DATA/tls (regenerated when
 // the host name changes), so a trial server has STARTTLS from its first start.
 //
+// ACME proves control of a name with one of two challenges, which autocert tries in this order
+// (RFC 8737, RFC 8555 §8.3): tls-alpn-01, answered in the TLS handshake of the https listener
+// (HTTPSConfig advertises the acme-tls/1 protocol; the CA connects to port 443), and http-01,
+// answered by the http listener (ACMEHandler; the CA connects to port 80). With listen.https on
+// port 443 the first succeeds; with only listen.http on port 80 autocert falls back to the
+// second.
+//
 // Every listener gets the same protocol policy (see serverConfig): TLS 1.2 or 1.3, and with TLS
-// 1.2 only forward-secret AEAD cipher suites.
+// 1.2 only forward-secret AEAD cipher suites. Config has no ALPN protocols, so a mail client
+// that offers one (RFC 7301) is not refused; HTTPSConfig is Config with those of https.
 package certs
 
 import (
@@ -31,6 +38,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 
 	"posthorn/internal/config"
@@ -43,8 +51,21 @@ type Source struct {
 	ACMEHandler func(http.Handler) http.Handler
 	// policy decides the names ACME obtains certificates for; nil without ACME.
 	policy *hostPolicy
+	acme   bool // certificates from ACME
 	// expiry is the NotAfter of each certificate served, by name (see ExpiryMetric).
 	expiry *prometheus.GaugeVec
+}
+
+// HTTPSConfig is Config for the https listener: ALPN (RFC 7301) offers HTTP/2 (RFC 9113 §3.2)
+// and HTTP/1.1, and with ACME the acme-tls/1 protocol of the tls-alpn-01 challenge (RFC 8737
+// §6), whose handshake autocert answers with the challenge's certificate.
+func (s *Source) HTTPSConfig() *tls.Config {
+	c := s.Config.Clone()
+	c.NextProtos = []string{"h2", "http/1.1"}
+	if s.acme {
+		c.NextProtos = append(c.NextProtos, acme.ALPNProto)
+	}
+	return c
 }
 
 // Load builds the TLS configuration for hostname from cfg.
@@ -67,6 +88,7 @@ func Load(cfg config.TLS, hostname, dataDir string) (*Source, error) {
 		}
 		src.Config = serverConfig(src.observed(m.GetCertificate))
 		src.ACMEHandler = m.HTTPHandler
+		src.acme = true
 	default:
 		cert, err := selfSigned(hostname, filepath.Join(dataDir, "tls"))
 		if err != nil {

@@ -109,3 +109,57 @@ func TestTLS12OffersOnlyAEADSuites(t *testing.T) {
 		t.Errorf("TLS 1.3: %v", err)
 	}
 }
+
+// TestHTTPSConfigOffersHTTP2AndTheACMEChallenge: the https listener's configuration offers
+// HTTP/2 and HTTP/1.1 by ALPN, and with ACME the tls-alpn-01 protocol; the configuration the
+// mail listeners share offers none, so a mail client's ALPN protocol is not refused.
+func TestHTTPSConfigOffersHTTP2AndTheACMEChallenge(t *testing.T) {
+	self, err := Load(config.TLS{}, "mx.example.org", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeSrc, err := Load(config.TLS{ACMEEmail: "ops@example.org"}, "mx.example.org", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		got  []string
+		want string
+	}{
+		{"self-signed https", self.HTTPSConfig().NextProtos, "h2 http/1.1"},
+		{"acme https", acmeSrc.HTTPSConfig().NextProtos, "h2 http/1.1 acme-tls/1"},
+		{"self-signed shared", self.Config.NextProtos, ""},
+		{"acme shared", acmeSrc.Config.NextProtos, ""},
+	} {
+		if strings.Join(tc.got, " ") != tc.want {
+			t.Errorf("%s: NextProtos %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+
+	l, err := tls.Listen("tcp", "127.0.0.1:0", self.HTTPSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Errorf("negotiated %q, want h2", p)
+	}
+}

@@ -3,9 +3,11 @@ package certs
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/acme"
 )
 
 // newExpiryGauge is posthorn_tls_certificate_expiry_timestamp_seconds. A certificate from files
@@ -34,7 +36,9 @@ func (s *Source) static(hostname string, cert *tls.Certificate) func(*tls.Client
 func (s *Source) observed(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		cert, err := get(hello)
-		if err == nil {
+		// A tls-alpn-01 challenge's handshake (RFC 8737 §3: acme-tls/1 its only protocol)
+		// gets the challenge's short-lived certificate, which is served to no one else.
+		if err == nil && !slices.Equal(hello.SupportedProtos, []string{acme.ALPNProto}) {
 			s.observe(strings.ToLower(strings.TrimSuffix(hello.ServerName, ".")), cert)
 		}
 		return cert, err

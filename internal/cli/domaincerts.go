@@ -28,7 +28,8 @@ func writeCertificateAdvice(b *strings.Builder, cfg config.Config, domain string
 	switch {
 	case cfg.TLS.ACMEEmail != "":
 		b.WriteString("; ACME (tls.acme_email) obtains each at the first TLS handshake that asks for it, once the names\n" +
-			"; above resolve to this server and its http listener is reachable on port 80:\n")
+			"; above resolve to this server and listen.https is reachable on port 443 (tls-alpn-01) or\n" +
+			"; listen.http on port 80 (http-01):\n")
 		list(func(int) string { return "ACME" })
 	case cfg.TLS.CertFile != "":
 		covered, err := certs.Coverage(cfg.TLS.CertFile, names)
@@ -53,6 +54,7 @@ func writeCertificateAdvice(b *strings.Builder, cfg config.Config, domain string
 		fmt.Fprintf(b, "; None is configured: the server uses a self-signed certificate for %s, which senders and\n"+
 			"; clients do not trust. Set tls.cert_file and tls.key_file to a certificate for all of\n", cfg.Hostname)
 		list(func(int) string { return "" })
-		b.WriteString("; or set tls.acme_email to obtain them automatically (Let's Encrypt, HTTP-01 on port 80).\n")
+		b.WriteString("; or set tls.acme_email to obtain them automatically (Let's Encrypt, through listen.https on\n" +
+			"; port 443 or listen.http on port 80).\n")
 	}
 }

@@ -86,6 +86,9 @@ func TestDomainDNSCertificateAdvice(t *testing.T) {
 			t.Errorf("acme: %s: %q\n%s", n, acme[n], acme[""])
 		}
 	}
+	if !strings.Contains(acme[""], "listen.https is reachable on port 443 (tls-alpn-01)") {
+		t.Errorf("acme advice does not name the tls-alpn-01 challenge on listen.https:\n%s", acme[""])
+	}
 
 	selfSigned := certificateAdvice(config.Config{Hostname: "mx.example.org"}, "example.org")
 	for _, n := range names {

@@ -71,6 +71,11 @@ type Listen struct {
 	POP3        string `toml:"pop3"`        // POP3 with STLS. Default: "127.0.0.1:2110".
 	POP3S       string `toml:"pop3s"`       // POP3 with implicit TLS. Default: "127.0.0.1:2995".
 	HTTP        string `toml:"http"`        // admin, API, metrics, health. Default: "127.0.0.1:8080".
+	// The same routes as listen.http over TLS (implicit, HTTP/2 by ALPN) with the certificate of
+	// [tls], and Strict-Transport-Security on every response; "" = off. Off by default, unlike
+	// the mail listeners' TLS ports: a browser, a sender fetching an MTA-STS policy or a client
+	// fetching autoconfig expects port 443, which a trial server does not have. Default: "".
+	HTTPS string `toml:"https"`
 }
 
 // TLS says where certificates come from. With neither files nor ACME, a self-signed
@@ -143,9 +148,10 @@ type Submission struct {
 	LoginTimeoutSeconds int `toml:"login_timeout_seconds"`
 }
 
-// HTTP configures the HTTP listener (listen.http).
+// HTTP configures the HTTP listeners (listen.http, listen.https).
 type HTTP struct {
-	// Most simultaneous HTTP connections; more get 503 at once. Default: 200.
+	// Most simultaneous HTTP connections, on each of the two listeners; more get 503 at once
+	// (on listen.https the connection is closed, before TLS). Default: 200.
 	MaxConnections int `toml:"max_connections"`
 	// Most simultaneous HTTP connections from one client address (an IPv4 address, an IPv6
 	// /64); more get 503 at once. Default: 20.
@@ -164,7 +170,8 @@ type HTTP struct {
 	MetricsToken string `toml:"metrics_token"`
 	// Serve the web UI: the login, self-service under /account/ and, for accounts with the
 	// admin flag (posthorn user admin), /admin/. Its cookies are Secure, so a browser that is
-	// not on the server itself needs https (a TLS-terminating proxy in front). Default: true.
+	// not on the server itself needs https (listen.https, or a TLS-terminating proxy in front
+	// of listen.http). Default: true.
 	UI bool `toml:"ui"`
 }
 
@@ -328,6 +335,7 @@ func (c *Config) Validate() error {
 		{"listen.pop3", c.Listen.POP3, true},
 		{"listen.pop3s", c.Listen.POP3S, true},
 		{"listen.http", c.Listen.HTTP, true},
+		{"listen.https", c.Listen.HTTPS, true},
 	}
 	enabled := 0
 	for _, l := range listeners {
@@ -344,6 +352,10 @@ func (c *Config) Validate() error {
 	}
 	if enabled == 0 {
 		return errors.New("key listen: every listener is disabled")
+	}
+	// Port 0 (any free port, the tests') is no clash.
+	if _, port, _ := net.SplitHostPort(c.Listen.HTTPS); c.Listen.HTTPS == c.Listen.HTTP && port != "" && port != "0" {
+		return fmt.Errorf("key listen.https: %q is listen.http's address too; give each its own port", c.Listen.HTTPS)
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("key tls.cert_file and tls.key_file: set both or neither")

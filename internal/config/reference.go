@@ -32,12 +32,19 @@ imaps = "127.0.0.1:2993"   # IMAP with implicit TLS (production: ":993")
 pop3 = "127.0.0.1:2110"    # POP3 with STLS (production: ":110")
 pop3s = "127.0.0.1:2995"   # POP3 with implicit TLS (production: ":995")
 http = "127.0.0.1:8080"    # admin, JSON API, GET /metrics, GET /healthz (see [http])
+# The same routes as http (web UI, JSON API, MTA-STS policy, autoconfig, autodiscover, metrics,
+# health) over TLS with the certificate of [tls], HTTP/2 by ALPN, and Strict-Transport-Security
+# (max-age one year) on every response; "" = off. Production: ":443", where senders fetch
+# MTA-STS policies and where ACME answers its tls-alpn-01 challenges.
+https = ""
 
 [tls]
 # Certificate chain and private key, PEM. Set both or neither; missing files are start-up errors.
 cert_file = ""
 key_file = ""
-# Contact e-mail for ACME (Let's Encrypt); when set, certificates for hostname come from ACME.
+# Contact e-mail for ACME (Let's Encrypt); when set, certificates for hostname and the mta-sts.,
+# autoconfig. and autodiscover. names of every local domain come from ACME: the tls-alpn-01
+# challenge is answered by listen.https (on port 443), the http-01 one by listen.http (on port 80).
 acme_email = ""
 # With none of these set, a self-signed certificate for hostname is generated once in data_dir.
 
@@ -100,7 +107,7 @@ login_timeout_seconds = 60
 
 [http]
 # Most simultaneous HTTP connections, and from one client address (an IPv4 address, an IPv6
-# /64); more get 503 at once.
+# /64), on each of listen.http and listen.https; more get 503 at once (https: closed before TLS).
 max_connections = 200
 max_connections_per_address = 20
 # Time to read a whole request, to write a response, and for a keep-alive connection to wait
@@ -114,7 +121,7 @@ metrics_networks = ["127.0.0.0/8", "::1/128"]
 metrics_token = ""
 # The web UI: /login, self-service under /account/, /admin/ for accounts with the admin flag
 # (posthorn user admin ADDRESS on). Its cookies are Secure: from another machine, serve it
-# over https (a TLS-terminating proxy in front of listen.http).
+# over https (listen.https, or a TLS-terminating proxy in front of listen.http).
 ui = true
 
 [auth]

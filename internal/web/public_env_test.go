@@ -23,9 +23,11 @@ import (
 // the honeypot's target does).
 const publicURL = "https://news.example.org"
 
-// recordingStore is the campaign store with every batch of events it records kept.
+// recordingStore is the campaign store with every batch of events it records kept, and the
+// store's audit log, where the campaign service records its operations.
 type recordingStore struct {
 	store.CampaignStore
+	store.AuditStore
 	mu      sync.Mutex
 	events  []store.Event
 	batches int
@@ -70,7 +72,7 @@ func newPublicEnv(t testing.TB, tune ...func(*config.Campaign)) *publicEnv {
 		t.Fatal("the store keeps no campaigns")
 	}
 	e.cs = cs
-	e.rec = &recordingStore{CampaignStore: cs}
+	e.rec = &recordingStore{CampaignStore: cs, AuditStore: cs.(store.AuditStore)}
 	e.svc = &campaign.Service{Store: e.rec}
 	var err error
 	if e.news, err = e.svc.CreateList(ctx, campaign.ListInput{Name: "news", Description: "Monthly <b>news</b>"}); err != nil {

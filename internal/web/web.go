@@ -15,11 +15,18 @@
 // per client address (package netserver; over them a client gets 503 and the connection is
 // closed), and NewServer bounds the time to read a request, to write a response and for a
 // keep-alive connection to wait for its next request.
+//
+// The same handler serves the https listener (listen.https) through TLSListener: TLS with the
+// server's certificate (certs.Source.HTTPSConfig, HTTP/2 by ALPN), the same routes and the
+// same restrictions (GET /metrics looks at the client's address whatever the transport), and
+// HSTS adds Strict-Transport-Security to every response that went over TLS. The web UI's
+// cookies are Secure there (package web/ui).
 package web
 
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,6 +112,33 @@ func NewServer(h http.Handler, lim Limits, logger *slog.Logger) *http.Server {
 		IdleTimeout:       lim.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// hsts is the Strict-Transport-Security value of https responses (RFC 6797 §6.1): one year, the
+// usual max-age, and without includeSubDomains, since the names under the server's host name
+// and under a mail domain (mta-sts., autoconfig.) are not all this server's to speak for.
+const hsts = "max-age=31536000"
+
+// HSTS adds Strict-Transport-Security to every response to a request that came over TLS; a
+// browser ignores it over plain HTTP (RFC 6797 §8.1), so it is never sent there.
+func HSTS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", hsts)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// TLSListener holds the connections accepted on l to the limits of lim, as Listener does, and
+// speaks TLS with cfg on those it admits. A refused connection is closed without a word: a 503
+// would need a TLS handshake first, which is the work the limit is there to spare.
+func TLSListener(l net.Listener, lim Limits, cfg *tls.Config) net.Listener {
+	return tls.NewListener(&netserver.Listener{
+		Listener: l,
+		Limiter:  &netserver.Limiter{Max: lim.MaxConnections, MaxPerAddress: lim.MaxPerAddress},
+		Refuse:   func(netserver.Refusal) string { return "" },
+	}, cfg)
 }
 
 // Listener holds the connections accepted on l to the limits of lim: over them a client gets

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"posthorn/internal/audit"
 	"posthorn/internal/auth"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -93,7 +94,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, sess Session, code string) ([
 		return nil, err
 	}
 	s.Logger.Info("web TOTP enabled", "user", sess.Account.Address)
-	return codes, nil
+	return codes, s.record(ctx, "user.totp", sess.Account.Address, audit.Details{"enabled": true})
 }
 
 // newRecoveryCodes replaces the account's recovery codes and returns them.
@@ -165,6 +166,22 @@ func (s *Service) DisableTOTP(ctx context.Context, sess Session, proof string, c
 		return err
 	}
 	s.Logger.Info("web TOTP disabled", "user", sess.Account.Address)
+	return s.record(ctx, "user.totp", sess.Account.Address, audit.Details{"enabled": false})
+}
+
+// record appends action on target to the audit log once a self-service change is done, with
+// the actor of ctx (the session's account, which the web UI puts there). The password change
+// is recorded by Passwords (admin's SetPassword: "user.password", no details), and app
+// passwords by admin's operations, which the UI calls directly; what is recorded here is the
+// second factor, "user.totp" with enabled true or false (never its secret or recovery codes).
+func (s *Service) record(ctx context.Context, action, target string, details audit.Details) error {
+	log, err := audit.For(s.Store)
+	if err == nil {
+		err = log.Record(ctx, action, target, details)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s done, but not recorded in the audit log: %w", action, target, err)
+	}
 	return nil
 }
 

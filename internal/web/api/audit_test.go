@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,4 +39,53 @@ func TestAuditRoute(t *testing.T) {
 	}
 	e.wantError("account token", e.do("GET", "/api/v1/audit", e.account, "", nil), http.StatusForbidden, codeForbidden, "")
 	e.wantError("no token", e.do("GET", "/api/v1/audit", "", "", nil), http.StatusUnauthorized, codeUnauthorized, "")
+}
+
+// TestAuditRecordsCampaignActions: bulk mail's operations through the API are in the audit log
+// with the token as actor; those made without an interface (here the test's own calls of the
+// service) are the system's.
+func TestAuditRecordsCampaignActions(t *testing.T) {
+	e := newAPIEnv(t)
+	c := e.draftCampaign()
+	id := strconv.FormatInt(c.ID, 10)
+	e.call("POST", "/api/v1/lists", map[string]string{"name": "weekly"}, http.StatusCreated)
+	e.call("POST", "/api/v1/suppressions", map[string]string{"address": "bob@example.net"}, http.StatusCreated)
+	e.call("DELETE", "/api/v1/suppressions/bob@example.net", nil, http.StatusNoContent)
+	e.call("POST", "/api/v1/campaigns/"+id+"/start", nil, http.StatusOK)
+	e.call("POST", "/api/v1/campaigns/"+id+"/pause", nil, http.StatusOK)
+	e.call("POST", "/api/v1/campaigns/"+id+"/resume", nil, http.StatusOK)
+	e.call("POST", "/api/v1/campaigns/"+id+"/cancel", nil, http.StatusOK)
+
+	var page auditPage
+	e.decode(e.call("GET", "/api/v1/audit?actor_kind=api", nil, http.StatusOK), &page)
+	var got []string
+	for _, en := range page.Entries {
+		if !strings.HasPrefix(en.Actor, "token ") || !strings.Contains(en.Actor, "(ops)") {
+			t.Errorf("entry %s: actor %q, want the ops token", en.Action, en.Actor)
+		}
+		var details bytes.Buffer
+		if len(en.Details) > 0 {
+			if err := json.Compact(&details, en.Details); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, en.Action+" "+en.Target+" "+details.String())
+	}
+	want := []string{
+		`list.create weekly {"opt_in":"single"}`,
+		`suppression.add bob@example.net {"reason":"manual","source":"api"}`,
+		`suppression.remove bob@example.net `,
+		`campaign.start ` + id + ` {"recipients":2}`,
+		`campaign.pause ` + id + ` {"status":"paused"}`,
+		`campaign.resume ` + id + ` {"status":"running"}`,
+		`campaign.cancel ` + id + ` {"status":"cancelled"}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("API entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	e.decode(e.call("GET", "/api/v1/audit?actor_kind=system&action=campaign.create", nil, http.StatusOK), &page)
+	if len(page.Entries) != 1 || page.Entries[0].Target != id || page.Entries[0].Actor != "" {
+		t.Errorf("the campaign created without an interface: %+v", page.Entries)
+	}
 }

@@ -35,7 +35,8 @@
 // Cookies: posthorn_session holds the session id (32 random bytes, base64url); both cookies
 // are HttpOnly, SameSite=Lax (the login cookie Strict), Path=/, and Secure unless the request
 // came over plain HTTP from a loopback address (a browser on the same machine, and the tests):
-// so behind a TLS-terminating proxy or on https the cookies never travel in the clear, and a
+// so behind a TLS-terminating proxy or on https (listen.https, where every response also carries
+// Strict-Transport-Security, package web) the cookies never travel in the clear, and a
 // plain-HTTP client from elsewhere cannot log in (its browser would not send them back). Each
 // login gets a new session id (no fixation); logout deletes the session.
 //
