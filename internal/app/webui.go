@@ -10,6 +10,7 @@ import (
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
 	"posthorn/internal/web/ui"
@@ -18,8 +19,8 @@ import (
 
 // uiRoutes builds the web UI (internal/web/ui) for the HTTP listener: its logins go through
 // the authenticator of the mail protocols (one throttling for all), its operations through
-// ops (for the admin pages with the server's resolver and spam settings, as the CLI's), and
-// the Apple profile it offers follows the configured listeners (ClientServices). With
+// ops (for the admin pages with the server's resolver and spam settings, as the CLI's), the
+// self-service export through gdpr over the same store and operations, and the Apple profile it offers follows the configured listeners (ClientServices). With
 // http.ui off it adds no routes.
 func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Authenticator, ops *admin.Admin,
 	logger *slog.Logger) (web.Routes, error) {
@@ -45,6 +46,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 		Services:     ClientServices(cfg),
 		Operations:   &pages,
 		DNS:          DNSSetup(cfg),
+		Exports:      &gdpr.Service{Store: st, Bodies: ops.Blobs, Accounts: ops},
 		Logger:       logger,
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ type accountData struct {
 	Logins  []store.WebLogin
 	TOTP    websession.TOTPState
 	Profile bool // the Apple profile can be made (incoming and submission listeners exist)
+	Export  bool // the account's data can be exported (Exports)
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +33,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, perr := wellknown.MobileConfig(sess.Account.Address, s.services)
-	s.render(w, r, http.StatusOK, "account", accountData{Logins: logins, TOTP: st, Profile: perr == nil})
+	s.render(w, r, http.StatusOK, "account", accountData{Logins: logins, TOTP: st, Profile: perr == nil,
+		Export: s.exports != nil})
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +170,45 @@ func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-apple-aspen-config")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`.mobileconfig"`)
 	_, _ = w.Write(b)
+}
+
+// export downloads everything the server holds about the account, as a zip streamed as it is
+// written. A failure before the first byte is answered as a page; after it, the connection is
+// cut so that the browser reports a failed download instead of keeping a truncated file.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	if s.exports == nil {
+		http.NotFound(w, r)
+		return
+	}
+	addr := principal(r).Address
+	out := &downloadWriter{w: w, start: func() {
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`-export.zip"`)
+	}}
+	err := s.exports.ExportAccount(r.Context(), addr, out)
+	switch {
+	case err == nil:
+	case !out.started:
+		s.serverError(w, r, err)
+	default:
+		s.logger.Error("web UI export failed midway", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// downloadWriter calls start before its first write.
+type downloadWriter struct {
+	w       http.ResponseWriter
+	start   func()
+	started bool
+}
+
+func (d *downloadWriter) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		d.start()
+	}
+	return d.w.Write(p)
 }
 
 // adminHome is /admin/: who is logged in, and where to go.

@@ -16,6 +16,7 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/testutil/storeenv"
 	"posthorn/internal/websession"
 	"posthorn/internal/wellknown"
@@ -58,7 +59,8 @@ func newTestUI(t *testing.T) *testUI {
 	a := credentials.NewAuthenticator(env.Store, env.Logger, nil)
 	a.SetSleep(func(context.Context, time.Duration) error { return nil }) // throttling counts, without its waits
 	sessions := &websession.Service{Store: env.Store, Auth: a, Passwords: ops, Issuer: "mail.example.org", Logger: env.Logger}
-	s, err := New(Config{Sessions: sessions, AppPasswords: ops, Logger: env.Logger, Operations: ops,
+	exports := &gdpr.Service{Store: env.Store, Bodies: env.Blobs, Accounts: ops}
+	s, err := New(Config{Sessions: sessions, AppPasswords: ops, Logger: env.Logger, Operations: ops, Exports: exports,
 		DNS: admin.DNSSetup{Hostname: "mail.example.org", Listen: config.Listen{IMAPS: ":993", Submission: ":587"},
 			Policy: wellknown.MTASTSPolicy("enforce", []string{"mail.example.org"}, 24*time.Hour)},
 		Services: wellknown.Services{Hostname: "mail.example.org", IMAPS: wellknown.Service{Port: 993, Implicit: true},

@@ -8,8 +8,9 @@
 // the account has TOTP on), POST /logout; self-service under /account/ for every account:
 // the overview with recent logins, /account/password, /account/app-passwords (a new app
 // password is shown once), /account/totp (enable with a confirming code and 10 recovery codes
-// shown once; disable with a code or the password) and /account/mobileconfig (an Apple
-// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin):
+// shown once; disable with a code or the password), /account/mobileconfig (an Apple
+// configuration profile) and POST /account/export (everything the server holds about the
+// account, a zip download: Exports); /admin/ for accounts with the admin flag (posthorn user admin):
 // /admin/domains (and each domain's DNS records with their live check), /admin/users (and
 // each user's password, quota, admin flag, app passwords, send-as and sending limits),
 // /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
@@ -48,6 +49,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,6 +69,11 @@ type AppPasswords interface {
 	RemoveAppPassword(ctx context.Context, addr, name string) error
 }
 
+// Exports write the export of an account's own data for its owner (gdpr.Service.ExportAccount).
+type Exports interface {
+	ExportAccount(ctx context.Context, address string, w io.Writer) error
+}
+
 // Config is what the UI is built from.
 type Config struct {
 	Sessions     *websession.Service
@@ -78,7 +85,9 @@ type Config struct {
 	// at (app.DNSSetup).
 	Operations Operations
 	DNS        admin.DNSSetup
-	Logger     *slog.Logger
+	// Exports answer POST /account/export; nil: the page offers no export.
+	Exports Exports
+	Logger  *slog.Logger
 }
 
 // Server serves the UI's pages.
@@ -88,6 +97,7 @@ type Server struct {
 	services wellknown.Services
 	ops      Operations
 	dns      admin.DNSSetup
+	exports  Exports
 	logger   *slog.Logger
 	tmpl     *templates
 }
@@ -99,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
-		logger: cfg.Logger, tmpl: t}, nil
+		exports: cfg.Exports, logger: cfg.Logger, tmpl: t}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -124,6 +134,7 @@ func (s *Server) Routes() web.Routes {
 		handle("GET /account/totp", s.user(s.totpPage))
 		handle("POST /account/totp", s.user(s.totpPost))
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
+		handle("POST /account/export", s.user(s.export))
 
 		handle("GET /admin/{$}", s.admin(s.adminHome))
 		s.adminOpsRoutes(handle)
