@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"posthorn/internal/app"
+	"posthorn/internal/config"
+	"posthorn/internal/store"
+)
+
+// gdprData is a configuration whose data directory holds the account alice@example.org with
+// a message, and mail log events of her and of bob, a correspondent only.
+func gdprData(t *testing.T) (cfgPath, dataDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	dataDir = filepath.Join(dir, "data")
+	cfgPath = filepath.Join(dir, "posthorn.toml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir = \""+dataDir+"\"\nhostname = \"mx.example.org\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "-c", cfgPath, "domain", "add", "example.org")
+	var stdout, stderr strings.Builder
+	if code := Main(t.Context(), []string{"-c", cfgPath, "user", "add", "alice@example.org", "--password-stdin"},
+		strings.NewReader("correct horse battery staple\n"), &stdout, &stderr); code != 0 {
+		t.Fatalf("user add: %s", stderr.String())
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := app.OpenData(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Hour)
+	err = d.Store.(store.MailEventStore).AddMailEvents(t.Context(), []store.MailEvent{
+		{Time: at, Event: "received", MsgID: "m1@example.net", From: "bob@example.net", Rcpt: "alice@example.org",
+			Result: "stored", Code: "250 2.0.0", Mailboxes: []store.MailEventMailbox{{Account: "alice@example.org", Mailbox: "INBOX"}}},
+	})
+	if err := errors.Join(err, d.Close()); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, dataDir
+}
+
+// holding lists the files under dir that hold s, compared case-insensitively.
+func holding(t *testing.T, dir, s string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(s))) {
+			out = append(out, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestGDPRExportCommand(t *testing.T) {
+	cfg, _ := gdprData(t)
+	file := filepath.Join(t.TempDir(), "alice.zip")
+	code, out, errOut := run(t, "-c", cfg, "gdpr", "export", "Alice@example.org", file)
+	if code != 0 || !strings.Contains(out, "exported alice@example.org to "+file) {
+		t.Fatalf("export: exit %d: %s%s", code, out, errOut)
+	}
+	z, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	var idx struct {
+		Address string   `json:"address"`
+		Kinds   []string `json:"kinds"`
+		Parts   []struct {
+			Part  string `json:"part"`
+			Count int64  `json:"count"`
+		} `json:"parts"`
+	}
+	f, err := z.Open("index.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil || idx.Address != "alice@example.org" ||
+		strings.Join(idx.Kinds, ",") != "account,correspondent" {
+		t.Fatalf("index.json: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(file + ".partial"); !os.IsNotExist(err) {
+		t.Errorf("%s.partial left behind: %v", file, err)
+	}
+	if code, _, errOut := run(t, "-c", cfg, "gdpr", "export", "alice@example.org", file); code == 0 ||
+		!strings.Contains(errOut, "exists already") {
+		t.Errorf("export over a file: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := run(t, "-c", cfg, "gdpr", "export", "alice@example.org"); code == 0 ||
+		!strings.Contains(errOut, "want ADDRESS FILE") {
+		t.Errorf("export without FILE: exit %d, %q", code, errOut)
+	}
+}
+
+func TestGDPREraseCommand(t *testing.T) {
+	cfg, data := gdprData(t)
+	for _, tc := range []struct{ addr, want string }{
+		{"nobody@example.org", "nothing is held about nobody@example.org"},
+		{"not an address", "not an address"},
+	} {
+		if code, _, errOut := run(t, "-c", cfg, "gdpr", "erase", tc.addr); code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("erase %q: exit %d, %q", tc.addr, code, errOut)
+		}
+	}
+
+	db := app.DatabaseFile(data)
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "-c", cfg, "gdpr", "erase", "alice@example.org", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would erase alice@example.org") || !strings.Contains(out, "mail_log") ||
+		!strings.Contains(out, "dry run: nothing changed") {
+		t.Fatalf("dry run: exit %d: %s%s", code, out, errOut)
+	}
+	after, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("a dry run changed the database file")
+	}
+
+	code, out, errOut = run(t, "-c", cfg, "gdpr", "erase", "alice@example.org")
+	if code != 0 || !strings.Contains(out, "erased alice@example.org") || !strings.Contains(out, "pseudonym in the mail log and audit log: erased-") {
+		t.Fatalf("erase: exit %d: %s%s", code, out, errOut)
+	}
+	if files := holding(t, data, "alice@example.org"); len(files) > 0 {
+		t.Errorf("after erasure alice is in %v", files)
+	}
+	code, out, _ = run(t, "-c", cfg, "audit", "list", "--action", "gdpr.erase")
+	if code != 0 || !strings.Contains(out, "gdpr.erase") || !strings.Contains(out, "erased-") {
+		t.Errorf("audit list: %s", out)
+	}
+	code, out, _ = run(t, "-c", cfg, "trace", "search", "--from", "bob@example.net")
+	if code != 0 || !strings.Contains(out, "1 events") {
+		t.Errorf("the mail log after erasure: %s", out)
+	}
+}
