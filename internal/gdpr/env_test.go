@@ -27,13 +27,13 @@ import (
 
 // env is a data directory opened as the CLI opens it, with the operations and a committer.
 type env struct {
-	t       *testing.T
-	dir     string
-	data    *app.Data
-	ops     *admin.Admin
-	commit  *delivery.Committer
-	svc     *gdpr.Service
-	campain store.CampaignStore
+	t         *testing.T
+	dir       string
+	data      *app.Data
+	ops       *admin.Admin
+	commit    *delivery.Committer
+	svc       *gdpr.Service
+	campaigns store.CampaignStore
 }
 
 func newEnv(t *testing.T) *env {
@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	e.ops = &admin.Admin{Store: d.Store, Credentials: d.Credentials, Blobs: d.Blobs}
 	e.commit = delivery.New(d.Store, d.Blobs.Bodies(), slog.New(slog.DiscardHandler))
 	e.svc = &gdpr.Service{Store: d.Store, Bodies: d.Blobs, Accounts: e.ops}
-	e.campain = d.Store.(store.CampaignStore)
+	e.campaigns = d.Store.(store.CampaignStore)
 	t.Cleanup(func() {
 		e.commit.Close()
 		if err := d.Close(); err != nil {
@@ -59,7 +59,9 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) ctx() context.Context { return audit.WithActor(e.t.Context(), audit.Actor{Kind: audit.KindCLI, Name: "tester"}) }
+func (e *env) ctx() context.Context {
+	return audit.WithActor(e.t.Context(), audit.Actor{Kind: audit.KindCLI, Name: "tester"})
+}
 
 func (e *env) must(_ any, err error) {
 	e.t.Helper()
@@ -98,7 +100,7 @@ func (e *env) mailEvents(events ...store.MailEvent) {
 // ledger row of a campaign with an open and a click.
 func (e *env) subscriber(address, listName string, attrs map[string]any) {
 	e.t.Helper()
-	cs := e.campain
+	cs := e.campaigns
 	ctx := e.ctx()
 	list, err := cs.GetList(ctx, listName)
 	if err != nil {

@@ -67,7 +67,7 @@ func aliceEnv(t *testing.T) (*env, store.Account) {
 	)
 	e.subscriber(alice, "news", map[string]any{"city": marker + "-town"})
 	e.subscriber("other@remote.test", "news", nil)
-	e.check(e.campain.AddSuppressions(ctx, []store.Suppression{{Address: alice, Reason: store.SuppressManual, Source: "cli"}}))
+	e.check(e.campaigns.AddSuppressions(ctx, []store.Suppression{{Address: alice, Reason: store.SuppressManual, Source: "cli"}}))
 
 	ls := e.data.Store.(store.LoginStore)
 	e.check(ls.RecordLoginSource(ctx, acc.ID, "192.0.2.1/32", now, 10))
@@ -249,7 +249,7 @@ func TestEraseAccount(t *testing.T) {
 	if a, err := e.data.Store.GetAlias(ctx, "info@example.org"); err != nil || len(a.Targets) != 1 {
 		t.Errorf("alias info: %+v, %v", a, err)
 	}
-	if _, err := e.campain.GetSubscriber(ctx, "other@remote.test"); err != nil {
+	if _, err := e.campaigns.GetSubscriber(ctx, "other@remote.test"); err != nil {
 		t.Error(err)
 	}
 	// And a second erasure finds nothing.
@@ -346,10 +346,10 @@ func TestSubscriberOnly(t *testing.T) {
 	if holding := filesHolding(t, e.dir, frank, "gold"); len(holding) > 0 {
 		t.Errorf("after erasure:\n%s", strings.Join(holding, "\n"))
 	}
-	if _, err := e.campain.GetSubscriber(ctx, frank); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.campaigns.GetSubscriber(ctx, frank); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("subscriber after erasure: %v", err)
 	}
-	if _, err := e.campain.GetSubscriber(ctx, "gina@remote.test"); err != nil {
+	if _, err := e.campaigns.GetSubscriber(ctx, "gina@remote.test"); err != nil {
 		t.Errorf("another subscriber: %v", err)
 	}
 }
