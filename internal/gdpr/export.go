@@ -61,6 +61,23 @@ func (s *Service) ExportAccount(ctx context.Context, address string, w io.Writer
 	return err
 }
 
+// LazyWriter writes to W, calling Start once before the first write: an HTTP handler sets
+// the download's header fields there, so that a failure found before the zip begins (an
+// unknown address) is still answered as an error, and Started tells whether it began.
+type LazyWriter struct {
+	W       io.Writer
+	Start   func()
+	Started bool
+}
+
+func (l *LazyWriter) Write(p []byte) (int, error) {
+	if !l.Started {
+		l.Started = true
+		l.Start()
+	}
+	return l.W.Write(p)
+}
+
 // write writes p's export to w.
 func (s *Service) write(ctx context.Context, p *Person, w io.Writer) (Index, error) {
 	idx := Index{Address: p.Address, GeneratedAt: s.now().UTC().Format(time.RFC3339), Kinds: p.Kinds()}

@@ -23,35 +23,27 @@ type erasureJSON struct {
 	Parts     []gdpr.Count `json:"parts"`
 }
 
-// personal returns the GDPR service, or unsupported when the API was built without one.
-func (a *API) personal() (*gdpr.Service, error) {
-	if a.cfg.GDPR == nil {
-		return nil, &operr.Error{Code: operr.Unsupported, Message: "this server exports and erases no personal data"}
-	}
-	return a.cfg.GDPR, nil
-}
-
-// readGDPR decodes the request body, refusing one without an address.
-func readGDPR(w http.ResponseWriter, r *http.Request) (gdprRequest, error) {
+// personal returns the GDPR service (unsupported when the API was built without one) and the
+// request's body, refusing one without an address.
+func (a *API) personal(w http.ResponseWriter, r *http.Request) (*gdpr.Service, gdprRequest, error) {
 	var req gdprRequest
+	if a.cfg.GDPR == nil {
+		return nil, req, &operr.Error{Code: operr.Unsupported, Message: "this server exports and erases no personal data"}
+	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		return req, err
+		return nil, req, err
 	}
 	if strings.TrimSpace(req.Address) == "" {
-		return req, invalid("address", "address: want the address of the person")
+		return nil, req, invalid("address", "address: want the address of the person")
 	}
-	return req, nil
+	return a.cfg.GDPR, req, nil
 }
 
 // exportPersonal is POST /api/v1/gdpr/export: everything held about the address, as the zip
 // `posthorn gdpr export` writes, streamed. A failure once the zip has begun cuts the
 // connection, so that the client sees a failed transfer, not a short file.
 func exportPersonal(a *API, w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.personal()
-	if err != nil {
-		return err
-	}
-	req, err := readGDPR(w, r)
+	svc, req, err := a.personal(w, r)
 	if err != nil {
 		return err
 	}
@@ -59,13 +51,13 @@ func exportPersonal(a *API, w http.ResponseWriter, r *http.Request) error {
 	if _, err := svc.Find(r.Context(), req.Address); err != nil {
 		return err
 	}
-	out := &startWriter{w: w, start: func() {
+	out := &gdpr.LazyWriter{W: w, Start: func() {
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Disposition", `attachment; filename="export.zip"`)
 	}}
 	if _, err := svc.Export(r.Context(), req.Address, out); err != nil {
-		if !out.started {
+		if !out.Started {
 			return err
 		}
 		a.logger.Error("api export failed midway", "err", err)
@@ -74,28 +66,9 @@ func exportPersonal(a *API, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// startWriter calls start before its first write.
-type startWriter struct {
-	w       http.ResponseWriter
-	start   func()
-	started bool
-}
-
-func (s *startWriter) Write(p []byte) (int, error) {
-	if !s.started {
-		s.started = true
-		s.start()
-	}
-	return s.w.Write(p)
-}
-
 // erasePersonal is POST /api/v1/gdpr/erase: `posthorn gdpr erase`, dry_run included.
 func erasePersonal(a *API, w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.personal()
-	if err != nil {
-		return err
-	}
-	req, err := readGDPR(w, r)
+	svc, req, err := a.personal(w, r)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"posthorn/internal/gdpr"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 	"posthorn/internal/websession"
@@ -181,34 +182,19 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := principal(r).Address
-	out := &downloadWriter{w: w, start: func() {
+	out := &gdpr.LazyWriter{W: w, Start: func() {
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`-export.zip"`)
 	}}
 	err := s.exports.ExportAccount(r.Context(), addr, out)
 	switch {
 	case err == nil:
-	case !out.started:
+	case !out.Started:
 		s.serverError(w, r, err)
 	default:
 		s.logger.Error("web UI export failed midway", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// downloadWriter calls start before its first write.
-type downloadWriter struct {
-	w       http.ResponseWriter
-	start   func()
-	started bool
-}
-
-func (d *downloadWriter) Write(p []byte) (int, error) {
-	if !d.started {
-		d.started = true
-		d.start()
-	}
-	return d.w.Write(p)
 }
 
 // adminHome is /admin/: who is logged in, and where to go.
