@@ -195,10 +195,13 @@ func (s *Service) writeMailLog(ctx context.Context, create func(string) (io.Writ
 	return nil
 }
 
+// mailboxPage is how many messages' rows writeMailbox reads at a time.
+const mailboxPage = 256
+
 // writeMailbox writes one mailbox as an mbox file, message by message from the body store.
 func (s *Service) writeMailbox(ctx context.Context, create func(string) (io.Writer, error), i int, mb store.Mailbox) (IndexPart, error) {
 	part := IndexPart{File: fmt.Sprintf("mailboxes/%02d-%s.mbox", i+1, fileName(mb.Name)), Part: "mailbox", Mailbox: mb.Name}
-	msgs, err := s.Store.ListMessages(ctx, mb.ID)
+	uids, err := s.Store.ListUIDs(ctx, mb.ID)
 	if err != nil {
 		return part, err
 	}
@@ -207,11 +210,20 @@ func (s *Service) writeMailbox(ctx context.Context, create func(string) (io.Writ
 		return part, err
 	}
 	bw := bufio.NewWriter(f)
-	for _, m := range msgs {
-		if err := s.writeMessage(bw, m); err != nil {
-			return part, fmt.Errorf("mailbox %s: %w", mb.Name, err)
+	// The messages' rows a page at a time, so a mailbox of any size takes little memory.
+	for len(uids) > 0 {
+		page := uids[:min(len(uids), mailboxPage)]
+		uids = uids[len(page):]
+		msgs, err := s.Store.GetMessages(ctx, mb.ID, page)
+		if err != nil {
+			return part, err
 		}
-		part.Count++
+		for _, m := range msgs {
+			if err := s.writeMessage(bw, m); err != nil {
+				return part, fmt.Errorf("mailbox %s: %w", mb.Name, err)
+			}
+			part.Count++
+		}
 	}
 	return part, bw.Flush()
 }
