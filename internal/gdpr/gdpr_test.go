@@ -369,3 +369,32 @@ func TestNothingHeld(t *testing.T) {
 		t.Errorf("erase of a malformed address: %v", err)
 	}
 }
+
+// TestExportPagesMailbox checks that a mailbox of more messages than one page of rows is
+// exported whole, each message once.
+func TestExportPagesMailbox(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	acc, err := e.ops.AddAccount(ctx, "many@example.org", "correct horse battery staple")
+	e.check(err)
+	e.deliver("From: someone@remote.test\nSubject: one of many\n\nFrom a line to quote.\n",
+		[]store.Target{{AccountID: acc.ID, Mailbox: "Archive"}}, nil)
+	archive, err := e.data.Store.GetMailbox(ctx, acc.ID, "Archive")
+	e.check(err)
+	for range 9 { // 1 message doubled 9 times: 512
+		uids, err := e.data.Store.ListUIDs(ctx, archive.ID)
+		e.check(err)
+		_, err = e.data.Store.Copy(ctx, archive.ID, uids, archive.ID)
+		e.check(err)
+	}
+	var buf bytes.Buffer
+	idx, err := e.svc.Export(ctx, "many@example.org", &buf)
+	e.check(err)
+	files := readZip(t, buf.Bytes())
+	p := part(t, idx, "mailbox", "Archive")
+	text := files[p.File]
+	if p.Count != 512 || strings.Count(text, "\nFrom MAILER-DAEMON ")+1 != 512 || strings.Count(text, "\n>From a line") != 512 {
+		t.Errorf("Archive: count %d, %d From lines, %d quoted", p.Count, strings.Count(text, "From MAILER-DAEMON "),
+			strings.Count(text, "\n>From a line"))
+	}
+}
