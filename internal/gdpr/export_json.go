@@ -296,21 +296,31 @@ func auditJSON(v []store.AuditEntry) []audit.Entry {
 }
 
 type mailEventOut struct {
-	Time      string                   `json:"time"`
-	Event     string                   `json:"event"`
-	ID        string                   `json:"id,omitempty"`
-	MsgID     string                   `json:"msgid,omitempty"`
-	From      string                   `json:"from"`
-	Rcpt      string                   `json:"rcpt,omitempty"`
-	Result    string                   `json:"result,omitempty"`
-	Code      string                   `json:"code,omitempty"`
-	Remote    string                   `json:"remote,omitempty"`
-	Size      int64                    `json:"size,omitempty"`
-	Reasons   string                   `json:"reasons,omitempty"`
-	Mailboxes []store.MailEventMailbox `json:"mailboxes,omitempty"`
+	Time      string         `json:"time"`
+	Event     string         `json:"event"`
+	ID        string         `json:"id,omitempty"`
+	MsgID     string         `json:"msgid,omitempty"`
+	From      string         `json:"from"`
+	Rcpt      string         `json:"rcpt,omitempty"`
+	Result    string         `json:"result,omitempty"`
+	Code      string         `json:"code,omitempty"`
+	Remote    string         `json:"remote,omitempty"`
+	Size      int64          `json:"size,omitempty"`
+	Reasons   string         `json:"reasons,omitempty"`
+	Mailboxes []localCopyOut `json:"mailboxes,omitempty"`
+}
+
+// localCopyOut is where a local delivery put a message.
+type localCopyOut struct {
+	Account string `json:"account"`
+	Mailbox string `json:"mailbox"`
 }
 
 func mailEventJSON(e store.MailEvent) mailEventOut {
-	return mailEventOut{stamp(e.Time), e.Event, e.BlobID, e.MsgID, e.From, e.Rcpt, e.Result, e.Code, e.Remote,
-		e.Size, e.Reasons, e.Mailboxes}
+	out := mailEventOut{stamp(e.Time), e.Event, e.BlobID, e.MsgID, e.From, e.Rcpt, e.Result, e.Code, e.Remote,
+		e.Size, e.Reasons, nil}
+	for _, m := range e.Mailboxes {
+		out.Mailboxes = append(out.Mailboxes, localCopyOut{m.Account, m.Mailbox})
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func TestExportAccount(t *testing.T) {
 		{"send_as_grants", "", 1, []string{"bob@example.org", alice}},
 		{"logins", "", 2, []string{"192.0.2.1/32", "Firefox/140", `"web"`}},
 		{"web_sessions", "", 1, []string{"Firefox/140"}},
-		{"mail_log", "", 3, []string{"m1@remote.test", "ALICE@example.org", "no such user"}},
+		{"mail_log", "", 3, []string{"m1@remote.test", "ALICE@example.org", "no such user", `"mailbox":"INBOX"`}},
 		{"queue", "", 1, []string{alice, "dave@remote.test"}},
 		{"subscriber", "", 1, []string{alice, marker + "-town", "Some One"}},
 		{"subscriptions", "", 1, []string{`"news"`, "confirmed"}},
