@@ -509,7 +509,10 @@ const checkpointPatience = 30 * time.Second
 
 // PurgeFreed merges the full-text index (so the deleted rows' terms leave its segments),
 // rebuilds the database file with VACUUM (so no free page keeps deleted rows), and checkpoints
-// the write-ahead log with TRUNCATE (so no frame keeps them either).
+// the write-ahead log with TRUNCATE (so no frame keeps them either). VACUUM rewrites the whole
+// file and holds the write lock meanwhile (seconds per GiB): writers of other processes wait
+// for it up to their busy timeout. SQLite's secure_delete would zero freed content instead,
+// but only on the connection that deletes, and for every delete of the server.
 func (s *Store) PurgeFreed(ctx context.Context) error {
 	// FTS5 deletes of a contentless table are tombstones until segments merge: 'optimize'
 	// merges them all into one, without the deleted documents.
@@ -529,7 +532,8 @@ func (s *Store) PurgeFreed(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("checkpoint the write-ahead log: readers kept it busy for %v; run again", checkpointPatience)
+			return fmt.Errorf("checkpoint the write-ahead log: readers kept it busy for %v; "+
+				"it still holds old pages until the last process using the database closes it", checkpointPatience)
 		}
 		select {
 		case <-ctx.Done():
