@@ -148,14 +148,15 @@ func TestGDPREraseCommand(t *testing.T) {
 	}
 
 	code, out, errOut = run(t, "-c", cfg, "gdpr", "erase", "alice@example.org")
-	if code != 0 || !strings.Contains(out, "erased alice@example.org") || !strings.Contains(out, "pseudonym in the mail log and audit log: erased-") {
+	if code != 0 || !strings.Contains(out, "erased alice@example.org") || !strings.Contains(out, "pseudonym in the mail log and audit log: ") ||
+		!strings.Contains(out, "@erased.invalid") {
 		t.Fatalf("erase: exit %d: %s%s", code, out, errOut)
 	}
 	if files := holding(t, data, "alice@example.org"); len(files) > 0 {
 		t.Errorf("after erasure alice is in %v", files)
 	}
 	code, out, _ = run(t, "-c", cfg, "audit", "list", "--action", "gdpr.erase")
-	if code != 0 || !strings.Contains(out, "gdpr.erase") || !strings.Contains(out, "erased-") {
+	if code != 0 || !strings.Contains(out, "gdpr.erase") || !strings.Contains(out, "@erased.invalid") {
 		t.Errorf("audit list: %s", out)
 	}
 	code, out, _ = run(t, "-c", cfg, "trace", "search", "--from", "bob@example.net")

@@ -93,12 +93,14 @@ func (s *Service) gdprStore() (store.GDPRStore, error) {
 // SecretName is the server secret (store.LoginStore.ServerSecret) the pseudonyms are keyed with.
 const SecretName = "gdpr-key"
 
-// PseudonymPrefix begins every pseudonym, so that a reader of the mail log or the audit log
-// sees that an address was erased there.
-const PseudonymPrefix = "erased-"
+// PseudonymDomain is the domain of every pseudonym (RFC 2606 reserves .invalid), so that a
+// reader of the mail log or the audit log sees that an address was erased there, and the
+// message trace still searches it as an address.
+const PseudonymDomain = "erased.invalid"
 
-// Pseudonym returns the keyed hash that replaces address where its rows stay: PseudonymPrefix
-// and the hex HMAC-SHA256 of the lower-cased address under the server secret SecretName. The
+// Pseudonym returns the keyed hash that replaces address where its rows stay: the hex
+// HMAC-SHA256 of the lower-cased address under the server secret SecretName (64 digits, the
+// longest local part RFC 5321 allows) at PseudonymDomain. The
 // same address always gets the same pseudonym on one server, so the rows of one erased person
 // stay linked, yet the address cannot be recovered from it without the secret.
 func (s *Service) Pseudonym(ctx context.Context, address string) (string, error) {
@@ -116,7 +118,7 @@ func (s *Service) Pseudonym(ctx context.Context, address string) (string, error)
 	}
 	m := hmac.New(sha256.New, key)
 	io.WriteString(m, strings.ToLower(address)) //nolint:errcheck // a hash never fails to write
-	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil)), nil
+	return hex.EncodeToString(m.Sum(nil)) + "@" + PseudonymDomain, nil
 }
 
 // Person is what the server holds about one address.

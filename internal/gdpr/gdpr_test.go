@@ -179,7 +179,7 @@ func TestEraseAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(got.Pseudonym, gdpr.PseudonymPrefix) || len(got.Pseudonym) != len(gdpr.PseudonymPrefix)+64 {
+	if !strings.HasSuffix(got.Pseudonym, "@"+gdpr.PseudonymDomain) || len(got.Pseudonym) != 64+1+len(gdpr.PseudonymDomain) {
 		t.Fatalf("pseudonym %q", got.Pseudonym)
 	}
 	// Nothing left in any file of the data directory: the database, its WAL and WAL index,

@@ -41,7 +41,7 @@ func TestPurgeFreed(t *testing.T) {
 	if len(holds()) == 0 {
 		t.Fatal("the subscriber is in no file before deletion: the test checks nothing")
 	}
-	if _, err := s.ErasePersonalData(ctx, secret, "erased-1"); err != nil {
+	if _, err := s.ErasePersonalData(ctx, secret, "1@erased.invalid"); err != nil {
 		t.Fatal(err)
 	}
 	if len(holds()) == 0 {

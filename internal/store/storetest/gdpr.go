@@ -118,7 +118,7 @@ func testGDPRFindAndErase(t *testing.T, s GDPRBackend) {
 		t.Fatalf("PersonalMailEvents: %v, want 1@x and 2@x", found)
 	}
 
-	const pseudonym = "erased-0123"
+	const pseudonym = "0123@erased.invalid"
 	erased, err := s.ErasePersonalData(ctx, "alice@example.org", pseudonym)
 	must(t, err)
 	if erased.Queue != 1 || erased.Subscribers != 1 || erased.CampaignEvents != 1 || erased.CampaignRecipients != 1 ||
@@ -166,7 +166,7 @@ func testGDPRFindAndErase(t *testing.T, s GDPRBackend) {
 	if ok, err := s.HasBlob(ctx, "gdpr-blob-1"); err != nil || !ok {
 		t.Errorf("HasBlob after erasing one of two queue rows: %v, %v", ok, err)
 	}
-	erased, err = s.ErasePersonalData(ctx, "malice@example.org", "erased-4567")
+	erased, err = s.ErasePersonalData(ctx, "malice@example.org", "4567@erased.invalid")
 	must(t, err)
 	if len(erased.Unreferenced) != 1 || erased.Unreferenced[0] != "gdpr-blob-1" {
 		t.Errorf("erasing the last queue row: unreferenced %v", erased.Unreferenced)

@@ -62,7 +62,7 @@ func TestGDPRRoutes(t *testing.T) {
 	}
 	var done erasureJSON
 	e.decode(e.call("POST", "/api/v1/gdpr/erase", map[string]any{"address": "sub@example.net"}, http.StatusOK), &done)
-	if done.DryRun || !strings.HasPrefix(done.Pseudonym, "erased-") || done.AuditID == 0 || count(done, "subscriber") != 1 {
+	if done.DryRun || !strings.HasSuffix(done.Pseudonym, "@erased.invalid") || done.AuditID == 0 || count(done, "subscriber") != 1 {
 		t.Errorf("erase: %+v", done)
 	}
 	if _, err := e.svc.Store.GetSubscriber(ctx, "sub@example.net"); err == nil {
