@@ -1,16 +1,13 @@
 package test
 
 import (
-	"archive/zip"
-	"bytes"
-	"io"
-	"io/fs"
 	"net/smtp"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"posthorn/internal/testutil/gdprtest"
 )
 
 // gdprMarker is in alice's mail only.
@@ -70,7 +67,7 @@ func TestGDPREraseWhileServing(t *testing.T) {
 
 	file := filepath.Join(t.TempDir(), "alice.zip")
 	s.MustCLI("", "gdpr", "export", backupUser, file)
-	zipped := readZipFiles(t, file)
+	zipped := gdprtest.ReadZipFile(t, file)
 	for name, want := range map[string]string{
 		"mailboxes/01-INBOX.mbox": gdprMarker,
 		"queue.json":              "ann@remote.example",
@@ -94,7 +91,7 @@ func TestGDPREraseWhileServing(t *testing.T) {
 	}
 	pseudonym, _, _ = strings.Cut(pseudonym, " ")
 	data := filepath.Join(s.Dir, "data")
-	if held := filesNaming(t, data, backupUser, gdprMarker); len(held) > 0 {
+	if held := gdprtest.FilesHolding(t, data, backupUser, gdprMarker); len(held) > 0 {
 		t.Errorf("after erasure, with the server running:\n%s", strings.Join(held, "\n"))
 	}
 	trace := s.MustCLI("", "trace", "search", "--from", pseudonym)
@@ -110,54 +107,7 @@ func TestGDPREraseWhileServing(t *testing.T) {
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if held := filesNaming(t, data, backupUser, gdprMarker); len(held) > 0 {
+	if held := gdprtest.FilesHolding(t, data, backupUser, gdprMarker); len(held) > 0 {
 		t.Errorf("after the server stopped:\n%s", strings.Join(held, "\n"))
 	}
-}
-
-func readZipFiles(t *testing.T, path string) map[string]string {
-	t.Helper()
-	z, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	out := map[string]string{}
-	for _, f := range z.File {
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name] = string(b)
-	}
-	return out
-}
-
-// filesNaming lists the files under dir holding one of needles, case-insensitively.
-func filesNaming(t *testing.T, dir string, needles ...string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range needles {
-			if bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(n))) {
-				out = append(out, path+" holds "+n)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

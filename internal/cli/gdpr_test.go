@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"posthorn/internal/app"
 	"posthorn/internal/config"
 	"posthorn/internal/store"
+	"posthorn/internal/testutil/gdprtest"
 )
 
 // gdprData is a configuration whose data directory holds the account alice@example.org with
@@ -51,26 +51,6 @@ func gdprData(t *testing.T) (cfgPath, dataDir string) {
 		t.Fatal(err)
 	}
 	return cfgPath, dataDir
-}
-
-// holding lists the files under dir that hold s, compared case-insensitively.
-func holding(t *testing.T, dir, s string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(s))) {
-			out = append(out, path)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func TestGDPRExportCommand(t *testing.T) {
@@ -152,7 +132,7 @@ func TestGDPREraseCommand(t *testing.T) {
 		!strings.Contains(out, "@erased.invalid") {
 		t.Fatalf("erase: exit %d: %s%s", code, out, errOut)
 	}
-	if files := holding(t, data, "alice@example.org"); len(files) > 0 {
+	if files := gdprtest.FilesHolding(t, data, "alice@example.org"); len(files) > 0 {
 		t.Errorf("after erasure alice is in %v", files)
 	}
 	code, out, _ = run(t, "-c", cfg, "audit", "list", "--action", "gdpr.erase")

@@ -1,12 +1,9 @@
 package gdpr_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -133,28 +130,6 @@ func (e *env) subscriber(address, listName string, attrs map[string]any) {
 	}
 }
 
-// readZip returns the files of a zip by name.
-func readZip(t *testing.T, b []byte) map[string]string {
-	t.Helper()
-	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, f := range z.File {
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name] = string(data)
-	}
-	return out
-}
-
 // index decodes index.json of an export and checks that it lists every other file once.
 func index(t *testing.T, files map[string]string) gdpr.Index {
 	t.Helper()
@@ -187,33 +162,6 @@ func part(t *testing.T, idx gdpr.Index, name, mailbox string) gdpr.IndexPart {
 	}
 	t.Fatalf("no part %s %s in %+v", name, mailbox, idx.Parts)
 	return gdpr.IndexPart{}
-}
-
-// filesHolding returns the files under dir whose contents hold one of needles, compared
-// case-insensitively.
-func filesHolding(t *testing.T, dir string, needles ...string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		lower := bytes.ToLower(b)
-		for _, n := range needles {
-			if bytes.Contains(lower, bytes.ToLower([]byte(n))) {
-				out = append(out, fmt.Sprintf("%s holds %q", path, n))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // fileSums returns the SHA-256 of every file under dir but the WAL index (-shm), whose read

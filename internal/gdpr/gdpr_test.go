@@ -15,6 +15,7 @@ import (
 	"posthorn/internal/gdpr"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
+	"posthorn/internal/testutil/gdprtest"
 )
 
 const (
@@ -91,7 +92,7 @@ func TestExportAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := readZip(t, buf.Bytes())
+	files := gdprtest.ReadZip(t, buf.Bytes())
 	if got := index(t, files); got.Address != alice || strings.Join(got.Kinds, ",") != "account,subscriber,correspondent" {
 		t.Errorf("index: address %q, kinds %v", got.Address, got.Kinds)
 	}
@@ -153,7 +154,7 @@ func TestEraseAccount(t *testing.T) {
 	if n := ftsTerms(t, db); n != len(markerTrigrams) {
 		t.Fatalf("before erasure, %d of the marker's terms in the full-text index", n)
 	}
-	if holding := filesHolding(t, e.dir, alice, marker); len(holding) == 0 {
+	if holding := gdprtest.FilesHolding(t, e.dir, alice, marker); len(holding) == 0 {
 		t.Fatal("before erasure no file holds alice or the marker: the test checks nothing")
 	}
 
@@ -184,7 +185,7 @@ func TestEraseAccount(t *testing.T) {
 	}
 	// Nothing left in any file of the data directory: the database, its WAL and WAL index,
 	// the message bodies, the full-text index.
-	if holding := filesHolding(t, e.dir, alice, marker); len(holding) > 0 {
+	if holding := gdprtest.FilesHolding(t, e.dir, alice, marker); len(holding) > 0 {
 		t.Errorf("after erasure:\n%s", strings.Join(holding, "\n"))
 	}
 	if n := ftsTerms(t, db); n != 0 {
@@ -304,7 +305,7 @@ func TestCorrespondentOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := readZip(t, buf.Bytes())
+	files := gdprtest.ReadZip(t, buf.Bytes())
 	index(t, files)
 	if strings.Join(idx.Kinds, ",") != "correspondent" || part(t, idx, "mail_log", "").Count != 1 ||
 		!strings.Contains(files["mail_log.json"], `"from":"Erin@remote.test"`) || files["account.json"] != "" {
@@ -314,7 +315,7 @@ func TestCorrespondentOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if holding := filesHolding(t, e.dir, erin); len(holding) > 0 {
+	if holding := gdprtest.FilesHolding(t, e.dir, erin); len(holding) > 0 {
 		t.Errorf("after erasure:\n%s", strings.Join(holding, "\n"))
 	}
 	evs, err := e.data.Store.(store.MailEventStore).SearchMailEvents(ctx, store.MailEventQuery{From: got.Pseudonym})
@@ -334,7 +335,7 @@ func TestSubscriberOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := readZip(t, buf.Bytes())
+	files := gdprtest.ReadZip(t, buf.Bytes())
 	index(t, files)
 	if strings.Join(idx.Kinds, ",") != "subscriber" || part(t, idx, "tracking_events", "").Count != 2 ||
 		!strings.Contains(files["subscriber.json"], `"plan": "gold"`) {
@@ -343,7 +344,7 @@ func TestSubscriberOnly(t *testing.T) {
 	if _, err := e.svc.Erase(ctx, frank, false); err != nil {
 		t.Fatal(err)
 	}
-	if holding := filesHolding(t, e.dir, frank, "gold"); len(holding) > 0 {
+	if holding := gdprtest.FilesHolding(t, e.dir, frank, "gold"); len(holding) > 0 {
 		t.Errorf("after erasure:\n%s", strings.Join(holding, "\n"))
 	}
 	if _, err := e.campaigns.GetSubscriber(ctx, frank); !errors.Is(err, store.ErrNotFound) {
@@ -390,7 +391,7 @@ func TestExportPagesMailbox(t *testing.T) {
 	var buf bytes.Buffer
 	idx, err := e.svc.Export(ctx, "many@example.org", &buf)
 	e.check(err)
-	files := readZip(t, buf.Bytes())
+	files := gdprtest.ReadZip(t, buf.Bytes())
 	p := part(t, idx, "mailbox", "Archive")
 	text := files[p.File]
 	if p.Count != 512 || strings.Count(text, "\nFrom MAILER-DAEMON ")+1 != 512 || strings.Count(text, "\n>From a line") != 512 {

@@ -1,14 +1,13 @@
 package ui
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"posthorn/internal/testutil/gdprtest"
 )
 
 // TestAccountExport checks the self-service export: a button on the account page, a POST
@@ -32,22 +31,7 @@ func TestAccountExport(t *testing.T) {
 		!strings.Contains(cd, "attachment") || !strings.Contains(cd, "user_at_example.org") {
 		t.Errorf("export headers: %q, %q", ct, cd)
 	}
-	z, err := zip.NewReader(bytes.NewReader([]byte(body)), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, f := range z.File {
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name] = string(b)
-	}
+	files := gdprtest.ReadZip(t, []byte(body))
 	var idx struct {
 		Address string   `json:"address"`
 		Kinds   []string `json:"kinds"`
@@ -64,6 +48,6 @@ func TestAccountExport(t *testing.T) {
 		}
 	}
 	if _, ok := files["mailboxes/01-INBOX.mbox"]; !ok {
-		t.Errorf("no INBOX in the export: %v", z.File)
+		t.Errorf("no INBOX in the export: %v", files)
 	}
 }
