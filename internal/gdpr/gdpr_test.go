@@ -253,6 +253,10 @@ func TestEraseAccount(t *testing.T) {
 	if _, err := e.campaigns.GetSubscriber(ctx, "other@remote.test"); err != nil {
 		t.Error(err)
 	}
+	// The data directory is consistent: reference counts, bodies, the index.
+	if problems, err := e.ops.Check(ctx); err != nil || len(problems) > 0 {
+		t.Errorf("check after erasure: %v %v", problems, err)
+	}
 	// And a second erasure finds nothing.
 	if _, err := e.svc.Erase(ctx, alice, false); !isNotFound(err) {
 		t.Errorf("second erasure: %v", err)
