@@ -22,7 +22,8 @@ type Erasure struct {
 
 // Erase removes everything the server holds about address and pseudonymises what must stay
 // (package doc); with dryRun it only counts what would go and changes nothing. An address
-// the server holds nothing about is an *operr.Error (not_found, field "address").
+// the server holds nothing about is an *operr.Error (not_found, field "address"). Each step
+// can be done again, so an erasure that failed partway is finished by running it again.
 func (s *Service) Erase(ctx context.Context, address string, dryRun bool) (Erasure, error) {
 	p, err := s.Find(ctx, address)
 	if err != nil {

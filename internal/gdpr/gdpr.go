@@ -145,7 +145,7 @@ type Person struct {
 // Kinds says what the address is to the server: "account", "subscriber", "correspondent"
 // (in the mail log or the queue), in that order, each at most once.
 func (p *Person) Kinds() []string {
-	var out []string
+	out := []string{} // [] in the index, not null, when the address is only named somewhere
 	if p.Account != nil {
 		out = append(out, "account")
 	}
