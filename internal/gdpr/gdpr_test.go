@@ -403,3 +403,30 @@ func TestExportPagesMailbox(t *testing.T) {
 			strings.Count(text, "\n>From a line"))
 	}
 }
+
+// TestAuditOnly: an address named only by the audit log (an account removed long ago) is
+// found there, and erasing it pseudonymises the entries.
+func TestAuditOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	_, err := e.ops.AddAccount(ctx, "gone@example.org", "correct horse battery staple")
+	e.check(err)
+	e.check(e.ops.RemoveAccount(ctx, "gone@example.org"))
+	var buf bytes.Buffer
+	idx, err := e.svc.Export(ctx, "gone@example.org", &buf)
+	e.check(err)
+	if len(idx.Kinds) != 0 || part(t, idx, "audit", "").Count != 2 {
+		t.Errorf("export: %+v", idx)
+	}
+	got, err := e.svc.Erase(ctx, "gone@example.org", false)
+	e.check(err)
+	entries, err := e.data.Store.(store.AuditStore).ListAudit(ctx, store.AuditFilter{Target: got.Pseudonym})
+	e.check(err)
+	var actions []string
+	for _, a := range entries {
+		actions = append(actions, a.Action)
+	}
+	if strings.Join(actions, ",") != "user.add,user.remove,gdpr.export,gdpr.erase" {
+		t.Errorf("entries under the pseudonym: %v", actions)
+	}
+}
