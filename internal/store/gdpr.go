@@ -38,8 +38,8 @@ type PersonalRecords struct {
 	Greylist []GreylistEntry
 	// TransactionalSends are the transactional sends whose suppressed list names the address.
 	TransactionalSends []int64
-	// AuditEntries are the audit log entries naming the address (in actor, target or
-	// details), compared case-insensitively.
+	// AuditEntries are the audit log entries naming the address as a whole address (in
+	// actor, target or details, ReplaceAddress's match), compared case-insensitively.
 	AuditEntries []AuditEntry
 }
 

@@ -20,8 +20,8 @@ const (
 	// A greylist triplet is "network/sender/recipient", and a network has a "/" of its own.
 	// ?2 is the address escaped for LIKE.
 	greylistNaming = `(instr(lower(triplet), '/' || ?1 || '/') > 0 OR lower(triplet) LIKE '%/' || ?2 ESCAPE '\')`
-	// The audit log's condition is PseudonymiseAudit's, so that an export shows what erasure
-	// rewrites.
+	// The audit log's condition is PseudonymiseAudit's (substrings), narrowed to whole
+	// addresses in Go.
 	auditNaming = `(instr(lower(actor), ?1) > 0 OR instr(lower(target), ?1) > 0 OR instr(lower(details), ?1) > 0)`
 	// A mail log event names the person as sender, as a recipient, as the account of a local
 	// copy, or in the text of its reply or reasons (a bounce quoting the address).
@@ -246,7 +246,15 @@ func personalAudit(ctx context.Context, tx *sql.Tx, needle string, out *store.Pe
 	if err != nil {
 		return err
 	}
-	out.AuditEntries, err = collect(rows, scanAudit)
+	entries, err := collect(rows, scanAudit)
+	for _, e := range entries {
+		// The condition finds substrings; an export shows only the entries naming the whole
+		// address, never those of someone whose address merely ends like it.
+		if store.ContainsAddress(e.Actor, needle) || store.ContainsAddress(e.Target, needle) ||
+			store.ContainsAddress(e.Details, needle) {
+			out.AuditEntries = append(out.AuditEntries, e)
+		}
+	}
 	return err
 }
 

@@ -26,7 +26,7 @@ type GDPRBackend interface {
 // RunGDPR runs the conformance tests of store.GDPRStore; open returns a new, empty store. It
 // pins down: PersonalRecords finds the person's rows in every part, whatever the case of the
 // address; a mail log event naming someone whose address only ends like the person's
-// (malice@ for alice@) is neither found nor rewritten; ErasePersonalData deletes what it
+// (malice@ for alice@) is neither found nor rewritten, nor is an audit entry of theirs found; ErasePersonalData deletes what it
 // documents, writes the pseudonym into the mail log and the send ledger, returns the bodies
 // left without reference, leaves every other person's rows alone, and a second call finds
 // nothing; PurgeFreed succeeds.
@@ -86,6 +86,8 @@ func gdprFixture(t *testing.T, s GDPRBackend) {
 			Code: "250 malice@example.org ok"},
 	}))
 	_, err = s.AppendAudit(ctx, store.AuditEntry{ActorKind: "cli", Actor: "root", Action: "subscriber.add", Target: "alice@example.org"})
+	must(t, err)
+	_, err = s.AppendAudit(ctx, store.AuditEntry{ActorKind: "cli", Actor: "root", Action: "subscriber.add", Target: "malice@example.org"})
 	must(t, err)
 	_, err = s.Greylist(ctx, "192.0.2.0/24/alice@example.org/bob@example.org", gdprBase, time.Minute, time.Hour)
 	must(t, err)
