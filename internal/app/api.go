@@ -8,6 +8,7 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
@@ -40,6 +41,7 @@ func apiRoutes(cfg config.Config, data *Data, committer *delivery.Committer, log
 	service := &campaign.Service{Store: cs, Metrics: m}
 	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
+	ops := &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}
 	a := api.New(api.Config{
 		Tokens:    &admin.Tokens{Store: st},
 		Campaigns: service,
@@ -47,7 +49,8 @@ func apiRoutes(cfg config.Config, data *Data, committer *delivery.Committer, log
 		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Trace:  tracer,
-		Admin:  &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs},
+		GDPR:   &gdpr.Service{Store: data.Store, Bodies: data.Blobs, Accounts: ops},
+		Admin:  ops,
 		DNS:    DNSSetup(cfg),
 		Logger: logger,
 	})

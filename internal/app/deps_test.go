@@ -35,6 +35,8 @@ var dependencyRules = []struct {
 		"an import stores messages through internal/delivery and the store's interfaces, as IMAP APPEND does"},
 	{[]string{"posthorn/internal/importer"}, "posthorn/internal/blob",
 		"an import writes bodies through internal/delivery only"},
+	{[]string{"posthorn/internal/gdpr"}, "posthorn/internal/store/sqlite",
+		"personal data is found and erased through store.GDPRStore, which every backend implements"},
 }
 
 // TestDependencyRules lists the packages of every rule with go list, which reports each one's

@@ -11,6 +11,7 @@ import (
 	"posthorn/internal/credentials"
 	"posthorn/internal/dns"
 	"posthorn/internal/filter/spam"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
 	"posthorn/internal/web"
@@ -20,9 +21,10 @@ import (
 
 // uiRoutes builds the web UI (internal/web/ui) for the HTTP listener: its logins go through
 // the authenticator of the mail protocols (one throttling for all), its operations through
-// ops (for the admin pages with the server's resolver and spam settings, as the CLI's), and
-// the Apple profile it offers follows the configured listeners (ClientServices); its campaign
-// pages read the campaign service over the same store. With
+// ops (for the admin pages with the server's resolver and spam settings, as the CLI's), the
+// self-service export through gdpr over the same store and operations, and the Apple profile
+// it offers follows the configured listeners (ClientServices); its campaign pages read the
+// campaign service over the same store. With
 // http.ui off it adds no routes.
 func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Authenticator, ops *admin.Admin,
 	logger *slog.Logger) (web.Routes, error) {
@@ -52,6 +54,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 		Services:     ClientServices(cfg),
 		Operations:   &pages,
 		DNS:          DNSSetup(cfg),
+		Exports:      &gdpr.Service{Store: st, Bodies: ops.Blobs, Accounts: ops},
 		Logger:       logger,
 		Campaigns:    campaigns,
 	}

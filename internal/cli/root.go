@@ -1,5 +1,5 @@
 // Package cli is posthorn's command line (cobra): serve, init, config, domain, user, alias, queue,
-// spam, check, token (the JSON API's), trace (the message trace), backup (create, verify), restore, version, audit (the audit log), import (mbox, maildir, imap), retention (run the retention rules now), and bulk mail (list, subscriber, suppression, template,
+// spam, check, token (the JSON API's), trace (the message trace), backup (create, verify), restore, version, audit (the audit log), import (mbox, maildir, imap), retention (run the retention rules now), gdpr (export, erase), and bulk mail (list, subscriber, suppression, template,
 // campaign). Admin commands open the data directory of the configuration directly, so they
 // work whether the server runs or not, and run the operations of internal/admin (internal/campaign for bulk mail) on it: the
 // commands parse their arguments and print the results, nothing more. Every error is one line
@@ -49,7 +49,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.PersistentFlags().StringVarP(&e.configPath, "config", "c", "", "configuration file (default: built-in defaults, data in ./posthorn-data)")
 	root.AddCommand(e.serveCmd(), e.initCmd(), e.configCmd(), e.domainCmd(), e.userCmd(), e.aliasCmd(), e.queueCmd(), e.spamCmd(), e.checkCmd(),
 		e.listCmd(), e.subscriberCmd(), e.suppressionCmd(), e.templateCmd(), e.campaignCmd(), e.tokenCmd(), e.traceCmd(),
-		e.backupCmd(), e.restoreCmd(), e.versionCmd(), e.auditCmd(), e.importCmd(), e.retentionCmd())
+		e.backupCmd(), e.restoreCmd(), e.versionCmd(), e.auditCmd(), e.importCmd(), e.retentionCmd(), e.gdprCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

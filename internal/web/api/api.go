@@ -36,7 +36,10 @@
 // parameters of `posthorn trace search` and answer what `trace search|show --json` prints.
 // GET /api/v1/audit lists the audit log (package audit) with the filters of `posthorn audit
 // list`, a page at a time (limit, after = the previous page's next_after). GET
-// /api/v1/stats?hours=N answers the web UI dashboard's numbers per hour (admin.Stats).
+// /api/v1/stats?hours=N answers the web UI dashboard's numbers per hour (admin.Stats). POST
+// /api/v1/gdpr/export answers the zip of `posthorn gdpr export` for {"address": ...}, POST
+// /api/v1/gdpr/erase does `posthorn gdpr erase` ("dry_run": true to only count) and answers
+// what went, part by part, with the pseudonym (package gdpr).
 //
 // The administrative routes answer 201 with the new resource on create, 204 on delete, 404
 // for an unknown name, 409 when it exists or is in use. GET /api/v1/domains/{name} gives the
@@ -59,6 +62,7 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/audit"
 	"posthorn/internal/campaign"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
@@ -98,6 +102,9 @@ type Config struct {
 	// Trace is the message trace of GET /api/v1/trace and /api/v1/trace/{id}; nil: they
 	// answer 501.
 	Trace *mailtrace.Tracer
+	// GDPR exports and erases a person's data (POST /api/v1/gdpr/export and erase); nil:
+	// they answer 501.
+	GDPR *gdpr.Service
 	// Admin runs the operations of the domain, user, alias, queue and spam list routes, the
 	// same the command line runs; DNS is what the DNS records of GET /api/v1/domains/{name}
 	// point at (app.DNSSetup).
@@ -207,6 +214,8 @@ func routeTable() []route {
 		{"GET", "/api/v1/trace", adminOnly, searchTrace},
 		{"GET", "/api/v1/trace/{id}", adminOnly, traceMessage},
 		{"GET", "/api/v1/stats", adminOnly, stats},
+		{"POST", "/api/v1/gdpr/export", adminOnly, exportPersonal},
+		{"POST", "/api/v1/gdpr/erase", adminOnly, erasePersonal},
 		{"GET", "/api/v1/domains", adminOnly, listDomains},
 		{"POST", "/api/v1/domains", adminOnly, createDomain},
 		{"GET", "/api/v1/domains/{name}", adminOnly, getDomain},

@@ -14,6 +14,7 @@ import (
 	"posthorn/internal/admin"
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
@@ -64,6 +65,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Transactional: &campaign.Transactional{Service: e.svc, Outbox: outbox, Grants: e.Store,
 			PublicURL: "https://news.example.org", Logger: e.Logger},
 		Trace:       &mailtrace.Tracer{Store: e.Store},
+		GDPR:        &gdpr.Service{Store: e.Store, Bodies: e.Blobs, Accounts: e.ops},
 		Admin:       e.ops,
 		DNS:         e.apiDNS,
 		Logger:      e.Logger,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"posthorn/internal/gdpr"
 	"posthorn/internal/operr"
 	"posthorn/internal/store"
 	"posthorn/internal/websession"
@@ -17,6 +18,7 @@ type accountData struct {
 	Logins  []store.WebLogin
 	TOTP    websession.TOTPState
 	Profile bool // the Apple profile can be made (incoming and submission listeners exist)
+	Export  bool // the account's data can be exported (Exports)
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +34,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, perr := wellknown.MobileConfig(sess.Account.Address, s.services)
-	s.render(w, r, http.StatusOK, "account", accountData{Logins: logins, TOTP: st, Profile: perr == nil})
+	s.render(w, r, http.StatusOK, "account", accountData{Logins: logins, TOTP: st, Profile: perr == nil,
+		Export: s.exports != nil})
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request) {
@@ -168,4 +171,28 @@ func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-apple-aspen-config")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`.mobileconfig"`)
 	_, _ = w.Write(b)
+}
+
+// export downloads everything the server holds about the account, as a zip streamed as it is
+// written. A failure before the first byte is answered as a page; after it, the connection is
+// cut so that the browser reports a failed download instead of keeping a truncated file.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	if s.exports == nil {
+		http.NotFound(w, r)
+		return
+	}
+	addr := principal(r).Address
+	out := &gdpr.LazyWriter{W: w, Start: func() {
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer("@", "_at_", `"`, "").Replace(addr)+`-export.zip"`)
+	}}
+	err := s.exports.ExportAccount(r.Context(), addr, out)
+	switch {
+	case err == nil:
+	case !out.Started:
+		s.serverError(w, r, err)
+	default:
+		s.logger.Error("web UI export failed midway", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
+	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/testutil/storeenv"
 	"posthorn/internal/websession"
@@ -64,7 +65,8 @@ func newTestUI(t *testing.T) *testUI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Sessions: sessions, AppPasswords: ops, Logger: env.Logger, Operations: ops,
+	exports := &gdpr.Service{Store: env.Store, Bodies: env.Blobs, Accounts: ops}
+	s, err := New(Config{Sessions: sessions, AppPasswords: ops, Logger: env.Logger, Operations: ops, Exports: exports,
 		Trace: &mailtrace.Tracer{Store: env.Store}, Audit: auditLog,
 		DNS: admin.DNSSetup{Hostname: "mail.example.org", Listen: config.Listen{IMAPS: ":993", Submission: ":587"},
 			Policy: wellknown.MTASTSPolicy("enforce", []string{"mail.example.org"}, 24*time.Hour)},

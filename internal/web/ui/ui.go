@@ -8,8 +8,9 @@
 // the account has TOTP on), POST /logout; self-service under /account/ for every account:
 // the overview with recent logins, /account/password, /account/app-passwords (a new app
 // password is shown once), /account/totp (enable with a confirming code and 10 recovery codes
-// shown once; disable with a code or the password) and /account/mobileconfig (an Apple
-// configuration profile); /admin/ for accounts with the admin flag (posthorn user admin):
+// shown once; disable with a code or the password), /account/mobileconfig (an Apple
+// configuration profile) and POST /account/export (everything the server holds about the
+// account, a zip download: Exports); /admin/ for accounts with the admin flag (posthorn user admin):
 // /admin/domains (and each domain's DNS records with their live check), /admin/users (and
 // each user's password, quota, admin flag, app passwords, send-as and sending limits),
 // /admin/aliases, /admin/queue (and each row: retry, hold, release, delete) and /admin/spam
@@ -53,6 +54,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +74,11 @@ type AppPasswords interface {
 	RemoveAppPassword(ctx context.Context, addr, name string) error
 }
 
+// Exports write the export of an account's own data for its owner (gdpr.Service.ExportAccount).
+type Exports interface {
+	ExportAccount(ctx context.Context, address string, w io.Writer) error
+}
+
 // Config is what the UI is built from.
 type Config struct {
 	Sessions     *websession.Service
@@ -85,9 +92,11 @@ type Config struct {
 	DNS        admin.DNSSetup
 	// Trace is the message trace of /admin/trace (admin_trace.go), Audit the audit log of
 	// /admin/audit (admin_audit.go); nil: that page is not served.
-	Trace  Trace
-	Audit  AuditLog
-	Logger *slog.Logger
+	Trace Trace
+	Audit AuditLog
+	// Exports answer POST /account/export; nil: the page offers no export.
+	Exports Exports
+	Logger  *slog.Logger
 	// Campaigns are what the campaign pages call (admin_dash.go); nil: they are not served.
 	Campaigns Campaigns
 }
@@ -101,6 +110,7 @@ type Server struct {
 	dns      admin.DNSSetup
 	trace    Trace
 	audit    AuditLog
+	exports  Exports
 	logger   *slog.Logger
 	tmpl     *templates
 	mailings Campaigns // the campaign service
@@ -113,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{sessions: cfg.Sessions, apps: cfg.AppPasswords, services: cfg.Services, ops: cfg.Operations, dns: cfg.DNS,
-		trace: cfg.Trace, audit: cfg.Audit, logger: cfg.Logger, tmpl: t, mailings: cfg.Campaigns}, nil
+		trace: cfg.Trace, audit: cfg.Audit, exports: cfg.Exports, logger: cfg.Logger, tmpl: t, mailings: cfg.Campaigns}, nil
 }
 
 // Routes returns the UI's routes for the HTTP listener.
@@ -138,6 +148,7 @@ func (s *Server) Routes() web.Routes {
 		handle("GET /account/totp", s.user(s.totpPage))
 		handle("POST /account/totp", s.user(s.totpPost))
 		handle("GET /account/mobileconfig", s.user(s.mobileconfig))
+		handle("POST /account/export", s.user(s.export))
 
 		s.dashRoutes(handle)
 		s.adminOpsRoutes(handle)
