@@ -249,10 +249,11 @@ func (s *Store) RemoveAccount(ctx context.Context, address string) ([]string, er
 			return err
 		}
 		// Deleting the account cascades to its mailboxes and their messages.
-		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
+		unreferenced, err = dropBlobRefs(ctx, tx, refs, func() error {
+			_, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id)
 			return err
-		}
-		if unreferenced, err = dropBlobRefs(ctx, tx, refs); err != nil {
+		})
+		if err != nil {
 			return err
 		}
 		return pruneTargets(ctx, tx, address)
@@ -274,48 +275,48 @@ func scanBlobRef(r pgx.CollectableRow) (blobRef, error) {
 	return b, r.Scan(&b.id, &b.n)
 }
 
-// dropBlobRefs takes references away from blobs in id order, deletes the rows left without
-// any, with their full-text index rows, and returns their ids, sorted. The statements go in
-// two pipelined batches (one round trip each), whatever the number of blobs.
-func dropBlobRefs(ctx context.Context, tx pgx.Tx, refs []blobRef) ([]string, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
+// dropBlobRefs takes references away from blobs, then runs remove, which deletes the rows that
+// held them, then deletes the blob rows left without reference, with their full-text index
+// rows, and returns their ids, sorted. The blob rows are locked (updated) in id order, before
+// remove touches the message rows: IndexTexts locks a blob before its message rows too, so the
+// two cannot deadlock. The statements go in pipelined batches, whatever the number of blobs.
+func dropBlobRefs(ctx context.Context, tx pgx.Tx, refs []blobRef, remove func() error) ([]string, error) {
 	sort.Slice(refs, func(i, j int) bool { return refs[i].id < refs[j].id })
 	var dec pgx.Batch
-	for _, r := range refs {
-		dec.Queue(`UPDATE blobs SET refs = refs - $1 WHERE id = $2 RETURNING refs, text_doc`, r.n, r.id)
-	}
-	results := tx.SendBatch(ctx, &dec)
 	var gone []string
 	var docs []int64
 	for _, r := range refs {
-		var left int64
-		var doc *int64
-		if err := results.QueryRow().Scan(&left, &doc); err != nil {
-			return nil, errors.Join(fmt.Errorf("blob %s: %w", r.id, err), results.Close())
-		}
-		if left > 0 {
-			continue
-		}
-		gone = append(gone, r.id)
-		if doc != nil {
-			docs = append(docs, *doc)
-		}
+		dec.Queue(`UPDATE blobs SET refs = refs - $1 WHERE id = $2 RETURNING refs, text_doc`, r.n, r.id).Fn =
+			func(br pgx.BatchResults) error {
+				var left int64
+				var doc *int64
+				if err := br.QueryRow().Scan(&left, &doc); err != nil {
+					return fmt.Errorf("blob %s: %w", r.id, err)
+				}
+				if left <= 0 {
+					gone = append(gone, r.id)
+					if doc != nil {
+						docs = append(docs, *doc)
+					}
+				}
+				return nil
+			}
 	}
-	if err := results.Close(); err != nil {
+	if err := sendBatch(ctx, tx, &dec); err != nil {
 		return nil, err
 	}
-	if len(gone) == 0 {
-		return nil, nil
+	if err := remove(); err != nil {
+		return nil, err
 	}
 	var del pgx.Batch
-	del.Queue(`DELETE FROM blobs WHERE id = ANY($1)`, gone)
-	if len(docs) > 0 {
-		del.Queue(`DELETE FROM message_text WHERE id = ANY($1)`, docs)
+	if len(gone) > 0 {
+		queueExec(&del, "drop unreferenced blobs", `DELETE FROM blobs WHERE id = ANY($1)`, gone)
 	}
-	if err := tx.SendBatch(ctx, &del).Close(); err != nil {
-		return nil, fmt.Errorf("drop unreferenced blobs: %w", err)
+	if len(docs) > 0 {
+		queueExec(&del, "drop their text index rows", `DELETE FROM message_text WHERE id = ANY($1)`, docs)
+	}
+	if err := sendBatch(ctx, tx, &del); err != nil {
+		return nil, err
 	}
 	return gone, nil
 }

@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"posthorn/internal/store"
+	"posthorn/internal/store/storetest"
+)
+
+// TestConformance runs the store suite on a new database per subtest.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openURL(t, server.Database(t))
+	})
+}
+
+// twoNodes opens two Stores (two pools, as two nodes have) on one new database, with a domain
+// and an account made on the first.
+func twoNodes(t *testing.T) (a, b *Store, acc store.Account) {
+	t.Helper()
+	url := server.Database(t)
+	a, b = openURL(t, url), openURL(t, url)
+	if _, err := a.AddDomain(t.Context(), "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := a.AddAccount(t.Context(), "alice@example.org", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, acc
+}
+
+// TestTwoNodesDeliver: two Stores delivering to the same mailboxes at once give every message
+// its own UID, the UIDs of a mailbox dense from 1, and MODSEQs that grow with the UIDs, without
+// a deadlock between deliveries that name the mailboxes in opposite orders.
+func TestTwoNodesDeliver(t *testing.T) {
+	a, b, acc := twoNodes(t)
+	const workers, calls = 4, 15 // per node
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	var mu sync.Mutex
+	var got []store.Delivered
+	n := 0
+	for node, s := range []*Store{a, b} {
+		for w := range workers {
+			wg.Go(func() {
+				for c := range calls {
+					// Opposite orders on the two nodes: the locks are taken in id order anyway.
+					targets := []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}, {AccountID: acc.ID, Mailbox: "Archive"}}
+					if node == 1 {
+						slices.Reverse(targets)
+					}
+					d := store.Delivery{BlobID: fmt.Sprintf("n%d-w%d-c%d", node, w, c), Size: 10,
+						InternalDate: time.Unix(1700000000, 0), Targets: targets}
+					res, err := s.Deliver(t.Context(), []store.Delivery{d})
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					got = append(got, res[0]...)
+					mu.Unlock()
+				}
+			})
+			n += calls
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"INBOX", "Archive"} {
+		box, err := b.GetMailbox(t.Context(), acc.ID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []store.Delivered
+		for _, d := range got {
+			if d.MailboxID == box.ID {
+				mine = append(mine, d)
+			}
+		}
+		slices.SortFunc(mine, func(x, y store.Delivered) int { return int(x.UID) - int(y.UID) })
+		if len(mine) != n {
+			t.Fatalf("%s: %d deliveries reported, want %d", name, len(mine), n)
+		}
+		for i, d := range mine {
+			if d.UID != uint32(i+1) {
+				t.Fatalf("%s: UIDs %v are not 1 to %d", name, mine, n)
+			}
+			if i > 0 && d.ModSeq <= mine[i-1].ModSeq {
+				t.Fatalf("%s: UID %d has MODSEQ %d, not above UID %d's %d", name, d.UID, d.ModSeq, mine[i-1].UID, mine[i-1].ModSeq)
+			}
+		}
+		if box.UIDNext != uint32(n+1) || box.HighestModSeq != mine[n-1].ModSeq || box.MessageCount != int64(n) {
+			t.Fatalf("%s after %d deliveries: %+v", name, n, box)
+		}
+	}
+	problems, err := a.Check(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// TestTwoNodesChangeFeed: a change committed through one Store reaches the subscribers of the
+// other (LISTEN/NOTIFY), and only after the commit.
+func TestTwoNodesChangeFeed(t *testing.T) {
+	a, b, acc := twoNodes(t)
+	changes, stop := b.Subscribe(acc.ID)
+	defer stop()
+	res, err := a.Deliver(t.Context(), []store.Delivery{{BlobID: "x", Size: 1,
+		Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Change{AccountID: acc.ID, MailboxID: res[0][0].MailboxID, Kind: store.ChangeNew, ModSeq: res[0][0].ModSeq}
+	select {
+	case c := <-changes:
+		if c != want {
+			t.Fatalf("change on the other node = %+v, want %+v", c, want)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no change reached the other node within a second")
+	}
+	// A flag change through b reaches a's subscribers; b's own subscriber hears it once.
+	onA, stopA := a.Subscribe(acc.ID)
+	defer stopA()
+	updated, _, err := b.UpdateFlags(t.Context(), want.MailboxID, []uint32{res[0][0].UID}, store.FlagsAdd, []string{`\Seen`}, 0)
+	if err != nil || len(updated) != 1 {
+		t.Fatalf("UpdateFlags = %v, %v", updated, err)
+	}
+	want = store.Change{AccountID: acc.ID, MailboxID: want.MailboxID, Kind: store.ChangeFlags, ModSeq: updated[0].ModSeq}
+	for name, ch := range map[string]<-chan store.Change{"a": onA, "b": changes} {
+		select {
+		case c := <-ch:
+			if c != want {
+				t.Fatalf("change on %s = %+v, want %+v", name, c, want)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("no change reached %s within a second", name)
+		}
+	}
+	// A transaction that fails sends nothing: a delivery to a missing mailbox.
+	if _, err := a.Deliver(t.Context(), []store.Delivery{{BlobID: "y", Size: 1,
+		Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}, {AccountID: acc.ID, Mailbox: "Nowhere"}}}}); err == nil {
+		t.Fatal("a delivery to a missing mailbox succeeded")
+	}
+	// The next successful change is the one b hears.
+	if _, err := a.CreateMailbox(t.Context(), acc.ID, "Lists", ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if c.Kind != store.ChangeMailbox {
+			t.Fatalf("after a failed delivery, b heard %+v, want the new mailbox", c)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no change reached b within a second")
+	}
+}
