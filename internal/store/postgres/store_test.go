@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -164,5 +165,76 @@ func TestTwoNodesChangeFeed(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Fatal("no change reached b within a second")
+	}
+}
+
+// TestSearchTextLiteral: LIKE's wildcards and escape character in a query stand for
+// themselves, and the trigram indexes exist where the server has pg_trgm.
+func TestSearchTextLiteral(t *testing.T) {
+	s, _, acc := twoNodes(t)
+	ctx := t.Context()
+	var ds []store.Delivery
+	for i, body := range []string{`it is 100% sure`, `it is 100x sure`, `a_b and a\b`, `aXb and aYb`} {
+		ds = append(ds, store.Delivery{BlobID: fmt.Sprint("t", i), Size: 10, Text: &store.Text{Body: body},
+			Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}}})
+	}
+	res, err := s.Deliver(ctx, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := res[0][0].MailboxID
+	for _, c := range []struct {
+		query string
+		want  []uint32
+	}{
+		{"00% s", []uint32{1}},
+		{"100", []uint32{1, 2}},
+		{"a_b", []uint32{3}},
+		{`a\b`, []uint32{3}},
+		{"AXB", []uint32{4}},
+	} {
+		got, unindexed, err := s.SearchText(ctx, box, store.FieldBody, c.query)
+		if err != nil || !slices.Equal(got, c.want) || len(unindexed) != 0 {
+			t.Errorf("SearchText(%q) = %v, unindexed %v, %v; want %v", c.query, got, unindexed, err, c.want)
+		}
+	}
+	var available, indexed bool
+	if err := s.pool.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'),
+		EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'message_text_body_trgm')`).Scan(&available, &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if available != indexed {
+		t.Errorf("pg_trgm available: %t, but trigram index made: %t", available, indexed)
+	}
+}
+
+// TestImportLedger: a target's ImportKey is recorded with the message, and delivering the same
+// key to the mailbox again fails the whole delivery with store.ErrExists.
+func TestImportLedger(t *testing.T) {
+	s, _, acc := twoNodes(t)
+	ctx := t.Context()
+	key := []byte("sha256 of the message")
+	d := store.Delivery{BlobID: "i1", Size: 10, Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX", ImportKey: key}}}
+	res, err := s.Deliver(ctx, []store.Delivery{d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := res[0][0].MailboxID
+	if ok, err := s.Imported(ctx, box, key); err != nil || !ok {
+		t.Fatalf("Imported after the delivery = %t, %v", ok, err)
+	}
+	if ok, err := s.Imported(ctx, box, []byte("another")); err != nil || ok {
+		t.Fatalf("Imported of another key = %t, %v", ok, err)
+	}
+	d.BlobID = "i2"
+	if _, err := s.Deliver(ctx, []store.Delivery{d}); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a second import of the key: %v, want ErrExists", err)
+	}
+	if uids, err := s.ListUIDs(ctx, box); err != nil || !slices.Equal(uids, []uint32{1}) {
+		t.Fatalf("INBOX after the refused import: %v, %v", uids, err)
+	}
+	if ok, err := s.HasBlob(ctx, "i2"); err != nil || ok {
+		t.Fatalf("the refused import left its blob row: %t, %v", ok, err)
 	}
 }
