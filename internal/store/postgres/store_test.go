@@ -238,3 +238,38 @@ func TestImportLedger(t *testing.T) {
 		t.Fatalf("the refused import left its blob row: %t, %v", ok, err)
 	}
 }
+
+// TestListenerReconnects: when the listening connection is cut (a restart of the server, a
+// network fault), the Store connects again and hears the other nodes' changes anew.
+func TestListenerReconnects(t *testing.T) {
+	a, b, acc := twoNodes(t)
+	ctx := t.Context()
+	changes, stop := b.Subscribe(acc.ID)
+	defer stop()
+	var cut int
+	if err := a.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+notifyChannel+`'`).Scan(&cut); err != nil {
+		t.Fatal(err)
+	}
+	if cut != 2 {
+		t.Fatalf("cut %d listening connections, want 2 (one per Store)", cut)
+	}
+	// Changes made before b listens again are lost; keep making them until one is heard.
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; ; i++ {
+		if _, err := a.CreateMailbox(ctx, acc.ID, fmt.Sprint("box", i), ""); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-changes:
+			if c.Kind != store.ChangeMailbox {
+				t.Fatalf("heard %+v, want a new mailbox", c)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b did not listen again within 30 seconds")
+		}
+	}
+}
