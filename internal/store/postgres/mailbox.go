@@ -53,16 +53,8 @@ func (s *Store) GetMailbox(ctx context.Context, accountID int64, name string) (s
 // ListMessages returns a mailbox's messages in UID order; store.ErrNotFound if the mailbox does
 // not exist.
 func (s *Store) ListMessages(ctx context.Context, mailboxID int64) ([]store.Message, error) {
-	var out []store.Message
-	err := s.inReadTx(ctx, func(tx pgx.Tx) error {
-		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID); err != nil {
-			return err
-		}
-		rows, _ := tx.Query(ctx, messageColumns+` WHERE mailbox_id = $1 ORDER BY uid`, mailboxID)
-		var err error
-		out, err = pgx.CollectRows(rows, scanMessage)
-		return err
-	})
+	out, err := mailboxRows(ctx, s, mailboxID, scanMessage, false,
+		messageColumns+` WHERE mailbox_id = $1 ORDER BY uid`, mailboxID)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of mailbox %d: %w", mailboxID, err)
 	}

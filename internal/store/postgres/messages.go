@@ -80,21 +80,9 @@ func toUIDs(list []int64) []uint32 {
 // the UIDs that have none; store.ErrNotFound if the mailbox does not exist.
 func (s *Store) GetMessages(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error) {
 	first, last := uidRanges(store.SortedUIDs(uids))
-	var out []store.Message
-	err := s.inReadTx(ctx, func(tx pgx.Tx) error {
-		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID); err != nil {
-			return err
-		}
-		if len(first) == 0 {
-			return nil
-		}
-		rows, _ := tx.Query(ctx, `SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.size,
-			m.blob_id, m.envelope, m.structure FROM messages m`+inRanges+`WHERE m.mailbox_id = $1 ORDER BY m.uid`,
-			mailboxID, first, last)
-		var err error
-		out, err = pgx.CollectRows(rows, scanMessage)
-		return err
-	})
+	out, err := mailboxRows(ctx, s, mailboxID, scanMessage, len(first) == 0, `SELECT m.id, m.mailbox_id, m.uid,
+		m.modseq, m.flags, m.internal_date, m.size, m.blob_id, m.envelope, m.structure FROM messages m`+inRanges+
+		`WHERE m.mailbox_id = $1 ORDER BY m.uid`, mailboxID, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("get messages of mailbox %d: %w", mailboxID, err)
 	}
@@ -104,21 +92,29 @@ func (s *Store) GetMessages(ctx context.Context, mailboxID int64, uids []uint32)
 // ChangedSince returns, in UID order, the messages of a mailbox whose MODSEQ is above modseq
 // (RFC 7162 §3.1.4), found with the (mailbox_id, modseq) index.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {
-	var out []store.Message
-	err := s.inReadTx(ctx, func(tx pgx.Tx) error {
-		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID); err != nil {
-			return err
-		}
-		rows, _ := tx.Query(ctx, messageColumns+` WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
-			mailboxID, clampModSeq(modseq))
-		var err error
-		out, err = pgx.CollectRows(rows, scanMessage)
-		return err
-	})
+	out, err := mailboxRows(ctx, s, mailboxID, scanMessage, false,
+		messageColumns+` WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`, mailboxID, clampModSeq(modseq))
 	if err != nil {
 		return nil, fmt.Errorf("messages of mailbox %d changed since %d: %w", mailboxID, modseq, err)
 	}
 	return out, nil
+}
+
+// mailboxRows reads the rows of a query on one mailbox's messages; when it reads none (or when
+// none is set, without running it), whether the mailbox exists decides between no rows and
+// store.ErrNotFound. One round trip in the usual case, where a transaction for one snapshot
+// would take four; a mailbox deleted between the two queries reads as either.
+func mailboxRows[T any](ctx context.Context, s *Store, mailboxID int64, scan pgx.RowToFunc[T], none bool,
+	query string, args ...any) ([]T, error) {
+	var out []T
+	if !none {
+		rows, _ := s.pool.Query(ctx, query, args...)
+		var err error
+		if out, err = pgx.CollectRows(rows, scan); err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
+	return nil, exists(ctx, s.pool, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID)
 }
 
 // ExpungedSince returns, ascending, the UIDs expunged from a mailbox with a MODSEQ above modseq
@@ -207,19 +203,8 @@ const metaColumns = `SELECT m.uid, m.modseq, m.internal_date, m.size, m.flags FR
 // store.ErrNotFound if the mailbox does not exist.
 func (s *Store) GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error) {
 	first, last := uidRanges(store.SortedUIDs(uids))
-	var out []store.Message
-	err := s.inReadTx(ctx, func(tx pgx.Tx) error {
-		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID); err != nil {
-			return err
-		}
-		if len(first) == 0 {
-			return nil
-		}
-		rows, _ := tx.Query(ctx, metaColumns+inRanges+`WHERE m.mailbox_id = $1 ORDER BY m.uid`, mailboxID, first, last)
-		var err error
-		out, err = collectMeta(rows, mailboxID)
-		return err
-	})
+	out, err := mailboxRows(ctx, s, mailboxID, scanMeta(mailboxID), len(first) == 0,
+		metaColumns+inRanges+`WHERE m.mailbox_id = $1 ORDER BY m.uid`, mailboxID, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("get message metadata of mailbox %d: %w", mailboxID, err)
 	}
@@ -229,38 +214,23 @@ func (s *Store) GetMessageMeta(ctx context.Context, mailboxID int64, uids []uint
 // MetaChangedSince returns, in UID order, the metadata of the messages of a mailbox whose
 // MODSEQ is above modseq (with 0: of every message).
 func (s *Store) MetaChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {
-	var out []store.Message
-	err := s.inReadTx(ctx, func(tx pgx.Tx) error {
-		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)`, mailboxID); err != nil {
-			return err
-		}
-		query, args := metaColumns+` WHERE m.mailbox_id = $1 ORDER BY m.uid`, []any{mailboxID}
-		if modseq > 0 {
-			query, args = metaColumns+` WHERE m.mailbox_id = $1 AND m.modseq > $2 ORDER BY m.uid`,
-				[]any{mailboxID, clampModSeq(modseq)}
-		}
-		rows, _ := tx.Query(ctx, query, args...)
-		var err error
-		out, err = collectMeta(rows, mailboxID)
-		return err
-	})
+	out, err := mailboxRows(ctx, s, mailboxID, scanMeta(mailboxID), false,
+		metaColumns+` WHERE m.mailbox_id = $1 AND m.modseq > $2 ORDER BY m.uid`, mailboxID, clampModSeq(modseq))
 	if err != nil {
 		return nil, fmt.Errorf("metadata of mailbox %d changed since %d: %w", mailboxID, modseq, err)
 	}
 	return out, nil
 }
 
-// collectMeta reads the rows of a metaColumns query.
-func collectMeta(rows pgx.Rows, mailboxID int64) ([]store.Message, error) {
-	var (
-		out                     []store.Message
-		uid, modseq, date, size int64
-		flags                   string
-	)
-	_, err := pgx.ForEachRow(rows, []any{&uid, &modseq, &date, &size, &flags}, func() error {
-		out = append(out, store.Message{MailboxID: mailboxID, UID: uint32(uid), ModSeq: uint64(modseq),
-			InternalDate: fromNanos(date), Size: size, Flags: store.SplitFlags(flags)})
-		return nil
-	})
-	return out, err
+// scanMeta reads a row of a metaColumns query on mailbox mailboxID.
+func scanMeta(mailboxID int64) pgx.RowToFunc[store.Message] {
+	return func(r pgx.CollectableRow) (store.Message, error) {
+		var (
+			uid, modseq, date, size int64
+			flags                   string
+		)
+		err := r.Scan(&uid, &modseq, &date, &size, &flags)
+		return store.Message{MailboxID: mailboxID, UID: uint32(uid), ModSeq: uint64(modseq),
+			InternalDate: fromNanos(date), Size: size, Flags: store.SplitFlags(flags)}, err
+	}
 }
