@@ -68,7 +68,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 		return nil, nil, fmt.Errorf("update flags in mailbox %d: %w", mailboxID, err)
 	}
 	uids = store.SortedUIDs(uids)
-	err = s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err = s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		updated, failed = nil, nil
 		mb, err := lockMailbox(ctx, tx, mailboxID)
 		if err != nil {
@@ -105,7 +105,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 		if err := sendBatch(ctx, tx, &b); err != nil {
 			return err
 		}
-		publish(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeFlags, ModSeq: uint64(modseq)})
+		changes.add(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeFlags, ModSeq: uint64(modseq)})
 		return nil
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *Store) RemoveMessages(ctx context.Context, mailboxID int64, uids []uint
 func (s *Store) expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) (expunged []uint32, unreferenced []string, err error) {
 	all := uids == nil
 	uids = store.SortedUIDs(uids)
-	err = s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err = s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		expunged = nil
 		mb, err := lockMailbox(ctx, tx, mailboxID)
 		if err != nil {
@@ -176,7 +176,7 @@ func (s *Store) expunge(ctx context.Context, mailboxID int64, uids []uint32, onl
 		if err != nil {
 			return err
 		}
-		publish(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeExpunge,
+		changes.add(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeExpunge,
 			ModSeq: uint64(mb.highestModSeq)})
 		return nil
 	})
@@ -234,9 +234,9 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []uint32, dstI
 		uids = []uint32{} // nil would mean every message to transfer
 	}
 	var pairs []store.UIDPair
-	err := s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err := s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		var err error
-		pairs, err = s.transfer(ctx, tx, srcID, store.SortedUIDs(uids), dstID, move, publish)
+		pairs, err = s.transfer(ctx, tx, srcID, store.SortedUIDs(uids), dstID, move, changes)
 		return err
 	})
 	if err != nil {
@@ -249,7 +249,7 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []uint32, dstI
 // when uids is nil, from one mailbox to another of the same account. Both mailboxes are locked
 // first, in id order.
 func (s *Store) transfer(ctx context.Context, tx pgx.Tx, srcID int64, uids []uint32, dstID int64, move bool,
-	publish func(store.Change)) ([]store.UIDPair, error) {
+	changes *changeLog) ([]store.UIDPair, error) {
 	boxes, err := lockMailboxes(ctx, tx, srcID, dstID)
 	if err != nil {
 		return nil, err
@@ -317,9 +317,9 @@ func (s *Store) transfer(ctx context.Context, tx pgx.Tx, srcID int64, uids []uin
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return nil, err
 	}
-	publish(store.Change{AccountID: dst.accountID, MailboxID: dst.id, Kind: store.ChangeNew, ModSeq: uint64(dst.highestModSeq)})
+	changes.add(store.Change{AccountID: dst.accountID, MailboxID: dst.id, Kind: store.ChangeNew, ModSeq: uint64(dst.highestModSeq)})
 	if move {
-		publish(store.Change{AccountID: src.accountID, MailboxID: src.id, Kind: store.ChangeExpunge,
+		changes.add(store.Change{AccountID: src.accountID, MailboxID: src.id, Kind: store.ChangeExpunge,
 			ModSeq: uint64(src.highestModSeq)})
 	}
 	return pairs, nil

@@ -88,9 +88,15 @@ func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*cou
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	rows, _ := tx.Query(ctx, `SELECT id, account_id, name, uidnext, highestmodseq, keywords FROM mailboxes
-		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
-	out := make(map[int64]*counters, len(ids))
+	return lockQuery(ctx, tx, `WHERE b.id = ANY($1)`, ids)
+}
+
+// lockQuery locks the mailbox rows b the condition selects, in id order (the rows are sorted
+// before they are locked), and returns their counters by id.
+func lockQuery(ctx context.Context, tx pgx.Tx, cond string, args ...any) (map[int64]*counters, error) {
+	rows, _ := tx.Query(ctx, `SELECT b.id, b.account_id, b.name, b.uidnext, b.highestmodseq, b.keywords
+		FROM mailboxes b `+cond+` ORDER BY b.id FOR UPDATE OF b`, args...)
+	out := map[int64]*counters{}
 	var (
 		c        counters
 		keywords string
@@ -179,9 +185,9 @@ func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]s
 		}
 	}
 	var out [][]store.Delivered
-	err := s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err := s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		var err error
-		out, err = s.deliver(ctx, tx, deliveries, publish)
+		out, err = s.deliver(ctx, tx, deliveries, changes)
 		return err
 	})
 	if err != nil {
@@ -198,17 +204,19 @@ type mailboxKey struct {
 }
 
 func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery,
-	publish func(store.Change)) ([][]store.Delivered, error) {
+	changes *changeLog) ([][]store.Delivered, error) {
 	boxes, touched, err := lockTargets(ctx, tx, deliveries)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.insertBlobs(ctx, tx, deliveries)
+	docs, err := insertTexts(ctx, tx, deliveries)
 	if err != nil {
 		return nil, err
 	}
-	now := s.nowNanos()
+	// Everything else goes in one batch: one round trip, whatever the number of messages.
 	var b pgx.Batch
+	queueBlobs(&b, deliveries, docs)
+	now := s.nowNanos()
 	out := make([][]store.Delivered, len(deliveries))
 	for i, d := range deliveries {
 		date := now
@@ -228,10 +236,11 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 			mb.highestModSeq++
 			flags, _ := store.NormalizeFlags(t.Flags) // ValidDelivery checked them
 			mb.addKeywords(flags)
+			// The message carries the text row its blob kept (see queueBlobs).
 			queueExec(&b, fmt.Sprintf("blob %s: insert into mailbox %d", d.BlobID, mb.id), `INSERT INTO messages
 				(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure, text_doc)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, mb.id, uid, mb.highestModSeq, store.JoinFlags(flags),
-				date, d.Size, d.BlobID, d.Envelope, d.Structure, docs[i])
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT text_doc FROM blobs WHERE id = $7))`,
+				mb.id, uid, mb.highestModSeq, store.JoinFlags(flags), date, d.Size, d.BlobID, d.Envelope, d.Structure)
 			if t.ImportKey != nil {
 				queueExecCheck(&b, fmt.Sprintf("blob %s: mailbox %d: record import", d.BlobID, mb.id), func(tag pgconn.CommandTag) error {
 					if tag.RowsAffected() == 0 {
@@ -246,19 +255,19 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 	}
 	for _, mb := range touched {
 		mb.queueSave(&b)
+		changes.add(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeNew,
+			ModSeq: uint64(mb.highestModSeq)})
 	}
+	changes.queueNotify(&b)
 	if err := sendBatch(ctx, tx, &b); err != nil {
 		return nil, err
-	}
-	for _, mb := range touched {
-		publish(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeNew,
-			ModSeq: uint64(mb.highestModSeq)})
 	}
 	return out, nil
 }
 
-// lockTargets finds the mailboxes the deliveries go to and locks them (lockMailboxes). It
-// returns them by key, and in id order.
+// lockTargets locks the mailboxes the deliveries go to, found by account and name, in id order
+// (lockQuery). It returns them by key, and in id order. A mailbox renamed meanwhile is not
+// locked: PostgreSQL checks the condition again on the row it waited for.
 func lockTargets(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) (map[mailboxKey]*counters, []*counters, error) {
 	var accounts []int64
 	var names []string
@@ -276,14 +285,8 @@ func lockTargets(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) (m
 	if len(accounts) == 0 {
 		return boxes, nil, nil
 	}
-	rows, _ := tx.Query(ctx, `SELECT b.id FROM mailboxes b
-		JOIN unnest($1::bigint[], $2::text[]) AS k (account_id, name) ON b.account_id = k.account_id AND b.name = k.name`,
-		accounts, names)
-	ids, err := pgx.CollectRows(rows, scanInt64)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find mailboxes: %w", err)
-	}
-	locked, err := lockMailboxes(ctx, tx, ids...)
+	locked, err := lockQuery(ctx, tx, `JOIN unnest($1::bigint[], $2::text[]) AS k (account_id, name)
+		ON b.account_id = k.account_id AND b.name = k.name`, accounts, names)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -295,7 +298,6 @@ func lockTargets(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) (m
 	slices.SortFunc(touched, func(a, b *counters) int { return int(a.id - b.id) })
 	for _, d := range deliveries {
 		for _, t := range d.Targets {
-			// A mailbox missing, or renamed between the lookup and the lock.
 			if k := (mailboxKey{t.AccountID, store.MailboxName(t.Mailbox)}); boxes[k] == nil {
 				return nil, nil, fmt.Errorf("blob %s: mailbox %q of account %d: %w", d.BlobID, k.name, k.accountID, store.ErrNotFound)
 			}
@@ -304,17 +306,16 @@ func lockTargets(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) (m
 	return boxes, touched, nil
 }
 
-// insertBlobs indexes the text of the deliveries that have one, then adds their blob rows, or
-// their references to rows that exist already. It returns per delivery the id of the text row
-// its blob keeps, which every message row of the blob carries: nil when it has no indexed text.
-func (s *Store) insertBlobs(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) ([]*int64, error) {
+// insertTexts adds the text rows of the deliveries that have a text, lower-cased, and returns
+// their ids per delivery (nil: no text).
+func insertTexts(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) ([]*int64, error) {
 	docs := make([]*int64, len(deliveries))
-	var texts pgx.Batch
+	var b pgx.Batch
 	for i, d := range deliveries {
 		if d.Text == nil {
 			continue
 		}
-		texts.Queue(`INSERT INTO message_text (header, body) VALUES ($1, $2) RETURNING id`,
+		b.Queue(`INSERT INTO message_text (header, body) VALUES ($1, $2) RETURNING id`,
 			strings.ToLower(d.Text.Header), strings.ToLower(d.Text.Body)).Fn = func(br pgx.BatchResults) error {
 			var id int64
 			if err := br.QueryRow().Scan(&id); err != nil {
@@ -324,38 +325,31 @@ func (s *Store) insertBlobs(ctx context.Context, tx pgx.Tx, deliveries []store.D
 			return nil
 		}
 	}
-	if err := sendBatch(ctx, tx, &texts); err != nil {
+	if err := sendBatch(ctx, tx, &b); err != nil {
 		return nil, err
 	}
-	kept := make([]*int64, len(deliveries))
-	var blobs pgx.Batch
+	return docs, nil
+}
+
+// queueBlobs adds to b the blob rows of the deliveries, or their references to rows that
+// exist already, with their text rows docs. A blob id delivered again (blob ids are new for
+// every body, so only by a caller's mistake) keeps the text it was first indexed with, and the
+// text rows no blob took are deleted again.
+func queueBlobs(b *pgx.Batch, deliveries []store.Delivery, docs []*int64) {
+	var ids []string
+	var added []int64
 	for i, d := range deliveries {
-		blobs.Queue(`INSERT INTO blobs (id, size, refs, text_doc) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + excluded.refs RETURNING text_doc`,
-			d.BlobID, d.Size, len(d.Targets)+len(d.Outbound), docs[i]).Fn = func(br pgx.BatchResults) error {
-			if err := br.QueryRow().Scan(&kept[i]); err != nil {
-				return fmt.Errorf("blob %s: %w", d.BlobID, err)
-			}
-			return nil
+		queueExec(b, "blob "+d.BlobID, `INSERT INTO blobs (id, size, refs, text_doc) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + excluded.refs`,
+			d.BlobID, d.Size, len(d.Targets)+len(d.Outbound), docs[i])
+		if docs[i] != nil {
+			ids, added = append(ids, d.BlobID), append(added, *docs[i])
 		}
 	}
-	if err := sendBatch(ctx, tx, &blobs); err != nil {
-		return nil, err
+	if len(added) > 0 {
+		queueExec(b, "drop unused text rows", `DELETE FROM message_text t WHERE t.id = ANY($1)
+			AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = ANY($2) AND b.text_doc = t.id)`, added, ids)
 	}
-	// A blob id delivered again (blob ids are new for every body, so only by a caller's
-	// mistake) keeps the text it was first indexed with.
-	var unused []int64
-	for i := range deliveries {
-		if docs[i] != nil && (kept[i] == nil || *kept[i] != *docs[i]) {
-			unused = append(unused, *docs[i])
-		}
-	}
-	if len(unused) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM message_text WHERE id = ANY($1)`, unused); err != nil {
-			return nil, fmt.Errorf("drop text index rows: %w", err)
-		}
-	}
-	return kept, nil
 }
 
 // queueOutbound adds to b one queue row per outbound recipient of d, due at once (its blob row

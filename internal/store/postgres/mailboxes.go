@@ -18,7 +18,7 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 		return store.Mailbox{}, fmt.Errorf("create mailbox of account %d: %w", accountID, err)
 	}
 	var m store.Mailbox
-	err := s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err := s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		if err := exists(ctx, tx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1 FOR SHARE)`, accountID); err != nil {
 			return err
 		}
@@ -29,7 +29,7 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 		if m, err = scanMailbox(tx.QueryRow(ctx, mailboxColumns+` WHERE id = $1`, id)); err != nil {
 			return err
 		}
-		publish(mailboxChange(m))
+		changes.add(mailboxChange(m))
 		return nil
 	})
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		return nil, fmt.Errorf("delete mailbox INBOX of account %d: %w", accountID, store.ErrInUse)
 	}
 	var unreferenced []string
-	err := s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err := s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		m, err := mailboxByName(ctx, tx, accountID, name, true)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		if err != nil {
 			return err
 		}
-		publish(mailboxChange(m))
+		changes.add(mailboxChange(m))
 		return nil
 	})
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 	if err := store.ValidMailboxName(newName); err != nil {
 		return fmt.Errorf("rename mailbox %q of account %d: %w", oldName, accountID, err)
 	}
-	err := s.inTxPublish(ctx, func(tx pgx.Tx, publish func(store.Change)) error {
+	err := s.inTxPublish(ctx, func(tx pgx.Tx, changes *changeLog) error {
 		rows, _ := tx.Query(ctx, mailboxColumns+` WHERE account_id = $1 ORDER BY id FOR UPDATE`, accountID)
 		all, err := pgx.CollectRows(rows, collectMailbox)
 		if err != nil {
@@ -119,9 +119,9 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 			return store.ErrNotFound
 		}
 		if oldName == "INBOX" {
-			return s.renameInbox(ctx, tx, *old, newName, publish)
+			return s.renameInbox(ctx, tx, *old, newName, changes)
 		}
-		return renameTree(ctx, tx, all, oldName, newName, publish)
+		return renameTree(ctx, tx, all, oldName, newName, changes)
 	})
 	if err != nil {
 		return fmt.Errorf("rename mailbox %q of account %d to %q: %w", oldName, accountID, newName, err)
@@ -131,26 +131,26 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 
 // renameInbox moves every message of INBOX into a new mailbox named newName.
 func (s *Store) renameInbox(ctx context.Context, tx pgx.Tx, inbox store.Mailbox, newName string,
-	publish func(store.Change)) error {
+	changes *changeLog) error {
 	id, err := s.createMailbox(ctx, tx, inbox.AccountID, store.MailboxSpec{Name: newName})
 	if err != nil {
 		return err
 	}
-	if _, err := s.transfer(ctx, tx, inbox.ID, nil, id, true, publish); err != nil {
+	if _, err := s.transfer(ctx, tx, inbox.ID, nil, id, true, changes); err != nil {
 		return err
 	}
 	created, err := scanMailbox(tx.QueryRow(ctx, mailboxColumns+` WHERE id = $1`, id))
 	if err != nil {
 		return err
 	}
-	publish(mailboxChange(created))
+	changes.add(mailboxChange(created))
 	return nil
 }
 
 // renameTree renames oldName to newName and every "oldName/..." to "newName/...", of all the
 // account's mailboxes.
 func renameTree(ctx context.Context, tx pgx.Tx, all []store.Mailbox, oldName, newName string,
-	publish func(store.Change)) error {
+	changes *changeLog) error {
 	renamed := map[int64]string{} // id: new name
 	for _, m := range all {
 		if m.Name == oldName || strings.HasPrefix(m.Name, oldName+store.HierarchySeparator) {
@@ -185,7 +185,7 @@ func renameTree(ctx context.Context, tx pgx.Tx, all []store.Mailbox, oldName, ne
 	for _, m := range all {
 		if name, ok := renamed[m.ID]; ok {
 			m.Name = name
-			publish(mailboxChange(m))
+			changes.add(mailboxChange(m))
 		}
 	}
 	return nil

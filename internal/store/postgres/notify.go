@@ -132,30 +132,32 @@ func (s *Store) publishRemote(payload string) {
 	}
 }
 
-// notify sends changes to the other nodes in tx.
-func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	send := func() error {
-		if b.Len() == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, s.node+"\n"+b.String())
-		b.Reset()
-		if err != nil {
-			return fmt.Errorf("notify changes: %w", err)
-		}
-		return nil
-	}
-	for _, c := range changes {
-		fmt.Fprintf(&b, "%d %d %d %d\n", c.AccountID, c.MailboxID, c.Kind, c.ModSeq)
-		if b.Len() >= maxPayload {
-			if err := send(); err != nil {
-				return err
-			}
+// changeLog collects the changes of a write transaction.
+type changeLog struct {
+	node string         // the Store's name in notifications
+	all  []store.Change // in the order made
+	sent int            // how many of all queueNotify has sent
+}
+
+// add notes a change.
+func (l *changeLog) add(c store.Change) { l.all = append(l.all, c) }
+
+// queueNotify adds to b the pg_notify calls that send the changes noted since the last call,
+// so that a write's last batch carries them without a round trip of their own.
+func (l *changeLog) queueNotify(b *pgx.Batch) {
+	var payload strings.Builder
+	send := func() {
+		if payload.Len() > 0 {
+			queueExec(b, "notify changes", `SELECT pg_notify($1, $2)`, notifyChannel, l.node+"\n"+payload.String())
+			payload.Reset()
 		}
 	}
-	return send()
+	for _, c := range l.all[l.sent:] {
+		fmt.Fprintf(&payload, "%d %d %d %d\n", c.AccountID, c.MailboxID, c.Kind, c.ModSeq)
+		if payload.Len() >= maxPayload {
+			send()
+		}
+	}
+	send()
+	l.sent = len(l.all)
 }

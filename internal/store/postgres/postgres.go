@@ -123,22 +123,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
-// inTxPublish runs fn in a transaction like inTx; fn notes the changes it makes with add. They
-// are sent to the other nodes in the transaction (pg_notify, delivered at commit) and published
-// on this Store's hub once the commit has succeeded, never before.
-func (s *Store) inTxPublish(ctx context.Context, fn func(tx pgx.Tx, add func(store.Change)) error) error {
-	var changes []store.Change
+// inTxPublish runs fn in a transaction like inTx; fn notes the changes it makes in its
+// changeLog. They are sent to the other nodes in the transaction (pg_notify, delivered at
+// commit) and published on this Store's hub once the commit has succeeded, never before.
+func (s *Store) inTxPublish(ctx context.Context, fn func(tx pgx.Tx, changes *changeLog) error) error {
+	var changes changeLog
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		changes = changes[:0]
-		if err := fn(tx, func(c store.Change) { changes = append(changes, c) }); err != nil {
+		changes = changeLog{node: s.node}
+		if err := fn(tx, &changes); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, changes)
+		var b pgx.Batch
+		changes.queueNotify(&b)
+		return sendBatch(ctx, tx, &b)
 	})
 	if err != nil {
 		return err
 	}
-	for _, c := range changes {
+	for _, c := range changes.all {
 		s.hub.Publish(c)
 	}
 	return nil
