@@ -217,6 +217,7 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 	var b pgx.Batch
 	queueBlobs(&b, deliveries, docs)
 	now := s.nowNanos()
+	var rows messageRows
 	out := make([][]store.Delivered, len(deliveries))
 	for i, d := range deliveries {
 		date := now
@@ -236,11 +237,7 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 			mb.highestModSeq++
 			flags, _ := store.NormalizeFlags(t.Flags) // ValidDelivery checked them
 			mb.addKeywords(flags)
-			// The message carries the text row its blob kept (see queueBlobs).
-			queueExec(&b, fmt.Sprintf("blob %s: insert into mailbox %d", d.BlobID, mb.id), `INSERT INTO messages
-				(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure, text_doc)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT text_doc FROM blobs WHERE id = $7))`,
-				mb.id, uid, mb.highestModSeq, store.JoinFlags(flags), date, d.Size, d.BlobID, d.Envelope, d.Structure)
+			rows.add(mb.id, uid, mb.highestModSeq, store.JoinFlags(flags), date, d)
 			if t.ImportKey != nil {
 				queueExecCheck(&b, fmt.Sprintf("blob %s: mailbox %d: record import", d.BlobID, mb.id), func(tag pgconn.CommandTag) error {
 					if tag.RowsAffected() == 0 {
@@ -253,6 +250,8 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 		}
 		queueOutbound(&b, d, date)
 	}
+	// The message rows all in one statement (the blob rows they refer to are queued before).
+	rows.queue(&b)
 	for _, mb := range touched {
 		mb.queueSave(&b)
 		changes.add(store.Change{AccountID: mb.accountID, MailboxID: mb.id, Kind: store.ChangeNew,
@@ -263,6 +262,34 @@ func (s *Store) deliver(ctx context.Context, tx pgx.Tx, deliveries []store.Deliv
 		return nil, err
 	}
 	return out, nil
+}
+
+// messageRows are the new message rows of a delivery, as columns.
+type messageRows struct {
+	mailboxes, uids, modseqs, dates, sizes []int64
+	flags, blobs                           []string
+	envelopes, structures                  [][]byte
+}
+
+func (r *messageRows) add(mailbox, uid, modseq int64, flags string, date int64, d store.Delivery) {
+	r.mailboxes, r.uids, r.modseqs = append(r.mailboxes, mailbox), append(r.uids, uid), append(r.modseqs, modseq)
+	r.flags, r.dates, r.sizes = append(r.flags, flags), append(r.dates, date), append(r.sizes, d.Size)
+	r.blobs, r.envelopes, r.structures = append(r.blobs, d.BlobID), append(r.envelopes, d.Envelope), append(r.structures, d.Structure)
+}
+
+// queue adds to b the statement that inserts the rows, each with the text row its blob kept
+// (see queueBlobs).
+func (r *messageRows) queue(b *pgx.Batch) {
+	if len(r.uids) == 0 {
+		return
+	}
+	queueExec(b, "insert messages", `INSERT INTO messages
+		(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure, text_doc)
+		SELECT r.mailbox_id, r.uid, r.modseq, r.flags, r.internal_date, r.size, r.blob_id, r.envelope, r.structure,
+			(SELECT text_doc FROM blobs WHERE id = r.blob_id)
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+			$8::bytea[], $9::bytea[]) AS r (mailbox_id, uid, modseq, flags, internal_date, size, blob_id, envelope, structure)`,
+		r.mailboxes, r.uids, r.modseqs, r.flags, r.dates, r.sizes, r.blobs, r.envelopes, r.structures)
 }
 
 // lockTargets locks the mailboxes the deliveries go to, found by account and name, in id order

@@ -16,8 +16,16 @@
 // removes messages, first locks the mailbox rows it touches with SELECT ... FOR UPDATE in
 // ascending id order (lockMailboxes), and reads UIDNEXT and HIGHESTMODSEQ from the locked rows,
 // so assignment is serialised per mailbox across nodes and two writers of the same mailboxes
-// cannot deadlock; blob reference counts change in blob id order. A mailbox row lock is taken
-// before any blob row lock.
+// cannot deadlock; blob reference counts change in blob id order. Locks are taken mailbox rows
+// first, then blob rows, then message rows, on every path (IndexTexts, which locks no mailbox,
+// included), so no two writers wait for each other in a cycle.
+//
+// Round trips: a write sends its statements in pipelined batches (pgx.Batch), the rows of many
+// messages as arrays in one statement (unnest), and its change notification in its last batch;
+// a Deliver of any number of messages takes about five round trips, a read one. The mailbox
+// counters (message_count, message_bytes) are kept by statement-level triggers over transition
+// tables (migrations/0002_core.sql), so a statement writes each mailbox row once whatever the
+// number of its message rows.
 //
 // Change feed: every write collects store.Change events and publishes them on the Store's
 // store.Hub after its commit, as store/sqlite does. Across nodes, the same transaction sends
