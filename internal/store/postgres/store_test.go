@@ -273,3 +273,91 @@ func TestListenerReconnects(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesMixedWrites runs every kind of write at once from two Stores on the mailboxes of
+// one account (deliveries, flag changes, copies, moves, expunges, text indexing): none fails,
+// which a deadlock between them would make one do, and Check finds the counters, blob
+// references and text rows consistent afterwards.
+func TestTwoNodesMixedWrites(t *testing.T) {
+	a, b, acc := twoNodes(t)
+	ctx := t.Context()
+	boxes := map[string]int64{}
+	for _, name := range []string{"INBOX", "Archive", "Trash"} {
+		m, err := a.GetMailbox(ctx, acc.ID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes[name] = m.ID
+	}
+	const rounds = 25
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	run := func(what string, fn func(i int) error) {
+		wg.Go(func() {
+			for i := range rounds {
+				if err := fn(i); err != nil {
+					errs <- fmt.Errorf("%s %d: %w", what, i, err)
+					return
+				}
+			}
+		})
+	}
+	all := func(s *Store, box string) []uint32 {
+		uids, err := s.ListUIDs(ctx, boxes[box])
+		if err != nil {
+			errs <- err
+		}
+		return uids
+	}
+	run("deliver", func(i int) error {
+		var ds []store.Delivery
+		for j := range 3 {
+			ds = append(ds, store.Delivery{BlobID: fmt.Sprintf("m%d-%d", i, j), Size: 10,
+				Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}, {AccountID: acc.ID, Mailbox: "Trash"}}})
+		}
+		_, err := a.Deliver(ctx, ds)
+		return err
+	})
+	run("move", func(int) error {
+		_, err := b.Move(ctx, boxes["INBOX"], all(b, "INBOX"), boxes["Archive"])
+		return err
+	})
+	run("copy", func(int) error {
+		_, err := a.Copy(ctx, boxes["Archive"], all(a, "Archive"), boxes["Trash"])
+		return err
+	})
+	run("flag and expunge", func(int) error {
+		for _, box := range []string{"Trash", "Archive"} {
+			if _, _, err := b.UpdateFlags(ctx, boxes[box], all(b, box), store.FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+				return err
+			}
+			if _, _, err := b.Expunge(ctx, boxes[box], nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	run("index", func(i int) error {
+		ids, err := a.UnindexedBlobs(ctx, "", 100)
+		if err != nil {
+			return err
+		}
+		texts := map[string]store.Text{}
+		for _, id := range ids {
+			texts[id] = store.Text{Body: "text of " + id}
+		}
+		return b.IndexTexts(ctx, texts)
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	problems, err := a.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
