@@ -63,7 +63,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-func openURL(t *testing.T, url string) *Store {
+func openURL(t testing.TB, url string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), url)
 	if err != nil {

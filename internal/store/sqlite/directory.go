@@ -533,19 +533,8 @@ func checkFree(ctx context.Context, tx *sql.Tx, address string) error {
 	return nil
 }
 
-// dedupeLower lower-cases addresses and drops repeats and empty strings, keeping the order.
-func dedupeLower(addrs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range addrs {
-		a = strings.ToLower(strings.TrimSpace(a))
-		if a != "" && !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	return out
-}
+// dedupeLower is store.DedupeLower (alias targets).
+func dedupeLower(addrs []string) []string { return store.DedupeLower(addrs) }
 
 const accountColumns = `SELECT id, address, domain_id, password_hash, created_at, quota_bytes FROM accounts`
 

@@ -97,23 +97,7 @@ func (s *Store) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]s
 	return out, nil
 }
 
-func validDelivery(d store.Delivery) error {
-	if d.BlobID == "" {
-		return errors.New("delivery without blob id")
-	}
-	if len(d.Targets) == 0 && len(d.Outbound) == 0 {
-		return fmt.Errorf("blob %s: no target", d.BlobID)
-	}
-	if err := validOutbound(d.Outbound); err != nil {
-		return fmt.Errorf("blob %s: %w", d.BlobID, err)
-	}
-	for _, t := range d.Targets {
-		if _, err := normalizeFlags(t.Flags); err != nil {
-			return fmt.Errorf("blob %s: %w", d.BlobID, err)
-		}
-	}
-	return nil
-}
+func validDelivery(d store.Delivery) error { return store.ValidDelivery(d) }
 
 // mailboxKey names a delivery target's mailbox.
 type mailboxKey struct {

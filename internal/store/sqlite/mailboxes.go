@@ -6,31 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"posthorn/internal/store"
 )
 
 // hierarchySeparator separates the levels of a mailbox name ("Archive/2026").
-const hierarchySeparator = "/"
+const hierarchySeparator = store.HierarchySeparator
 
-// validMailboxName refuses what no mailbox name can be: empty, invalid UTF-8, or holding a
-// control character (a NUL is also how RenameMailbox marks names in passing).
-func validMailboxName(name string) error {
-	if name == "" || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return fmt.Errorf("invalid mailbox name %q", name)
-	}
-	return nil
-}
+// validMailboxName is store.ValidMailboxName (a NUL is also how RenameMailbox marks names in
+// passing).
+func validMailboxName(name string) error { return store.ValidMailboxName(name) }
 
-func validSpecialUse(use string) error {
-	switch use {
-	case "", store.UseSent, store.UseDrafts, store.UseTrash, store.UseJunk, store.UseArchive:
-		return nil
-	}
-	return fmt.Errorf("unknown special use %q", use)
-}
+func validSpecialUse(use string) error { return store.ValidSpecialUse(use) }
 
 // CreateMailbox creates a mailbox with a new UIDVALIDITY and publishes store.ChangeMailbox.
 func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error) {

@@ -26,22 +26,7 @@ const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, prior
 // every commit); on the rowid it reads only the rows asked for.
 const newQueueRowsQuery = queueColumns + ` WHERE id > ? AND +held = 0 ORDER BY id LIMIT ?`
 
-func validOutbound(out []store.Outbound) error {
-	for _, o := range out {
-		if _, err := address.Parse(o.Recipient); err != nil {
-			return fmt.Errorf("outbound recipient %q: %w", o.Recipient, err)
-		}
-		if o.Sender != "" {
-			if _, err := address.Parse(o.Sender); err != nil {
-				return fmt.Errorf("outbound sender %q: %w", o.Sender, err)
-			}
-		}
-		if o.Priority != store.PriorityNormal && o.Priority != store.PriorityBulk {
-			return fmt.Errorf("outbound recipient %q: unknown priority %d", o.Recipient, o.Priority)
-		}
-	}
-	return nil
-}
+func validOutbound(out []store.Outbound) error { return store.ValidOutbound(out) }
 
 // enqueue inserts one queue row per outbound recipient of d, due at once; its blob row already
 // counts them.

@@ -349,25 +349,13 @@ func (s *Store) nowNanos() int64 { return s.now().UnixNano() }
 // fromNanos turns a stored time back into a time.Time.
 func fromNanos(n int64) time.Time { return time.Unix(0, n) }
 
-// splitAddress returns the lower-cased address and its domain; the local part may be empty
-// only when catchAll allows it.
+// splitAddress is store.SplitAddress.
 func splitAddress(address string, catchAll bool) (addr, domain string, err error) {
-	addr = strings.ToLower(address)
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 || at == len(addr)-1 || (at == 0 && !catchAll) {
-		return "", "", fmt.Errorf("invalid address %q", address)
-	}
-	return addr, addr[at+1:], nil
+	return store.SplitAddress(address, catchAll)
 }
 
-// mailboxName returns the stored form of a mailbox name: INBOX is case-insensitive (RFC 9051
-// §5.1), every other name is kept as given.
-func mailboxName(name string) string {
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX"
-	}
-	return name
-}
+// mailboxName is store.MailboxName: INBOX is case-insensitive (RFC 9051 §5.1).
+func mailboxName(name string) string { return store.MailboxName(name) }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface {

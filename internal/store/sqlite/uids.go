@@ -1,35 +1,17 @@
 package sqlite
 
 import (
-	"slices"
 	"strings"
+
+	"posthorn/internal/store"
 )
 
 // maxInList is how many UIDs one `uid IN (...)` condition names: far below SQLite's limit on
 // bound parameters, and large enough that a sparse set of a thousand UIDs takes two queries.
 const maxInList = 500
 
-// sortedUIDs returns uids ascending, without duplicates and without 0 (never a UID). It returns
-// uids itself when they are that already, as callers usually pass them.
-func sortedUIDs(uids []uint32) []uint32 {
-	ok := true
-	for i, u := range uids {
-		if u == 0 || (i > 0 && u <= uids[i-1]) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return uids
-	}
-	out := slices.Clone(uids)
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > 0 && out[0] == 0 {
-		out = out[1:]
-	}
-	return out
-}
+// sortedUIDs is store.SortedUIDs: uids ascending, without duplicates and without 0.
+func sortedUIDs(uids []uint32) []uint32 { return store.SortedUIDs(uids) }
 
 // minRange is the length from which a run of consecutive UIDs is read by range rather than
 // named in an IN list.
