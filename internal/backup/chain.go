@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // VerifyChain checks the archive file as Verify does and, for an incremental one, that every
@@ -13,6 +14,7 @@ import (
 // in the file its chain reference names beside file, with the size and SHA-256 the
 // incremental lists, in an archive that passes Verify itself. For a full archive it is Verify.
 func VerifyChain(ctx context.Context, file string, bases []string, progress Progress) (Manifest, Summary, error) {
+	start := time.Now()
 	m, sum, err := Verify(ctx, file, progress)
 	if err != nil || !m.Incremental() {
 		return m, sum, err
@@ -21,6 +23,7 @@ func VerifyChain(ctx context.Context, file string, bases []string, progress Prog
 	if err := readChain(ctx, file, m, bases, progress, discard); err != nil {
 		return Manifest{}, Summary{}, fmt.Errorf("verify backup %s: %w", file, err)
 	}
+	sum.Elapsed = time.Since(start)
 	return m, sum, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"posthorn/internal/blob"
 	"posthorn/internal/store/sqlite"
@@ -33,11 +34,13 @@ func Restore(ctx context.Context, file string, dst Destination, progress Progres
 // the chain names beside file), so that dst gets every body the database references. A body
 // missing from the chain fails the restore, which then removes what it wrote.
 func RestoreChain(ctx context.Context, file string, bases []string, dst Destination, progress Progress) (Manifest, Summary, error) {
+	start := time.Now()
 	created, err := prepareEmpty(dst.Dir)
 	if err != nil {
 		return Manifest{}, Summary{}, fmt.Errorf("restore %s: %w", file, err)
 	}
 	m, sum, err := restore(ctx, file, bases, dst, progress)
+	sum.Elapsed = time.Since(start)
 	if err != nil {
 		if cerr := clean(dst.Dir, created); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("remove what the restore wrote: %w", cerr))
