@@ -180,10 +180,12 @@ func TestSchedulerRuns(t *testing.T) {
 	if got := names(t, dir)[0]; got != "posthorn-20261201T040000Z-incr-20261130T100000Z.tar.zst" {
 		t.Fatalf("the retry made %s", got)
 	}
+	// Mail arrives while the scheduler waits, so that each run has new bodies (the clock
+	// fires the run: mail delivered after that would race it).
+	e.Deliver(e.Alice, "INBOX", "Subject: d2\r\n\r\nday 2\r\n")
 	clock.advance(23 * time.Hour) // 12-02 03:00
 
 	for day := 2; day <= 15; day++ {
-		e.Deliver(e.Alice, "INBOX", fmt.Sprintf("Subject: d%d\r\n\r\nday %d\r\n", day, day))
 		if d := clock.wait(t); d != 24*time.Hour {
 			t.Fatalf("day %d: a wait of %s", day, d)
 		}
@@ -193,10 +195,16 @@ func TestSchedulerRuns(t *testing.T) {
 		if wantFull := day == 7 || day == 14; a.Full != wantFull || a.Created.Day() != day {
 			t.Fatalf("day %d: newest archive %s", day, newest)
 		}
-		if _, _, err := VerifyChain(t.Context(), filepath.Join(dir, newest), nil, nil); err != nil {
+		m, _, err := VerifyChain(t.Context(), filepath.Join(dir, newest), nil, nil)
+		if err != nil {
 			t.Fatalf("day %d: %v", day, err)
 		}
+		// An incremental holds the day's one new body and the database.
+		if !a.Full && len(m.Entries) != 2 {
+			t.Errorf("day %d: the incremental holds %d entries, want 2", day, len(m.Entries))
+		}
 		if day < 15 {
+			e.Deliver(e.Alice, "INBOX", fmt.Sprintf("Subject: d%d\r\n\r\nday %d\r\n", day+1, day+1))
 			clock.advance(24 * time.Hour)
 		}
 	}
