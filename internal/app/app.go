@@ -5,7 +5,7 @@
 // Start order: listeners bound, mail log opened, certificates read, then (started as root) the
 // switch to server.user (privileges.go); data (store, blobs), orphan sweep, DKIM keys of domains without them,
 // committer, authenticator, SMTP, submission, IMAP, POP3 and HTTP servers, then the
-// outbound queue scheduler and the campaign sender.
+// outbound queue scheduler, the campaign sender and the scheduled backups (backup.go).
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
 // the same grace), then the committer drains, the mail log writer stores the trace events it
@@ -103,6 +103,8 @@ type Server struct {
 	stopCampaignWebhooks func()
 	// stopMailEvents writes the mail log events still buffered for the trace (maillog.go).
 	stopMailEvents func()
+	// stopBackups cancels the scheduled backups (backup.go) and waits for them.
+	stopBackups func()
 
 	registry *metrics.Registry
 	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
@@ -352,6 +354,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 		return nil, listening, err
 	}
 	s.startCampaignWebhooks()
+	if err := s.startBackups(registry); err != nil {
+		return nil, listening, err
+	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -460,6 +465,9 @@ func (s *Server) closeAll() {
 	}
 	if s.stopCampaignWebhooks != nil {
 		s.stopCampaignWebhooks()
+	}
+	if s.stopBackups != nil {
+		s.stopBackups()
 	}
 	if s.stopCampaignSender != nil {
 		s.stopCampaignSender() // before the committer closes: the messages in hand are committed

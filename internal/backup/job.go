@@ -203,7 +203,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		size: prometheus.NewGauge(prometheus.GaugeOpts{Name: "posthorn_backup_last_size_bytes",
 			Help: "Size of the archive file of the last successful scheduled backup."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "posthorn_backup_failures_total",
-			Help: "Scheduled backups that failed (nothing kept of them; retried within the hour)."}),
+			Help: "Scheduled backups that failed (nothing kept of them; tried again an hour later)."}),
 	}
 	reg.MustRegister(m.scheduled, m.lastSuccess, m.duration, m.size, m.failures)
 	return m

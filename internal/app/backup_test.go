@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"posthorn/internal/backup"
+	"posthorn/internal/config"
+)
+
+// TestScheduledBackupAtStart: a server with [backup] and no archive yet makes one at start,
+// which verifies, and /metrics reports it.
+func TestScheduledBackupAtStart(t *testing.T) {
+	cfg := config.Default()
+	cfg.Hostname = "mx.test.example"
+	cfg.DataDir = t.TempDir()
+	cfg.Backup.Directory = filepath.Join(t.TempDir(), "backups")
+	cfg.Backup.Schedule = "6h"
+	l := &cfg.Listen
+	for _, addr := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S} {
+		*addr = ""
+	}
+	l.HTTP = "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, listening, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Shutdown(); err != nil {
+			t.Error(err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	var scrape string
+	for {
+		resp, err := http.Get("http://" + listening.HTTP + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		scrape = string(body)
+		if strings.Contains(scrape, "posthorn_backup_last_size_bytes ") && !strings.Contains(scrape, "posthorn_backup_last_size_bytes 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled backup reported within 30s:\n%s", grepLines(scrape, "posthorn_backup_"))
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the condition, with the deadline above
+	}
+	if !strings.Contains(scrape, "posthorn_backup_scheduled 1\n") {
+		t.Errorf("metrics:\n%s", grepLines(scrape, "posthorn_backup_"))
+	}
+	archives, err := backup.ListArchives(cfg.Backup.Directory)
+	if err != nil || len(archives) != 1 || !archives[0].Full {
+		t.Fatalf("archives %+v, %v; want one full archive", archives, err)
+	}
+	if _, _, err := backup.Verify(t.Context(), filepath.Join(cfg.Backup.Directory, archives[0].Name), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
