@@ -34,6 +34,25 @@
 // Verify (no manifest). Memory stays bounded: entries are streamed, never held, except the
 // manifest (one line of JSON per body) and the set of body ids.
 //
+// Incremental archives: Create with Source.Base writes the whole database snapshot but only the
+// bodies that the base archive does not offer, neither its own nor those it inherits from its
+// chain. Its manifest (format version 2) names the base (Base: the SHA-256 of the base's
+// manifest, which is any archive's identity, its file name and time), the archives holding the
+// bodies it relies on (Chain, the base among them when it holds one) and every such body
+// (Inherited: path, size, SHA-256 and which archive of Chain holds it). An incremental from an
+// incremental relies on the older archives directly, so its Chain is all a restore needs.
+// VerifyChain checks an incremental and reads its chain: the files given (--base), then the
+// files Chain names in the incremental's directory; every inherited body must be found with its
+// size and SHA-256 in an archive that passes Verify. RestoreChain writes the incremental and
+// then the inherited bodies from the chain, with the same checks and the same clean-up on
+// failure. A body found with the right SHA-256 counts whichever archive it comes from.
+//
+// Scheduled backups (Job, Scheduler; [backup] in the configuration): archives named after their
+// time (retention.go) in one directory, a full one every few days and incremental ones from the
+// archive before between them, each verified after it is written; then Keep's retention rules
+// remove old ones, never an archive that a kept incremental's chain needs (the names say what
+// each incremental's base is, so pruning reads no archive).
+//
 // Backends: the archive is meant to be backend-neutral. Manifest.Database.Kind says what form
 // the database entry has; today it is always "sqlite-snapshot", a complete SQLite file. A
 // PostgreSQL backend will add its own kind (a logical dump of the same tables), and Restore
