@@ -1,9 +1,7 @@
 package app
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,27 +15,10 @@ import (
 // TestScheduledBackupAtStart: a server with [backup] and no archive yet makes one at start,
 // which verifies, and /metrics reports it.
 func TestScheduledBackupAtStart(t *testing.T) {
-	cfg := config.Default()
-	cfg.Hostname = "mx.test.example"
-	cfg.DataDir = t.TempDir()
-	cfg.Backup.Directory = filepath.Join(t.TempDir(), "backups")
-	cfg.Backup.Schedule = "6h"
-	l := &cfg.Listen
-	for _, addr := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S} {
-		*addr = ""
-	}
-	l.HTTP = "127.0.0.1:0"
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	s, listening, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Shutdown(); err != nil {
-			t.Error(err)
-		}
+	dir := filepath.Join(t.TempDir(), "backups")
+	_, listening := startWith(t, func(cfg *config.Config) {
+		cfg.Backup.Directory = dir
+		cfg.Backup.Schedule = "6h"
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	var scrape string
@@ -60,11 +41,11 @@ func TestScheduledBackupAtStart(t *testing.T) {
 	if !strings.Contains(scrape, "posthorn_backup_scheduled 1\n") {
 		t.Errorf("metrics:\n%s", grepLines(scrape, "posthorn_backup_"))
 	}
-	archives, err := backup.ListArchives(cfg.Backup.Directory)
+	archives, err := backup.ListArchives(dir)
 	if err != nil || len(archives) != 1 || !archives[0].Full {
 		t.Fatalf("archives %+v, %v; want one full archive", archives, err)
 	}
-	if _, _, err := backup.Verify(t.Context(), filepath.Join(cfg.Backup.Directory, archives[0].Name), nil); err != nil {
+	if _, _, err := backup.Verify(t.Context(), filepath.Join(dir, archives[0].Name), nil); err != nil {
 		t.Fatal(err)
 	}
 }
