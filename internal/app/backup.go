@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"posthorn/internal/backup"
@@ -21,6 +23,9 @@ func (s *Server) startBackups(registry *metrics.Registry) error {
 	cfg := s.cfg.Backup
 	if cfg.Directory == "" {
 		return nil
+	}
+	if inside(cfg.Directory, BodiesDir(s.cfg.DataDir)) {
+		return fmt.Errorf("key backup.directory: %s is inside the message bodies' directory %s", cfg.Directory, BodiesDir(s.cfg.DataDir))
 	}
 	snap, ok := s.data.Store.(backup.Snapshotter)
 	if !ok {
@@ -58,4 +63,15 @@ func (s *Server) startBackups(registry *metrics.Registry) error {
 		<-done
 	}
 	return nil
+}
+
+// inside reports whether path is dir or below it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

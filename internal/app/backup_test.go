@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -58,4 +60,23 @@ func grepLines(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBackupDirectoryInsideBodies: archives among the message bodies are refused at start.
+func TestBackupDirectoryInsideBodies(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Backup.Directory = filepath.Join(BodiesDir(cfg.DataDir), "backups")
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		_ = s.Shutdown()
+		t.Fatal("started with backup.directory among the bodies")
+	}
+	if !strings.Contains(err.Error(), "key backup.directory") {
+		t.Errorf("error %q does not name backup.directory", err)
+	}
 }
