@@ -147,7 +147,7 @@ func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
 // chainBuilder is what an incremental archive takes from its base.
 type chainBuilder struct {
 	ref       ArchiveRef
-	manifest  Manifest
+	chain     []ArchiveRef              // the base's
 	available map[string]InheritedEntry // by entry path; Archive -1 is the base itself
 }
 
@@ -158,7 +158,7 @@ func readBase(ctx context.Context, file string) (*chainBuilder, error) {
 		return nil, fmt.Errorf("base: %w", err)
 	}
 	return &chainBuilder{ref: ArchiveRef{ManifestSHA256: m.Checksum, File: filepath.Base(file), Created: m.Created},
-		manifest: m, available: m.holds()}, nil
+		chain: m.Chain, available: m.holds()}, nil
 }
 
 // inherit returns the chain and inherited entries of an incremental whose snapshot references
@@ -175,7 +175,7 @@ func (c *chainBuilder) inherit(bodies []sqlite.SnapshotBody) ([]ArchiveRef, []In
 		}
 		ref := c.ref
 		if e.Archive >= 0 {
-			ref = c.manifest.Chain[e.Archive]
+			ref = c.chain[e.Archive]
 		}
 		i, ok := index[ref.ManifestSHA256]
 		if !ok {
