@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -253,4 +254,55 @@ func names(t *testing.T, dir string) []string {
 		out = append(out, a.Name)
 	}
 	return out
+}
+
+// TestJobStartsNewChain: a damaged newest archive, or a chain with an archive removed, makes
+// the next run a full archive rather than an incremental that could not be restored.
+func TestJobStartsNewChain(t *testing.T) {
+	e := mailenv.NewWithPasswordHash(t, "mx.example.org", "x")
+	fillMail(t, e, 5)
+	dir := t.TempDir()
+	job := &Job{Source: source(t, e, e.Blobs.Bodies()), Dir: dir, FullEveryDays: 7, KeepDaily: 30, Location: time.UTC}
+	day := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	run := func(n int, wantFull bool) Archive {
+		t.Helper()
+		e.Deliver(e.Alice, "INBOX", fmt.Sprintf("Subject: run %d\r\n\r\nrun %d\r\n", n, n))
+		a, err := job.Run(t.Context(), day.AddDate(0, 0, n))
+		if err != nil {
+			t.Fatalf("run %d: %v", n, err)
+		}
+		if a.Full != wantFull {
+			t.Fatalf("run %d made %s, want full %v", n, a.Name, wantFull)
+		}
+		return a
+	}
+	run(0, true)
+	incr := run(1, false)
+	// A flipped byte in the newest archive: the next run cannot build on it.
+	path := filepath.Join(dir, incr.Name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := run(2, true)
+	run(3, false)
+	// The full archive of run 2 removed by hand: run 4's chain would lack it.
+	if err := os.Remove(filepath.Join(dir, full.Name)); err != nil {
+		t.Fatal(err)
+	}
+	run(4, true)
+	run(5, false)
+	// A .partial left by a killed run is removed by the next.
+	partial := filepath.Join(dir, ArchiveName(day.AddDate(0, 0, 5).Add(time.Hour), time.Time{})+".partial")
+	if err := os.WriteFile(partial, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(6, false)
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("the .partial is still there: %v", err)
+	}
 }
