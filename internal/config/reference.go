@@ -305,7 +305,8 @@ max_age_seconds = 604800
 directory = ""
 # "HH:MM": daily at that time, in the server's time zone; or an interval such as "6h" (at least
 # "1m"). With no archive in the directory yet, the first runs at start; a run missed while the
-# server was down runs at the next start; a failed run is tried again an hour later.
+# server was down runs at the next start; a failed run is tried again an hour later (or after
+# the interval, when that is shorter).
 schedule = "03:00"
 # A full archive when the newest full one is this many calendar days old or more (so weekly);
 # the runs between make incremental ones, each holding the database and only the bodies that
