@@ -10,14 +10,7 @@ N=${1:-100000}
 MORE=$(( N / 10 ))
 source "$(dirname "$0")/bench-lib.sh"
 
-go build -o "$WORK/posthorn" ./cmd/posthorn
-cat >"$WORK/posthorn.toml" <<CONF
-data_dir = "$WORK/data"
-hostname = "mx.example.org"
-CONF
-P=("$WORK/posthorn" -c "$WORK/posthorn.toml")
-"${P[@]}" domain add example.org >/dev/null
-echo "correct horse battery" | "${P[@]}" user add alice@example.org --password-stdin >/dev/null
+offline_posthorn
 
 # mbox FIRST COUNT FILE: COUNT generated messages numbered from FIRST.
 mbox() {
