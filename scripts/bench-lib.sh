@@ -79,3 +79,17 @@ write_config() {
     cat
   } >"$WORK/posthorn.toml"
 }
+
+# offline_posthorn: builds posthorn into $WORK and a data directory in $WORK/data for commands
+# that run without a server (import, backup), with the domain example.org and the account
+# alice@example.org; P is then the command line of posthorn on its configuration.
+offline_posthorn() {
+  go build -o "$WORK/posthorn" ./cmd/posthorn
+  cat >"$WORK/posthorn.toml" <<CONF
+data_dir = "$WORK/data"
+hostname = "mx.example.org"
+CONF
+  P=("$WORK/posthorn" -c "$WORK/posthorn.toml")
+  "${P[@]}" domain add example.org >/dev/null
+  echo "correct horse battery" | "${P[@]}" user add alice@example.org --password-stdin >/dev/null
+}

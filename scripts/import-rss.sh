@@ -7,14 +7,7 @@ BENCH=import-rss
 N=${1:-200000}
 source "$(dirname "$0")/bench-lib.sh"
 
-go build -o "$WORK/posthorn" ./cmd/posthorn
-cat >"$WORK/posthorn.toml" <<CONF
-data_dir = "$WORK/data"
-hostname = "mx.example.org"
-CONF
-P=("$WORK/posthorn" -c "$WORK/posthorn.toml")
-"${P[@]}" domain add example.org >/dev/null
-echo "correct horse battery" | "${P[@]}" user add alice@example.org --password-stdin >/dev/null
+offline_posthorn
 
 log "writing an mbox of $N messages"
 awk -v n="$N" 'BEGIN {

@@ -5,7 +5,7 @@
 // Start order: listeners bound, mail log opened, certificates read, then (started as root) the
 // switch to server.user (privileges.go); data (store, blobs), orphan sweep, DKIM keys of domains without them,
 // committer, authenticator, SMTP, submission, IMAP, POP3, HTTP and HTTPS servers, then the
-// outbound queue scheduler and the campaign sender.
+// outbound queue scheduler, the campaign sender and the scheduled backups (backup.go).
 // Shutdown (SIGTERM/SIGINT): listeners stop accepting, idle sessions are closed, transactions in
 // flight get ShutdownGrace to finish, the queue finishes its SMTP transactions in flight (within
 // the same grace), then the committer drains, the mail log writer stores the trace events it
@@ -106,6 +106,8 @@ type Server struct {
 	stopMailEvents func()
 	// stopRetention stops the daily retention job (retention.go) and waits for a run under way.
 	stopRetention func()
+	// stopBackups cancels the scheduled backups (backup.go) and waits for them.
+	stopBackups func()
 
 	registry *metrics.Registry
 	// campaignMetrics counts bulk mail's messages and events, for every campaign.Service.
@@ -366,6 +368,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	if err := s.startRetention(registry); err != nil {
 		return nil, listening, err
 	}
+	if err := s.startBackups(registry); err != nil {
+		return nil, listening, err
+	}
 	logger.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir,
 		"smtp", listening.SMTP, "submission", listening.Submission, "submissions", listening.Submissions,
 		"imap", listening.IMAP, "imaps", listening.IMAPS,
@@ -490,6 +495,9 @@ func (s *Server) closeAll() {
 	}
 	if s.stopRetention != nil {
 		s.stopRetention() // a run under way stops at its next step, before the store closes
+	}
+	if s.stopBackups != nil {
+		s.stopBackups()
 	}
 	if s.stopCampaignSender != nil {
 		s.stopCampaignSender() // before the committer closes: the messages in hand are committed

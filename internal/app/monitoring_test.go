@@ -22,6 +22,13 @@ var update = flag.Bool("update", false, "rewrite docs/metrics.md from the metric
 // every subsystem registers its metrics.
 func startEverything(t *testing.T) (*Server, Listening) {
 	t.Helper()
+	return startWith(t, func(*config.Config) {})
+}
+
+// startWith starts a server with every listener on a loopback port of its own, and the
+// configuration changed by edit; it is shut down when the test ends.
+func startWith(t *testing.T, edit func(*config.Config)) (*Server, Listening) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Hostname = "mx.test.example"
 	cfg.DataDir = t.TempDir()
@@ -29,6 +36,7 @@ func startEverything(t *testing.T) (*Server, Listening) {
 	for _, addr := range []*string{&l.SMTP, &l.Submission, &l.Submissions, &l.IMAP, &l.IMAPS, &l.POP3, &l.POP3S, &l.HTTP} {
 		*addr = "127.0.0.1:0"
 	}
+	edit(&cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,25 @@
 // Verify (no manifest). Memory stays bounded: entries are streamed, never held, except the
 // manifest (one line of JSON per body) and the set of body ids.
 //
+// Incremental archives: Create with Source.Base writes the whole database snapshot but only the
+// bodies that the base archive does not offer, neither its own nor those it inherits from its
+// chain. Its manifest (format version 2) names the base (Base: the SHA-256 of the base's
+// manifest, which is any archive's identity, its file name and time), the archives holding the
+// bodies it relies on (Chain, the base among them when it holds one) and every such body
+// (Inherited: path, size, SHA-256 and which archive of Chain holds it). An incremental from an
+// incremental relies on the older archives directly, so its Chain is all a restore needs.
+// VerifyChain checks an incremental and reads its chain: the files given (--base), then the
+// files Chain names in the incremental's directory; every inherited body must be found with its
+// size and SHA-256 in an archive that passes Verify. RestoreChain writes the incremental and
+// then the inherited bodies from the chain, with the same checks and the same clean-up on
+// failure. A body found with the right SHA-256 counts whichever archive it comes from.
+//
+// Scheduled backups (Job, Scheduler; [backup] in the configuration): archives named after their
+// time (retention.go) in one directory, a full one every few days and incremental ones from the
+// archive before between them, each verified after it is written; then Keep's retention rules
+// remove old ones, never an archive that a kept incremental's chain needs (the names say what
+// each incremental's base is, so pruning reads no archive).
+//
 // Backends: the archive is meant to be backend-neutral. Manifest.Database.Kind says what form
 // the database entry has; today it is always "sqlite-snapshot", a complete SQLite file. A
 // PostgreSQL backend will add its own kind (a logical dump of the same tables), and Restore
@@ -53,10 +72,13 @@ import (
 	"posthorn/internal/blob"
 )
 
-// Format names the archive format in the manifest, FormatVersion its version.
+// Format names the archive format in the manifest, FormatVersion the version of a full
+// archive and IncrementalVersion that of an incremental one (which a program reading only
+// version 1 refuses by its version, rather than restoring a database without its bodies).
 const (
-	Format        = "posthorn-backup"
-	FormatVersion = 1
+	Format             = "posthorn-backup"
+	FormatVersion      = 1
+	IncrementalVersion = 2
 )
 
 // DatabaseSQLite is Manifest.Database.Kind for a complete SQLite database file.
@@ -81,6 +103,53 @@ type Manifest struct {
 	Created       time.Time `json:"created"`        // when the snapshot was taken
 	Database      Database  `json:"database"`
 	Entries       []Entry   `json:"entries"` // in archive order, the manifest and its checksum aside
+	// Base is the archive an incremental one was made from; nil for a full archive.
+	Base *ArchiveRef `json:"base,omitempty"`
+	// Chain is every archive that holds a body this one relies on (Inherited), the base and
+	// older ones; Inherited entries point into it.
+	Chain []ArchiveRef `json:"chain,omitempty"`
+	// Inherited are the bodies the database snapshot references that this archive does not
+	// hold, because an archive of its chain does.
+	Inherited []InheritedEntry `json:"inherited,omitempty"`
+
+	// Checksum is the hex SHA-256 of manifest.json, the archive's identity (what an
+	// incremental's ArchiveRef names). Set by the reader; not part of the manifest.
+	Checksum string `json:"-"`
+}
+
+// Incremental reports whether the archive relies on others for some of its bodies.
+func (m Manifest) Incremental() bool { return m.Base != nil }
+
+// ArchiveRef names another archive: by the SHA-256 of its manifest, with the name of its
+// file when the incremental was made (where Verify and Restore look for it first, in the
+// incremental's directory) and its time.
+type ArchiveRef struct {
+	ManifestSHA256 string    `json:"manifest_sha256"`
+	File           string    `json:"file"` // base name
+	Created        time.Time `json:"created"`
+}
+
+// InheritedEntry is a body held by the archive Chain[Archive].
+type InheritedEntry struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Archive int    `json:"archive"`
+}
+
+// holds returns the bodies an archive can give an incremental made from it: those it holds
+// (by entry path, with Archive -1 for itself) and those it inherits from its chain.
+func (m Manifest) holds() map[string]InheritedEntry {
+	out := make(map[string]InheritedEntry, len(m.Entries)+len(m.Inherited))
+	for _, e := range m.Entries {
+		if _, ok := bodyID(e.Path); ok && !e.Unreferenced {
+			out[e.Path] = InheritedEntry{Path: e.Path, Size: e.Size, SHA256: e.SHA256, Archive: -1}
+		}
+	}
+	for _, e := range m.Inherited {
+		out[e.Path] = e
+	}
+	return out
 }
 
 // Database names the archive's database entry and its form.
@@ -103,14 +172,19 @@ type Entry struct {
 type Summary struct {
 	Entries       int   // files in the archive, bodies and database
 	Bytes         int64 // their uncompressed size
+	Inherited     int   // bodies an incremental relies on from its chain (Restore: brought from it)
 	ArchiveBytes  int64 // the archive file's size
 	SchemaVersion int
 	Elapsed       time.Duration
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%d entries, %d bytes (archive %d bytes), schema version %d, in %s",
-		s.Entries, s.Bytes, s.ArchiveBytes, s.SchemaVersion, s.Elapsed.Round(time.Millisecond))
+	var chain string
+	if s.Inherited > 0 {
+		chain = fmt.Sprintf(", %d bodies from the chain", s.Inherited)
+	}
+	return fmt.Sprintf("%d entries, %d bytes (archive %d bytes)%s, schema version %d, in %s",
+		s.Entries, s.Bytes, s.ArchiveBytes, chain, s.SchemaVersion, s.Elapsed.Round(time.Millisecond))
 }
 
 // Progress is told how far a run is: done of total bytes (Create: of the entries' bytes;

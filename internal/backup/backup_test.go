@@ -138,22 +138,7 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := restoreInto(t, archive, dir); err != nil {
 		t.Fatal(err)
 	}
-	restored := storeenv.OpenStore(t, filepath.Join(dir, "posthorn.db"))
-	bodies, err := openBodies(t, filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := restored.GetAccount(t.Context(), "alice@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := readMailbox(t, restored, bodies, acc, "INBOX")
-	if fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Fatalf("restored mailbox differs:\n got %+v\nwant %+v", after, before)
-	}
-	if problems, err := restored.Check(t.Context()); err != nil || len(problems) > 0 {
-		t.Errorf("check of the restored database: %v, %v", problems, err)
-	}
+	checkRestored(t, dir, before)
 }
 
 // TestVerifyDetectsDamage: one flipped byte anywhere, or a cut, is an error; a restore of a

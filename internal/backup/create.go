@@ -39,6 +39,10 @@ type Source struct {
 	TempDir  string
 	Progress Progress
 	Now      func() time.Time // default time.Now
+	// Base, when set, makes the archive incremental: the archive file it is made from, whose
+	// bodies (its own and those of its chain) it does not copy again but names in
+	// Manifest.Inherited. The base is verified first.
+	Base string
 }
 
 // Create writes an archive of src to file: file.partial first, renamed to file once complete
@@ -93,6 +97,8 @@ type archiveWriter struct {
 	bytes    int64 // entry bytes written
 	total    int64 // entry bytes expected, for progress
 	progress Progress
+	// available are the bodies an incremental archive's chain holds (chainBuilder).
+	available map[string]InheritedEntry
 }
 
 func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
@@ -104,6 +110,13 @@ func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
 		return Summary{}, err
 	}
 	w := &archiveWriter{ctx: ctx, buf: buf, zw: zw, tw: tar.NewWriter(zw), progress: src.Progress}
+	var base *chainBuilder
+	if src.Base != "" {
+		if base, err = readBase(ctx, src.Base); err != nil {
+			return Summary{}, err
+		}
+		w.available = base.available
+	}
 	snap, info, err := w.bodies(ctx, src)
 	if err != nil {
 		return Summary{}, err
@@ -117,13 +130,63 @@ func write(ctx context.Context, src Source, f *os.File) (Summary, error) {
 	}
 	m := Manifest{Format: Format, FormatVersion: FormatVersion, SchemaVersion: info.SchemaVersion,
 		Created: w.modTime, Database: Database{Kind: DatabaseSQLite, Path: databaseName}, Entries: w.entries}
+	if base != nil {
+		m.FormatVersion = IncrementalVersion
+		m.Base = &base.ref
+		m.Chain, m.Inherited = base.inherit(info.Bodies)
+	}
 	if err := w.finish(m); err != nil {
 		return Summary{}, err
 	}
 	if _, err := f.Write(trailer(fileHash.Sum(nil))); err != nil {
 		return Summary{}, fmt.Errorf("write closing checksum: %w", err)
 	}
-	return Summary{Entries: len(w.entries), Bytes: w.bytes, SchemaVersion: info.SchemaVersion}, nil
+	return Summary{Entries: len(w.entries), Bytes: w.bytes, Inherited: len(m.Inherited), SchemaVersion: info.SchemaVersion}, nil
+}
+
+// chainBuilder is what an incremental archive takes from its base.
+type chainBuilder struct {
+	ref       ArchiveRef
+	chain     []ArchiveRef              // the base's
+	available map[string]InheritedEntry // by entry path; Archive -1 is the base itself
+}
+
+// readBase verifies the base archive file and returns what it offers.
+func readBase(ctx context.Context, file string) (*chainBuilder, error) {
+	m, _, err := Verify(ctx, file, nil)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	return &chainBuilder{ref: ArchiveRef{ManifestSHA256: m.Checksum, File: filepath.Base(file), Created: m.Created},
+		chain: m.Chain, available: m.holds()}, nil
+}
+
+// inherit returns the chain and inherited entries of an incremental whose snapshot references
+// bodies: every body the base offers, pointing at the archive that holds it; the chain lists
+// those archives in the order of first use.
+func (c *chainBuilder) inherit(bodies []sqlite.SnapshotBody) ([]ArchiveRef, []InheritedEntry) {
+	var chain []ArchiveRef
+	index := map[string]int{} // manifest SHA-256 -> position in chain
+	var inherited []InheritedEntry
+	for _, b := range bodies {
+		e, ok := c.available[bodyPath(b.ID)]
+		if !ok || e.Size != b.Size {
+			continue
+		}
+		ref := c.ref
+		if e.Archive >= 0 {
+			ref = c.chain[e.Archive]
+		}
+		i, ok := index[ref.ManifestSHA256]
+		if !ok {
+			i = len(chain)
+			index[ref.ManifestSHA256] = i
+			chain = append(chain, ref)
+		}
+		e.Archive = i
+		inherited = append(inherited, e)
+	}
+	return chain, inherited
 }
 
 // bodies takes snapshots until one has all its bodies in the archive (package doc) and returns
@@ -143,13 +206,13 @@ func (w *archiveWriter) bodies(ctx context.Context, src Source) (*os.File, sqlit
 		}
 		w.total = w.bytes + dbInfo.Size()
 		for _, b := range info.Bodies {
-			if !written[b.ID] {
+			if !written[b.ID] && !w.inherits(b) {
 				w.total += b.Size
 			}
 		}
 		missing := false
 		for _, b := range info.Bodies {
-			if written[b.ID] {
+			if written[b.ID] || w.inherits(b) {
 				continue
 			}
 			err := w.body(ctx, src.Bodies, b)
@@ -171,6 +234,12 @@ func (w *archiveWriter) bodies(ctx context.Context, src Source) (*os.File, sqlit
 		}
 	}
 	return nil, sqlite.SnapshotInfo{}, fmt.Errorf("bodies kept vanishing under %d snapshots in a row", maxSnapshots)
+}
+
+// inherits reports whether the body b is one an incremental archive takes from its chain.
+func (w *archiveWriter) inherits(b sqlite.SnapshotBody) bool {
+	e, ok := w.available[bodyPath(b.ID)]
+	return ok && e.Size == b.Size
 }
 
 func (w *archiveWriter) markUnreferenced(bodies []sqlite.SnapshotBody) {

@@ -185,9 +185,12 @@ func checkManifest(data []byte, seen map[string]seenEntry, order []string) (Mani
 	if err := dec.Decode(&m); err != nil {
 		return Manifest{}, Summary{}, fmt.Errorf("%s: %w", manifestName, err)
 	}
-	if m.Format != Format || m.FormatVersion != FormatVersion {
-		return Manifest{}, Summary{}, fmt.Errorf("%s: format %q version %d, this program reads %q version %d",
-			manifestName, m.Format, m.FormatVersion, Format, FormatVersion)
+	if m.Format != Format || (m.FormatVersion != FormatVersion && m.FormatVersion != IncrementalVersion) {
+		return Manifest{}, Summary{}, fmt.Errorf("%s: format %q version %d, this program reads %q versions %d and %d",
+			manifestName, m.Format, m.FormatVersion, Format, FormatVersion, IncrementalVersion)
+	}
+	if err := checkChain(m); err != nil {
+		return Manifest{}, Summary{}, fmt.Errorf("%s: %w", manifestName, err)
 	}
 	if m.Database.Kind != DatabaseSQLite || m.Database.Path != databaseName {
 		return Manifest{}, Summary{}, fmt.Errorf("%s: database %s at %s, this program restores %s at %s",
@@ -221,7 +224,47 @@ func checkManifest(data []byte, seen map[string]seenEntry, order []string) (Mani
 		return Manifest{}, Summary{}, fmt.Errorf("the archive has no database entry %s", databaseName)
 	}
 	sum.SchemaVersion = m.SchemaVersion
+	sum.Inherited = len(m.Inherited)
+	checksum := sha256.Sum256(data)
+	m.Checksum = hex.EncodeToString(checksum[:])
 	return m, sum, nil
+}
+
+// checkChain checks what an incremental manifest says of its chain: a base and version 2
+// together, inherited bodies well named, held by an archive of the chain, not held here too.
+func checkChain(m Manifest) error {
+	if m.Incremental() != (m.FormatVersion == IncrementalVersion) {
+		return fmt.Errorf("format version %d with base %v: an incremental archive is version %d, a full one %d",
+			m.FormatVersion, m.Base != nil, IncrementalVersion, FormatVersion)
+	}
+	if !m.Incremental() {
+		if len(m.Chain) > 0 || len(m.Inherited) > 0 {
+			return errors.New("a full archive with a chain")
+		}
+		return nil
+	}
+	for _, ref := range append([]ArchiveRef{*m.Base}, m.Chain...) {
+		if len(ref.ManifestSHA256) != 2*sha256.Size {
+			return fmt.Errorf("archive reference %q: not a SHA-256", ref.ManifestSHA256)
+		}
+	}
+	own := make(map[string]bool, len(m.Entries))
+	for _, e := range m.Entries {
+		own[e.Path] = true
+	}
+	seen := make(map[string]bool, len(m.Inherited))
+	for _, e := range m.Inherited {
+		switch _, ok := bodyID(e.Path); {
+		case !ok:
+			return fmt.Errorf("inherited %q: not a body entry", e.Path)
+		case own[e.Path] || seen[e.Path]:
+			return fmt.Errorf("inherited %s: listed twice", e.Path)
+		case e.Archive < 0 || e.Archive >= len(m.Chain):
+			return fmt.Errorf("inherited %s: archive %d of a chain of %d", e.Path, e.Archive, len(m.Chain))
+		}
+		seen[e.Path] = true
+	}
+	return nil
 }
 
 // Verify reads the whole archive and checks it (package doc), without writing anything.

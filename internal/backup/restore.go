@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"posthorn/internal/blob"
 	"posthorn/internal/store/sqlite"
@@ -25,11 +26,21 @@ type Destination struct {
 // dst.Dir itself if it created it), so a failed restore leaves no data directory a server would
 // start on. Bodies the manifest marks unreferenced are left out.
 func Restore(ctx context.Context, file string, dst Destination, progress Progress) (Manifest, Summary, error) {
+	return RestoreChain(ctx, file, nil, dst, progress)
+}
+
+// RestoreChain is Restore of an archive that may be incremental: the bodies it relies on are
+// brought from its chain, found as VerifyChain finds them (the files of bases, then the files
+// the chain names beside file), so that dst gets every body the database references. A body
+// missing from the chain fails the restore, which then removes what it wrote.
+func RestoreChain(ctx context.Context, file string, bases []string, dst Destination, progress Progress) (Manifest, Summary, error) {
+	start := time.Now()
 	created, err := prepareEmpty(dst.Dir)
 	if err != nil {
 		return Manifest{}, Summary{}, fmt.Errorf("restore %s: %w", file, err)
 	}
-	m, sum, err := restore(ctx, file, dst, progress)
+	m, sum, err := restore(ctx, file, bases, dst, progress)
+	sum.Elapsed = time.Since(start)
 	if err != nil {
 		if cerr := clean(dst.Dir, created); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("remove what the restore wrote: %w", cerr))
@@ -39,7 +50,7 @@ func Restore(ctx context.Context, file string, dst Destination, progress Progres
 	return m, sum, nil
 }
 
-func restore(ctx context.Context, file string, dst Destination, progress Progress) (m Manifest, sum Summary, err error) {
+func restore(ctx context.Context, file string, bases []string, dst Destination, progress Progress) (m Manifest, sum Summary, err error) {
 	bodies, err := blob.OpenFS(dst.Bodies)
 	if err != nil {
 		return Manifest{}, Summary{}, err
@@ -67,6 +78,15 @@ func restore(ctx context.Context, file string, dst Destination, progress Progres
 	if m.SchemaVersion > known {
 		return Manifest{}, Summary{}, fmt.Errorf("the archive's schema version %d is newer than this program's %d: use a newer posthorn",
 			m.SchemaVersion, known)
+	}
+	if m.Incremental() {
+		err := readChain(ctx, file, m, bases, progress, func(id string, r io.Reader) error {
+			_, err := bodies.Put(id, r)
+			return err
+		})
+		if err != nil {
+			return Manifest{}, Summary{}, err
+		}
 	}
 	for _, e := range m.Entries {
 		if id, ok := bodyID(e.Path); ok && e.Unreferenced {

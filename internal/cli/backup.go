@@ -20,11 +20,16 @@ func (e *env) backupCmd() *cobra.Command {
 		Use:   "backup",
 		Short: "Create and verify backups of the data directory (the server may run)",
 	}
+	var incrementalFrom string
 	create := &cobra.Command{
-		Use:   "create FILE",
+		Use:   "create FILE [--incremental-from BASE]",
 		Short: "Write a consistent backup of the database and every message body it references",
 		Long: `Write a consistent backup of the data directory to FILE (a zstd-compressed tar with a manifest of
-checksums), while the server runs. FILE.partial is written first and renamed once complete.`,
+checksums), while the server runs. FILE.partial is written first and renamed once complete.
+
+With --incremental-from BASE, FILE holds the whole database but only the bodies that neither BASE
+nor the archives BASE relies on hold; its manifest names them. BASE is verified first. Keep
+the chain together: verify and restore look for it beside FILE, or take it with --base.`,
 		Args: exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := e.config()
@@ -38,7 +43,7 @@ checksums), while the server runs. FILE.partial is written first and renamed onc
 				}
 				bar := e.progress("backup")
 				sum, err := backup.Create(cmd.Context(), backup.Source{Database: snap, Bodies: d.Blobs.Bodies(),
-					TempDir: cfg.DataDir, Progress: bar.report}, args[0])
+					TempDir: cfg.DataDir, Progress: bar.report, Base: incrementalFrom}, args[0])
 				bar.finish()
 				if err != nil {
 					return err
@@ -48,13 +53,18 @@ checksums), while the server runs. FILE.partial is written first and renamed onc
 			})
 		},
 	}
+	create.Flags().StringVar(&incrementalFrom, "incremental-from", "", "make an incremental backup of what BASE (an archive) does not hold")
+	var verifyBases []string
 	verify := &cobra.Command{
-		Use:   "verify FILE",
+		Use:   "verify FILE [--base FILE]...",
 		Short: "Check every entry of a backup against its manifest and checksums",
-		Args:  exactArgs(1, "FILE"),
+		Long: `Check every entry of the backup FILE against its manifest and checksums. For an incremental backup,
+also check that every body it relies on is in its chain: in the archives given with --base, or
+in the files its manifest names beside FILE.`,
+		Args: exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bar := e.progress("verify")
-			_, sum, err := backup.Verify(cmd.Context(), args[0], bar.report)
+			_, sum, err := backup.VerifyChain(cmd.Context(), args[0], verifyBases, bar.report)
 			bar.finish()
 			if err != nil {
 				return err
@@ -63,18 +73,21 @@ checksums), while the server runs. FILE.partial is written first and renamed onc
 			return err
 		},
 	}
+	verify.Flags().StringArrayVar(&verifyBases, "base", nil, "an archive of an incremental backup's chain (repeatable; default: found beside FILE)")
 	cmd.AddCommand(create, verify)
 	return cmd
 }
 
 func (e *env) restoreCmd() *cobra.Command {
 	var dataDir string
+	var bases []string
 	cmd := &cobra.Command{
-		Use:   "restore FILE",
+		Use:   "restore FILE [--base FILE]... [--data DIR]",
 		Short: "Restore a backup into an empty or new data directory",
 		Long: `Restore the backup FILE into the configuration's data_dir, or into --data DIR; the directory must be
 empty or not exist. The archive is checked while it is written; on any failure what was written
-is removed.`,
+is removed. An incremental backup brings the bodies it relies on from its chain: the archives
+given with --base, or the files its manifest names beside FILE.`,
 		Args: exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dataDir == "" {
@@ -85,7 +98,7 @@ is removed.`,
 				dataDir = cfg.DataDir
 			}
 			bar := e.progress("restore")
-			_, sum, err := backup.Restore(cmd.Context(), args[0], backup.Destination{Dir: dataDir,
+			_, sum, err := backup.RestoreChain(cmd.Context(), args[0], bases, backup.Destination{Dir: dataDir,
 				Database: app.DatabaseFile(dataDir), Bodies: app.BodiesDir(dataDir)}, bar.report)
 			bar.finish()
 			if err != nil {
@@ -96,6 +109,7 @@ is removed.`,
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "data directory to restore into (default: the configuration's data_dir)")
+	cmd.Flags().StringArrayVar(&bases, "base", nil, "an archive of an incremental backup's chain (repeatable; default: found beside FILE)")
 	return cmd
 }
 

@@ -47,6 +47,7 @@ type Config struct {
 	MTASTS     MTASTS     `toml:"mta_sts"`
 	// Retention says how long mail and records are kept (internal/retention).
 	Retention Retention `toml:"retention"`
+	Backup    Backup    `toml:"backup"`
 }
 
 // Server configures the process itself.
@@ -257,6 +258,7 @@ func Default() Config {
 		MTASTS:   DefaultMTASTS(),
 		// Retention: everything kept until a rule says otherwise.
 		Retention: DefaultRetention(),
+		Backup:    DefaultBackup(),
 	}
 }
 
@@ -273,7 +275,7 @@ func Load(path string) (Config, error) {
 	// Relative paths in a file are relative to the file, so the server finds the same data
 	// whatever directory it is started from.
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Log.MailLog} {
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Log.MailLog, &c.Backup.Directory} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -426,6 +428,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.MTASTS.validate(); err != nil {
 		return err
+	}
+	if err := c.Backup.validate(); err != nil {
+		return err
+	}
+	if c.Backup.Directory != "" && filepath.Clean(c.Backup.Directory) == filepath.Clean(c.DataDir) {
+		return errors.New("key backup.directory: must not be data_dir itself")
 	}
 	if err := c.Filter.validate(); err != nil {
 		return err

@@ -332,4 +332,26 @@ tracking_days = 0
 login_history_days = 0
 # When the job runs, "HH:MM" in UTC, once a day.
 run_at = "04:00"
+
+[backup]
+# Scheduled backups, made while the server runs as "posthorn backup create" makes them, each
+# verified after it is written. Directory for the archives, named
+# posthorn-TIME-full.tar.zst and posthorn-TIME-incr-BASETIME.tar.zst (UTC); "" = none. Put it on
+# another disk than data_dir, and copy it off the machine.
+directory = ""
+# "HH:MM": daily at that time, in the server's time zone; or an interval such as "6h" (at least
+# "1m"). With no archive in the directory yet, the first runs at start; a run missed while the
+# server was down runs at the next start; a failed run is tried again an hour later (or after
+# the interval, when that is shorter).
+schedule = "03:00"
+# A full archive when the newest full one is this many calendar days old or more (so weekly);
+# the runs between make incremental ones, each holding the database and only the bodies that
+# are new since the archive before it. 1 = every archive full. "posthorn restore" of an
+# incremental finds the archives of its chain in the same directory.
+full_every_days = 7
+# Retention, after each run: keep the newest archive of each of the last keep_daily days that
+# have one, the newest full archive of each of the last keep_weekly weeks that have one, and
+# every archive a kept incremental relies on; remove the other scheduled archives.
+keep_daily = 7
+keep_weekly = 4
 `
