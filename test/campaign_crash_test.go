@@ -75,7 +75,7 @@ func TestCampaignCrash(t *testing.T) {
 	}
 
 	s.Start()
-	waitUntil(t, 120*time.Second, "the campaign finished", func() bool {
+	waitUntil(t, 300*time.Second, "the campaign finished", func() bool {
 		return strings.Contains(s.MustCLI("", "campaign", "show", "1"), ": finished at ")
 	})
 	if err := s.Stop(); err != nil {

@@ -636,6 +636,7 @@ func (e *campaignE2E) checkStats(id int64, want campaignStatsJSON) {
 				sum.Clicks.Human != want.Clicks.Human || sum.Clicks.Machine != want.Clicks.Machine {
 				e.t.Errorf("hours %+v do not add up to the opens and clicks", hours)
 			}
+
 			e.t.Logf("stats: sent %d, delivered %d, deferred %d, bounced %+v, opens %+v, clicks %+v (honeypot %d), links %+v, unsubscribes %d, complaints %d",
 				got.Sent, got.Delivered, got.Deferred, got.Bounced, got.Opens, got.Clicks, got.HoneypotClicks, got.Links,
 				got.Unsubscribes, got.Complaints)

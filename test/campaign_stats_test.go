@@ -78,6 +78,11 @@ type campaignHour struct {
 	Hour   time.Time     `json:"hour"`
 	Opens  campaignSplit `json:"opens"`
 	Clicks campaignSplit `json:"clicks"`
+	// What else the hour holds: deliveries and feedback.
+	Delivered    int64 `json:"delivered"`
+	Bounces      int64 `json:"bounces"`
+	Unsubscribes int64 `json:"unsubscribes"`
+	Complaints   int64 `json:"complaints"`
 }
 
 // campaignStats reads campaign id's numbers as `posthorn campaign stats ID --json` prints them
