@@ -1,0 +1,321 @@
+package pgbody
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"posthorn/internal/bodystore"
+	"posthorn/internal/bodystore/bodystoretest"
+	"posthorn/internal/testutil/pgtest"
+)
+
+// server is the PostgreSQL server of this test binary, started by TestMain.
+var server *pgtest.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(s *pgtest.Server) { server = s }))
+}
+
+// open opens a store on a new database.
+func open(t testing.TB) *Store {
+	t.Helper()
+	return openURL(t, server.Database(t))
+}
+
+func openURL(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// stored lists the ids of s's bodies, with a row or chunks.
+func (s *Store) stored(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM bodies UNION SELECT body_id FROM body_chunks ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func TestBodystoreConformance(t *testing.T) {
+	bodystoretest.Run(t, func(t testing.TB) bodystoretest.Backend {
+		s := open(t)
+		return bodystoretest.Backend{Store: s, Stored: s.stored, HidesUnsynced: true}
+	})
+}
+
+func BenchmarkBodies(b *testing.B) {
+	durable(b)
+	bodystoretest.Benchmark(b, func(b testing.TB) bodystore.Store { return open(b) })
+}
+
+// durable turns the test server's fsync back on for a benchmark (pgtest starts it with fsync
+// off), so that SyncAll costs what it costs in production; put back when b ends. A server of
+// POSTHORN_TEST_POSTGRES whose user may not change it is measured as it is, and says so.
+func durable(b *testing.B) {
+	admin := open(b)
+	set := func(value string) error {
+		_, err := admin.pool.Exec(context.Background(), `ALTER SYSTEM SET fsync = `+value)
+		if err == nil {
+			_, err = admin.pool.Exec(context.Background(), `SELECT pg_reload_conf()`)
+		}
+		return err
+	}
+	if err := set("on"); err != nil {
+		b.Logf("fsync left as the server has it: %v", err)
+		return
+	}
+	b.Cleanup(func() {
+		if err := set("off"); err != nil {
+			b.Error(err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn := openURL(b, server.Database(b))
+		var fsync string
+		if err := conn.pool.QueryRow(context.Background(), `SHOW fsync`).Scan(&fsync); err != nil {
+			b.Fatal(err)
+		}
+		if fsync == "on" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("fsync still off ten seconds after the reload")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestChunksAsWritten: a Writer inserts each chunk once it is full and keeps at most one
+// chunk's octets; SyncAll adds the last one and the row.
+func TestChunksAsWritten(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	wb, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := wb.(*Writer)
+	chunks := func() (n int) {
+		t.Helper()
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM body_chunks WHERE body_id = $1`, w.id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	piece := bytes.Repeat([]byte("x"), 10000)
+	for w.Size() < 3*ChunkSize+5 {
+		if _, err := w.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := chunks(), int(w.Size()/ChunkSize); got != want {
+			t.Fatalf("after %d octets: %d chunks in the database, want %d", w.Size(), got, want)
+		}
+		if cap(w.buf) > ChunkSize {
+			t.Fatalf("buffer of %d octets, more than a chunk", cap(w.buf))
+		}
+	}
+	if err := s.SyncAll(ctx, []bodystore.Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	if got := chunks(); got != 4 {
+		t.Fatalf("after SyncAll: %d chunks, want 4", got)
+	}
+	var size int64
+	if err := s.pool.QueryRow(ctx, `SELECT size FROM bodies WHERE id = $1`, w.id).Scan(&size); err != nil || size != w.Size() {
+		t.Fatalf("bodies row: size %d, %v; want %d", size, err, w.Size())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSmallBodyBuffersLittle: a small body holds a buffer of about its size, not a chunk.
+func TestSmallBodyBuffersLittle(t *testing.T) {
+	s := open(t)
+	wb, err := s.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Abort()
+	w := wb.(*Writer)
+	for range 10 {
+		if _, err := w.Write([]byte("line of a small message\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cap(w.buf) > 4096 {
+		t.Fatalf("a 250-octet body holds a buffer of %d octets", cap(w.buf))
+	}
+}
+
+// TestOtherNodeSeesOnlySynced: a second store on the same database (another node) sees a body
+// once SyncAll returned, not before, and reads what was written.
+func TestOtherNodeSeesOnlySynced(t *testing.T) {
+	url := server.Database(t)
+	a, b := openURL(t, url), openURL(t, url)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640,000 octets: two chunks and a part
+	w, err := a.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Open(t.Context(), w.ID()); !errors.Is(err, bodystore.ErrNotFound) {
+		t.Fatalf("the other node opens a body not synced: %v", err)
+	}
+	if err := a.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body, err := b.Open(t.Context(), w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	got, err := io.ReadAll(io.NewSectionReader(body, 0, int64(len(data))))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the other node read %d octets (%v), differing from the %d written", len(got), err, len(data))
+	}
+}
+
+// TestRemovedWhileOpen: a body removed while open reads as ErrNotFound, not as short data.
+func TestRemovedWhileOpen(t *testing.T) {
+	s := open(t)
+	w, err := s.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(bytes.Repeat([]byte("y"), 300<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	body, err := s.Open(t.Context(), w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	if err := s.Remove(t.Context(), w.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := body.ReadAt(make([]byte, 100), 1000); !errors.Is(err, bodystore.ErrNotFound) {
+		t.Fatalf("ReadAt of a removed body: %v, want ErrNotFound", err)
+	}
+}
+
+// TestAbortAfterCancel: a body whose creating context is done (the client went away) is still
+// deleted by Abort.
+func TestAbortAfterCancel(t *testing.T) {
+	s := open(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	w, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(bytes.Repeat([]byte("z"), ChunkSize+1)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.stored(t.Context()); err != nil || len(ids) != 0 {
+		t.Fatalf("after Abort: %v, %v; want nothing stored", ids, err)
+	}
+}
+
+// TestRemoveOrphans: the chunks of bodies never synced go when their day is past; those of
+// the day, and committed bodies, stay.
+func TestRemoveOrphans(t *testing.T) {
+	s := open(t)
+	day := time.Date(2026, 3, 4, 23, 0, 0, 0, time.UTC)
+	write := func(at time.Time, sync bool) string {
+		t.Helper()
+		s.now = func() time.Time { return at }
+		w, err := s.Create(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(bytes.Repeat([]byte("o"), ChunkSize+10)); err != nil {
+			t.Fatal(err)
+		}
+		if sync {
+			if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+		}
+		return w.ID()
+	}
+	orphan := write(day, false)
+	committed := write(day, true)
+	today := write(day.Add(2*time.Hour), false)
+	n, err := s.RemoveOrphans(t.Context(), day.Add(2*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveOrphans: %d, %v; want 1 chunk", n, err)
+	}
+	ids, err := s.stored(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[0] != committed && ids[1] != committed || ids[0] != today && ids[1] != today {
+		t.Fatalf("after RemoveOrphans: %v, want %s and %s (and not %s)", ids, committed, today, orphan)
+	}
+}
+
+// TestConcurrentOpen: nodes that open a new database together create the tables once, and
+// every Open succeeds; opening again changes nothing.
+func TestConcurrentOpen(t *testing.T) {
+	url := server.Database(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Go(func() {
+			<-start
+			s, err := Open(t.Context(), url)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	s := openURL(t, url)
+	var storage string
+	if err := s.pool.QueryRow(t.Context(), `SELECT attstorage FROM pg_attribute
+		WHERE attrelid = 'body_chunks'::regclass AND attname = 'data'`).Scan(&storage); err != nil || storage != "e" {
+		t.Fatalf("body_chunks.data storage %q, %v; want e (EXTERNAL)", storage, err)
+	}
+}
