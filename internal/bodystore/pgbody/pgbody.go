@@ -27,16 +27,24 @@
 // the chunks (and the row, when the body was synced but its metadata commit failed).
 // A crash leaves the chunks of bodies never synced: RemoveOrphans deletes those of past days.
 // Remove deletes row and chunks in one statement; unlike an open file, a body removed while
-// open is gone for its reader too, whose next ReadAt is ErrNotFound.
+// open is gone for its reader too, whose next ReadAt beyond what it read ahead is
+// ErrNotFound.
+//
+// Reading: Open finds the row and reads the first 64 KiB (a window) in one query, since
+// readers start at the beginning and most messages are smaller; a ReadAt smaller than a
+// window that misses the one kept reads the next window ahead, so bufio's 4 KiB and io.Copy's
+// 32 KiB reads cost a query per 64 KiB; a larger ReadAt reads straight into its buffer. A
+// Body holds at most one window, given back at Close.
 //
 // Schema: the package creates its two tables itself at Open, when they are missing, under an
 // advisory lock, so nodes that start together create them once; they live in the same
 // database as the metadata but belong to no migration of internal/store/postgres.
+//
+// Nothing wires it in yet: internal/app opens internal/blob, as it opens the SQLite store.
 package pgbody
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -192,20 +200,51 @@ func (s *Store) SyncAll(ctx context.Context, batch []bodystore.Writer) error {
 	return nil
 }
 
-// Open opens the committed body id.
+// Open opens the committed body id. The query that finds its row reads its first window of
+// octets too: readers start at the beginning, and most messages fit in it.
 func (s *Store) Open(ctx context.Context, id string) (bodystore.Body, error) {
 	if !bodystore.ValidID(id) {
 		return nil, fmt.Errorf("open body %q: %w", id, bodystore.ErrNotFound)
 	}
 	b := &Body{rd: reader{s: s, ctx: ctx, id: id}}
-	err := s.pool.QueryRow(ctx, `SELECT size, chunk_size FROM bodies WHERE id = $1`, id).Scan(&b.size, &b.rd.chunkSize)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("open body %s: %w", id, bodystore.ErrNotFound)
-	}
-	if err != nil {
+	if err := b.open(); err != nil {
+		b.rd.release()
 		return nil, fmt.Errorf("open body %s: %w", id, err)
 	}
 	return b, nil
+}
+
+func (b *Body) open() error {
+	r := &b.rd
+	rows, err := r.s.pool.Query(r.ctx, `SELECT b.size, b.chunk_size, substring(c.data FROM 1 FOR $2)
+		FROM bodies b LEFT JOIN body_chunks c ON c.body_id = b.id AND c.seq = 0 WHERE b.id = $1`, r.id, window)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return bodystore.ErrNotFound
+	}
+	if err := rows.Scan(&b.size, &r.chunkSize, nil); err != nil {
+		return err
+	}
+	if b.size == 0 {
+		return nil
+	}
+	win := r.s.getWindow()
+	n, ok, err := copyBytes(rows, 2, win)
+	if err != nil || !ok || int64(n) != min(window, b.size, r.chunkSize) {
+		r.s.putWindow(win)
+		if err == nil {
+			err = errChunkMissing
+		}
+		return err
+	}
+	r.win, r.winOff = win[:n], 0
+	return rows.Err()
 }
 
 // Remove deletes the body id, its row and its chunks, in one statement. An unknown id is no

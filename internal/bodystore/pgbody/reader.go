@@ -125,14 +125,17 @@ func (r *reader) fetch(p []byte, off int64) error {
 	got, want := 0, first
 	for rows.Next() {
 		var seq int64
-		var data []byte
-		if err := rows.Scan(&seq, &data); err != nil {
+		if err := rows.Scan(&seq, nil); err != nil {
 			return fmt.Errorf("read body %s: %w", r.id, err)
 		}
-		if seq != want || copy(p[got:], data) != len(data) || len(data) == 0 {
+		n, ok, err := copyBytes(rows, 1, p[got:])
+		if err != nil {
+			return fmt.Errorf("read body %s: %w", r.id, err)
+		}
+		if seq != want || !ok || n == 0 {
 			return fmt.Errorf("read body %s at %d: %w", r.id, off, errChunkMissing)
 		}
-		got += len(data)
+		got += n
 		want++
 	}
 	if err := rows.Err(); err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -142,4 +145,20 @@ func (r *reader) fetch(p []byte, off int64) error {
 		return fmt.Errorf("read body %s at %d: %w", r.id, off, errChunkMissing)
 	}
 	return nil
+}
+
+// copyBytes copies the bytea column i of rows' current row into dst, without the copy Scan
+// would allocate, and reports whether it fitted. A NULL is 0 octets.
+func copyBytes(rows pgx.Rows, i int, dst []byte) (int, bool, error) {
+	if rows.FieldDescriptions()[i].Format == pgx.BinaryFormatCode {
+		raw := rows.RawValues()[i] // binary bytea: the octets themselves
+		return copy(dst, raw), len(raw) <= len(dst), nil
+	}
+	var data []byte
+	dest := make([]any, len(rows.FieldDescriptions()))
+	dest[i] = &data
+	if err := rows.Scan(dest...); err != nil {
+		return 0, false, err
+	}
+	return copy(dst, data), len(data) <= len(dst), nil
 }
