@@ -293,3 +293,39 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Fatalf("body_chunks.data storage %q, %v; want e (EXTERNAL)", storage, err)
 	}
 }
+
+// TestReadAtReadsOnlyItsChunks: a ReadAt reads the chunks it spans and no other: with the
+// first two chunks gone, the third still reads, and the first does not.
+func TestReadAtReadsOnlyItsChunks(t *testing.T) {
+	s := open(t)
+	data := make([]byte, 3*ChunkSize+100)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	w, err := s.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, err := s.pool.Exec(t.Context(), `DELETE FROM body_chunks WHERE body_id = $1 AND seq < 2`, w.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// A Body as Open makes it, without the first window read ahead.
+	b := &Body{rd: reader{s: s, ctx: t.Context(), id: w.ID(), chunkSize: ChunkSize}, size: int64(len(data))}
+	defer b.Close()
+	for _, off := range []int64{2 * ChunkSize, 2*ChunkSize + 5, 3*ChunkSize + 99} {
+		p := make([]byte, min(window+10, int64(len(data))-off))
+		if n, err := b.ReadAt(p, off); err != nil || n != len(p) || !bytes.Equal(p, data[off:off+int64(n)]) {
+			t.Fatalf("ReadAt(%d at %d) of the third chunk on: %d, %v", len(p), off, n, err)
+		}
+	}
+	if _, err := b.ReadAt(make([]byte, 10), ChunkSize); !errors.Is(err, bodystore.ErrNotFound) {
+		t.Fatalf("ReadAt of a deleted chunk: %v, want ErrNotFound", err)
+	}
+}
