@@ -329,3 +329,36 @@ func TestReadAtReadsOnlyItsChunks(t *testing.T) {
 		t.Fatalf("ReadAt of a deleted chunk: %v, want ErrNotFound", err)
 	}
 }
+
+// TestFailedSyncAllShowsNothing: a SyncAll that fails (here its context is done) commits no
+// body of its batch; Abort then leaves nothing.
+func TestFailedSyncAllShowsNothing(t *testing.T) {
+	s := open(t)
+	var batch []bodystore.Writer
+	for _, size := range []int{10, ChunkSize + 10} {
+		w, err := s.Create(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(bytes.Repeat([]byte("f"), size)); err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, w)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.SyncAll(ctx, batch); err == nil {
+		t.Fatal("SyncAll with its context done succeeded")
+	}
+	for _, w := range batch {
+		if _, err := s.Open(t.Context(), w.ID()); !errors.Is(err, bodystore.ErrNotFound) {
+			t.Errorf("Open after a failed SyncAll: %v, want ErrNotFound", err)
+		}
+		if err := w.Abort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, err := s.stored(t.Context()); err != nil || len(ids) != 0 {
+		t.Fatalf("after the aborts: %v, %v; want nothing stored", ids, err)
+	}
+}
