@@ -94,13 +94,34 @@ func write(t testing.TB, s bodystore.Store, data []byte, step int) bodystore.Wri
 func commit(t testing.TB, s bodystore.Store, data []byte) string {
 	t.Helper()
 	w := write(t, s, data, 0)
+	syncClose(t, s, w)
+	return w.ID()
+}
+
+// syncClose syncs w alone and closes it.
+func syncClose(t testing.TB, s bodystore.Store, w bodystore.Writer) {
+	t.Helper()
 	if err := s.SyncAll(context.Background(), []bodystore.Writer{w}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return w.ID()
+}
+
+// openBody opens the body id, closed when t ends.
+func openBody(t testing.TB, s bodystore.Store, id string) bodystore.Body {
+	t.Helper()
+	b, err := s.Open(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
 }
 
 // readAll opens id and reads it whole through a SectionReader, as POP3 and the queue do.
@@ -143,17 +164,8 @@ func testRoundTrip(t *testing.T, s Backend) {
 			if !bytes.Equal(got, data) {
 				t.Fatal("Writer.ReadAt differs from what was written")
 			}
-			if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			b, err := s.Open(t.Context(), w.ID())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			syncClose(t, s, w)
+			b := openBody(t, s, w.ID())
 			if size, err := b.Size(); size != int64(tc.size) || err != nil {
 				t.Fatalf("Body.Size %d, %v, want %d", size, err, tc.size)
 			}
@@ -202,20 +214,8 @@ func testReadAtEdges(t *testing.T, s Backend) {
 			}
 		}
 		check("Writer", w)
-		if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b, err := s.Open(t.Context(), w.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		check("Body", b)
-		if err := b.Close(); err != nil {
-			t.Fatal(err)
-		}
+		syncClose(t, s, w)
+		check("Body", openBody(t, s, w.ID()))
 	}
 }
 
@@ -246,12 +246,7 @@ func testReadAtBoundaries(t *testing.T, s Backend) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Open(t.Context(), w.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	check("Body", b)
+	check("Body", openBody(t, s, w.ID()))
 }
 
 // testConcurrentReaders reads random ranges of one body from several goroutines, through one
@@ -259,11 +254,7 @@ func testReadAtBoundaries(t *testing.T, s Backend) {
 func testConcurrentReaders(t *testing.T, s Backend) {
 	data := content(3<<20+17, 4)
 	id := commit(t, s, data)
-	shared, err := s.Open(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer shared.Close()
+	shared := openBody(t, s, id)
 	const readers = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*readers)

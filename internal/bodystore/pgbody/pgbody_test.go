@@ -38,6 +38,28 @@ func openURL(t testing.TB, url string) *Store {
 	return s
 }
 
+// put writes data as a new body of s, synced and closed when sync is set.
+func put(t testing.TB, s *Store, data []byte, sync bool) bodystore.Writer {
+	t.Helper()
+	w, err := s.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if !sync {
+		return w
+	}
+	if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // stored lists the ids of s's bodies, with a row or chunks.
 func (s *Store) stored(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id FROM bodies UNION SELECT body_id FROM body_chunks ORDER BY 1`)
@@ -146,13 +168,7 @@ func TestOtherNodeSeesOnlySynced(t *testing.T) {
 	url := server.Database(t)
 	a, b := openURL(t, url), openURL(t, url)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640,000 octets: two chunks and a part
-	w, err := a.Create(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
+	w := put(t, a, data, false)
 	if _, err := b.Open(t.Context(), w.ID()); !errors.Is(err, bodystore.ErrNotFound) {
 		t.Fatalf("the other node opens a body not synced: %v", err)
 	}
@@ -177,17 +193,7 @@ func TestOtherNodeSeesOnlySynced(t *testing.T) {
 // beyond what was read ahead.
 func TestRemovedWhileOpen(t *testing.T) {
 	s := open(t)
-	w, err := s.Create(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(bytes.Repeat([]byte("y"), 300<<10)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	w := put(t, s, bytes.Repeat([]byte("y"), 300<<10), true)
 	body, err := s.Open(t.Context(), w.ID())
 	if err != nil {
 		t.Fatal(err)
@@ -231,20 +237,7 @@ func TestRemoveOrphans(t *testing.T) {
 	write := func(at time.Time, sync bool) string {
 		t.Helper()
 		s.now = func() time.Time { return at }
-		w, err := s.Create(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(bytes.Repeat([]byte("o"), ChunkSize+10)); err != nil {
-			t.Fatal(err)
-		}
-		if sync {
-			if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
-				t.Fatal(err)
-			}
-			w.Close()
-		}
-		return w.ID()
+		return put(t, s, bytes.Repeat([]byte("o"), ChunkSize+10), sync).ID()
 	}
 	orphan := write(day, false)
 	committed := write(day, true)
@@ -302,17 +295,7 @@ func TestReadAtReadsOnlyItsChunks(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	w, err := s.Create(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SyncAll(t.Context(), []bodystore.Writer{w}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	w := put(t, s, data, true)
 	if _, err := s.pool.Exec(t.Context(), `DELETE FROM body_chunks WHERE body_id = $1 AND seq < 2`, w.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -336,14 +319,7 @@ func TestFailedSyncAllShowsNothing(t *testing.T) {
 	s := open(t)
 	var batch []bodystore.Writer
 	for _, size := range []int{10, ChunkSize + 10} {
-		w, err := s.Create(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(bytes.Repeat([]byte("f"), size)); err != nil {
-			t.Fatal(err)
-		}
-		batch = append(batch, w)
+		batch = append(batch, put(t, s, bytes.Repeat([]byte("f"), size), false))
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
