@@ -100,7 +100,9 @@ var _ bodystore.Store = (*Store)(nil)
 
 // Open connects to the database at url (a postgres:// URL or key=value string, as pgx reads
 // it) and creates the tables when they are missing. The pool is the store's own: its sessions
-// run with synchronous_commit off (see the package doc).
+// run with synchronous_commit off (see the package doc). Its size is the URL's pool_max_conns
+// (pgxpool's default: the CPU count, at least 4); every Write of a full chunk, SyncAll, Open
+// and window read holds a connection for one statement, never longer.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
