@@ -338,3 +338,17 @@ func TestFailedSyncAllShowsNothing(t *testing.T) {
 		t.Fatalf("after the aborts: %v, %v; want nothing stored", ids, err)
 	}
 }
+
+// TestCloseUnsyncedDeletes: Close of a body never synced deletes it as Abort does, since nothing
+// can refer to it; Close after SyncAll keeps it.
+func TestCloseUnsyncedDeletes(t *testing.T) {
+	s := open(t)
+	unsynced := put(t, s, bytes.Repeat([]byte("c"), ChunkSize+1), false)
+	kept := put(t, s, bytes.Repeat([]byte("k"), ChunkSize+1), true)
+	if err := unsynced.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.stored(t.Context()); err != nil || len(ids) != 1 || ids[0] != kept.ID() {
+		t.Fatalf("after Close: %v, %v; want only %s", ids, err, kept.ID())
+	}
+}
