@@ -31,6 +31,8 @@ var dependencyRules = []struct {
 		"sessions see the store through its interfaces; internal/app picks the backend"},
 	{protocols, "posthorn/internal/blob",
 		"sessions read bodies through internal/bodystore and write new ones through internal/delivery"},
+	{protocols, "posthorn/internal/bodystore/pgbody",
+		"sessions read bodies through internal/bodystore and write new ones through internal/delivery"},
 	{[]string{"posthorn/internal/importer"}, "posthorn/internal/store/sqlite",
 		"an import stores messages through internal/delivery and the store's interfaces, as IMAP APPEND does"},
 	{[]string{"posthorn/internal/importer"}, "posthorn/internal/blob",

@@ -35,14 +35,11 @@ package blob
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -181,12 +178,11 @@ func (s *FS) Create() (*Writer, error) {
 
 // create makes a new empty file with a fresh id in the day directory.
 func (s *FS) create() (*os.File, error) {
-	var random [12]byte
-	if _, err := rand.Read(random[:]); err != nil {
-		return nil, fmt.Errorf("blob id: %w", err)
+	id, err := bodystore.NewID(s.now())
+	if err != nil {
+		return nil, err
 	}
-	day := s.now().UTC().Format("20060102")
-	id := day + "-" + hex.EncodeToString(random[:])
+	day := id[:8]
 	dayDir := filepath.Join(s.dir, day)
 	f, err := os.OpenFile(filepath.Join(dayDir, id), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -343,19 +339,9 @@ func (s *FS) path(id string) (string, error) {
 	return filepath.Join(s.dir, id[:8], id), nil
 }
 
-// validID accepts exactly the ids Create makes, so no id can name a path outside the store.
-func validID(id string) bool {
-	day, random, ok := strings.Cut(id, "-")
-	if !ok || len(day) != 8 || len(random) != 24 {
-		return false
-	}
-	for _, c := range day + random {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+// validID accepts exactly the ids Create makes (bodystore.ValidID), so no id can name a path
+// outside the store.
+func validID(id string) bool { return bodystore.ValidID(id) }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

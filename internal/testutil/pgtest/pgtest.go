@@ -49,7 +49,14 @@ type Server struct {
 }
 
 // Start returns the server of POSTHORN_TEST_POSTGRES, or starts a throwaway one.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return start(ctx, false) }
+
+// StartDurable is Start with a throwaway server that syncs its commits as a production server
+// does (fsync, synchronous_commit and full_page_writes at their defaults), for benchmarks that
+// measure what durability costs. A server of POSTHORN_TEST_POSTGRES is used as it is.
+func StartDurable(ctx context.Context) (*Server, error) { return start(ctx, true) }
+
+func start(ctx context.Context, durable bool) (*Server, error) {
 	if u := os.Getenv(EnvURL); u != "" {
 		s := &Server{admin: u}
 		if err := s.waitReady(ctx); err != nil {
@@ -57,7 +64,7 @@ func Start(ctx context.Context) (*Server, error) {
 		}
 		return s, nil
 	}
-	s, err := startLocal(ctx)
+	s, err := startLocal(ctx, durable)
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
@@ -86,8 +93,9 @@ func versionOf(binDir string) int {
 	return n
 }
 
-// startLocal runs initdb and postgres in a new temporary directory.
-func startLocal(ctx context.Context) (*Server, error) {
+// startLocal runs initdb and postgres in a new temporary directory; without durable, with the
+// settings that make commits cheap and a crash fatal.
+func startLocal(ctx context.Context, durable bool) (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -112,9 +120,11 @@ func startLocal(ctx context.Context) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("initdb: %w: %s", err, out), os.RemoveAll(dir))
 	}
 	const port = "5432" // names the socket file only: nothing listens on TCP
-	s.cmd = command(context.Background(), asUser, filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
-		"-p", port, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=200")
+	args := []string{"-D", data, "-k", dir, "-p", port, "-c", "listen_addresses=", "-c", "max_connections=200"}
+	if !durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	s.cmd = command(context.Background(), asUser, filepath.Join(bin, "postgres"), args...)
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))
