@@ -65,6 +65,7 @@ import (
 	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
+	"posthorn/internal/retention"
 	"posthorn/internal/store"
 )
 
@@ -105,8 +106,12 @@ type Config struct {
 	// GDPR exports and erases a person's data (POST /api/v1/gdpr/export and erase); nil:
 	// they answer 501.
 	GDPR *gdpr.Service
-	// Admin runs the operations of the domain, user, alias, queue and spam list routes, the
-	// same the command line runs; DNS is what the DNS records of GET /api/v1/domains/{name}
+	// Retention applies the [retention] rules for POST /api/v1/retention/run; nil: it
+	// answers 501.
+	Retention *retention.Service
+	// Admin runs the operations of the domain, user, alias, queue, spam and check routes,
+	// the same the command line runs (its Resolver checks DNS records, its Spam scores
+	// explained messages, as the CLI's do); DNS is what the DNS records of GET /api/v1/domains/{name}
 	// point at (app.DNSSetup).
 	Admin  *admin.Admin
 	DNS    admin.DNSSetup
@@ -252,6 +257,27 @@ func routeTable() []route {
 		{"GET", "/api/v1/users/{address}/spam/block", adminOnly, listSpamEntries(true)},
 		{"POST", "/api/v1/users/{address}/spam/block", adminOnly, addSpamEntry(true)},
 		{"DELETE", "/api/v1/users/{address}/spam/block/{entry}", adminOnly, removeSpamEntry(true)},
+		{"GET", "/api/v1/templates", adminOnly, listTemplates},
+		{"POST", "/api/v1/templates", adminOnly, createTemplate},
+		{"GET", "/api/v1/templates/{name}", adminOnly, getTemplate},
+		{"PUT", "/api/v1/templates/{name}", adminOnly, updateTemplate},
+		{"DELETE", "/api/v1/templates/{name}", adminOnly, removeTemplate},
+		{"POST", "/api/v1/campaigns", adminOnly, createCampaign},
+		{"POST", "/api/v1/campaigns/{id}/test", adminOnly, testCampaign},
+		{"POST", "/api/v1/campaigns/{id}/schedule", adminOnly, scheduleCampaign},
+		{"GET", "/api/v1/lists/{id}", adminOnly, getList},
+		{"DELETE", "/api/v1/lists/{id}", adminOnly, removeList},
+		{"DELETE", "/api/v1/lists/{id}/subscribers/{address}", adminOnly, unsubscribe},
+		{"POST", "/api/v1/lists/{id}/import", adminOnly, importSubscribers},
+		{"GET", "/api/v1/lists/{id}/export", adminOnly, exportSubscribers},
+		{"GET", "/api/v1/subscribers/{address}", adminOnly, getSubscriber},
+		{"PUT", "/api/v1/subscribers/{address}", adminOnly, putSubscriber},
+		{"DELETE", "/api/v1/subscribers/{address}", adminOnly, removeSubscriber},
+		{"PUT", "/api/v1/users/{address}/admin", adminOnly, setWebAdmin},
+		{"GET", "/api/v1/domains/{name}/dns-check", adminOnly, checkDomainDNS},
+		{"POST", "/api/v1/spam/explain", adminOnly, explainSpam},
+		{"GET", "/api/v1/check", adminOnly, checkIntegrity},
+		{"POST", "/api/v1/retention/run", adminOnly, runRetention},
 	}
 }
 
