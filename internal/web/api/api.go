@@ -120,6 +120,9 @@ type Config struct {
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxMessage bounds the message of POST /api/v1/spam/explain, in bytes (413 beyond).
+	// Default: DefaultMaxMessage (25 MiB).
+	MaxMessage int64
 	// Now is time.Now when nil.
 	Now func() time.Time
 }
@@ -142,6 +145,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = DefaultMaxMessage
 	}
 	a := &API{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(),
 		failures: &failureCounter{limit: cfg.MaxFailures, window: cfg.FailureWindow, counts: map[string]*failureCount{}}}

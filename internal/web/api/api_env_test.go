@@ -73,6 +73,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		DNS:         e.apiDNS,
 		Logger:      e.Logger,
 		MaxFailures: 5,
+		MaxMessage:  64 << 10,
 		Now:         e.now,
 	})
 	mux := http.NewServeMux()

@@ -13,8 +13,9 @@ import (
 	"posthorn/internal/operr"
 )
 
-// MaxMessageBody bounds the message of POST /api/v1/spam/explain, in bytes.
-const MaxMessageBody = 25 << 20
+// DefaultMaxMessage bounds the message of POST /api/v1/spam/explain, in bytes, when
+// Config.MaxMessage is 0.
+const DefaultMaxMessage = 25 << 20
 
 // webAdminInput is the body of PUT /api/v1/users/{address}/admin. A missing admin is an
 // error, not "revoke".
@@ -105,7 +106,7 @@ type spamCountsView struct {
 }
 
 // explainSpam is `posthorn spam explain FILE [--account A] [--tokens N]` for the message of
-// the body (message/rfc822, at most MaxMessageBody bytes: 413 beyond), scored as the MX would
+// the body (message/rfc822, at most Config.MaxMessage bytes: 413 beyond), scored as the MX would
 // for ?account= (the global model, no lists, without): the verdict, its reasons and the most
 // deciding tokens (?tokens=, default 20). The body is spooled to a temporary file, never held
 // whole in memory.
@@ -129,7 +130,7 @@ func explainSpam(a *API, w http.ResponseWriter, r *http.Request) error {
 		f.Close()
 		os.Remove(f.Name())
 	}()
-	size, err := io.Copy(f, http.MaxBytesReader(w, r.Body, MaxMessageBody))
+	size, err := io.Copy(f, http.MaxBytesReader(w, r.Body, a.cfg.MaxMessage))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
