@@ -48,6 +48,26 @@
 // is in the answer of the POST that creates it only. The queue actions (retry, hold,
 // release) answer the row as it is after them; POST /api/v1/queue/retry retries every row
 // not held and counts them.
+//
+// The rest of the command line, route for command: templates (GET, POST /api/v1/templates,
+// GET, PUT, DELETE /api/v1/templates/{name}: `template list|add|show|add --replace|remove`);
+// POST /api/v1/campaigns, /campaigns/{id}/test and /campaigns/{id}/schedule (`campaign
+// create`, `campaign test`, `campaign start --at`); GET and DELETE /api/v1/lists/{id} (counts;
+// `list delete`), POST /lists/{id}/import (the CSV of `subscriber import` as a text/csv body,
+// MaxImportBody at most), GET /lists/{id}/export (`subscriber export`), DELETE
+// /lists/{id}/subscribers/{address} (`subscriber remove --list`); GET, PUT (create, or replace
+// name and attributes) and DELETE /api/v1/subscribers/{address}; PUT
+// /api/v1/users/{address}/admin (`user admin`); GET /api/v1/domains/{name}/dns-check (`domain
+// dns --check`, through Admin.Resolver); POST /api/v1/spam/explain (`spam explain`, the
+// message as a message/rfc822 body of at most Config.MaxMessage, spooled to a temporary file);
+// GET /api/v1/check (`check` without --repair) and POST /api/v1/retention/run (`retention
+// run`).
+//
+// Left to the command line: what works on the server machine's files or process (serve,
+// init, config, backup, restore, import, spam train, which reads corpora from server
+// paths), `check --repair` (it deletes bodies nothing references yet, which while the server
+// runs includes those of deliveries about to commit) and the token commands (tokens are how
+// one gets to the API).
 package api
 
 import (
