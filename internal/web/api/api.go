@@ -51,8 +51,8 @@
 //
 // The rest of the command line, route for command: templates (GET, POST /api/v1/templates,
 // GET, PUT, DELETE /api/v1/templates/{name}: `template list|add|show|add --replace|remove`);
-// POST /api/v1/campaigns, /campaigns/{id}/test and /campaigns/{id}/schedule (`campaign
-// create`, `campaign test`, `campaign start --at`); GET and DELETE /api/v1/lists/{id} (counts;
+// POST /api/v1/campaigns, PUT and DELETE /campaigns/{id}, POST /campaigns/{id}/test and
+// /campaigns/{id}/schedule (`campaign create|update|delete|test`, `campaign start --at`); GET and DELETE /api/v1/lists/{id} (counts;
 // `list delete`), POST /lists/{id}/import (the CSV of `subscriber import` as a text/csv body,
 // MaxImportBody at most), GET /lists/{id}/export (`subscriber export`), DELETE
 // /lists/{id}/subscribers/{address} (`subscriber remove --list`); GET, PUT (create, or replace
@@ -289,6 +289,8 @@ func routeTable() []route {
 		{"PUT", "/api/v1/templates/{name}", adminOnly, updateTemplate},
 		{"DELETE", "/api/v1/templates/{name}", adminOnly, removeTemplate},
 		{"POST", "/api/v1/campaigns", adminOnly, createCampaign},
+		{"PUT", "/api/v1/campaigns/{id}", adminOnly, updateCampaign},
+		{"DELETE", "/api/v1/campaigns/{id}", adminOnly, removeCampaign},
 		{"POST", "/api/v1/campaigns/{id}/test", adminOnly, testCampaign},
 		{"POST", "/api/v1/campaigns/{id}/schedule", adminOnly, scheduleCampaign},
 		{"GET", "/api/v1/lists/{id}", adminOnly, getList},

@@ -26,21 +26,53 @@ type campaignInput struct {
 	Anonymous     bool     `json:"anonymous"`
 }
 
+func (in campaignInput) operation() campaign.CampaignInput {
+	return campaign.CampaignInput{Name: in.Name, Template: in.Template, Subject: in.Subject, HTML: in.HTML, Text: in.Text,
+		From: in.From, ReplyTo: in.ReplyTo, Lists: in.Lists, RatePerMinute: in.RatePerMinute,
+		Tracking: in.Tracking == nil || *in.Tracking, Anonymous: in.Anonymous}
+}
+
 // createCampaign adds a draft campaign and answers it.
 func createCampaign(a *API, w http.ResponseWriter, r *http.Request) error {
 	var in campaignInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	tracking := in.Tracking == nil || *in.Tracking
-	c, err := a.cfg.Campaigns.CreateCampaign(r.Context(), campaign.CampaignInput{Name: in.Name, Template: in.Template,
-		Subject: in.Subject, HTML: in.HTML, Text: in.Text, From: in.From, ReplyTo: in.ReplyTo, Lists: in.Lists,
-		RatePerMinute: in.RatePerMinute, Tracking: tracking, Anonymous: in.Anonymous})
+	c, err := a.cfg.Campaigns.CreateCampaign(r.Context(), in.operation())
 	if err != nil {
 		return err
 	}
 	a.writeJSON(w, r, http.StatusCreated, viewCampaign(c))
 	return nil
+}
+
+// updateCampaign replaces a draft campaign whole with the body (that of POST
+// /api/v1/campaigns); a campaign past draft is 400 for field status.
+func updateCampaign(a *API, w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in campaignInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := a.cfg.Campaigns.UpdateCampaign(r.Context(), id, in.operation())
+	if err != nil {
+		return err
+	}
+	a.writeJSON(w, r, http.StatusOK, viewCampaign(c))
+	return nil
+}
+
+// removeCampaign deletes a campaign with its ledger and statistics; one scheduled, running
+// or paused is 409 (cancel it first).
+func removeCampaign(a *API, w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	return noContent(w, a.cfg.Campaigns.DeleteCampaign(r.Context(), id))
 }
 
 // testInput is the body of POST /api/v1/campaigns/{id}/test.

@@ -159,3 +159,41 @@ func TestCampaignCreateTestSchedule(t *testing.T) {
 	e.wantError("account token", e.do("POST", "/api/v1/campaigns/"+id+"/test", e.account, "application/json",
 		strings.NewReader(`{"addresses":["ann@remote.example"]}`)), http.StatusForbidden, codeForbidden, "")
 }
+
+// TestCampaignUpdateDelete: PUT /api/v1/campaigns/{id} replaces a draft, which the service
+// then has; a started campaign is neither changed (400, status) nor deleted (409) until
+// cancelled; DELETE removes it.
+func TestCampaignUpdateDelete(t *testing.T) {
+	e := newAPIEnv(t)
+	c := e.draftCampaign()
+	id := strconv.FormatInt(c.ID, 10)
+	body := map[string]any{"name": "June, again", "from": "news@example.org", "lists": []string{"news"},
+		"subject": "Hello again", "text": "Once more", "rate_per_minute": 5}
+	var up campaignView
+	e.decode(e.call("PUT", "/api/v1/campaigns/"+id, body, http.StatusOK), &up)
+	if up.ID != c.ID || up.Name != "June, again" || up.Subject != "Hello again" || up.RatePerMinute != 5 || up.Status != "draft" {
+		t.Fatalf("updated = %+v", up)
+	}
+	if got, err := e.svc.Campaign(t.Context(), c.ID); err != nil || got.Text != "Once more" || got.HTML != "" {
+		t.Errorf("stored = %+v, %v", got, err)
+	}
+	put := func(path, b string) response {
+		return e.do("PUT", path, e.admin, "application/json", strings.NewReader(b))
+	}
+	e.wantError("bad from", put("/api/v1/campaigns/"+id, `{"name":"x","from":"x@example.net","lists":["news"],"subject":"s","text":"t"}`),
+		http.StatusBadRequest, "invalid", "from")
+	e.wantError("unknown", put("/api/v1/campaigns/999", `{"name":"x","from":"news@example.org","lists":["news"],"subject":"s","text":"t"}`),
+		http.StatusNotFound, "not_found", "campaign")
+
+	e.call("POST", "/api/v1/campaigns/"+id+"/start", nil, http.StatusOK)
+	e.wantError("update started", put("/api/v1/campaigns/"+id, `{"name":"x","from":"news@example.org","lists":["news"],"subject":"s","text":"t"}`),
+		http.StatusBadRequest, "invalid", "status")
+	e.wantError("delete started", e.do("DELETE", "/api/v1/campaigns/"+id, e.admin, "", nil), http.StatusConflict, "in_use", "status")
+	e.call("POST", "/api/v1/campaigns/"+id+"/cancel", nil, http.StatusOK)
+	e.call("DELETE", "/api/v1/campaigns/"+id, nil, http.StatusNoContent)
+	e.wantError("deleted", e.do("GET", "/api/v1/campaigns/"+id, e.admin, "", nil), http.StatusNotFound, "not_found", "campaign")
+	if cs, err := e.svc.Campaigns(t.Context()); err != nil || len(cs) != 0 {
+		t.Errorf("campaigns = %+v, %v", cs, err)
+	}
+	e.wantError("account token", e.do("DELETE", "/api/v1/campaigns/"+id, e.account, "", nil), http.StatusForbidden, codeForbidden, "")
+}
