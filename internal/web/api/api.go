@@ -60,14 +60,14 @@
 // /api/v1/users/{address}/admin (`user admin`); GET /api/v1/domains/{name}/dns-check (`domain
 // dns --check`, through Admin.Resolver); POST /api/v1/spam/explain (`spam explain`, the
 // message as a message/rfc822 body of at most Config.MaxMessage, spooled to a temporary file);
-// GET /api/v1/check (`check` without --repair) and POST /api/v1/retention/run (`retention
-// run`).
+// GET /api/v1/check (`check` without --repair), POST /api/v1/retention/run (`retention
+// run`), GET /api/v1/tokens and DELETE /api/v1/tokens/{id} (`token list|revoke`).
 //
 // Left to the command line: what works on the server machine's files or process (serve,
 // init, config, backup, restore, import, spam train, which reads corpora from server
 // paths), `check --repair` (it deletes bodies nothing references yet, which while the server
-// runs includes those of deliveries about to commit) and the token commands (tokens are how
-// one gets to the API).
+// runs includes those of deliveries about to commit) and `token create` (tokens are how one
+// gets to the API).
 package api
 
 import (
@@ -106,9 +106,12 @@ const (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// Tokens verifies the bearer tokens of requests (admin.Tokens).
+// Tokens verifies the bearer tokens of requests, and lists and revokes them for the token
+// routes (admin.Tokens).
 type Tokens interface {
 	Verify(ctx context.Context, presented string) (store.APIPrincipal, error)
+	List(ctx context.Context) ([]store.APIToken, error)
+	Revoke(ctx context.Context, id int64) error
 }
 
 // Config is what the API is built from; Tokens, Campaigns, Sender and Admin are required.
@@ -306,6 +309,8 @@ func routeTable() []route {
 		{"POST", "/api/v1/spam/explain", adminOnly, explainSpam},
 		{"GET", "/api/v1/check", adminOnly, checkIntegrity},
 		{"POST", "/api/v1/retention/run", adminOnly, runRetention},
+		{"GET", "/api/v1/tokens", adminOnly, listTokens},
+		{"DELETE", "/api/v1/tokens/{id}", adminOnly, revokeToken},
 	}
 }
 
