@@ -20,8 +20,8 @@
 //   - Failed token checks are counted per client (an IPv4 address, an IPv6 /64): after
 //     MaxFailures within FailureWindow its requests get 429 with Retry-After until the window
 //     ends, before any token is checked.
-//   - Request bodies are bounded (MaxBody, MaxImportBody for the suppression import: 413
-//     beyond), JSON bodies must be application/json and are decoded strictly (an unknown
+//   - Request bodies are bounded (MaxBody, MaxImportBody for the suppression and subscriber
+//     imports, Config.MaxMessage for spam explain: 413 beyond), JSON bodies must be application/json and are decoded strictly (an unknown
 //     field is an error).
 //   - Every error is {"error": {"code": "...", "message": "...", "field": "..."}}: an
 //     *operr.Error gives its code, message and field with the status of its code (invalid
