@@ -8,6 +8,8 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/delivery"
+	"posthorn/internal/dns"
+	"posthorn/internal/filter/spam"
 	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
@@ -41,20 +43,35 @@ func apiRoutes(cfg config.Config, data *Data, committer *delivery.Committer, log
 	service := &campaign.Service{Store: cs, Metrics: m}
 	outbox := &campaign.Outbox{Store: outboxStore, Committer: committer}
 	logger = logger.With("component", "api")
-	ops := &admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs}
+	ops := checkingAdmin(cfg, admin.Admin{Store: data.Store, Credentials: data.Credentials, Blobs: data.Blobs})
+	ret, err := NewRetention(cfg, data, logger, nil)
+	if err != nil {
+		return nil, err
+	}
 	a := api.New(api.Config{
 		Tokens:    &admin.Tokens{Store: st},
 		Campaigns: service,
 		Sender:    &campaign.Sender{Service: service, Outbox: outbox, PublicURL: cfg.Campaign.PublicURL, Logger: logger},
 		Transactional: &campaign.Transactional{Service: service, Outbox: outbox, Grants: grants,
 			PublicURL: cfg.Campaign.PublicURL, Logger: logger},
-		Trace:  tracer,
-		GDPR:   &gdpr.Service{Store: data.Store, Bodies: data.Blobs, Accounts: ops},
-		Admin:  ops,
-		DNS:    DNSSetup(cfg),
-		Logger: logger,
+		Trace:     tracer,
+		GDPR:      &gdpr.Service{Store: data.Store, Bodies: data.Blobs, Accounts: ops},
+		Retention: ret,
+		Admin:     ops,
+		DNS:       DNSSetup(cfg),
+		Logger:    logger,
 	})
 	return a.Routes(), nil
+}
+
+// checkingAdmin is ops with the server's resolver and the classifier's configuration, with
+// which the DNS check and the spam explanation of the web UI and the API work as the CLI's.
+func checkingAdmin(cfg config.Config, ops admin.Admin) *admin.Admin {
+	ops.Resolver = dns.New(cfg.DNS.Resolver)
+	sc := cfg.Filter.Spam
+	ops.Spam = spam.Config{JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
+		DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL}
+	return &ops
 }
 
 // DNSSetup is what the DNS records of cfg's domains point at (admin.DNSRecords): the host

@@ -9,8 +9,6 @@ import (
 	"posthorn/internal/campaign"
 	"posthorn/internal/config"
 	"posthorn/internal/credentials"
-	"posthorn/internal/dns"
-	"posthorn/internal/filter/spam"
 	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/store"
@@ -38,11 +36,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 	logger = logger.With("component", "ui")
 	// The admin pages check DNS records and explain spam scores as the CLI does: with the
 	// server's resolver and the classifier's configuration.
-	pages := *ops
-	pages.Resolver = dns.New(cfg.DNS.Resolver)
-	sc := cfg.Filter.Spam
-	pages.Spam = spam.Config{JunkThreshold: sc.JunkThreshold, RejectThreshold: sc.RejectThreshold,
-		DNSBLZones: sc.DNSBL, URIBLZones: sc.URIBL}
+	pages := checkingAdmin(cfg, *ops)
 	var campaigns ui.Campaigns // the campaign pages read the campaign service's numbers
 	if cs, ok := st.(store.CampaignStore); ok {
 		campaigns = &campaign.Service{Store: cs}
@@ -52,7 +46,7 @@ func uiRoutes(cfg config.Config, st store.Store, authenticator *credentials.Auth
 			Logger: logger},
 		AppPasswords: ops,
 		Services:     ClientServices(cfg),
-		Operations:   &pages,
+		Operations:   pages,
 		DNS:          DNSSetup(cfg),
 		Exports:      &gdpr.Service{Store: st, Bodies: ops.Blobs, Accounts: ops},
 		Logger:       logger,

@@ -169,6 +169,28 @@ func (f sender) String() string {
 // CreateCampaign adds a draft campaign. The From address must be on a local domain, whose DKIM
 // keys sign its messages and whose MX takes their bounces.
 func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.Campaign, error) {
+	c, err := s.campaignOf(ctx, in)
+	if err != nil {
+		return store.Campaign{}, err
+	}
+	created, err := s.Store.CreateCampaign(ctx, c)
+	if err != nil {
+		return store.Campaign{}, err
+	}
+	return created, s.record(ctx, "campaign.create", campaignTarget(created.ID), campaignDetails(created, in))
+}
+
+// campaignDetails are what the audit log keeps of a campaign created or updated from in.
+func campaignDetails(c store.Campaign, in CampaignInput) audit.Details {
+	d := audit.Details{"name": c.Name, "from": c.From, "lists": in.Lists}
+	if in.Template != "" {
+		d["template"] = in.Template
+	}
+	return d
+}
+
+// campaignOf checks in and returns the campaign it describes, not yet stored.
+func (s *Service) campaignOf(ctx context.Context, in CampaignInput) (store.Campaign, error) {
 	c := store.Campaign{Name: in.Name, RatePerMinute: in.RatePerMinute, Tracking: in.Tracking, Anonymous: in.Anonymous}
 	if in.Name == "" {
 		return store.Campaign{}, operr.New(operr.Invalid, "name", "", nil, "a campaign needs a name")
@@ -221,15 +243,7 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput) (store.C
 		}
 		c.Subject, c.HTML, c.Text = in.Subject, in.HTML, in.Text
 	}
-	created, err := s.Store.CreateCampaign(ctx, c)
-	if err != nil {
-		return store.Campaign{}, err
-	}
-	d := audit.Details{"name": created.Name, "from": created.From, "lists": in.Lists}
-	if in.Template != "" {
-		d["template"] = in.Template
-	}
-	return created, s.record(ctx, "campaign.create", campaignTarget(created.ID), d)
+	return c, nil
 }
 
 // checkLocal refuses a From address whose domain is not local.

@@ -73,24 +73,51 @@ func (e *env) campaignCmd() *cobra.Command {
 	cmd.AddCommand(e.campaignStatusCmd("resume", "Resume a paused campaign", "resumed", (*campaign.Service).Resume))
 	cmd.AddCommand(e.campaignStatsCmd())
 	cmd.AddCommand(e.campaignStatusCmd("cancel", "Cancel a campaign that is not finished", "cancelled", (*campaign.Service).Cancel))
+	cmd.AddCommand(e.campaignContentCmd(true))
+	cmd.AddCommand(e.campaignDeleteCmd())
 	return cmd
 }
 
 func (e *env) campaignCreateCmd() *cobra.Command {
+	return e.campaignContentCmd(false)
+}
+
+// campaignContentCmd is `campaign create NAME ...`, or with update `campaign update ID NAME
+// ...`, which replaces a draft whole with the same flags (campaign.Service.UpdateCampaign).
+func (e *env) campaignContentCmd(update bool) *cobra.Command {
 	var in campaign.CampaignInput
 	var body bodyFlags
 	var noTracking bool
+	use, short, args := "create NAME", "Create a draft campaign to one or more lists", exactArgs(1, "one campaign name")
+	if update {
+		use, short, args = "update ID NAME", "Replace a draft campaign: its name, sender, lists, content and options", exactArgs(2, "a campaign id and its name")
+	}
 	cmd := &cobra.Command{
-		Use:   "create NAME --from ADDRESS --list LIST (--template T | --subject S --html FILE [--text FILE])",
-		Short: "Create a draft campaign to one or more lists",
-		Args:  exactArgs(1, "one campaign name"),
+		Use:   use + " --from ADDRESS --list LIST (--template T | --subject S --html FILE [--text FILE])",
+		Short: short,
+		Args:  args,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var id int64
 			var err error
+			if update {
+				if id, err = campaignID(args[0]); err != nil {
+					return err
+				}
+				args = args[1:]
+			}
 			in.Name, in.Tracking = args[0], !noTracking
 			if in.Subject, in.HTML, in.Text, err = body.read(); err != nil {
 				return err
 			}
 			return e.withCampaign(cmd.Context(), func(s *campaign.Service) error {
+				if update {
+					c, err := s.UpdateCampaign(cmd.Context(), id, in)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintf(e.stdout, "updated campaign %d %s (draft)\n", c.ID, c.Name)
+					return err
+				}
 				c, err := s.CreateCampaign(cmd.Context(), in)
 				if err != nil {
 					return err
@@ -110,6 +137,28 @@ func (e *env) campaignCreateCmd() *cobra.Command {
 	f.BoolVar(&noTracking, "no-tracking", false, "no open pixel, no rewritten links")
 	f.BoolVar(&in.Anonymous, "anonymous", false, "count opens and clicks without linking them to a person")
 	return cmd
+}
+
+// campaignDeleteCmd is `campaign delete ID` (campaign.Service.DeleteCampaign).
+func (e *env) campaignDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a campaign that is not sending, with its ledger and statistics",
+		Args:  exactArgs(1, "one campaign id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignID(args[0])
+			if err != nil {
+				return err
+			}
+			return e.withCampaign(cmd.Context(), func(s *campaign.Service) error {
+				if err := s.DeleteCampaign(cmd.Context(), id); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(e.stdout, "deleted campaign %d\n", id)
+				return err
+			})
+		},
+	}
 }
 
 func (e *env) campaignListCmd() *cobra.Command {

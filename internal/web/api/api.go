@@ -20,8 +20,8 @@
 //   - Failed token checks are counted per client (an IPv4 address, an IPv6 /64): after
 //     MaxFailures within FailureWindow its requests get 429 with Retry-After until the window
 //     ends, before any token is checked.
-//   - Request bodies are bounded (MaxBody, MaxImportBody for the suppression import: 413
-//     beyond), JSON bodies must be application/json and are decoded strictly (an unknown
+//   - Request bodies are bounded (MaxBody, MaxImportBody for the suppression and subscriber
+//     imports, Config.MaxMessage for spam explain: 413 beyond), JSON bodies must be application/json and are decoded strictly (an unknown
 //     field is an error).
 //   - Every error is {"error": {"code": "...", "message": "...", "field": "..."}}: an
 //     *operr.Error gives its code, message and field with the status of its code (invalid
@@ -48,6 +48,26 @@
 // is in the answer of the POST that creates it only. The queue actions (retry, hold,
 // release) answer the row as it is after them; POST /api/v1/queue/retry retries every row
 // not held and counts them.
+//
+// The rest of the command line, route for command: templates (GET, POST /api/v1/templates,
+// GET, PUT, DELETE /api/v1/templates/{name}: `template list|add|show|add --replace|remove`);
+// POST /api/v1/campaigns, PUT and DELETE /campaigns/{id}, POST /campaigns/{id}/test and
+// /campaigns/{id}/schedule (`campaign create|update|delete|test`, `campaign start --at`); GET and DELETE /api/v1/lists/{id} (counts;
+// `list delete`), POST /lists/{id}/import (the CSV of `subscriber import` as a text/csv body,
+// MaxImportBody at most), GET /lists/{id}/export (`subscriber export`), DELETE
+// /lists/{id}/subscribers/{address} (`subscriber remove --list`); GET, PUT (create, or replace
+// name and attributes) and DELETE /api/v1/subscribers/{address}; PUT
+// /api/v1/users/{address}/admin (`user admin`); GET /api/v1/domains/{name}/dns-check (`domain
+// dns --check`, through Admin.Resolver); POST /api/v1/spam/explain (`spam explain`, the
+// message as a message/rfc822 body of at most Config.MaxMessage, spooled to a temporary file);
+// GET /api/v1/check (`check` without --repair), POST /api/v1/retention/run (`retention
+// run`), GET /api/v1/tokens and DELETE /api/v1/tokens/{id} (`token list|revoke`).
+//
+// Left to the command line: what works on the server machine's files or process (serve,
+// init, config, backup, restore, import, spam train, which reads corpora from server
+// paths), `check --repair` (it deletes bodies nothing references yet, which while the server
+// runs includes those of deliveries about to commit) and `token create` (tokens are how one
+// gets to the API).
 package api
 
 import (
@@ -65,6 +85,7 @@ import (
 	"posthorn/internal/gdpr"
 	"posthorn/internal/mailtrace"
 	"posthorn/internal/operr"
+	"posthorn/internal/retention"
 	"posthorn/internal/store"
 )
 
@@ -85,9 +106,12 @@ const (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// Tokens verifies the bearer tokens of requests (admin.Tokens).
+// Tokens verifies the bearer tokens of requests, and lists and revokes them for the token
+// routes (admin.Tokens).
 type Tokens interface {
 	Verify(ctx context.Context, presented string) (store.APIPrincipal, error)
+	List(ctx context.Context) ([]store.APIToken, error)
+	Revoke(ctx context.Context, id int64) error
 }
 
 // Config is what the API is built from; Tokens, Campaigns, Sender and Admin are required.
@@ -105,8 +129,12 @@ type Config struct {
 	// GDPR exports and erases a person's data (POST /api/v1/gdpr/export and erase); nil:
 	// they answer 501.
 	GDPR *gdpr.Service
-	// Admin runs the operations of the domain, user, alias, queue and spam list routes, the
-	// same the command line runs; DNS is what the DNS records of GET /api/v1/domains/{name}
+	// Retention applies the [retention] rules for POST /api/v1/retention/run; nil: it
+	// answers 501.
+	Retention *retention.Service
+	// Admin runs the operations of the domain, user, alias, queue, spam and check routes,
+	// the same the command line runs (its Resolver checks DNS records, its Spam scores
+	// explained messages, as the CLI's do); DNS is what the DNS records of GET /api/v1/domains/{name}
 	// point at (app.DNSSetup).
 	Admin  *admin.Admin
 	DNS    admin.DNSSetup
@@ -115,6 +143,9 @@ type Config struct {
 	// wait for the window's end (429). Defaults: DefaultMaxFailures, DefaultFailureWindow.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxMessage bounds the message of POST /api/v1/spam/explain, in bytes (413 beyond).
+	// Default: DefaultMaxMessage (25 MiB).
+	MaxMessage int64
 	// Now is time.Now when nil.
 	Now func() time.Time
 }
@@ -137,6 +168,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = DefaultMaxMessage
 	}
 	a := &API{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(),
 		failures: &failureCounter{limit: cfg.MaxFailures, window: cfg.FailureWindow, counts: map[string]*failureCount{}}}
@@ -252,6 +286,31 @@ func routeTable() []route {
 		{"GET", "/api/v1/users/{address}/spam/block", adminOnly, listSpamEntries(true)},
 		{"POST", "/api/v1/users/{address}/spam/block", adminOnly, addSpamEntry(true)},
 		{"DELETE", "/api/v1/users/{address}/spam/block/{entry}", adminOnly, removeSpamEntry(true)},
+		{"GET", "/api/v1/templates", adminOnly, listTemplates},
+		{"POST", "/api/v1/templates", adminOnly, createTemplate},
+		{"GET", "/api/v1/templates/{name}", adminOnly, getTemplate},
+		{"PUT", "/api/v1/templates/{name}", adminOnly, updateTemplate},
+		{"DELETE", "/api/v1/templates/{name}", adminOnly, removeTemplate},
+		{"POST", "/api/v1/campaigns", adminOnly, createCampaign},
+		{"PUT", "/api/v1/campaigns/{id}", adminOnly, updateCampaign},
+		{"DELETE", "/api/v1/campaigns/{id}", adminOnly, removeCampaign},
+		{"POST", "/api/v1/campaigns/{id}/test", adminOnly, testCampaign},
+		{"POST", "/api/v1/campaigns/{id}/schedule", adminOnly, scheduleCampaign},
+		{"GET", "/api/v1/lists/{id}", adminOnly, getList},
+		{"DELETE", "/api/v1/lists/{id}", adminOnly, removeList},
+		{"DELETE", "/api/v1/lists/{id}/subscribers/{address}", adminOnly, unsubscribe},
+		{"POST", "/api/v1/lists/{id}/import", adminOnly, importSubscribers},
+		{"GET", "/api/v1/lists/{id}/export", adminOnly, exportSubscribers},
+		{"GET", "/api/v1/subscribers/{address}", adminOnly, getSubscriber},
+		{"PUT", "/api/v1/subscribers/{address}", adminOnly, putSubscriber},
+		{"DELETE", "/api/v1/subscribers/{address}", adminOnly, removeSubscriber},
+		{"PUT", "/api/v1/users/{address}/admin", adminOnly, setWebAdmin},
+		{"GET", "/api/v1/domains/{name}/dns-check", adminOnly, checkDomainDNS},
+		{"POST", "/api/v1/spam/explain", adminOnly, explainSpam},
+		{"GET", "/api/v1/check", adminOnly, checkIntegrity},
+		{"POST", "/api/v1/retention/run", adminOnly, runRetention},
+		{"GET", "/api/v1/tokens", adminOnly, listTokens},
+		{"DELETE", "/api/v1/tokens/{id}", adminOnly, revokeToken},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"posthorn/internal/gdpr"
 	"posthorn/internal/mailauth"
 	"posthorn/internal/mailtrace"
+	"posthorn/internal/retention"
 	"posthorn/internal/store"
 	"posthorn/internal/testutil/mailenv"
 	"posthorn/internal/wellknown"
@@ -64,12 +65,15 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Sender:    &campaign.Sender{Service: e.svc, Outbox: outbox, PublicURL: "https://news.example.org", Logger: e.Logger},
 		Transactional: &campaign.Transactional{Service: e.svc, Outbox: outbox, Grants: e.Store,
 			PublicURL: "https://news.example.org", Logger: e.Logger},
-		Trace:       &mailtrace.Tracer{Store: e.Store},
-		GDPR:        &gdpr.Service{Store: e.Store, Bodies: e.Blobs, Accounts: e.ops},
+		Trace: &mailtrace.Tracer{Store: e.Store},
+		GDPR:  &gdpr.Service{Store: e.Store, Bodies: e.Blobs, Accounts: e.ops},
+		Retention: &retention.Service{Store: e.Store, Retention: e.Store.(store.RetentionStore), Bodies: e.Blobs.Bodies(),
+			Rules: config.Retention{AllDays: 30}, Logger: e.Logger, Now: e.now},
 		Admin:       e.ops,
 		DNS:         e.apiDNS,
 		Logger:      e.Logger,
 		MaxFailures: 5,
+		MaxMessage:  64 << 10,
 		Now:         e.now,
 	})
 	mux := http.NewServeMux()

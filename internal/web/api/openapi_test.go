@@ -79,7 +79,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 func TestRoutesRegistered(t *testing.T) {
 	e := newAPIEnv(t)
 	for _, rt := range routeTable() {
-		path := strings.NewReplacer("{id}", "1", "{address}", "a@example.net", "{name}", "x", "{entry}", "@example.net", "{send_as}", "x@example.org").Replace(rt.path)
+		path := samplePath(rt.path)
 		r := e.do(rt.method, path, "", "", nil)
 		want := http.StatusUnauthorized
 		if rt.access == public {
@@ -89,4 +89,26 @@ func TestRoutesRegistered(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d", rt.method, path, r.status, want)
 		}
 	}
+}
+
+// TestAdminRoutesRefuseAccountTokens asks every admin route with an account token: each is
+// 403 insufficient_scope, before its handler runs.
+func TestAdminRoutesRefuseAccountTokens(t *testing.T) {
+	e := newAPIEnv(t)
+	for _, rt := range routeTable() {
+		if rt.access != adminOnly {
+			continue
+		}
+		path := samplePath(rt.path)
+		r := e.do(rt.method, path, e.account, "", nil)
+		if r.status != http.StatusForbidden || !strings.Contains(r.header.Get("WWW-Authenticate"), "insufficient_scope") {
+			t.Errorf("%s %s with an account token: %d %s", rt.method, path, r.status, r.body)
+		}
+	}
+}
+
+// samplePath is a route's path with a value for each of its parameters.
+func samplePath(path string) string {
+	return strings.NewReplacer("{id}", "1", "{address}", "a@example.net", "{name}", "x", "{entry}", "@example.net",
+		"{send_as}", "x@example.org").Replace(path)
 }

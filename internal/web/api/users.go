@@ -15,10 +15,13 @@ type userView struct {
 	QuotaBytes int64 `json:"quota_bytes"`
 	// LegalHold: retention removes nothing of the account (admin.SetLegalHold).
 	LegalHold bool `json:"legal_hold"`
+	// Admin: the account may use the web UI's admin pages (admin.SetWebAdmin).
+	Admin bool `json:"admin"`
 }
 
-func viewUser(acc store.Account, held bool) userView {
-	return userView{Address: acc.Address, CreatedAt: acc.CreatedAt.UTC(), QuotaBytes: acc.QuotaBytes, LegalHold: held}
+func viewUser(acc store.Account, held, webAdmin bool) userView {
+	return userView{Address: acc.Address, CreatedAt: acc.CreatedAt.UTC(), QuotaBytes: acc.QuotaBytes, LegalHold: held,
+		Admin: webAdmin}
 }
 
 // listUsers lists the accounts, of one domain with ?domain=.
@@ -31,12 +34,16 @@ func listUsers(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	admins, err := a.cfg.Admin.WebAdmins(r.Context())
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Users []userView `json:"users"`
 	}{Users: make([]userView, 0, len(accounts))}
 	for _, acc := range accounts {
 		_, held := holds[acc.ID]
-		out.Users = append(out.Users, viewUser(acc, held))
+		out.Users = append(out.Users, viewUser(acc, held, admins[acc.ID]))
 	}
 	a.writeJSON(w, r, http.StatusOK, out)
 	return nil
@@ -57,7 +64,7 @@ func createUser(a *API, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.writeJSON(w, r, http.StatusCreated, viewUser(acc, false))
+	a.writeJSON(w, r, http.StatusCreated, viewUser(acc, false, false))
 	return nil
 }
 
@@ -75,7 +82,11 @@ func (a *API) writeUser(w http.ResponseWriter, r *http.Request, addr string) err
 		return err
 	}
 	_, held := holds[acc.ID]
-	a.writeJSON(w, r, http.StatusOK, viewUser(acc, held))
+	admins, err := a.cfg.Admin.WebAdmins(r.Context())
+	if err != nil {
+		return err
+	}
+	a.writeJSON(w, r, http.StatusOK, viewUser(acc, held, admins[acc.ID]))
 	return nil
 }
 
