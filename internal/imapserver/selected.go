@@ -55,10 +55,12 @@ func (s *session) sync(allowExpunge bool) error {
 		return nil
 	}
 	if s.changed && !sel.gone {
-		s.changed = false
+		// Changed stays set until the changes are read: after a store failure the next
+		// command (or IDLE's next try) reads them again.
 		if err := s.readChanges(sel); err != nil {
 			return err
 		}
+		s.changed = false
 	}
 	if allowExpunge && len(sel.pending) > 0 {
 		s.announceExpunged(sel, sel.pending)
