@@ -67,6 +67,7 @@ func TestMXWithoutDatabase(t *testing.T) {
 	if got := h.bodies("alice@example.org"); len(got) != 0 {
 		t.Fatalf("stored without the store: %q", got)
 	}
+	h.noBodies()
 	if fs.Failed() == 0 {
 		t.Fatal("the store was never asked")
 	}
@@ -229,6 +230,7 @@ func TestFlappingDatabaseNeverAcknowledgesLoss(t *testing.T) {
 	if acked == 0 || refused == 0 {
 		t.Fatalf("%d acknowledged, %d refused: want both", acked, refused)
 	}
+	h.bodyCount(acked)
 	if problems, err := h.store.Check(context.Background()); err != nil || len(problems) > 0 {
 		t.Fatalf("store check: %v %v", problems, err)
 	}
@@ -274,4 +276,35 @@ func withoutReceived(t *testing.T, stored string) string {
 		rest = rest[strings.Index(rest, "\r\n")+2:]
 	}
 	return rest
+}
+
+// noBodies fails the test unless the body store holds no body (a refused message leaves none;
+// empty files are the store's pool of new files), waiting a while for removals under way.
+func (h *harness) noBodies() {
+	h.t.Helper()
+	h.bodyCount(0)
+}
+
+// bodyCount fails the test unless the body store holds want bodies, waiting a while for
+// removals under way.
+func (h *harness) bodyCount(want int) {
+	h.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var ids []string
+		if err := h.blobs.Walk(time.Time{}, func(id string, size int64) error {
+			if size > 0 {
+				ids = append(ids, id)
+			}
+			return nil
+		}); err != nil {
+			h.t.Fatal(err)
+		}
+		if len(ids) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d bodies, want %d: refused messages left theirs", len(ids), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
