@@ -102,6 +102,9 @@ func TestCommandsWithoutDatabase(t *testing.T) {
 		"ap APPEND INBOX {12+}\r\nSubject: x\r\n",
 		"cr CREATE NewBox",
 		"ex EXAMINE Trash",
+		"sel SELECT INBOX",
+		"sub LSUB \"\" *",
+		"gq GETQUOTAROOT INBOX",
 	} {
 		tag, _, _ := strings.Cut(cmd, " ")
 		c.tagged(cmd, tag+" NO [UNAVAILABLE]")
