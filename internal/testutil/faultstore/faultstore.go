@@ -6,8 +6,9 @@
 //
 // It is the same Store for every interface a server finds on its store: the metadata store,
 // submission's, the login store, the credentials the authenticator reads, and greylisting's.
-// The methods are one line of forwarding each (generated from those interfaces; see
-// methods.go).
+// The methods are one line of forwarding each (methods.go, written from those interfaces); the
+// wrapped store is embedded, so a method added to an interface since works through it, without
+// faults, until it gets its line there.
 package faultstore
 
 import (
@@ -23,14 +24,14 @@ var ErrLost = errors.New("faultstore: connection to the database lost")
 
 // Store is a storeenv.Store that fails on demand.
 type Store struct {
-	inner  storeenv.Store
+	storeenv.Store
 	on     atomic.Bool
 	failed atomic.Int64
 }
 
 // New wraps inner, working until Fail(true).
 func New(inner storeenv.Store) *Store {
-	return &Store{inner: inner}
+	return &Store{Store: inner}
 }
 
 // Fail switches the fault on (every call fails with ErrLost) or off.
@@ -40,7 +41,7 @@ func (s *Store) Fail(on bool) { s.on.Store(on) }
 func (s *Store) Failed() int64 { return s.failed.Load() }
 
 // Inner is the wrapped store, which never fails: for a test's own checks.
-func (s *Store) Inner() storeenv.Store { return s.inner }
+func (s *Store) Inner() storeenv.Store { return s.Store }
 
 func (s *Store) fault() error {
 	if s.on.Load() {
@@ -52,7 +53,7 @@ func (s *Store) fault() error {
 
 // greylist is the wrapped store's greylisting.
 func (s *Store) greylist() store.GreylistStore {
-	return s.inner.(store.GreylistStore)
+	return s.Store.(store.GreylistStore)
 }
 
 var (
