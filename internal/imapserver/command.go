@@ -26,7 +26,8 @@ const (
 
 // handler executes a command. It returns nil for "OK <command> completed", a *response for
 // another status response, a *connError when the connection failed, and any other error for
-// a failure of the server (logged; the client gets NO [SERVERBUG]).
+// a failure of the server (logged; the client gets NO [UNAVAILABLE] when the store did not
+// answer, see failure).
 type handler func(s *session, c *command) error
 
 // commandSpec is one command: the states it is valid in, how its arguments are read, and what

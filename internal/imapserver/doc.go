@@ -26,6 +26,15 @@
 // they are refused (LOGINDISABLED, NO [PRIVACYREQUIRED]) unless AllowInsecureAuth is set and
 // the client is on a loopback address.
 //
+// A store that does not answer (the database is lost, a connection was cut: store.IsTemporary,
+// anything but a definite answer such as store.ErrNotFound) fails the command with a tagged
+// NO [UNAVAILABLE] (RFC 5530 §3; session.go's failure is the one place that decides), LOGIN and
+// AUTHENTICATE included, which then count as no failed login for the throttling and never say
+// "invalid credentials"; APPEND's OK waits for a commit that returned nil, as always. The
+// session stays, in the state it was in (a failed SELECT leaves no mailbox selected, RFC 9051
+// §6.3.2), and keeps nothing of the failure: changes it could not read are read at the next
+// command, and IDLE goes on idling and tries again at its next keepalive or change.
+//
 // # Commands
 //
 // One table (command.go) names every command with the session states it is valid in, its

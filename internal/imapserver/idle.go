@@ -52,12 +52,11 @@ func (s *session) cmdIdle(c *command) error {
 			return nil
 		case <-s.changes:
 			s.changed = true
-			if err := s.sync(true); err != nil {
-				s.logger.Error("mailbox update during IDLE", "err", err)
-				return &connError{err}
-			}
+			s.idleSync()
 		case <-keepalive.C:
 			s.untagged("OK still here")
+			// Changes a store failure kept from the client are tried again.
+			s.idleSync()
 		case <-s.nc.ShuttingDown():
 			// The session is working (in IDLE), so netserver leaves the goodbye to it.
 			s.bye("server shutting down")
@@ -67,5 +66,14 @@ func (s *session) cmdIdle(c *command) error {
 		if err := s.bw.Flush(); err != nil {
 			return &connError{err}
 		}
+	}
+}
+
+// idleSync sends what changed during IDLE. A store that does not answer ends neither IDLE
+// nor the session: the changes stay to be read (session.changed), at the next keepalive or
+// event, or after DONE.
+func (s *session) idleSync() {
+	if err := s.sync(true); err != nil {
+		s.logger.Warn("mailbox update during IDLE", "err", err)
 	}
 }

@@ -55,10 +55,12 @@ func (s *session) sync(allowExpunge bool) error {
 		return nil
 	}
 	if s.changed && !sel.gone {
-		s.changed = false
+		// Changed stays set until the changes are read: after a store failure the next
+		// command (or IDLE's next try) reads them again.
 		if err := s.readChanges(sel); err != nil {
 			return err
 		}
+		s.changed = false
 	}
 	if allowExpunge && len(sel.pending) > 0 {
 		s.announceExpunged(sel, sel.pending)
@@ -118,17 +120,20 @@ func (s *session) readChanges(sel *selected) error {
 	for _, m := range flagChanges {
 		s.writeFlagsUpdate(sel, sel.uids.seq(m.UID), m.UID, m.ModSeq, m.Flags)
 	}
+	// The view is up to date from here on, whatever becomes of the claim below: a failure
+	// must not make the next sync announce the same messages again.
+	sel.modseq = modseq
 	if n := sel.uids.len(); n != before {
 		s.untagged("%d EXISTS", n)
 		if !s.rev2 {
-			// RFC 3501 §7.3.2: the RECENT count goes with the new messages.
+			// RFC 3501 §7.3.2: the RECENT count goes with the new messages. A claim the store
+			// could not make leaves them for another session, or the next SELECT, to claim.
 			if err := s.claimRecent(sel, mb.FirstRecentUID, mb.UIDNext); err != nil {
-				return err
+				s.logger.Warn("claim recent messages", "err", err)
 			}
 			s.untagged("%d RECENT", sel.recentCount())
 		}
 	}
-	sel.modseq = modseq
 	return nil
 }
 

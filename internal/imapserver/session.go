@@ -192,7 +192,7 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	case errors.As(err, &resp):
 	default:
 		s.logger.Error("command failed", "cmd", c.name, "err", err)
-		resp = no("SERVERBUG", c.name+" failed: internal error")
+		resp = failure(c.name, err)
 	}
 	if resp.status != "BAD" {
 		// Tell the client what other sessions changed before the command ends (RFC 9051
@@ -205,6 +205,24 @@ func (s *session) execute(c *command, spec commandSpec, err error) bool {
 	s.server.Metrics.command(c.name, resp.status)
 	s.logger.Debug("command", "cmd", c.name, "status", resp.status, "took", time.Since(start))
 	return s.cw.Err == nil
+}
+
+// failure is the tagged answer to a command whose handler failed with err, an error that is
+// no response: a store that does not answer (store.IsTemporary: a lost database, a cut
+// connection, a body store that fails) is a temporary failure, NO [UNAVAILABLE] (RFC 5530
+// §3), which a client retries later; the session keeps nothing of it, and its next command
+// asks the store again. A definite answer no handler expected (a mailbox deleted meanwhile)
+// gets its own code.
+func failure(name string, err error) *response {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return no("NONEXISTENT", name+" failed: no longer exists")
+	case errors.Is(err, store.ErrExists):
+		return no("ALREADYEXISTS", name+" failed: already exists")
+	case store.IsTemporary(err):
+		return no("UNAVAILABLE", name+" failed: the mail store is not available now, try again later")
+	}
+	return no("SERVERBUG", name+" failed: internal error")
 }
 
 // wrongState is the answer to a command not valid in the session's state.

@@ -25,6 +25,14 @@
 // address. SCRAM needs the account's SCRAM keys, derived whenever its password is set (see
 // package credentials).
 //
+// A store that does not answer (the database is lost, a connection was cut: store.IsTemporary)
+// gets -ERR [SYS/TEMP] (RFC 3206 §4; session.go's failure): a login that cannot check the
+// password (which the throttling does not count as a failed login, and which never says
+// [AUTH]), a maildrop that cannot be read, and QUIT's UPDATE, whose removal either commits
+// before +OK or leaves every message in place. STAT, LIST, UIDL, RETR, TOP and DELE need only
+// the maildrop read at login and the body store, and go on working. The next command asks the
+// store again.
+//
 // # The maildrop
 //
 // The maildrop is the account's INBOX. A login takes the account's maildrop lock, held by one

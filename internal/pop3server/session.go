@@ -200,7 +200,7 @@ func (s *session) execute(line string, readErr error) bool {
 	default:
 		status = "ERR"
 		s.logger.Error("command failed", "cmd", cmd.name, "err", err)
-		s.writeErr(&errReply{code: "SYS/TEMP", text: "internal error, try again later"})
+		s.writeErr(failure(err))
 	}
 	s.server.Metrics.command(cmd.name, status)
 	s.logger.Debug("command", "cmd", cmd.name, "status", status, "took", time.Since(start))
@@ -211,6 +211,17 @@ func (s *session) execute(line string, readErr error) bool {
 		}
 	}
 	return s.cw.Err == nil
+}
+
+// failure is the answer to a command that failed with err, an error that is no reply: a store
+// that does not answer (store.IsTemporary: a lost database, a cut connection) and any other
+// failure of the server are -ERR [SYS/TEMP] (RFC 3206 §4: try again later), never a refusal;
+// the session keeps nothing of it, and its next command asks the store again.
+func failure(err error) *errReply {
+	if store.IsTemporary(err) {
+		return &errReply{code: "SYS/TEMP", text: "the mail store is not available now, try again later"}
+	}
+	return &errReply{code: "SYS/TEMP", text: "internal error, try again later"}
 }
 
 // wrongState is the answer to a command not valid in the session's state.

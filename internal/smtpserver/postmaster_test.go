@@ -125,8 +125,8 @@ func TestPrimaryDomain(t *testing.T) {
 		{"mail.elsewhere.example", "example.org"}, // the first domain added
 	} {
 		h := newHarness(t, func(s *Server) { s.Hostname = tc.hostname })
-		if got := h.srv.primaryDomain(ctx); got != tc.want {
-			t.Errorf("host name %s: primary domain %q, want %q", tc.hostname, got, tc.want)
+		if got, err := h.srv.primaryDomain(ctx); err != nil || got != tc.want {
+			t.Errorf("host name %s: primary domain %q, %v, want %q", tc.hostname, got, err, tc.want)
 		}
 	}
 }

@@ -29,6 +29,18 @@
 // recorded what it needs; such a message is not judged by the inbound filter's body checks
 // unless the transaction has ordinary recipients too (special.go).
 //
+// A store that does not answer (the database is lost, a connection was cut: store.IsTemporary,
+// anything but a definite answer such as store.ErrNotFound) is never taken for an answer: a
+// RCPT TO whose recipient, alias, catch-all, bare postmaster, special recipient's domain or
+// quota cannot be read gets 451 4.3.0, never 550; so does a submission MAIL FROM whose
+// ownership cannot be checked, and a sending limit that cannot be read; AUTH that cannot read
+// the credentials gets 454 4.7.0 and is no failed login for the throttling; the end of DATA or
+// BDAT gets 451 4.3.0 whenever the commit did not return nil, and the draft is aborted, so a
+// message is acknowledged only once it is stored. Greylisting alone lets a recipient through
+// when its store fails (package filter: a check that cannot run never refuses). The session
+// keeps nothing of a failure (session.lookupFailed): the next command asks the store again,
+// and works once it answers.
+//
 // Each session has a context (session.ctx) that every DNS check, filter step, store call and
 // the commit run under: it ends with the session (QUIT, disconnect, timeout), and Shutdown
 // cancels it for the sessions still open when it stops waiting.

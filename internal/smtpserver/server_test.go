@@ -37,7 +37,13 @@ type harness struct {
 func newHarness(t testing.TB, configure ...func(*Server)) *harness {
 	t.Helper()
 	// The accounts never log in with a password here: submission's tests set theirs.
-	env := mailenv.NewWithPasswordHash(t, "mx.example.org", "x")
+	return newHarnessOn(t, mailenv.NewWithPasswordHash(t, "mx.example.org", "x"), configure...)
+}
+
+// newHarnessOn is newHarness over env, whose store and committer the configure functions may
+// replace (faults_test.go).
+func newHarnessOn(t testing.TB, env *mailenv.Env, configure ...func(*Server)) *harness {
+	t.Helper()
 	env.AddDomain("catch.example")
 	env.AddAlias("team@example.org", "alice@example.org", "bob@example.org")
 	env.AddAlias("@catch.example", "bob@example.org")

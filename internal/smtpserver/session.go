@@ -88,7 +88,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt handles RCPT TO (RFC 5321 §4.1.1.3): each recipient is decided now.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	if pm, ok := s.server.postmasterAddress(s.ctx, to); ok {
+	if pm, ok, err := s.server.postmasterAddress(s.ctx, to); ok {
+		if err != nil {
+			return s.lookupFailed(to, "look up the postmaster", err)
+		}
 		if pm == "" {
 			s.reject(to, "unknown-user", errUnknownUser)
 			return errUnknownUser
@@ -116,9 +119,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return err
 	}
 	if over, err := s.overQuota(res.Accounts, s.size); err != nil {
-		s.logger.Error("read quota", "rcpt", a.String(), "err", err)
-		s.reject(a.String(), "lookup-failed", errTempLookup)
-		return errTempLookup
+		return s.lookupFailed(a.String(), "read quota", err)
 	} else if over != "" {
 		s.reject(a.String(), "over-quota", errOverQuota)
 		return errOverQuota
@@ -143,9 +144,19 @@ func (s *session) resolve(a address.Address) (store.Resolution, error) {
 		s.reject(a.String(), "unknown-user", errUnknownUser)
 		return res, errUnknownUser
 	}
-	s.logger.Error("resolve recipient", "rcpt", a.String(), "err", err)
-	s.reject(a.String(), "lookup-failed", errTempLookup)
-	return res, errTempLookup
+	return res, s.lookupFailed(a.String(), "resolve recipient", err)
+}
+
+// lookupFailed answers a command whose store lookup (what, for rcpt) failed with err: anything
+// but a definite answer (store.IsTemporary: the database is gone, a connection was cut) is a
+// temporary failure, 451 4.3.0, never a refusal, so the client tries again later; the session
+// keeps nothing of it and asks the store again at the next command. Every store failure of the
+// MX and submission sessions ends here or in errTempStore (the commit: 250 only when it
+// returned nil), errAuthTemp (AUTH) or the greylisting that lets the recipient through.
+func (s *session) lookupFailed(rcpt, what string, err error) error {
+	s.logger.Error(what, "rcpt", rcpt, "err", err)
+	s.reject(rcpt, "lookup-failed", errTempLookup)
+	return errTempLookup
 }
 
 // addRecipient adds an accepted recipient and its accounts, each account once.

@@ -59,9 +59,7 @@ func (s *session) claimSpecial(a address.Address) (handled bool, err error) {
 	if _, err := s.server.Store.GetDomain(s.ctx, a.Domain); errors.Is(err, store.ErrNotFound) {
 		return false, nil // not ours: refused as a relay by the usual path
 	} else if err != nil {
-		s.logger.Error("look up domain", "rcpt", a.String(), "err", err)
-		s.reject(a.String(), "lookup-failed", errTempLookup)
-		return true, errTempLookup
+		return true, s.lookupFailed(a.String(), "look up domain", err)
 	}
 	if err := s.filterRcptAttempt(a.String()); err != nil {
 		return true, err

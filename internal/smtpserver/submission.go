@@ -235,7 +235,10 @@ func (s *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !s.authed {
 		return errAuthRequired
 	}
-	if pm, ok := s.server.postmasterAddress(s.ctx, to); ok {
+	if pm, ok, err := s.server.postmasterAddress(s.ctx, to); ok {
+		if err != nil {
+			return s.lookupFailed(to, "look up the postmaster", err)
+		}
 		if pm == "" {
 			s.reject(to, "unknown-user", errUnknownUser)
 			return errUnknownUser

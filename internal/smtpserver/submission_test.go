@@ -34,8 +34,15 @@ type submissionHarness struct {
 
 func newSubmissionHarness(t testing.TB, configure ...func(*Submission)) *submissionHarness {
 	t.Helper()
+	return newSubmissionHarnessOn(t, newHarness, configure...)
+}
+
+// newSubmissionHarnessOn is newSubmissionHarness over the MX harness that start makes.
+func newSubmissionHarnessOn(t testing.TB, start func(testing.TB, ...func(*Server)) *harness,
+	configure ...func(*Submission)) *submissionHarness {
+	t.Helper()
 	sh := &submissionHarness{}
-	sh.harness = newHarness(t, func(s *Server) {
+	sh.harness = start(t, func(s *Server) {
 		st := s.Store.(storeenv.Store)
 		ctx := context.Background()
 		for _, a := range []string{"alice", "bob"} {

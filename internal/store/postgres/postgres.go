@@ -33,6 +33,12 @@
 // and every Store LISTENs on one connection of its own and publishes what other Stores sent
 // (notify.go), so an IMAP IDLE session on one node hears of a delivery on another.
 //
+// Lost connections: the pool replaces them by itself. When all are cut at once (a restart of
+// the server, a failover), the first call fails with a temporary error (store.IsTemporary, which
+// the servers answer "try again later" to) and the pool then checks every connection it hands
+// out for a few seconds, so the next calls get live ones (health.go); the listening connection
+// connects again by itself (notify.go). Nothing needs the Store to be opened anew.
+//
 // Full-text index (SEARCH BODY and TEXT): table message_text holds one row per blob delivered
 // with a store.Text, lower-cased (Go's Unicode case folding), linked from the blob and message
 // rows by text_doc as in store/sqlite; SearchText matches with LIKE on the lower-cased query,
@@ -78,6 +84,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: parse url: %w", err)
 	}
+	listenConfig := cfg.ConnConfig.Copy()
+	(&connHealth{}).install(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -87,7 +95,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := s.listen(ctx, cfg.ConnConfig); err != nil {
+	if err := s.listen(ctx, listenConfig); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"posthorn/internal/store"
 	"posthorn/internal/store/storetest"
 )
@@ -359,5 +361,90 @@ func TestTwoNodesMixedWrites(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Error(p)
+	}
+}
+
+// TestPoolRecoversFromCutConnections: when every connection of the pool is cut at once (a
+// restart of the server, a failover, a network fault), the same Store serves the calls after
+// it again, reads and writes, without being opened anew.
+func TestPoolRecoversFromCutConnections(t *testing.T) {
+	url := server.Database(t)
+	s := openURL(t, url)
+	ctx := t.Context()
+	if _, err := s.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	// Several connections in the pool, all idle now.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := s.ListDomains(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var pids []int32
+	rows, err := admin.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err == nil {
+		pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pids) < 2 {
+		t.Fatalf("%d connections to cut, want the pool's and the listener's", len(pids))
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, pids); err != nil {
+		t.Fatal(err)
+	}
+	// pg_terminate_backend only signals: wait until the backends are gone.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var left int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d cut connections still there after 30 seconds", left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The first call finds its connection dead and fails, with a temporary error (the servers
+	// answer "try again later"); the pool then checks the others before handing them out
+	// (connHealth), so no second call fails.
+	failures, streak := 0, 0
+	for streak < 8 {
+		_, err := s.GetDomain(ctx, "example.org")
+		switch {
+		case err == nil:
+			streak++
+			continue
+		case !store.IsTemporary(err):
+			t.Fatalf("after the cut: %v, want a temporary failure", err)
+		}
+		t.Logf("after the cut: %v", err)
+		streak = 0
+		if failures++; failures > 1 {
+			t.Fatalf("%d calls failed after %d connections were cut, want at most the first", failures, len(pids))
+		}
+	}
+	acc, err := s.AddAccount(ctx, "alice@example.org", "hash")
+	if err != nil {
+		t.Fatalf("write after the cut: %v", err)
+	}
+	if _, err := s.Deliver(ctx, []store.Delivery{{BlobID: "b1", Size: 10, InternalDate: time.Unix(1700000000, 0),
+		Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}}}}); err != nil {
+		t.Fatalf("delivery after the cut: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping after the cut: %v", err)
 	}
 }
