@@ -129,3 +129,29 @@ type QueueStore interface {
 	// SetMTASTSPolicy caches a domain's policy.
 	SetMTASTSPolicy(ctx context.Context, domain, policy, id string, fetched time.Time) error
 }
+
+// QueueLeaser is a QueueStore shared by several nodes (the PostgreSQL backend), found by type
+// assertion: each node claims the due rows it will try, for a while (a lease), so that no row
+// is tried by two nodes at once and the rows of a node that died are tried by the others once
+// its leases run out. A backend used by one process only (SQLite) need not implement it.
+//
+// A scheduler of several nodes calls ClaimDueQueue instead of DueQueue and NewQueueRows (which
+// leave out the rows any node holds a lease on, as CountDueQueue does not count them), renews
+// the leases of its rows in flight well before they end (RenewQueueLeases; a row it lost is
+// another node's now and is dropped from memory untried), and ends a lease by the row's outcome:
+// QueueDone deletes the row, QueueDeferred, SetQueueHeld and RetryQueued end its lease, and
+// ReleaseQueueLeases hands back the rows it will not try (at shutdown). A lease must outlast a
+// delivery attempt (DefaultTimeout) by a wide margin.
+type QueueLeaser interface {
+	// ClaimDueQueue leases to node, until until, up to limit rows that are not held, due at
+	// now and not leased to any node at now (a lease that ended at or before now is no
+	// lease), lowest priority class first, then oldest next attempt, and returns them. Two
+	// nodes claiming at once get different rows.
+	ClaimDueQueue(ctx context.Context, node string, now, until time.Time, limit int) ([]QueuedMessage, error)
+	// RenewQueueLeases extends to until the leases node holds on ids, and returns the ids it
+	// no longer holds (claimed by another node after the lease ended, or gone).
+	RenewQueueLeases(ctx context.Context, node string, ids []int64, until time.Time) (lost []int64, err error)
+	// ReleaseQueueLeases ends the leases node holds on ids: the rows are due again at once
+	// (at their next attempt) for every node.
+	ReleaseQueueLeases(ctx context.Context, node string, ids ...int64) error
+}

@@ -28,6 +28,8 @@ type Store struct {
 	pool     *pgxpool.Pool
 	now      func() time.Time
 	migrated int // migrations Open applied
+
+	queueWake chan struct{} // QueueWake's channel (queue.go)
 }
 
 // Open connects to the database at url (a postgres:// URL or key=value string, as pgx reads
@@ -41,7 +43,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{pool: pool, now: time.Now}
+	s := &Store{pool: pool, now: time.Now, queueWake: make(chan struct{}, 1)}
 	if s.migrated, err = migrate(ctx, pool, s.now); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
