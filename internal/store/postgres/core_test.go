@@ -175,3 +175,11 @@ func (c *sqlCore) Check(ctx context.Context) ([]string, error) {
 	})
 	return problems, err
 }
+
+// wrapf wraps a non-nil err with a lower-case context, as fmt.Errorf("...: %w").
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

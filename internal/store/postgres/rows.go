@@ -19,22 +19,6 @@ import (
 // timeOf turns a stored time (unix nanoseconds) back into a time.Time.
 func timeOf(n int64) time.Time { return time.Unix(0, n) }
 
-// timeOrZero is timeOf, except that 0 (never) is the zero time.
-func timeOrZero(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
-// nanosOrZero is the stored form of a time that may be zero (never): 0.
-func nanosOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
 // notFound turns pgx.ErrNoRows into store.ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -67,14 +51,6 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// wrapf wraps a non-nil err with a lower-case context, as fmt.Errorf("...: %w").
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
 // params collects a query's arguments: add appends one and returns its placeholder ("$3").
 type params []any
 
@@ -87,4 +63,49 @@ func (p *params) add(v any) string {
 // (REPEATABLE READ), for reads of several statements that must agree.
 func (s *Store) readSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// scanner is a row to scan: a pgx.Row, or the current row of pgx.Rows.
+type scanner = pgx.Row
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
+// scanRows calls fn for every row and closes rows.
+func scanRows(rows pgx.Rows, fn func(scanner) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// nanosOrNil stores a zero time as NULL.
+func nanosOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+// nullTime turns a nullable stored time into a time.Time, zero for NULL.
+func nullTime(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return timeOf(*n)
+}
+
+// deleteOne runs a DELETE that must remove one row.
+func (s *Store) deleteOne(ctx context.Context, what, query string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, query, args...)
+	if err := changedOne(tag, err); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
