@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type Correspondent struct {
 	At        time.Time
 }
 
+// MaxCorrespondents bounds the correspondents kept per account; the least recently seen go.
+const MaxCorrespondents = 5000
+
 // Correspondents remember who each account corresponds with, for the spam filter's
 // first-time-sender signal.
 type Correspondents interface {
@@ -82,6 +86,10 @@ type JunkMove struct {
 	ToJunk    bool
 	At        time.Time
 }
+
+// ErrJunkMovesConsumed is returned by JunkMoveFeed.ConsumeJunkMoves when some of the moves
+// were consumed by another trainer since they were read.
+var ErrJunkMovesConsumed = errors.New("junk moves consumed meanwhile")
 
 // JunkMoveFeed hands the recorded junk moves to the spam trainer, exactly once each.
 type JunkMoveFeed interface {

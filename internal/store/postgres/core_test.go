@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,7 +14,8 @@ import (
 
 // The conformance cases of the interfaces beside store.Store take a store.Store too, for the
 // few directory and delivery calls that set them up. Until the mail store's methods are on
-// *Store, sqlCore stands in for them: AddDomain, AddAccount, RemoveAccount, Deliver and Check
+// *Store, sqlCore stands in for them: AddDomain, AddAccount, RemoveAccount, Deliver,
+// RecordJunkMove and Check
 // written in plain SQL over the same schema; any other store.Store method panics (its
 // embedded interface is nil). Once *Store is a store.Store, core returns it and the cases run
 // on the real thing.
@@ -154,6 +156,12 @@ func (c *sqlCore) Deliver(ctx context.Context, deliveries []store.Delivery) ([][
 	}
 	c.s.wakeQueue(deliveries)
 	return out, nil
+}
+
+func (c *sqlCore) RecordJunkMove(ctx context.Context, accountID int64, blobID string, toJunk bool, at time.Time) error {
+	_, err := c.s.pool.Exec(ctx, `INSERT INTO junk_moves (account_id, blob_id, to_junk, at) VALUES ($1, $2, $3, $4)`,
+		accountID, blobID, toJunk, at.UnixNano())
+	return wrapf(err, "record junk move")
 }
 
 // Check verifies the blob reference counts, the invariant the queue's methods keep.

@@ -31,9 +31,6 @@ var (
 // globalModel is the id of the global model's row.
 const globalModel = 1
 
-// maxCorrespondents bounds the correspondents kept per account; the least recently seen go.
-const maxCorrespondents = 5000
-
 // spamTrainLock is the advisory lock key trainings take ("spamtrai" in ASCII).
 const spamTrainLock int64 = 0x7370616d74726169
 
@@ -389,7 +386,7 @@ func (s *Store) NoteCorrespondents(ctx context.Context, cs []store.Correspondent
 		for _, a := range accounts {
 			b.Queue(`DELETE FROM spam_correspondents WHERE account_id = $1
 				AND last_seen < (SELECT last_seen FROM spam_correspondents WHERE account_id = $1
-					ORDER BY last_seen DESC LIMIT 1 OFFSET $2)`, a, maxCorrespondents-1)
+					ORDER BY last_seen DESC LIMIT 1 OFFSET $2)`, a, store.MaxCorrespondents-1)
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
@@ -420,10 +417,6 @@ func (s *Store) PendingJunkMoves(ctx context.Context, limit int) ([]store.JunkMo
 	return out, nil
 }
 
-// ErrJunkMovesConsumed is returned by ConsumeJunkMoves when some of the moves were consumed
-// by another trainer (on this node or another) since they were read.
-var ErrJunkMovesConsumed = errors.New("junk moves consumed meanwhile")
-
 // ConsumeJunkMoves implements store.JunkMoveFeed: it deletes the moves up to the last one's id
 // and trains batch in one transaction, and fails if fewer moves were left than expected. A
 // trainer deleting the same moves at once waits for the first one's commit and then finds
@@ -438,7 +431,7 @@ func (s *Store) ConsumeJunkMoves(ctx context.Context, moves []store.JunkMove, ba
 			return err
 		}
 		if tag.RowsAffected() != int64(len(moves)) {
-			return ErrJunkMovesConsumed
+			return store.ErrJunkMovesConsumed
 		}
 		return trainSpam(ctx, tx, batch)
 	})

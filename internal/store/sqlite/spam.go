@@ -24,9 +24,6 @@ var (
 // globalModel is the id of the global model's row.
 const globalModel = 1
 
-// maxCorrespondents bounds the correspondents kept per account; the least recently seen go.
-const maxCorrespondents = 5000
-
 // SpamTotals implements store.SpamModel.
 func (s *Store) SpamTotals(ctx context.Context, accountID int64) (global, account store.SpamCounts, err error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT coalesce(account_id, 0), spam, ham FROM spam_models
@@ -361,7 +358,7 @@ func (s *Store) NoteCorrespondents(ctx context.Context, cs []store.Correspondent
 		for a := range accounts {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM spam_correspondents WHERE account_id = ?1
 				AND last_seen < (SELECT last_seen FROM spam_correspondents WHERE account_id = ?1
-					ORDER BY last_seen DESC LIMIT 1 OFFSET ?2)`, a, maxCorrespondents-1); err != nil {
+					ORDER BY last_seen DESC LIMIT 1 OFFSET ?2)`, a, store.MaxCorrespondents-1); err != nil {
 				return err
 			}
 		}
@@ -390,10 +387,6 @@ func (s *Store) PendingJunkMoves(ctx context.Context, limit int) ([]store.JunkMo
 	})
 }
 
-// ErrJunkMovesConsumed is returned by ConsumeJunkMoves when some of the moves were consumed
-// by another trainer since they were read.
-var ErrJunkMovesConsumed = errors.New("junk moves consumed meanwhile")
-
 // ConsumeJunkMoves implements store.JunkMoveFeed: it trains batch and deletes the moves up
 // to throughID in one transaction, and fails if fewer moves are left than expected.
 func (s *Store) ConsumeJunkMoves(ctx context.Context, moves []store.JunkMove, batch []store.SpamTraining) error {
@@ -411,7 +404,7 @@ func (s *Store) ConsumeJunkMoves(ctx context.Context, moves []store.JunkMove, ba
 			return err
 		}
 		if n != int64(len(moves)) {
-			return ErrJunkMovesConsumed
+			return store.ErrJunkMovesConsumed
 		}
 		return trainSpam(ctx, tx, batch)
 	})
