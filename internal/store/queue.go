@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"posthorn/internal/address"
 )
 
 // Priority is the class of an outbound message. The queue scheduler always serves a lower
@@ -47,6 +50,25 @@ type Outbound struct {
 	// the transaction that queues the message, and fails (ErrConflict) if it is not pending,
 	// so a ledger row is never queued twice.
 	CampaignRecipient int64
+}
+
+// ValidateOutbound checks the outbound recipients of a delivery, as Deliver does before its
+// transaction: every recipient and non-null sender an address, every priority known.
+func ValidateOutbound(out []Outbound) error {
+	for _, o := range out {
+		if _, err := address.Parse(o.Recipient); err != nil {
+			return fmt.Errorf("outbound recipient %q: %w", o.Recipient, err)
+		}
+		if o.Sender != "" {
+			if _, err := address.Parse(o.Sender); err != nil {
+				return fmt.Errorf("outbound sender %q: %w", o.Sender, err)
+			}
+		}
+		if o.Priority != PriorityNormal && o.Priority != PriorityBulk {
+			return fmt.Errorf("outbound recipient %q: unknown priority %d", o.Recipient, o.Priority)
+		}
+	}
+	return nil
 }
 
 // QueueState is where a queued recipient stands.

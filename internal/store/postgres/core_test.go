@@ -111,7 +111,7 @@ func (c *sqlCore) RemoveAccount(ctx context.Context, address string) ([]string, 
 
 func (c *sqlCore) Deliver(ctx context.Context, deliveries []store.Delivery) ([][]store.Delivered, error) {
 	for _, d := range deliveries {
-		if err := validOutbound(d.Outbound); err != nil {
+		if err := store.ValidateOutbound(d.Outbound); err != nil {
 			return nil, fmt.Errorf("deliver: blob %s: %w", d.BlobID, err)
 		}
 	}

@@ -1,6 +1,10 @@
 // Package postgres is the PostgreSQL backend of the store (github.com/jackc/pgx/v5 and its
-// pgxpool), for several posthorn nodes sharing one database. It is being built: so far it
-// connects and migrates; it implements none of the store interfaces yet and nothing wires it in.
+// pgxpool), for several posthorn nodes sharing one database. It is being built: it connects,
+// migrates and implements the interfaces beside store.Store (one file each: the outbound queue
+// with its leases, the mail log, logins, API tokens, the web UI's sessions, the audit log, the
+// import ledger, the dashboard's counts, greylisting, the spam classifier's storage, bulk mail,
+// the send API and the campaign webhooks' cursor); store.Store itself is still to come, and
+// nothing wires the backend in.
 //
 // Schema: migrations/NNNN_name.sql, embedded and applied at Open in one transaction under an
 // advisory lock (migrate.go), so nodes that start together migrate once; table schema_version
@@ -12,7 +16,15 @@
 // The plan for concurrency: transactions at READ COMMITTED; every write that assigns UIDs or
 // MODSEQs first locks the mailbox rows it touches with SELECT ... FOR UPDATE in ascending id
 // order, so assignment is serialised per mailbox across nodes without deadlocks; blob
-// reference counts change in blob id order; the queue is claimed with FOR UPDATE SKIP LOCKED.
+// reference counts change in blob id order; the queue is claimed with FOR UPDATE SKIP LOCKED
+// and leased to the node that claimed it (queue.go, store.QueueLeaser). Writes that nodes could
+// make at once are decided by the database: a row lock (SELECT ... FOR UPDATE, an upsert) or,
+// where the order of a whole kind of write matters, a transaction-scoped advisory lock (the
+// spam trainings, the inserts of campaign events, whose ids must become visible in order).
+// Reads of several statements that must agree run in one REPEATABLE READ snapshot.
+//
+// Deliver (the mail store's) must call store.ValidateOutbound before its transaction, enqueue and, for
+// a target with an ImportKey, recordImport inside it, and wakeQueue after its commit.
 package postgres
 
 import (

@@ -35,26 +35,8 @@ const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, prior
 // queueReturning is queueColumns as an UPDATE's RETURNING list.
 var queueReturning = strings.TrimSuffix(strings.TrimPrefix(queueColumns, "SELECT "), " FROM queue")
 
-// validOutbound checks the outbound recipients of a delivery before its transaction.
-func validOutbound(out []store.Outbound) error {
-	for _, o := range out {
-		if _, err := address.Parse(o.Recipient); err != nil {
-			return fmt.Errorf("outbound recipient %q: %w", o.Recipient, err)
-		}
-		if o.Sender != "" {
-			if _, err := address.Parse(o.Sender); err != nil {
-				return fmt.Errorf("outbound sender %q: %w", o.Sender, err)
-			}
-		}
-		if o.Priority != store.PriorityNormal && o.Priority != store.PriorityBulk {
-			return fmt.Errorf("outbound recipient %q: unknown priority %d", o.Recipient, o.Priority)
-		}
-	}
-	return nil
-}
-
 // enqueue inserts one queue row per outbound recipient of d, due at now, in Deliver's
-// transaction; d's blob row already counts them (validOutbound checked d first). A campaign's
+// transaction; d's blob row already counts them (store.ValidateOutbound checked d first). A campaign's
 // ledger row moves from pending to queued in the same transaction.
 func enqueue(ctx context.Context, tx pgx.Tx, d store.Delivery, now int64) error {
 	for _, o := range d.Outbound {

@@ -100,57 +100,15 @@ func (s *Store) TrainSpam(ctx context.Context, batch []store.SpamTraining) error
 	return nil
 }
 
-// modelDelta is what a batch changes in one model.
-type modelDelta struct {
-	totals store.SpamCounts
-	tokens map[uint64]store.SpamCounts
-}
-
-func (d *modelDelta) add(st store.SpamStep, tokens []uint64) {
-	var c store.SpamCounts
-	if st.Spam {
-		c.Spam = st.Delta
-	} else {
-		c.Ham = st.Delta
-	}
-	d.totals.Spam += c.Spam
-	d.totals.Ham += c.Ham
-	for _, t := range tokens {
-		v := d.tokens[t]
-		v.Spam += c.Spam
-		v.Ham += c.Ham
-		d.tokens[t] = v
-	}
-}
-
 func trainSpam(ctx context.Context, tx pgx.Tx, batch []store.SpamTraining) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, spamTrainLock); err != nil {
 		return fmt.Errorf("take training lock: %w", err)
 	}
-	deltas := map[int64]*modelDelta{} // by account, 0 global
-	delta := func(account int64) *modelDelta {
-		d := deltas[account]
-		if d == nil {
-			d = &modelDelta{tokens: map[uint64]store.SpamCounts{}}
-			deltas[account] = d
-		}
-		return d
-	}
-	recorded := map[trainedKey]int{} // classes set earlier in this batch
-	for _, tr := range batch {
-		class, err := recordedClass(ctx, tx, tr, recorded)
-		if err != nil {
-			return err
-		}
-		for _, st := range tr.Steps(class) {
-			delta(0).add(st, tr.Tokens)
-			if tr.AccountID != 0 {
-				delta(tr.AccountID).add(st, tr.Tokens)
-			}
-		}
-		if err := recordClass(ctx, tx, tr, recorded); err != nil {
-			return err
-		}
+	deltas, err := store.SpamDeltas(batch,
+		func(tr store.SpamTraining) (int, error) { return recordedClass(ctx, tx, tr) },
+		func(tr store.SpamTraining) error { return recordClass(ctx, tx, tr) })
+	if err != nil {
+		return err
 	}
 	accounts := make([]int64, 0, len(deltas))
 	for a := range deltas {
@@ -167,18 +125,18 @@ func trainSpam(ctx context.Context, tx pgx.Tx, batch []store.SpamTraining) error
 
 // applyDelta writes one model's changes: its totals, then its tokens in one batch, counts
 // never below zero, and the token rows left at zero deleted.
-func applyDelta(ctx context.Context, tx pgx.Tx, account int64, d *modelDelta) error {
+func applyDelta(ctx context.Context, tx pgx.Tx, account int64, d *store.SpamDelta) error {
 	model, err := modelID(ctx, tx, account)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE spam_models SET spam = greatest(0, spam + $1), ham = greatest(0, ham + $2)
-		WHERE id = $3`, d.totals.Spam, d.totals.Ham, model); err != nil {
+		WHERE id = $3`, d.Totals.Spam, d.Totals.Ham, model); err != nil {
 		return err
 	}
 	var b pgx.Batch
 	var pruned []int64
-	for tok, c := range d.tokens {
+	for tok, c := range d.Tokens {
 		if c == (store.SpamCounts{}) {
 			continue
 		}
@@ -216,22 +174,8 @@ func modelID(ctx context.Context, tx pgx.Tx, account int64) (int64, error) {
 	return id, nil
 }
 
-// trainedKey names a message trained in an account's model.
-type trainedKey struct {
-	account int64
-	blob    string
-}
-
-// recordedClass returns the class recorded for tr's message: 1 spam, -1 ham, 0 none. Only an
-// account's messages are recorded.
-func recordedClass(ctx context.Context, tx pgx.Tx, tr store.SpamTraining, batch map[trainedKey]int) (int, error) {
-	if tr.AccountID == 0 || tr.BlobID == "" {
-		return 0, nil
-	}
-	key := trainedKey{tr.AccountID, tr.BlobID}
-	if c, ok := batch[key]; ok {
-		return c, nil
-	}
+// recordedClass returns the class recorded for tr's message: 1 spam, -1 ham, 0 none.
+func recordedClass(ctx context.Context, tx pgx.Tx, tr store.SpamTraining) (int, error) {
 	var spam bool
 	err := tx.QueryRow(ctx, `SELECT spam FROM spam_trained WHERE account_id = $1 AND blob_id = $2`,
 		tr.AccountID, tr.BlobID).Scan(&spam)
@@ -246,19 +190,11 @@ func recordedClass(ctx context.Context, tx pgx.Tx, tr store.SpamTraining, batch 
 	return -1, nil
 }
 
-func recordClass(ctx context.Context, tx pgx.Tx, tr store.SpamTraining, batch map[trainedKey]int) error {
-	if tr.AccountID == 0 || tr.BlobID == "" {
-		return nil
-	}
-	key := trainedKey{tr.AccountID, tr.BlobID}
+// recordClass stores tr's outcome for its message.
+func recordClass(ctx context.Context, tx pgx.Tx, tr store.SpamTraining) error {
 	if tr.Forget {
-		batch[key] = 0
 		_, err := tx.Exec(ctx, `DELETE FROM spam_trained WHERE account_id = $1 AND blob_id = $2`, tr.AccountID, tr.BlobID)
 		return err
-	}
-	batch[key] = -1
-	if tr.Spam {
-		batch[key] = 1
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO spam_trained (account_id, blob_id, spam) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id, blob_id) DO UPDATE SET spam = excluded.spam`, tr.AccountID, tr.BlobID, tr.Spam)

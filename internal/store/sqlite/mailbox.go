@@ -104,7 +104,7 @@ func validDelivery(d store.Delivery) error {
 	if len(d.Targets) == 0 && len(d.Outbound) == 0 {
 		return fmt.Errorf("blob %s: no target", d.BlobID)
 	}
-	if err := validOutbound(d.Outbound); err != nil {
+	if err := store.ValidateOutbound(d.Outbound); err != nil {
 		return fmt.Errorf("blob %s: %w", d.BlobID, err)
 	}
 	for _, t := range d.Targets {
