@@ -3,7 +3,6 @@ package postgres
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"posthorn/internal/store"
 	"posthorn/internal/store/storetest"
@@ -76,30 +75,5 @@ func TestConsumeJunkMovesTwoNodes(t *testing.T) {
 	}
 	if g, a, err := s.SpamTotals(ctx, alice.ID); err != nil || g != (store.SpamCounts{Spam: 1}) || a != g {
 		t.Errorf("totals %v %v %v, want one spam in each", g, a, err)
-	}
-}
-
-// TestGreylist: the first attempt of a triplet is refused, a retry before the delay too, one
-// after it passes, and so do the next ones; a triplet not seen for the expiry starts again.
-func TestGreylist(t *testing.T) {
-	s := openStore(t)
-	ctx := t.Context()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const delay, expiry = 5 * time.Minute, 24 * time.Hour
-	for _, step := range []struct {
-		at   time.Duration
-		pass bool
-	}{
-		{0, false},
-		{time.Minute, false},
-		{delay, true},
-		{delay + time.Second, true},
-		{delay + 2*expiry, false}, // expired: a new period
-		{delay + 2*expiry + delay, true},
-	} {
-		pass, err := s.Greylist(ctx, "192.0.2.0/24/a@example.net/b@example.org", start.Add(step.at), delay, expiry)
-		if err != nil || pass != step.pass {
-			t.Errorf("attempt at +%v: pass %v, %v; want %v", step.at, pass, err, step.pass)
-		}
 	}
 }
