@@ -202,3 +202,38 @@ func TestQueueLeaseExpires(t *testing.T) {
 		t.Error("a claim of a lease ending at once succeeded")
 	}
 }
+
+// TestQueueClaimOrder: a claim takes normal priority before bulk, skips held rows and rows
+// not yet due, and stops at its limit.
+func TestQueueClaimOrder(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	if _, err := core(s).Deliver(ctx, []store.Delivery{{BlobID: "b", Size: 1, Outbound: []store.Outbound{
+		{Recipient: "bulk@remote.example", Priority: store.PriorityBulk},
+		{Recipient: "held@remote.example"},
+		{Recipient: "later@remote.example"},
+		{Recipient: "normal@remote.example"},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ListQueue(ctx)
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("queue = %v, %v", rows, err)
+	}
+	bulk, held, later, normal := rows[0].ID, rows[1].ID, rows[2].ID, rows[3].ID
+	now := time.Now()
+	if err := s.SetQueueHeld(ctx, held, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.QueueDeferred(ctx, later, now.Add(time.Hour), "451"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimDueQueue(ctx, "node-a", now, now.Add(time.Minute), 1)
+	if err != nil || !slices.Equal(idsOf(got), []int64{normal}) {
+		t.Fatalf("first claim = %v, %v; want the normal row %d", idsOf(got), err, normal)
+	}
+	got, err = s.ClaimDueQueue(ctx, "node-a", now, now.Add(time.Minute), 10)
+	if err != nil || !slices.Equal(idsOf(got), []int64{bulk}) {
+		t.Fatalf("second claim = %v, %v; want the bulk row %d", idsOf(got), err, bulk)
+	}
+}
