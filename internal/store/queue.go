@@ -160,10 +160,11 @@ type QueueStore interface {
 // A scheduler of several nodes calls ClaimDueQueue instead of DueQueue and NewQueueRows (which
 // leave out the rows any node holds a lease on, as CountDueQueue does not count them), renews
 // the leases of its rows in flight well before they end (RenewQueueLeases; a row it lost is
-// another node's now and is dropped from memory untried), and ends a lease by the row's outcome:
-// QueueDone deletes the row, QueueDeferred, SetQueueHeld and RetryQueued end its lease, and
-// ReleaseQueueLeases hands back the rows it will not try (at shutdown). A lease must outlast a
-// delivery attempt (DefaultTimeout) by a wide margin.
+// another node's now, or held by the operator, and is dropped from memory untried), and ends a
+// lease by the row's outcome: QueueDone deletes the row, QueueDeferred ends its lease (so does
+// SetQueueHeld; RetryQueued and RetryAllQueued leave a lease alone), and ReleaseQueueLeases
+// hands back the rows it will not try (at shutdown). A lease must outlast a delivery attempt
+// (queue.DefaultTimeout, 10 minutes) by a wide margin.
 type QueueLeaser interface {
 	// ClaimDueQueue leases to node, until until, up to limit rows that are not held, due at
 	// now and not leased to any node at now (a lease that ended at or before now is no
@@ -171,7 +172,7 @@ type QueueLeaser interface {
 	// nodes claiming at once get different rows.
 	ClaimDueQueue(ctx context.Context, node string, now, until time.Time, limit int) ([]QueuedMessage, error)
 	// RenewQueueLeases extends to until the leases node holds on ids, and returns the ids it
-	// no longer holds (claimed by another node after the lease ended, or gone).
+	// no longer holds (claimed by another node after the lease ended, held, or gone).
 	RenewQueueLeases(ctx context.Context, node string, ids []int64, until time.Time) (lost []int64, err error)
 	// ReleaseQueueLeases ends the leases node holds on ids: the rows are due again at once
 	// (at their next attempt) for every node.

@@ -20,7 +20,9 @@ import (
 // row whose lease has ended is due again, for any node. DueQueue, NewQueueRows and
 // CountDueQueue leave leased rows out, so a node that does not claim (one node alone, or the
 // CLI) never sees rows another node is trying. An outcome ends the lease: QueueDone deletes the
-// row, QueueDeferred, SetQueueHeld and RetryQueued clear it.
+// row, QueueDeferred clears it; so does SetQueueHeld (a held row is claimed by nobody, and the
+// node trying it finds it lost at its next renewal). RetryQueued and RetryAllQueued leave a
+// lease alone: the row is being tried already.
 
 var (
 	_ store.QueueStore  = (*Store)(nil)
@@ -382,15 +384,16 @@ func (s *Store) QueueDelayNotified(ctx context.Context, ids ...int64) error {
 	return nil
 }
 
-// SetQueueHeld holds or releases a row, and ends its lease.
+// SetQueueHeld holds or releases a row, and ends its lease: the node trying a row the operator
+// holds finds it lost at its next renewal.
 func (s *Store) SetQueueHeld(ctx context.Context, id int64, held bool) error {
 	return s.updateQueued(ctx, id, `UPDATE queue SET held = $1, claimed_by = '', lease_until = 0 WHERE id = $2`, held, id)
 }
 
-// RetryQueued makes a row due at now, releases it and ends its lease.
+// RetryQueued makes a row due at now and releases it. A lease stays: the row is being tried
+// already, and ending the lease would let another node try it at the same time.
 func (s *Store) RetryQueued(ctx context.Context, id int64, now time.Time) error {
-	err := s.updateQueued(ctx, id, `UPDATE queue SET held = false, next_attempt = $1, claimed_by = '', lease_until = 0
-		WHERE id = $2`, now.UnixNano(), id)
+	err := s.updateQueued(ctx, id, `UPDATE queue SET held = false, next_attempt = $1 WHERE id = $2`, now.UnixNano(), id)
 	if err == nil {
 		s.signalQueue()
 	}

@@ -195,6 +195,20 @@ func TestQueueLeaseExpires(t *testing.T) {
 	if lost, err := b.RenewQueueLeases(ctx, "node-b", ids[2:], later); err != nil || !slices.Equal(lost, ids[2:]) {
 		t.Errorf("renewal of a delivered row lost %v, %v", lost, err)
 	}
+	// The operator's retry of a row in flight keeps its lease; a hold ends it, and the node
+	// trying the row finds it lost.
+	if err := a.RetryQueued(ctx, ids[0], now); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ClaimDueQueue(ctx, "node-b", now, now.Add(lease), 10); err != nil || len(got) != 0 {
+		t.Errorf("claim of a retried row in flight = %v, %v; want none", idsOf(got), err)
+	}
+	if err := b.SetQueueHeld(ctx, ids[0], true); err != nil {
+		t.Fatal(err)
+	}
+	if lost, err := a.RenewQueueLeases(ctx, "node-a", ids[:2], now.Add(2*lease)); err != nil || !slices.Equal(lost, ids[:1]) {
+		t.Errorf("renewal after a hold lost %v, %v; want %v", lost, err, ids[:1])
+	}
 	if _, err := a.ClaimDueQueue(ctx, "", now, now.Add(lease), 1); err == nil {
 		t.Error("a claim without a node name succeeded")
 	}
