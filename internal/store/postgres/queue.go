@@ -198,13 +198,17 @@ func (s *Store) RenewQueueLeases(ctx context.Context, node string, ids []int64, 
 	if err != nil {
 		return nil, fmt.Errorf("renew queue leases of %s: %w", node, err)
 	}
-	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	held := make(map[int64]bool, len(ids))
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+		held[id] = true
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("renew queue leases of %s: %w", node, err)
 	}
 	var lost []int64
 	for _, id := range ids {
-		if !slices.Contains(held, id) {
+		if !held[id] {
 			lost = append(lost, id)
 		}
 	}
