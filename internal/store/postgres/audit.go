@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -65,7 +64,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		where = append(where, "actor = "+args.add(f.Actor))
 	}
 	if strings.HasSuffix(f.Action, ".") {
-		where = append(where, "left(action, "+strconv.Itoa(len(f.Action))+") = "+args.add(f.Action))
+		where = append(where, "starts_with(action, "+args.add(f.Action)+")")
 	} else if f.Action != "" {
 		where = append(where, "action = "+args.add(f.Action))
 	}
