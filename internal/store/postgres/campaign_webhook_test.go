@@ -34,7 +34,8 @@ func TestEventsVisibleInIDOrder(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var waiting int
-		if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).
+		if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).
 			Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
