@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -18,36 +17,6 @@ import (
 // campaign_webhook.go. Attributes and list ids are JSON text, as on SQLite.
 
 var _ store.CampaignStore = (*Store)(nil)
-
-// maxPage caps the rows one paged read returns, whatever the caller asks.
-const maxPage = 10000
-
-// pageLimit returns limit within 1..maxPage.
-func pageLimit(limit int) int {
-	if limit <= 0 || limit > maxPage {
-		return maxPage
-	}
-	return limit
-}
-
-func encodeAttributes(attrs map[string]any) (string, error) {
-	if len(attrs) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(attrs)
-	if err != nil {
-		return "", fmt.Errorf("attributes: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodeAttributes(text string) (map[string]any, error) {
-	attrs := map[string]any{}
-	if err := json.Unmarshal([]byte(text), &attrs); err != nil {
-		return nil, fmt.Errorf("attributes: %w", err)
-	}
-	return attrs, nil
-}
 
 const listColumns = `SELECT id, name, description, opt_in, created_at FROM lists`
 
@@ -151,7 +120,7 @@ func scanSubscriber(r scanner, extra ...any) (store.Subscriber, error) {
 	}
 	sub.CreatedAt, sub.UpdatedAt = timeOf(created), timeOf(updated)
 	var err error
-	sub.Attributes, err = decodeAttributes(attrs)
+	sub.Attributes, err = store.DecodeAttributes(attrs)
 	return sub, err
 }
 
@@ -172,7 +141,7 @@ type rowQuerier interface {
 // saveSubscriber creates or updates the subscriber of an address; the result is sub with its
 // id and times (the attributes as given, not read back).
 func saveSubscriber(ctx context.Context, db rowQuerier, sub store.Subscriber, now int64) (store.Subscriber, error) {
-	attrs, err := encodeAttributes(sub.Attributes)
+	attrs, err := store.EncodeAttributes(sub.Attributes)
 	if err != nil {
 		return store.Subscriber{}, err
 	}
@@ -214,14 +183,14 @@ func (s *Store) ListSubscribers(ctx context.Context, q store.SubscriberQuery) ([
 	var err error
 	if q.ListID == 0 {
 		rows, err = s.pool.Query(ctx, subscriberColumns+` WHERE s.id > $1 ORDER BY s.id LIMIT $2`,
-			q.AfterID, pageLimit(q.Limit))
+			q.AfterID, store.PageLimit(q.Limit))
 	} else {
 		if _, err := s.GetListByID(ctx, q.ListID); err != nil {
 			return nil, err
 		}
 		rows, err = s.pool.Query(ctx, `SELECT s.id, s.address, s.name, s.attributes, s.created_at,
 			s.updated_at, `+subscriptionFields+` FROM list_subscriptions l JOIN subscribers s ON s.id = l.subscriber_id
-			WHERE l.list_id = $1 AND l.subscriber_id > $2 ORDER BY l.subscriber_id LIMIT $3`, q.ListID, q.AfterID, pageLimit(q.Limit))
+			WHERE l.list_id = $1 AND l.subscriber_id > $2 ORDER BY l.subscriber_id LIMIT $3`, q.ListID, q.AfterID, store.PageLimit(q.Limit))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list subscribers: %w", err)

@@ -75,7 +75,7 @@ func (s *Store) RemoveSuppression(ctx context.Context, address string) error {
 // ListSuppressions returns a page of the ledger by address.
 func (s *Store) ListSuppressions(ctx context.Context, after string, limit int) ([]store.Suppression, error) {
 	rows, err := s.pool.Query(ctx, suppressionColumns+` WHERE address > $1 ORDER BY address LIMIT $2`,
-		after, pageLimit(limit))
+		after, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list suppressions: %w", err)
 	}

@@ -118,7 +118,7 @@ func scanTransactional(ctx context.Context, tx pgx.Tx, where string, args ...any
 func (s *Store) CampaignRecipients(ctx context.Context, campaignID int64, limit int) ([]store.Recipient, error) {
 	rows, err := s.pool.Query(ctx, recipientColumns+` FROM campaign_recipients r
 		LEFT JOIN subscribers s ON s.id = r.subscriber_id WHERE r.campaign_id = $1 ORDER BY r.id LIMIT $2`,
-		campaignID, pageLimit(limit))
+		campaignID, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recipients of campaign %d: %w", campaignID, err)
 	}
