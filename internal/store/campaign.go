@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -402,4 +404,38 @@ type CampaignStore interface {
 	// CampaignKey returns the key of the campaign tokens: 32 random bytes made on first use,
 	// then the same for every process sharing the store.
 	CampaignKey(ctx context.Context) ([]byte, error)
+}
+
+// MaxPage caps the rows one paged read of a backend returns (ListSubscribers,
+// ListSuppressions, StreamRecipients...), whatever the caller asks.
+const MaxPage = 10000
+
+// PageLimit returns limit within 1..MaxPage: a limit of 0 or less, or above MaxPage, is MaxPage.
+func PageLimit(limit int) int {
+	if limit <= 0 || limit > MaxPage {
+		return MaxPage
+	}
+	return limit
+}
+
+// EncodeAttributes is the stored form of a subscriber's attributes: a JSON object, "{}" for
+// none.
+func EncodeAttributes(attrs map[string]any) (string, error) {
+	if len(attrs) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return "", fmt.Errorf("attributes: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeAttributes reads attributes stored by EncodeAttributes.
+func DecodeAttributes(text string) (map[string]any, error) {
+	attrs := map[string]any{}
+	if err := json.Unmarshal([]byte(text), &attrs); err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	return attrs, nil
 }

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,7 +14,7 @@ import (
 // TestConformance runs the store suite on a new database per subtest.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return openURL(t, server.Database(t))
+		return openStore(t)
 	})
 }
 
@@ -206,36 +205,6 @@ func TestSearchTextLiteral(t *testing.T) {
 	}
 	if available != indexed {
 		t.Errorf("pg_trgm available: %t, but trigram index made: %t", available, indexed)
-	}
-}
-
-// TestImportLedger: a target's ImportKey is recorded with the message, and delivering the same
-// key to the mailbox again fails the whole delivery with store.ErrExists.
-func TestImportLedger(t *testing.T) {
-	s, _, acc := twoNodes(t)
-	ctx := t.Context()
-	key := []byte("sha256 of the message")
-	d := store.Delivery{BlobID: "i1", Size: 10, Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX", ImportKey: key}}}
-	res, err := s.Deliver(ctx, []store.Delivery{d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	box := res[0][0].MailboxID
-	if ok, err := s.Imported(ctx, box, key); err != nil || !ok {
-		t.Fatalf("Imported after the delivery = %t, %v", ok, err)
-	}
-	if ok, err := s.Imported(ctx, box, []byte("another")); err != nil || ok {
-		t.Fatalf("Imported of another key = %t, %v", ok, err)
-	}
-	d.BlobID = "i2"
-	if _, err := s.Deliver(ctx, []store.Delivery{d}); !errors.Is(err, store.ErrExists) {
-		t.Fatalf("a second import of the key: %v, want ErrExists", err)
-	}
-	if uids, err := s.ListUIDs(ctx, box); err != nil || !slices.Equal(uids, []uint32{1}) {
-		t.Fatalf("INBOX after the refused import: %v, %v", uids, err)
-	}
-	if ok, err := s.HasBlob(ctx, "i2"); err != nil || ok {
-		t.Fatalf("the refused import left its blob row: %t, %v", ok, err)
 	}
 }
 
