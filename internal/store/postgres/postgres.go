@@ -4,8 +4,9 @@
 // store.TextBacklog, and the interfaces beside it, one file each: the outbound queue with its
 // leases (store.QueueLeaser), the mail log, logins, API tokens, the web UI's sessions, the
 // audit log, the import ledger, the dashboard's counts, greylisting, the spam classifier's
-// storage, bulk mail, the send API and the campaign webhooks' cursor. Nothing wires it into
-// the application yet.
+// storage, bulk mail, the send API and the campaign webhooks' cursor. Not yet implemented:
+// store.GDPRStore, store.RetentionStore, store.SubmissionStore and store.SendAsLister; nothing
+// wires it into the application yet.
 //
 // Schema: migrations/NNNN_name.sql, embedded and applied at Open in one transaction under an
 // advisory lock (migrate.go), so nodes that start together migrate once; table schema_version
