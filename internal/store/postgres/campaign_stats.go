@@ -178,7 +178,8 @@ func linkStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats
 func hourStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats) error {
 	const hour = int64(time.Hour)
 	rows, err := tx.Query(ctx, `SELECT at / $1 * $1 AS h, kind, machine, count(*) FROM campaign_events
-		WHERE campaign_id = $2 AND kind IN ('open', 'click') GROUP BY h, kind, machine ORDER BY h`, hour, id)
+		WHERE campaign_id = $2 AND kind IN ('open', 'click', 'delivered', 'bounce', 'unsubscribe', 'complaint')
+		GROUP BY h, kind, machine ORDER BY h`, hour, id)
 	if err != nil {
 		return fmt.Errorf("hours: %w", err)
 	}
@@ -194,10 +195,19 @@ func hourStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats
 			st.Hours = append(st.Hours, store.HourStats{Hour: at})
 		}
 		hs := &st.Hours[len(st.Hours)-1]
-		if store.EventKind(kind) == store.EventOpen {
+		switch store.EventKind(kind) {
+		case store.EventOpen:
 			addCount(&hs.Opens, machine, n)
-		} else {
+		case store.EventClick:
 			addCount(&hs.Clicks, machine, n)
+		case store.EventDelivered:
+			hs.Delivered += n
+		case store.EventBounce:
+			hs.Bounces += n
+		case store.EventUnsubscribe:
+			hs.Unsubscribes += n
+		case store.EventComplaint:
+			hs.Complaints += n
 		}
 		return nil
 	})
