@@ -248,6 +248,15 @@ type EventCount struct {
 // Total is the raw count.
 func (c EventCount) Total() int64 { return c.Human + c.Machine }
 
+// Add counts n events more, a machine's or people's.
+func (c *EventCount) Add(machine bool, n int64) {
+	if machine {
+		c.Machine += n
+	} else {
+		c.Human += n
+	}
+}
+
 // LinkStats counts the clicks of one link; Unique counts distinct named recipients (one with
 // both a human and a machine click counts in both), Recipients each of them once.
 type LinkStats struct {
@@ -268,6 +277,25 @@ type HourStats struct {
 	Bounces      int64
 	Unsubscribes int64
 	Complaints   int64
+}
+
+// Add counts n events of kind more, a machine's or people's; a kind the hours do not count
+// (deferred, ...) is left out.
+func (h *HourStats) Add(kind EventKind, machine bool, n int64) {
+	switch kind {
+	case EventOpen:
+		h.Opens.Add(machine, n)
+	case EventClick:
+		h.Clicks.Add(machine, n)
+	case EventDelivered:
+		h.Delivered += n
+	case EventBounce:
+		h.Bounces += n
+	case EventUnsubscribe:
+		h.Unsubscribes += n
+	case EventComplaint:
+		h.Complaints += n
+	}
 }
 
 // CampaignStats are a campaign's counts. Unique counts are of distinct non-anonymous

@@ -41,15 +41,6 @@ func (s *Store) CampaignStats(ctx context.Context, campaignID int64) (store.Camp
 	return st, nil
 }
 
-// addCount adds n to the human or machine side of c.
-func addCount(c *store.EventCount, machine bool, n int64) {
-	if machine {
-		c.Machine += n
-	} else {
-		c.Human += n
-	}
-}
-
 func ledgerStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats) error {
 	for _, state := range []store.RecipientState{store.RecipientPending, store.RecipientQueued,
 		store.RecipientDelivered, store.RecipientDeferred, store.RecipientBounced, store.RecipientSkipped} {
@@ -88,7 +79,7 @@ func eventStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStat
 			return err
 		}
 		c := st.Events[store.EventKind(kind)]
-		addCount(&c, machine, n)
+		c.Add(machine, n)
 		st.Events[store.EventKind(kind)] = c
 		return nil
 	})
@@ -108,9 +99,9 @@ func uniqueStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignSta
 			return err
 		}
 		if store.EventKind(kind) == store.EventOpen {
-			addCount(&st.UniqueOpens, machine, n)
+			st.UniqueOpens.Add(machine, n)
 		} else {
-			addCount(&st.UniqueClicks, machine, n)
+			st.UniqueClicks.Add(machine, n)
 		}
 		return nil
 	})
@@ -148,8 +139,8 @@ func linkStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats
 		}
 		l := &st.Links[len(st.Links)-1]
 		if machine != nil {
-			addCount(&l.Clicks, *machine, n)
-			addCount(&l.Unique, *machine, unique)
+			l.Clicks.Add(*machine, n)
+			l.Unique.Add(*machine, unique)
 		}
 		return nil
 	})
@@ -194,21 +185,7 @@ func hourStats(ctx context.Context, tx pgx.Tx, id int64, st *store.CampaignStats
 		if len(st.Hours) == 0 || !st.Hours[len(st.Hours)-1].Hour.Equal(at) {
 			st.Hours = append(st.Hours, store.HourStats{Hour: at})
 		}
-		hs := &st.Hours[len(st.Hours)-1]
-		switch store.EventKind(kind) {
-		case store.EventOpen:
-			addCount(&hs.Opens, machine, n)
-		case store.EventClick:
-			addCount(&hs.Clicks, machine, n)
-		case store.EventDelivered:
-			hs.Delivered += n
-		case store.EventBounce:
-			hs.Bounces += n
-		case store.EventUnsubscribe:
-			hs.Unsubscribes += n
-		case store.EventComplaint:
-			hs.Complaints += n
-		}
+		st.Hours[len(st.Hours)-1].Add(store.EventKind(kind), machine, n)
 		return nil
 	})
 }

@@ -244,8 +244,9 @@ func TestListenerReconnects(t *testing.T) {
 }
 
 // TestTwoNodesMixedWrites runs every kind of write at once from two Stores on the mailboxes of
-// one account (deliveries, flag changes, copies, moves, expunges, text indexing): none fails,
-// which a deadlock between them would make one do, and Check finds the counters, blob
+// one account (deliveries with outbound recipients too, flag changes, copies, moves, expunges,
+// text indexing, queue completions, all changing the reference counts of the same blobs): none
+// fails, which a deadlock between them would make one do, and Check finds the counters, blob
 // references and text rows consistent afterwards.
 func TestTwoNodesMixedWrites(t *testing.T) {
 	a, b, acc := twoNodes(t)
@@ -282,7 +283,8 @@ func TestTwoNodesMixedWrites(t *testing.T) {
 		var ds []store.Delivery
 		for j := range 3 {
 			ds = append(ds, store.Delivery{BlobID: fmt.Sprintf("m%d-%d", i, j), Size: 10,
-				Targets: []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}, {AccountID: acc.ID, Mailbox: "Trash"}}})
+				Targets:  []store.Target{{AccountID: acc.ID, Mailbox: "INBOX"}, {AccountID: acc.ID, Mailbox: "Trash"}},
+				Outbound: []store.Outbound{{Recipient: "bob@example.net"}, {Recipient: "carol@example.net"}}})
 		}
 		_, err := a.Deliver(ctx, ds)
 		return err
@@ -316,6 +318,19 @@ func TestTwoNodesMixedWrites(t *testing.T) {
 			texts[id] = store.Text{Body: "text of " + id}
 		}
 		return b.IndexTexts(ctx, texts)
+	})
+	run("queue done", func(int) error {
+		rows, err := b.ListQueue(ctx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		// The last rows first: the blob rows must be locked in id order all the same.
+		var ids []int64
+		for _, q := range slices.Backward(rows) {
+			ids = append(ids, q.ID)
+		}
+		_, err = b.QueueDone(ctx, ids...)
+		return err
 	})
 	wg.Wait()
 	close(errs)
