@@ -21,7 +21,9 @@ import (
 // CLI) never sees rows another node is trying. An outcome ends the lease: QueueDone deletes the
 // row, QueueDeferred clears it; so does SetQueueHeld (a held row is claimed by nobody, and the
 // node trying it finds it lost at its next renewal). RetryQueued and RetryAllQueued leave a
-// lease alone: the row is being tried already.
+// lease alone: the row is being tried already. Deliver inserts the rows in its own transaction
+// (queueOutbound, mailbox.go); QueueDone drops their blob references as every writer does
+// (dropBlobRefs, directory.go).
 
 var (
 	_ store.QueueStore  = (*Store)(nil)
