@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -52,4 +53,24 @@ type AuditStore interface {
 	// in the actor, target and details of every entry with replacement, and returns how many
 	// entries changed.
 	PseudonymiseAudit(ctx context.Context, personal, replacement string) (int, error)
+}
+
+// ReplaceFold replaces every occurrence of old in s, compared case-insensitively (ASCII
+// case, as addresses are compared), with repl.
+func ReplaceFold(s, old, repl string) string {
+	lower, lold := strings.ToLower(s), strings.ToLower(old)
+	if len(lower) != len(s) || !strings.Contains(lower, lold) {
+		return strings.ReplaceAll(s, old, repl)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lold)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, lower = s[i+len(old):], lower[i+len(old):]
+	}
 }

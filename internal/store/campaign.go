@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -246,6 +248,15 @@ type EventCount struct {
 // Total is the raw count.
 func (c EventCount) Total() int64 { return c.Human + c.Machine }
 
+// Add counts n events more, a machine's or people's.
+func (c *EventCount) Add(machine bool, n int64) {
+	if machine {
+		c.Machine += n
+	} else {
+		c.Human += n
+	}
+}
+
 // LinkStats counts the clicks of one link; Unique counts distinct named recipients (one with
 // both a human and a machine click counts in both), Recipients each of them once.
 type LinkStats struct {
@@ -266,6 +277,25 @@ type HourStats struct {
 	Bounces      int64
 	Unsubscribes int64
 	Complaints   int64
+}
+
+// Add counts n events of kind more, a machine's or people's; a kind the hours do not count
+// (deferred, ...) is left out.
+func (h *HourStats) Add(kind EventKind, machine bool, n int64) {
+	switch kind {
+	case EventOpen:
+		h.Opens.Add(machine, n)
+	case EventClick:
+		h.Clicks.Add(machine, n)
+	case EventDelivered:
+		h.Delivered += n
+	case EventBounce:
+		h.Bounces += n
+	case EventUnsubscribe:
+		h.Unsubscribes += n
+	case EventComplaint:
+		h.Complaints += n
+	}
 }
 
 // CampaignStats are a campaign's counts. Unique counts are of distinct non-anonymous
@@ -402,4 +432,38 @@ type CampaignStore interface {
 	// CampaignKey returns the key of the campaign tokens: 32 random bytes made on first use,
 	// then the same for every process sharing the store.
 	CampaignKey(ctx context.Context) ([]byte, error)
+}
+
+// MaxPage caps the rows one paged read of a backend returns (ListSubscribers,
+// ListSuppressions, StreamRecipients...), whatever the caller asks.
+const MaxPage = 10000
+
+// PageLimit returns limit within 1..MaxPage: a limit of 0 or less, or above MaxPage, is MaxPage.
+func PageLimit(limit int) int {
+	if limit <= 0 || limit > MaxPage {
+		return MaxPage
+	}
+	return limit
+}
+
+// EncodeAttributes is the stored form of a subscriber's attributes: a JSON object, "{}" for
+// none.
+func EncodeAttributes(attrs map[string]any) (string, error) {
+	if len(attrs) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return "", fmt.Errorf("attributes: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeAttributes reads attributes stored by EncodeAttributes.
+func DecodeAttributes(text string) (map[string]any, error) {
+	attrs := map[string]any{}
+	if err := json.Unmarshal([]byte(text), &attrs); err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	return attrs, nil
 }

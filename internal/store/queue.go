@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"posthorn/internal/address"
 )
 
 // Priority is the class of an outbound message. The queue scheduler always serves a lower
@@ -47,6 +50,25 @@ type Outbound struct {
 	// the transaction that queues the message, and fails (ErrConflict) if it is not pending,
 	// so a ledger row is never queued twice.
 	CampaignRecipient int64
+}
+
+// ValidateOutbound checks the outbound recipients of a delivery, as Deliver does before its
+// transaction: every recipient and non-null sender an address, every priority known.
+func ValidateOutbound(out []Outbound) error {
+	for _, o := range out {
+		if _, err := address.Parse(o.Recipient); err != nil {
+			return fmt.Errorf("outbound recipient %q: %w", o.Recipient, err)
+		}
+		if o.Sender != "" {
+			if _, err := address.Parse(o.Sender); err != nil {
+				return fmt.Errorf("outbound sender %q: %w", o.Sender, err)
+			}
+		}
+		if o.Priority != PriorityNormal && o.Priority != PriorityBulk {
+			return fmt.Errorf("outbound recipient %q: unknown priority %d", o.Recipient, o.Priority)
+		}
+	}
+	return nil
 }
 
 // QueueState is where a queued recipient stands.
@@ -128,4 +150,31 @@ type QueueStore interface {
 	MTASTSPolicy(ctx context.Context, domain string) (policy, id string, fetched time.Time, err error)
 	// SetMTASTSPolicy caches a domain's policy.
 	SetMTASTSPolicy(ctx context.Context, domain, policy, id string, fetched time.Time) error
+}
+
+// QueueLeaser is a QueueStore shared by several nodes (the PostgreSQL backend), found by type
+// assertion: each node claims the due rows it will try, for a while (a lease), so that no row
+// is tried by two nodes at once and the rows of a node that died are tried by the others once
+// its leases run out. A backend used by one process only (SQLite) need not implement it.
+//
+// A scheduler of several nodes calls ClaimDueQueue instead of DueQueue and NewQueueRows (which
+// leave out the rows any node holds a lease on, as CountDueQueue does not count them), renews
+// the leases of its rows in flight well before they end (RenewQueueLeases; a row it lost is
+// another node's now, or held by the operator, and is dropped from memory untried), and ends a
+// lease by the row's outcome: QueueDone deletes the row, QueueDeferred ends its lease (so does
+// SetQueueHeld; RetryQueued and RetryAllQueued leave a lease alone), and ReleaseQueueLeases
+// hands back the rows it will not try (at shutdown). A lease must outlast a delivery attempt
+// (queue.DefaultTimeout, 10 minutes) by a wide margin.
+type QueueLeaser interface {
+	// ClaimDueQueue leases to node, until until, up to limit rows that are not held, due at
+	// now and not leased to any node at now (a lease that ended at or before now is no
+	// lease), lowest priority class first, then oldest next attempt, and returns them. Two
+	// nodes claiming at once get different rows.
+	ClaimDueQueue(ctx context.Context, node string, now, until time.Time, limit int) ([]QueuedMessage, error)
+	// RenewQueueLeases extends to until the leases node holds on ids, and returns the ids it
+	// no longer holds (claimed by another node after the lease ended, held, or gone).
+	RenewQueueLeases(ctx context.Context, node string, ids []int64, until time.Time) (lost []int64, err error)
+	// ReleaseQueueLeases ends the leases node holds on ids: the rows are due again at once
+	// (at their next attempt) for every node.
+	ReleaseQueueLeases(ctx context.Context, node string, ids ...int64) error
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type Correspondent struct {
 	At        time.Time
 }
 
+// MaxCorrespondents bounds the correspondents kept per account; the least recently seen go.
+const MaxCorrespondents = 5000
+
 // Correspondents remember who each account corresponds with, for the spam filter's
 // first-time-sender signal.
 type Correspondents interface {
@@ -82,6 +86,10 @@ type JunkMove struct {
 	ToJunk    bool
 	At        time.Time
 }
+
+// ErrJunkMovesConsumed is returned by JunkMoveFeed.ConsumeJunkMoves when some of the moves
+// were consumed by another trainer since they were read.
+var ErrJunkMovesConsumed = errors.New("junk moves consumed meanwhile")
 
 // JunkMoveFeed hands the recorded junk moves to the spam trainer, exactly once each.
 type JunkMoveFeed interface {
@@ -116,4 +124,85 @@ func (tr SpamTraining) Steps(recorded int) []SpamStep {
 		return []SpamStep{{Spam: recorded > 0, Delta: -1}, {Spam: tr.Spam, Delta: 1}}
 	}
 	return []SpamStep{{Spam: tr.Spam, Delta: 1}}
+}
+
+// SpamDelta is what a batch of trainings changes in one model: its totals and the counts of
+// its tokens.
+type SpamDelta struct {
+	Totals SpamCounts
+	Tokens map[uint64]SpamCounts
+}
+
+func (d *SpamDelta) add(st SpamStep, tokens []uint64) {
+	var c SpamCounts
+	if st.Spam {
+		c.Spam = st.Delta
+	} else {
+		c.Ham = st.Delta
+	}
+	d.Totals.Spam += c.Spam
+	d.Totals.Ham += c.Ham
+	for _, t := range tokens {
+		v := d.Tokens[t]
+		v.Spam += c.Spam
+		v.Ham += c.Ham
+		d.Tokens[t] = v
+	}
+}
+
+// SpamDeltas sums what a batch of trainings changes, per model (by account id, 0 the global
+// one), so that a backend writes each touched row once. Only an account's messages with a
+// BlobID are recorded: for each, recorded returns the class the account's model has stored
+// (1 spam, -1 ham, 0 none) unless an earlier training of the batch set it, and record stores
+// the training's outcome (its class, or none for Forget), in batch order.
+func SpamDeltas(batch []SpamTraining, recorded func(SpamTraining) (int, error), record func(SpamTraining) error) (map[int64]*SpamDelta, error) {
+	deltas := map[int64]*SpamDelta{}
+	delta := func(account int64) *SpamDelta {
+		d := deltas[account]
+		if d == nil {
+			d = &SpamDelta{Tokens: map[uint64]SpamCounts{}}
+			deltas[account] = d
+		}
+		return d
+	}
+	type message struct {
+		account int64
+		blob    string
+	}
+	classes := map[message]int{} // classes set earlier in this batch
+	for _, tr := range batch {
+		kept := tr.AccountID != 0 && tr.BlobID != ""
+		key := message{tr.AccountID, tr.BlobID}
+		class := 0
+		if kept {
+			var ok bool
+			if class, ok = classes[key]; !ok {
+				var err error
+				if class, err = recorded(tr); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, st := range tr.Steps(class) {
+			delta(0).add(st, tr.Tokens)
+			if tr.AccountID != 0 {
+				delta(tr.AccountID).add(st, tr.Tokens)
+			}
+		}
+		if !kept {
+			continue
+		}
+		switch {
+		case tr.Forget:
+			classes[key] = 0
+		case tr.Spam:
+			classes[key] = 1
+		default:
+			classes[key] = -1
+		}
+		if err := record(tr); err != nil {
+			return nil, err
+		}
+	}
+	return deltas, nil
 }

@@ -278,8 +278,9 @@ func scanBlobRef(r pgx.CollectableRow) (blobRef, error) {
 // dropBlobRefs takes references away from blobs, then runs remove, which deletes the rows that
 // held them, then deletes the blob rows left without reference, with their full-text index
 // rows, and returns their ids, sorted. The blob rows are locked (updated) in id order, before
-// remove touches the message rows: IndexTexts locks a blob before its message rows too, so the
-// two cannot deadlock. The statements go in pipelined batches, whatever the number of blobs.
+// remove touches the message or queue rows: Deliver, CopyMessages and IndexTexts lock a blob
+// before its message rows too, so no two of them can deadlock. The statements go in pipelined
+// batches, whatever the number of blobs.
 func dropBlobRefs(ctx context.Context, tx pgx.Tx, refs []blobRef, remove func() error) ([]string, error) {
 	sort.Slice(refs, func(i, j int) bool { return refs[i].id < refs[j].id })
 	var dec pgx.Batch

@@ -9,8 +9,11 @@ import (
 
 var _ store.ImportLedger = (*Store)(nil)
 
-// Imported implements store.ImportLedger (table imported_messages, migrations/0002_core.sql),
-// written by Deliver in the delivery's transaction.
+// Imported implements store.ImportLedger (table imported_messages, migrations/0002_core.sql).
+// Deliver writes the row of a target with an ImportKey in the delivery's own transaction, so a
+// message is in the ledger exactly when it is in the mailbox, however a run is interrupted; a key
+// there already fails the delivery with store.ErrExists (imported by a run at the same time, on
+// this node or another).
 func (s *Store) Imported(ctx context.Context, mailboxID int64, key []byte) (bool, error) {
 	var ok bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM imported_messages WHERE mailbox_id = $1 AND key = $2)`,

@@ -363,9 +363,16 @@ func insertTexts(ctx context.Context, tx pgx.Tx, deliveries []store.Delivery) ([
 // every body, so only by a caller's mistake) keeps the text it was first indexed with, and the
 // text rows no blob took are deleted again.
 func queueBlobs(b *pgx.Batch, deliveries []store.Delivery, docs []*int64) {
+	// The blob rows in id order, as every writer of reference counts locks them.
+	order := make([]int, len(deliveries))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(deliveries[i].BlobID, deliveries[j].BlobID) })
 	var ids []string
 	var added []int64
-	for i, d := range deliveries {
+	for _, i := range order {
+		d := deliveries[i]
 		queueExec(b, "blob "+d.BlobID, `INSERT INTO blobs (id, size, refs, text_doc) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + excluded.refs`,
 			d.BlobID, d.Size, len(d.Targets)+len(d.Outbound), docs[i])
@@ -402,19 +409,6 @@ func queueOutbound(b *pgx.Batch, d store.Delivery, now int64) {
 			}
 			return nil
 		}, `UPDATE campaign_recipients SET state = 'queued', updated_at = $1 WHERE id = $2 AND state = 'pending'`, now, id)
-	}
-}
-
-// wakeQueue signals QueueWake if any delivery queued a recipient.
-func (s *Store) wakeQueue(deliveries []store.Delivery) {
-	for _, d := range deliveries {
-		if len(d.Outbound) > 0 {
-			select {
-			case s.queueWake <- struct{}{}:
-			default:
-			}
-			return
-		}
 	}
 }
 

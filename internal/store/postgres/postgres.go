@@ -1,8 +1,12 @@
 // Package postgres is the PostgreSQL backend of the store (github.com/jackc/pgx/v5 and its
 // pgxpool), for several posthorn nodes sharing one database. It implements store.Store
-// (directory, mailboxes, messages, flags, delivery, blob reference counts, Check) and
-// store.TextBacklog; the other store interfaces (queue, campaigns, spam, logins, ...) are not
-// implemented yet, and nothing wires it in.
+// (directory, mailboxes, messages, flags, delivery, blob reference counts, Check),
+// store.TextBacklog, and the interfaces beside it, one file each: the outbound queue with its
+// leases (store.QueueLeaser), the mail log, logins, API tokens, the web UI's sessions, the
+// audit log, the import ledger, the dashboard's counts, greylisting, the spam classifier's
+// storage, bulk mail, the send API and the campaign webhooks' cursor. Not yet implemented:
+// store.GDPRStore, store.RetentionStore, store.SubmissionStore and store.SendAsLister; nothing
+// wires it into the application yet.
 //
 // Schema: migrations/NNNN_name.sql, embedded and applied at Open in one transaction under an
 // advisory lock (migrate.go), so nodes that start together migrate once; table schema_version
@@ -16,9 +20,20 @@
 // removes messages, first locks the mailbox rows it touches with SELECT ... FOR UPDATE in
 // ascending id order (lockMailboxes), and reads UIDNEXT and HIGHESTMODSEQ from the locked rows,
 // so assignment is serialised per mailbox across nodes and two writers of the same mailboxes
-// cannot deadlock; blob reference counts change in blob id order. Locks are taken mailbox rows
-// first, then blob rows, then message rows, on every path (IndexTexts, which locks no mailbox,
-// included), so no two writers wait for each other in a cycle.
+// cannot deadlock; blob reference counts change in blob id order (Deliver's new references,
+// CopyMessages's and dropBlobRefs's). Locks are taken mailbox rows first, then blob rows, then
+// message and queue rows, on every path (IndexTexts, which locks no mailbox, and QueueDone,
+// which locks a message's blob before deleting its queue rows, included), so no two writers
+// wait for each other in a cycle.
+//
+// The outbound queue is claimed with FOR UPDATE SKIP LOCKED and leased to the node that claimed
+// it (queue.go, store.QueueLeaser). Deliver validates the outbound recipients before its
+// transaction (store.ValidDelivery), inserts the queue rows and the import ledger rows inside
+// it, and signals QueueWake after its commit. Other writes that nodes could make at once are
+// decided by the database: a row lock (SELECT ... FOR UPDATE, an upsert) or, where the order of
+// a whole kind of write matters, a transaction-scoped advisory lock (the spam trainings, the
+// inserts of campaign events, whose ids must become visible in order). Reads of several
+// statements that must agree run in one REPEATABLE READ snapshot.
 //
 // Round trips: a write sends its statements in pipelined batches (pgx.Batch), the rows of many
 // messages as arrays in one statement (unnest), and its change notification in its last batch;
@@ -62,14 +77,13 @@ import (
 // Store is a store.Store on one PostgreSQL database whose schema is up to date. Its methods are
 // safe for concurrent use, also beside other Stores (nodes) on the same database.
 type Store struct {
-	pool     *pgxpool.Pool
-	now      func() time.Time
-	migrated int        // migrations Open applied
-	hub      *store.Hub // the change feed of this Store's subscribers
-	node     string     // this Store's name in the notifications it sends (notify.go)
-	listener *listener  // feeds hub with the changes other Stores commit
-	// queueWake is signalled after a commit that adds outbound queue rows.
-	queueWake chan struct{}
+	pool      *pgxpool.Pool
+	now       func() time.Time
+	migrated  int           // migrations Open applied
+	hub       *store.Hub    // the change feed of this Store's subscribers
+	node      string        // this Store's name in the notifications it sends (notify.go)
+	listener  *listener     // feeds hub with the changes other Stores commit
+	queueWake chan struct{} // QueueWake's channel (queue.go)
 }
 
 var (
@@ -129,9 +143,6 @@ func (s *Store) Close() error {
 func (s *Store) Subscribe(accountID int64) (<-chan store.Change, func()) {
 	return s.hub.Subscribe(accountID)
 }
-
-// QueueWake is signalled after a commit of this Store that adds queue rows.
-func (s *Store) QueueWake() <-chan struct{} { return s.queueWake }
 
 // inTx runs fn in a transaction at READ COMMITTED, committed if fn returns nil and rolled back
 // otherwise.

@@ -63,6 +63,12 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
+// openStore opens a Store on a new, empty database.
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	return openURL(t, server.Database(t))
+}
+
 func openURL(t testing.TB, url string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), url)

@@ -123,8 +123,8 @@ func (s *Store) PseudonymiseAudit(ctx context.Context, personal, replacement str
 		}
 		for _, e := range hits {
 			if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET actor = ?, target = ?, details = ? WHERE id = ?`,
-				replaceFold(e.Actor, personal, replacement), replaceFold(e.Target, personal, replacement),
-				replaceFold(e.Details, personal, replacement), e.ID); err != nil {
+				store.ReplaceFold(e.Actor, personal, replacement), store.ReplaceFold(e.Target, personal, replacement),
+				store.ReplaceFold(e.Details, personal, replacement), e.ID); err != nil {
 				return err
 			}
 		}
@@ -135,24 +135,4 @@ func (s *Store) PseudonymiseAudit(ctx context.Context, personal, replacement str
 		return 0, fmt.Errorf("pseudonymise audit log: %w", err)
 	}
 	return changed, nil
-}
-
-// replaceFold replaces every occurrence of old in s, compared case-insensitively (ASCII
-// case, as addresses are compared), with repl.
-func replaceFold(s, old, repl string) string {
-	lower, lold := strings.ToLower(s), strings.ToLower(old)
-	if len(lower) != len(s) || !strings.Contains(lower, lold) {
-		return strings.ReplaceAll(s, old, repl)
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(lower, lold)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, lower = s[i+len(old):], lower[i+len(old):]
-	}
 }

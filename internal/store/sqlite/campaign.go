@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,17 +11,6 @@ import (
 )
 
 var _ store.CampaignStore = (*Store)(nil)
-
-// maxPage caps the rows one paged read returns, whatever the caller asks.
-const maxPage = 10000
-
-// pageLimit returns limit within 1..maxPage.
-func pageLimit(limit int) int {
-	if limit <= 0 || limit > maxPage {
-		return maxPage
-	}
-	return limit
-}
 
 // notFound turns sql.ErrNoRows into store.ErrNotFound.
 func notFound(err error) error {
@@ -38,25 +26,6 @@ func nanosOrNil(t time.Time) any {
 		return nil
 	}
 	return t.UnixNano()
-}
-
-func encodeAttributes(attrs map[string]any) (string, error) {
-	if len(attrs) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(attrs)
-	if err != nil {
-		return "", fmt.Errorf("attributes: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodeAttributes(text string) (map[string]any, error) {
-	attrs := map[string]any{}
-	if err := json.Unmarshal([]byte(text), &attrs); err != nil {
-		return nil, fmt.Errorf("attributes: %w", err)
-	}
-	return attrs, nil
 }
 
 const listColumns = `SELECT id, name, description, opt_in, created_at FROM lists`
@@ -173,7 +142,7 @@ func scanSubscriber(r scanner, extra ...any) (store.Subscriber, error) {
 	}
 	sub.CreatedAt, sub.UpdatedAt = fromNanos(created), fromNanos(updated)
 	var err error
-	sub.Attributes, err = decodeAttributes(attrs)
+	sub.Attributes, err = store.DecodeAttributes(attrs)
 	return sub, err
 }
 
@@ -209,7 +178,7 @@ func saveSubscriber(ctx context.Context, tx *sql.Tx, sub store.Subscriber, now i
 // saveSubscriberWith runs saveSubscriberSQL prepared as save; the result is sub with its id
 // and times (the attributes as given, not read back).
 func saveSubscriberWith(ctx context.Context, save *sql.Stmt, sub store.Subscriber, now int64) (store.Subscriber, error) {
-	attrs, err := encodeAttributes(sub.Attributes)
+	attrs, err := store.EncodeAttributes(sub.Attributes)
 	if err != nil {
 		return store.Subscriber{}, err
 	}
@@ -248,14 +217,14 @@ func (s *Store) ListSubscribers(ctx context.Context, q store.SubscriberQuery) ([
 	var err error
 	if q.ListID == 0 {
 		rows, err = s.read.QueryContext(ctx, subscriberColumns+` WHERE s.id > ? ORDER BY s.id LIMIT ?`,
-			q.AfterID, pageLimit(q.Limit))
+			q.AfterID, store.PageLimit(q.Limit))
 	} else {
 		if _, err := s.GetListByID(ctx, q.ListID); err != nil {
 			return nil, err
 		}
 		rows, err = s.read.QueryContext(ctx, `SELECT s.id, s.address, s.name, s.attributes, s.created_at,
 			s.updated_at, `+subscriptionFields+` FROM list_subscriptions l JOIN subscribers s ON s.id = l.subscriber_id
-			WHERE l.list_id = ? AND l.subscriber_id > ? ORDER BY l.subscriber_id LIMIT ?`, q.ListID, q.AfterID, pageLimit(q.Limit))
+			WHERE l.list_id = ? AND l.subscriber_id > ? ORDER BY l.subscriber_id LIMIT ?`, q.ListID, q.AfterID, store.PageLimit(q.Limit))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list subscribers: %w", err)

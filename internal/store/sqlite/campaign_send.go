@@ -222,7 +222,7 @@ func scanRecipient(r scanner, extra ...any) (store.Recipient, error) {
 	}
 	rc.State, rc.UpdatedAt = store.RecipientState(state), fromNanos(updated)
 	var err error
-	rc.Attributes, err = decodeAttributes(attrs)
+	rc.Attributes, err = store.DecodeAttributes(attrs)
 	return rc, err
 }
 
@@ -238,7 +238,7 @@ func (s *Store) StreamRecipients(ctx context.Context, campaignID, afterID int64,
 		FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
 		LEFT JOIN subscribers s ON s.id = r.subscriber_id
 		WHERE r.campaign_id = ?1 AND r.state = 'pending' AND r.id > ?2 ORDER BY r.id LIMIT ?3`,
-		campaignID, afterID, pageLimit(limit), s.nowNanos())
+		campaignID, afterID, store.PageLimit(limit), s.nowNanos())
 	if err != nil {
 		return nil, fmt.Errorf("stream recipients of campaign %d: %w", campaignID, err)
 	}

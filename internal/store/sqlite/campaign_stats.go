@@ -40,15 +40,6 @@ func (s *Store) CampaignStats(ctx context.Context, campaignID int64) (store.Camp
 	return st, nil
 }
 
-// addCount adds n to the human or machine side of c.
-func addCount(c *store.EventCount, machine bool, n int64) {
-	if machine {
-		c.Machine += n
-	} else {
-		c.Human += n
-	}
-}
-
 func ledgerStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStats) error {
 	for _, state := range []store.RecipientState{store.RecipientPending, store.RecipientQueued,
 		store.RecipientDelivered, store.RecipientDeferred, store.RecipientBounced, store.RecipientSkipped} {
@@ -87,7 +78,7 @@ func eventStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSta
 			return err
 		}
 		c := st.Events[store.EventKind(kind)]
-		addCount(&c, machine, n)
+		c.Add(machine, n)
 		st.Events[store.EventKind(kind)] = c
 		return nil
 	})
@@ -107,9 +98,9 @@ func uniqueStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignSt
 			return err
 		}
 		if store.EventKind(kind) == store.EventOpen {
-			addCount(&st.UniqueOpens, machine, n)
+			st.UniqueOpens.Add(machine, n)
 		} else {
-			addCount(&st.UniqueClicks, machine, n)
+			st.UniqueClicks.Add(machine, n)
 		}
 		return nil
 	})
@@ -147,8 +138,8 @@ func linkStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStat
 		}
 		l := &st.Links[len(st.Links)-1]
 		if machine.Valid {
-			addCount(&l.Clicks, machine.Bool, n)
-			addCount(&l.Unique, machine.Bool, unique)
+			l.Clicks.Add(machine.Bool, n)
+			l.Unique.Add(machine.Bool, unique)
 		}
 		return nil
 	})
@@ -194,21 +185,7 @@ func hourStats(ctx context.Context, tx *sql.Tx, id int64, st *store.CampaignStat
 		if len(st.Hours) == 0 || !st.Hours[len(st.Hours)-1].Hour.Equal(at) {
 			st.Hours = append(st.Hours, store.HourStats{Hour: at})
 		}
-		hs := &st.Hours[len(st.Hours)-1]
-		switch store.EventKind(kind) {
-		case store.EventOpen:
-			addCount(&hs.Opens, machine, n)
-		case store.EventClick:
-			addCount(&hs.Clicks, machine, n)
-		case store.EventDelivered:
-			hs.Delivered += n
-		case store.EventBounce:
-			hs.Bounces += n
-		case store.EventUnsubscribe:
-			hs.Unsubscribes += n
-		case store.EventComplaint:
-			hs.Complaints += n
-		}
+		st.Hours[len(st.Hours)-1].Add(store.EventKind(kind), machine, n)
 		return nil
 	})
 }

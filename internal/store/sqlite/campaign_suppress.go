@@ -87,7 +87,7 @@ func (s *Store) RemoveSuppression(ctx context.Context, address string) error {
 // ListSuppressions returns a page of the ledger by address.
 func (s *Store) ListSuppressions(ctx context.Context, after string, limit int) ([]store.Suppression, error) {
 	rows, err := s.read.QueryContext(ctx, suppressionColumns+` WHERE address > ? ORDER BY address LIMIT ?`,
-		after, pageLimit(limit))
+		after, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list suppressions: %w", err)
 	}

@@ -1,28 +1,18 @@
 package sqlite
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"testing"
-	"time"
 
 	"posthorn/internal/store"
+	"posthorn/internal/store/storetest"
 )
 
-func TestServerSecretIsMadeOnce(t *testing.T) {
-	s, _ := openWithAlice(t)
-	ctx := t.Context()
-	first, err := s.ServerSecret(ctx, "k", []byte("one"))
-	if err != nil || string(first) != "one" {
-		t.Fatalf("first: %q %v", first, err)
-	}
-	if again, err := s.ServerSecret(ctx, "k", []byte("two")); err != nil || !bytes.Equal(again, first) {
-		t.Fatalf("second: %q %v, want the first kept", again, err)
-	}
-	if other, _ := s.ServerSecret(ctx, "other", []byte("three")); string(other) != "three" {
-		t.Fatalf("another name: %q", other)
-	}
+func TestLoginConformance(t *testing.T) {
+	storetest.RunLogin(t, func(t *testing.T) storetest.LoginBackend {
+		s, _ := openTemp(t)
+		return s
+	})
 }
 
 func TestFindAppPasswordByHash(t *testing.T) {
@@ -51,48 +41,5 @@ func TestFindAppPasswordByHash(t *testing.T) {
 	}
 	if _, err := s.FindAppPassword(ctx, alice.ID, "$hmac-sha256$new"); err != nil {
 		t.Fatalf("after the rehash: %v", err)
-	}
-}
-
-func TestLoginSourcesAreBounded(t *testing.T) {
-	s, alice := openWithAlice(t)
-	ctx := t.Context()
-	if _, ok, err := s.LoginSourceSeen(ctx, alice.ID, "192.0.2.1/32"); err != nil || ok {
-		t.Fatalf("before any login: %v %v", ok, err)
-	}
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const keep = 3
-	for i := range 5 {
-		if err := s.RecordLoginSource(ctx, alice.ID, fmt.Sprintf("192.0.2.%d/32", i), start.Add(time.Duration(i)*time.Hour), keep); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// An older success does not move a source's last success back.
-	if err := s.RecordLoginSource(ctx, alice.ID, "192.0.2.4/32", start, keep); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.LoginSources(ctx, alice.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, l := range got {
-		names = append(names, l.Source)
-	}
-	if fmt.Sprint(names) != "[192.0.2.4/32 192.0.2.3/32 192.0.2.2/32]" {
-		t.Fatalf("sources %v, want the 3 most recent", names)
-	}
-	at, ok, err := s.LoginSourceSeen(ctx, alice.ID, "192.0.2.4/32")
-	if err != nil || !ok || !at.Equal(start.Add(4*time.Hour)) {
-		t.Fatalf("seen: %v %v %v", at, ok, err)
-	}
-	if _, ok, _ := s.LoginSourceSeen(ctx, alice.ID, "192.0.2.0/32"); ok {
-		t.Fatal("the oldest source was kept")
-	}
-	if _, err := s.RemoveAccount(ctx, "alice@example.org"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.LoginSources(ctx, alice.ID); len(got) != 0 {
-		t.Fatalf("sources of a removed account: %v", got)
 	}
 }

@@ -26,8 +26,6 @@ const queueColumns = `SELECT id, blob_id, size, sender, recipient, domain, prior
 // every commit); on the rowid it reads only the rows asked for.
 const newQueueRowsQuery = queueColumns + ` WHERE id > ? AND +held = 0 ORDER BY id LIMIT ?`
 
-func validOutbound(out []store.Outbound) error { return store.ValidOutbound(out) }
-
 // enqueue inserts one queue row per outbound recipient of d, due at once; its blob row already
 // counts them.
 func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, now int64) error {
@@ -42,7 +40,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, now i
 	}
 	defer insert.Close()
 	for _, o := range d.Outbound {
-		rcpt, _ := address.Parse(o.Recipient) // validOutbound checked it
+		rcpt, _ := address.Parse(o.Recipient) // store.ValidateOutbound checked it
 		if _, err := insert.ExecContext(ctx, d.BlobID, d.Size, o.Sender, o.Recipient, rcpt.Domain,
 			int(o.Priority), o.Ret, o.EnvID, o.Notify, o.ORcpt, o.RequireTLS, o.SMTPUTF8, o.EightBit,
 			now, now, o.CampaignRecipient); err != nil {

@@ -24,9 +24,6 @@ var (
 // globalModel is the id of the global model's row.
 const globalModel = 1
 
-// maxCorrespondents bounds the correspondents kept per account; the least recently seen go.
-const maxCorrespondents = 5000
-
 // SpamTotals implements store.SpamModel.
 func (s *Store) SpamTotals(ctx context.Context, accountID int64) (global, account store.SpamCounts, err error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT coalesce(account_id, 0), spam, ham FROM spam_models
@@ -104,54 +101,12 @@ func (s *Store) TrainSpam(ctx context.Context, batch []store.SpamTraining) error
 	return nil
 }
 
-// modelDelta is what a batch changes in one model.
-type modelDelta struct {
-	totals store.SpamCounts
-	tokens map[uint64]store.SpamCounts
-}
-
-func (d *modelDelta) add(st store.SpamStep, tokens []uint64) {
-	var c store.SpamCounts
-	if st.Spam {
-		c.Spam = st.Delta
-	} else {
-		c.Ham = st.Delta
-	}
-	d.totals.Spam += c.Spam
-	d.totals.Ham += c.Ham
-	for _, t := range tokens {
-		v := d.tokens[t]
-		v.Spam += c.Spam
-		v.Ham += c.Ham
-		d.tokens[t] = v
-	}
-}
-
 func trainSpam(ctx context.Context, tx *sql.Tx, batch []store.SpamTraining) error {
-	deltas := map[int64]*modelDelta{} // by account, 0 global
-	delta := func(account int64) *modelDelta {
-		d := deltas[account]
-		if d == nil {
-			d = &modelDelta{tokens: map[uint64]store.SpamCounts{}}
-			deltas[account] = d
-		}
-		return d
-	}
-	recorded := map[[2]string]int{} // classes set earlier in this batch
-	for _, tr := range batch {
-		class, err := recordedClass(ctx, tx, tr, recorded)
-		if err != nil {
-			return err
-		}
-		for _, st := range tr.Steps(class) {
-			delta(0).add(st, tr.Tokens)
-			if tr.AccountID != 0 {
-				delta(tr.AccountID).add(st, tr.Tokens)
-			}
-		}
-		if err := recordClass(ctx, tx, tr, recorded); err != nil {
-			return err
-		}
+	deltas, err := store.SpamDeltas(batch,
+		func(tr store.SpamTraining) (int, error) { return recordedClass(ctx, tx, tr) },
+		func(tr store.SpamTraining) error { return recordClass(ctx, tx, tr) })
+	if err != nil {
+		return err
 	}
 	upsert, err := tx.PrepareContext(ctx, `INSERT INTO spam_tokens (model_id, token, spam, ham)
 		VALUES (?1, ?2, max(0, ?3), max(0, ?4))
@@ -171,10 +126,10 @@ func trainSpam(ctx context.Context, tx *sql.Tx, batch []store.SpamTraining) erro
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE spam_models SET spam = max(0, spam + ?), ham = max(0, ham + ?)
-			WHERE id = ?`, d.totals.Spam, d.totals.Ham, model); err != nil {
+			WHERE id = ?`, d.Totals.Spam, d.Totals.Ham, model); err != nil {
 			return err
 		}
-		for tok, c := range d.tokens {
+		for tok, c := range d.Tokens {
 			if c == (store.SpamCounts{}) {
 				continue
 			}
@@ -205,16 +160,8 @@ func modelID(ctx context.Context, tx *sql.Tx, account int64) (int64, error) {
 	return id, nil
 }
 
-// recordedClass returns the class recorded for tr's message: 1 spam, -1 ham, 0 none. Only an
-// account's messages are recorded.
-func recordedClass(ctx context.Context, tx *sql.Tx, tr store.SpamTraining, batch map[[2]string]int) (int, error) {
-	if tr.AccountID == 0 || tr.BlobID == "" {
-		return 0, nil
-	}
-	key := [2]string{fmt.Sprint(tr.AccountID), tr.BlobID}
-	if c, ok := batch[key]; ok {
-		return c, nil
-	}
+// recordedClass returns the class recorded for tr's message: 1 spam, -1 ham, 0 none.
+func recordedClass(ctx context.Context, tx *sql.Tx, tr store.SpamTraining) (int, error) {
 	var spam bool
 	err := tx.QueryRowContext(ctx, `SELECT spam FROM spam_trained WHERE account_id = ? AND blob_id = ?`,
 		tr.AccountID, tr.BlobID).Scan(&spam)
@@ -229,19 +176,11 @@ func recordedClass(ctx context.Context, tx *sql.Tx, tr store.SpamTraining, batch
 	return -1, nil
 }
 
-func recordClass(ctx context.Context, tx *sql.Tx, tr store.SpamTraining, batch map[[2]string]int) error {
-	if tr.AccountID == 0 || tr.BlobID == "" {
-		return nil
-	}
-	key := [2]string{fmt.Sprint(tr.AccountID), tr.BlobID}
+// recordClass stores tr's outcome for its message.
+func recordClass(ctx context.Context, tx *sql.Tx, tr store.SpamTraining) error {
 	if tr.Forget {
-		batch[key] = 0
 		_, err := tx.ExecContext(ctx, `DELETE FROM spam_trained WHERE account_id = ? AND blob_id = ?`, tr.AccountID, tr.BlobID)
 		return err
-	}
-	batch[key] = -1
-	if tr.Spam {
-		batch[key] = 1
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO spam_trained (account_id, blob_id, spam) VALUES (?, ?, ?)
 		ON CONFLICT (account_id, blob_id) DO UPDATE SET spam = excluded.spam`, tr.AccountID, tr.BlobID, tr.Spam)
@@ -361,7 +300,7 @@ func (s *Store) NoteCorrespondents(ctx context.Context, cs []store.Correspondent
 		for a := range accounts {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM spam_correspondents WHERE account_id = ?1
 				AND last_seen < (SELECT last_seen FROM spam_correspondents WHERE account_id = ?1
-					ORDER BY last_seen DESC LIMIT 1 OFFSET ?2)`, a, maxCorrespondents-1); err != nil {
+					ORDER BY last_seen DESC LIMIT 1 OFFSET ?2)`, a, store.MaxCorrespondents-1); err != nil {
 				return err
 			}
 		}
@@ -390,10 +329,6 @@ func (s *Store) PendingJunkMoves(ctx context.Context, limit int) ([]store.JunkMo
 	})
 }
 
-// ErrJunkMovesConsumed is returned by ConsumeJunkMoves when some of the moves were consumed
-// by another trainer since they were read.
-var ErrJunkMovesConsumed = errors.New("junk moves consumed meanwhile")
-
 // ConsumeJunkMoves implements store.JunkMoveFeed: it trains batch and deletes the moves up
 // to throughID in one transaction, and fails if fewer moves are left than expected.
 func (s *Store) ConsumeJunkMoves(ctx context.Context, moves []store.JunkMove, batch []store.SpamTraining) error {
@@ -411,7 +346,7 @@ func (s *Store) ConsumeJunkMoves(ctx context.Context, moves []store.JunkMove, ba
 			return err
 		}
 		if n != int64(len(moves)) {
-			return ErrJunkMovesConsumed
+			return store.ErrJunkMovesConsumed
 		}
 		return trainSpam(ctx, tx, batch)
 	})

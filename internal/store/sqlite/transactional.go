@@ -103,7 +103,7 @@ func scanTransactional(ctx context.Context, tx *sql.Tx, where string, args ...an
 func (s *Store) CampaignRecipients(ctx context.Context, campaignID int64, limit int) ([]store.Recipient, error) {
 	rows, err := s.read.QueryContext(ctx, recipientColumns+` FROM campaign_recipients r
 		LEFT JOIN subscribers s ON s.id = r.subscriber_id WHERE r.campaign_id = ? ORDER BY r.id LIMIT ?`,
-		campaignID, pageLimit(limit))
+		campaignID, store.PageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recipients of campaign %d: %w", campaignID, err)
 	}
