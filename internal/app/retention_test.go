@@ -1,11 +1,16 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"posthorn/internal/config"
+	"posthorn/internal/store"
 )
 
 // TestRetentionJobStartsWithARule: the server schedules the retention job when [retention]
@@ -30,4 +35,58 @@ func TestRetentionJobStartsWithARule(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestRetentionJobHoldsItsLease: the retention schedule runs under the lease "retention", so
+// another node sharing the store cannot take it while this server runs.
+func TestRetentionJobHoldsItsLease(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0"}
+	cfg.Retention.JunkDays = 30
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	s, _, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Shutdown(); err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "lease acquired") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never took the retention lease; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	leases, ok := s.data.Store.(store.Leases)
+	if !ok {
+		t.Fatalf("the store %T keeps no leases", s.data.Store)
+	}
+	if taken, err := leases.TryAcquireLease(t.Context(), retentionLease, "another node", time.Minute); err != nil || taken {
+		t.Errorf("another node takes the retention lease while the server runs: %v, %v", taken, err)
+	}
+}
+
+// lockedBuffer is a log's destination that a test reads while the server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -128,7 +128,6 @@ func TestTwoNodesTakeTurns(t *testing.T) {
 	}
 }
 
-
 // TestJobEndsReleases: on SQLite, one node alone takes the lease at once; a job that returns
 // by itself ends Run and frees the lease for the next holder at once.
 func TestJobEndsReleases(t *testing.T) {
