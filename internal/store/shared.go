@@ -49,3 +49,10 @@ type Leases interface {
 func MaildropLease(accountID int64) string {
 	return "pop3-maildrop/" + strconv.FormatInt(accountID, 10)
 }
+
+// SharedStore is implemented by a backend that several nodes may share (PostgreSQL): the
+// services then keep their counters and locks in it (ThrottleStore, Leases) rather than in
+// their memory, which is the authority only for one process alone on its store (SQLite).
+type SharedStore interface {
+	SharedByNodes() bool
+}

@@ -15,6 +15,7 @@ var (
 	_ store.ThrottleStore = (*Store)(nil)
 	_ store.Leases        = (*Store)(nil)
 	_ store.SendCounter   = (*Store)(nil)
+	_ store.SharedStore   = (*Store)(nil)
 )
 
 // dbNow is the database's clock in Unix nanoseconds: the nodes sharing a count or a lease
@@ -128,3 +129,6 @@ func (s *Store) SentSince(ctx context.Context, accountID int64, since time.Time)
 	}
 	return n, nil
 }
+
+// SharedByNodes implements store.SharedStore: several nodes share one database.
+func (s *Store) SharedByNodes() bool { return true }
