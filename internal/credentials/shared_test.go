@@ -19,16 +19,7 @@ import (
 // new database.
 func openPostgres(t *testing.T, n int) []*postgres.Store {
 	t.Helper()
-	srv, err := pgtest.Start(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	url := srv.Database(t)
+	url := pgtest.StartForTest(t).Database(t)
 	var stores []*postgres.Store
 	for range n {
 		s, err := postgres.Open(t.Context(), url)

@@ -19,16 +19,7 @@ import (
 // maildrop, a login on the other gets -ERR [IN-USE] until it quits; a lock whose holder died
 // (taken and never renewed) refuses logins until its time to live has passed, then frees.
 func TestMaildropLockAcrossNodes(t *testing.T) {
-	srv, err := pgtest.Start(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	url := srv.Database(t)
+	url := pgtest.StartForTest(t).Database(t)
 	var pg []*postgres.Store
 	for range 2 {
 		s, err := postgres.Open(t.Context(), url)
