@@ -3,6 +3,7 @@ package pop3server
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,4 +99,45 @@ func (h *harness) tryLogin() string {
 	line := c.readLine()
 	c.cmd("QUIT", "+OK ...")
 	return line
+}
+
+// lostLeases are Leases whose renewals find the lease gone once lost is set, as when it
+// expired and another node took it.
+type lostLeases struct {
+	store.Leases
+	lost atomic.Bool
+}
+
+func (l *lostLeases) RenewLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	if l.lost.Load() {
+		return false, nil
+	}
+	return l.Leases.RenewLease(ctx, name, holder, ttl)
+}
+
+// TestMaildropLeaseLost: a session whose renewal finds its shared maildrop lock gone is ended
+// at once, and the messages it marked deleted stay.
+func TestMaildropLeaseLost(t *testing.T) {
+	var leases lostLeases
+	h := newHarness(t, func(s *Server) {
+		leases.Leases = s.Store.(store.Leases)
+		s.Leases = &leases
+		s.MaildropLeaseTTL = 150 * time.Millisecond
+	})
+	h.Deliver(h.Alice, "INBOX", testMessage(1))
+	c := h.login()
+	c.cmd("DELE 1", "+OK ...")
+	leases.lost.Store(true)
+	c.expectClosed()
+	// The ended session gives the lock back as it finishes.
+	deadline := time.Now().Add(10 * time.Second)
+	for line := h.tryLogin(); !strings.HasPrefix(line, "+OK "); line = h.tryLogin() {
+		if !strings.HasPrefix(line, "-ERR [IN-USE]") || time.Now().After(deadline) {
+			t.Fatalf("login after the lost session: %q", line)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c = h.login()
+	c.cmd("STAT", "+OK 1 ...")
+	c.cmd("QUIT", "+OK ...")
 }
