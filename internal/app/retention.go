@@ -64,7 +64,8 @@ func (s *Server) startRetention(reg prometheus.Registerer) error {
 			return
 		}
 		// One node at a time of those sharing the store runs the schedule.
-		r := &lease.Runner{Leases: leases, Name: retentionLease, Logger: s.logger.With("component", "retention")}
+		r := &lease.Runner{Leases: leases, Name: retentionLease, Holder: nodeName(s.cfg),
+			Logger: s.logger.With("component", "retention")}
 		_ = r.Run(ctx, daily) // only ends with ctx
 	}()
 	s.stopRetention = func() {

@@ -90,3 +90,43 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestRetentionLeaseAfterCrash: a server that starts again on the same data directory takes
+// back the retention lease its crashed predecessor left, at once.
+func TestRetentionLeaseAfterCrash(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = config.Listen{HTTP: "127.0.0.1:0"}
+	cfg.Retention.JunkDays = 30
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenData(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := d.Store.(store.Leases)
+	if ok, err := leases.TryAcquireLease(t.Context(), retentionLease, nodeName(cfg), time.Hour); err != nil || !ok {
+		t.Fatalf("the crashed server's lease: %v, %v", ok, err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	s, _, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Shutdown(); err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "lease acquired") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not take back its retention lease; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
