@@ -12,7 +12,9 @@
 // store's clock. When the job returns by itself, or Run's context ends, the lease is released.
 //
 // On one node alone (SQLite) the lease is taken at the first try, and the job runs as it did
-// without one; a lease left by a process that crashed delays the job's start by at most a TTL.
+// without one. A lease left by a process that crashed delays the job's start by at most a TTL,
+// unless the process that starts again holds it under the same Holder (internal/app names the
+// node by its host and data directory), which takes it back at once.
 package lease
 
 import (
