@@ -242,6 +242,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 	// across them (per IP and per account).
 	authenticator := credentials.NewAuthenticator(data.Credentials, logger.With("component", "auth"), registry)
 	authenticator.SetCacheTTL(time.Duration(cfg.Auth.CacheSeconds) * time.Second)
+	sharedThrottle, sharedLeases := sharedState(data.Store)
+	if sharedThrottle != nil {
+		authenticator.SetSharedThrottle(sharedThrottle)
+	}
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
 		if s.submit, err = newSubmissionServer(cfg, data, s.committer, authenticator, tlsSource.Config,
 			logger, mailLog, registry); err != nil {
@@ -280,6 +284,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server
 			MaxConnections:    cfg.POP3.MaxConnections,
 			MaxPerAddress:     cfg.POP3.MaxConnectionsPerAddress,
 			LoginTimeout:      time.Duration(cfg.POP3.LoginTimeoutSeconds) * time.Second,
+			Leases:            sharedLeases,
 		}
 	}
 	for _, l := range []struct {

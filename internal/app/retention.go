@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"posthorn/internal/config"
+	"posthorn/internal/lease"
 	"posthorn/internal/retention"
 	"posthorn/internal/store"
 )
@@ -29,9 +30,13 @@ func NewRetention(cfg config.Config, d *Data, logger *slog.Logger, reg prometheu
 	return svc, nil
 }
 
+// retentionLease is the name of the lease under which one node runs the retention schedule.
+const retentionLease = "retention"
+
 // startRetention runs the retention job once a day at [retention] run_at while the server
 // runs (retention.Daily); without any rule it does not run (its metrics stay at 0). This is
-// the one place that schedules it: a job that must run on one node only wraps run here.
+// the one place that schedules it. The schedule runs under the lease retentionLease
+// (lease.Runner) when the store keeps leases, so of several nodes sharing a store one runs it.
 func (s *Server) startRetention(reg prometheus.Registerer) error {
 	svc, err := NewRetention(s.cfg, s.data, s.logger, reg)
 	if err != nil {
@@ -50,9 +55,18 @@ func (s *Server) startRetention(reg prometheus.Registerer) error {
 		"next", retention.NextRun(time.Now(), offset).Format(time.RFC3339))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	daily := func(ctx context.Context) { retention.Daily(ctx, retention.SystemClock{}, offset, run) }
 	go func() {
 		defer close(done)
-		retention.Daily(ctx, retention.SystemClock{}, offset, run)
+		leases, ok := s.data.Store.(store.Leases)
+		if !ok {
+			daily(ctx)
+			return
+		}
+		// One node at a time of those sharing the store runs the schedule.
+		r := &lease.Runner{Leases: leases, Name: retentionLease, Holder: nodeName(s.cfg),
+			Logger: s.logger.With("component", "retention")}
+		_ = r.Run(ctx, daily) // only ends with ctx
 	}()
 	s.stopRetention = func() {
 		cancel()

@@ -56,6 +56,8 @@ type Authenticator struct {
 	mu       sync.Mutex
 	bySource map[netip.Prefix]*failures
 	byAcct   map[string]*failures
+	// shared, when set, keeps the counts instead of bySource and byAcct (SetSharedThrottle).
+	shared store.ThrottleStore
 
 	results *prometheus.CounterVec
 	hashes  prometheus.Counter
@@ -106,6 +108,14 @@ func NewAuthenticator(st Store, logger *slog.Logger, reg prometheus.Registerer) 
 // before the Authenticator is used.
 func (a *Authenticator) SetCacheTTL(ttl time.Duration) {
 	a.cache = newCredCache(ttl)
+}
+
+// SetSharedThrottle makes the Authenticator keep its throttling counts in ts instead of its
+// memory, so that every node sharing ts counts the same failures: for several nodes on one
+// PostgreSQL. Alone on SQLite the memory is the authority and costs no write per attempt, so
+// the server leaves it unset there. Call it before the Authenticator is used.
+func (a *Authenticator) SetSharedThrottle(ts store.ThrottleStore) {
+	a.shared = ts
 }
 
 // Login checks username (an account address) and password for protocol ("imap", "pop3",
@@ -164,7 +174,10 @@ func (a *Authenticator) login(ctx context.Context, protocol, username string, re
 	if err != nil {
 		return store.Account{}, err
 	}
-	att, delay, refused := a.begin(source, acctKey, who.known)
+	att, delay, refused, err := a.begin(ctx, source, acctKey, who.known)
+	if err != nil {
+		return store.Account{}, err
+	}
 	if refused {
 		a.results.WithLabelValues(protocol, "throttled").Inc()
 		log.Warn("login refused: too many failures")
@@ -172,7 +185,7 @@ func (a *Authenticator) login(ctx context.Context, protocol, username string, re
 	}
 	if delay > 0 {
 		if err := a.sleep(ctx, delay); err != nil {
-			a.refund(att)
+			a.refund(ctx, att)
 			return store.Account{}, err
 		}
 	}
@@ -182,7 +195,7 @@ func (a *Authenticator) login(ctx context.Context, protocol, username string, re
 		log.Info("login failed", "delay", delay)
 		return store.Account{}, err
 	}
-	a.refund(att)
+	a.refund(ctx, att)
 	if err != nil {
 		return store.Account{}, err
 	}

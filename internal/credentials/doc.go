@@ -59,6 +59,12 @@
 // restore a stranger's budget). A SCRAM exchange takes its place at its first message and gives
 // it back only for a matching proof: an abandoned exchange counts as a failure.
 //
+// The counts live in the Authenticator's memory, the authority for one node alone on SQLite
+// (no write per attempt). Nodes sharing one PostgreSQL keep them in the store instead
+// (SetSharedThrottle, store.ThrottleStore): an attempt adds itself to each count in one atomic
+// statement and reads the failures before it from the result, so failures reaching different
+// nodes count together, and parallel guesses on several nodes still count against each other.
+//
 // So failures from strangers never throttle the owner's known sources. A stranger guessing from
 // one address is refused after HardLimit guesses; the owner at a fresh address meanwhile waits
 // up to MaxDelay per attempt, and is refused only once strangers from several sources have

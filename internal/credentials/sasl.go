@@ -62,7 +62,10 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 		}
 		var delay time.Duration
 		var refused bool
-		att, delay, refused = a.begin(source, acctKey, who.known)
+		att, delay, refused, err = a.begin(ctx, source, acctKey, who.known)
+		if err != nil {
+			return auth.SCRAMSalt{}, nil, err
+		}
 		if refused {
 			a.results.WithLabelValues(protocol, "throttled").Inc()
 			log.Warn("login refused: too many failures", "user", acctKey)
@@ -70,7 +73,7 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 		}
 		if delay > 0 {
 			if err := a.sleep(ctx, delay); err != nil {
-				a.refund(att)
+				a.refund(ctx, att)
 				return auth.SCRAMSalt{}, nil, err
 			}
 		}
@@ -83,7 +86,7 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 			return fake, nil, nil
 		}
 		if err != nil {
-			a.refund(att)
+			a.refund(ctx, att)
 			return auth.SCRAMSalt{}, nil, err
 		}
 		return salt, keys, nil
@@ -94,7 +97,7 @@ func (a *Authenticator) scram(ctx context.Context, protocol string, remote netip
 			log.Info("login failed", "user", acctKey)
 			return nil
 		}
-		a.refund(att)
+		a.refund(ctx, att)
 		a.succeeded(ctx, who, source, log)
 		a.results.WithLabelValues(protocol, "ok").Inc()
 		log.Debug("login succeeded", "user", acctKey)

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"context"
 	"net/netip"
 	"time"
 )
@@ -41,24 +42,36 @@ type failures struct {
 // attempt is one login attempt's place in the counts, taken before its password is checked.
 type attempt struct {
 	source, account *failures // account is nil for a known source
+	// shared are the attempt's places in the shared counts, when the Authenticator has them.
+	shared []sharedPlace
+}
+
+// sharedPlace is one place in a count of the ThrottleStore: its key and the start of its
+// window, which the refund names.
+type sharedPlace struct {
+	key   string
+	start time.Time
 }
 
 // begin takes an attempt's place in the counts of its source and, for a source the account does
 // not know, of the account, before anything is hashed: so parallel guesses count against each
 // other. It returns the delay to wait first, or refused when a count is at its hard limit (the
 // attempt then takes no place).
-func (a *Authenticator) begin(source netip.Prefix, acct string, known bool) (att attempt, delay time.Duration, refused bool) {
+func (a *Authenticator) begin(ctx context.Context, source netip.Prefix, acct string, known bool) (att attempt, delay time.Duration, refused bool, err error) {
+	if a.shared != nil {
+		return a.beginShared(ctx, source, acct, known)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
 	n := current(a.bySource, source, now)
 	if n >= HardLimit {
-		return attempt{}, 0, true
+		return attempt{}, 0, true, nil
 	}
 	if !known {
 		m := current(a.byAcct, acct, now)
 		if m >= AccountHardLimit {
-			return attempt{}, 0, true
+			return attempt{}, 0, true, nil
 		}
 		n = max(n, m)
 		att.account = record(a.byAcct, acct, now)
@@ -66,12 +79,54 @@ func (a *Authenticator) begin(source netip.Prefix, acct string, known bool) (att
 	}
 	att.source = record(a.bySource, source, now)
 	att.source.count++
-	return att, delayAfter(n), false
+	return att, delayAfter(n), false, nil
+}
+
+// beginShared is begin over the shared counts (SetSharedThrottle): each count is added to
+// first, atomically in the store, and the attempt finds the failures before its own; one at
+// its hard limit gives every place back and refuses the attempt. So the counts are the same
+// whichever node an attempt reaches.
+func (a *Authenticator) beginShared(ctx context.Context, source netip.Prefix, acct string, known bool) (attempt, time.Duration, bool, error) {
+	type count struct {
+		key   string
+		limit int64
+	}
+	counts := []count{{"login-source:" + source.String(), HardLimit}}
+	if !known {
+		counts = append(counts, count{"login-account:" + acct, AccountHardLimit})
+	}
+	var att attempt
+	n := int64(0)
+	for _, c := range counts {
+		after, start, err := a.shared.ThrottleAdd(ctx, c.key, Window)
+		if err != nil {
+			a.refund(ctx, att)
+			return attempt{}, 0, false, err
+		}
+		att.shared = append(att.shared, sharedPlace{c.key, start})
+		if after-1 >= c.limit {
+			a.refund(ctx, att)
+			return attempt{}, 0, true, nil
+		}
+		n = max(n, after-1)
+	}
+	return att, delayAfter(int(n)), false, nil
 }
 
 // refund gives an attempt's place back: it succeeded, or ended before its password was judged.
 // A count whose window has begun again since the attempt began is left alone.
-func (a *Authenticator) refund(att attempt) {
+func (a *Authenticator) refund(ctx context.Context, att attempt) {
+	if len(att.shared) > 0 {
+		// The refund is owed even when the attempt's context has ended.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, p := range att.shared {
+			if err := a.shared.ThrottleRefund(ctx, p.key, p.start); err != nil {
+				a.logger.Error("refund login attempt", "err", err)
+			}
+		}
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, f := range []*failures{att.source, att.account} {

@@ -36,7 +36,12 @@
 // # The maildrop
 //
 // The maildrop is the account's INBOX. A login takes the account's maildrop lock, held by one
-// session of this server at a time (a second gets -ERR [IN-USE]), and reads the UID, size and
+// session of this server at a time (a second gets -ERR [IN-USE]) and, when the server has
+// shared Leases (several nodes on one PostgreSQL), the lease store.MaildropLease of the
+// account as well, under a token of the session's own: one session of all the nodes holds
+// the maildrop. The session renews the lease every third of MaildropLeaseTTL and gives it back
+// when it ends; a node that dies frees it after MaildropLeaseTTL, and a session whose renewal
+// finds the lease gone is ended, deleting nothing. The login then reads the UID, size and
 // body id of every message: message numbers are positions in that list for the whole session,
 // and messages delivered later show in the next session. A message expunged through IMAP during
 // the session keeps its number; RETR of it gets -ERR once its body is gone.

@@ -115,9 +115,24 @@ func (s *session) enter(acc store.Account) error {
 		s.logger.Info("login refused: maildrop in use", "account", acc.Address)
 		return errorf("IN-USE", "the maildrop is in use by another POP3 session")
 	}
+	if s.server.Leases != nil {
+		// The connection closed on a lost lease ends the session before it can delete
+		// anything under another's lock.
+		lease, ok, err := s.server.acquireLease(s.ctx, acc.ID, func() { _ = s.nc.Close() })
+		if err != nil || !ok {
+			s.server.unlock(acc.ID)
+			if err != nil {
+				s.logger.Error("take maildrop lock", "account", acc.Address, "err", err)
+				return errorf("SYS/TEMP", "cannot open the maildrop now, try again later")
+			}
+			s.logger.Info("login refused: maildrop in use on another node", "account", acc.Address)
+			return errorf("IN-USE", "the maildrop is in use by another POP3 session")
+		}
+		s.lease = lease
+	}
 	drop, err := openMaildrop(s.ctx, s.server.Store, acc)
 	if err != nil {
-		s.server.unlock(acc.ID)
+		s.releaseLock(acc.ID)
 		s.logger.Error("open maildrop", "account", acc.Address, "err", err)
 		return errorf("SYS/TEMP", "cannot open the maildrop now, try again later")
 	}

@@ -56,6 +56,15 @@ type Server struct {
 	// deleting nothing. Default: 10 minutes.
 	IdleTimeout time.Duration
 
+	// Leases, when set, holds every maildrop lock in the store as well, for several nodes
+	// sharing one PostgreSQL: one session of all of them holds a maildrop, and a login on
+	// another node gets "-ERR [IN-USE]". nil: the locks are this server's memory only (one
+	// node, SQLite).
+	Leases store.Leases
+	// MaildropLeaseTTL is how long a maildrop lock in Leases outlives a node that stops
+	// renewing it (one that died); a session renews it every third of it. Default: 1 minute.
+	MaildropLeaseTTL time.Duration
+
 	nextConn atomic.Uint64
 	setup    sync.Once
 	conns    netserver.Server

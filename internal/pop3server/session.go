@@ -55,8 +55,9 @@ type session struct {
 	state   state
 	user    string // the name of USER, until PASS
 	account store.Account
-	drop    *maildrop // in the TRANSACTION state; the account's lock is held
-	bad     int       // bad commands so far
+	drop    *maildrop      // in the TRANSACTION state; the account's lock is held
+	lease   *maildropLease // the shared maildrop lock, with Server.Leases
+	bad     int            // bad commands so far
 }
 
 // connError is a failure of the connection itself: the session ends.
@@ -160,9 +161,18 @@ func (s *session) close() {
 // release gives up the maildrop and its lock.
 func (s *session) release() {
 	if s.drop != nil {
-		s.server.unlock(s.account.ID)
+		s.releaseLock(s.account.ID)
 		s.drop = nil
 	}
+}
+
+// releaseLock gives up the maildrop lock: the shared one first, then this server's.
+func (s *session) releaseLock(accountID int64) {
+	if s.lease != nil {
+		s.lease.release(s.server)
+		s.lease = nil
+	}
+	s.server.unlock(accountID)
 }
 
 // execute runs one command line and writes its response. It returns false when the session

@@ -19,7 +19,9 @@ package smtpserver
 //     message are kept. The count is written after the commit, in the background and batched
 //     (sentlog.go): a crash before it is written forgets it, and sessions of one account
 //     running at the same moment can each pass the check with the same count, so a limit can
-//     be overshot by the messages in flight (a bound on abuse, not an exact quota).
+//     be overshot by the messages in flight (a bound on abuse, not an exact quota). The counts
+//     are the store's (store.SendCounter), so nodes sharing a PostgreSQL count one account's
+//     messages together; only the counts not yet written are one node's own.
 //   - RCPT for a local domain resolves like the MX (unknown user: 550 5.1.1) and is delivered
 //     straight to the INBOX of each account (no copy in Sent: clients save their own); any other
 //     domain is queued for the outbound queue (store.Outbound, with the DSN and REQUIRETLS

@@ -83,11 +83,8 @@ type SubmissionStore interface {
 	SetSendLimits(ctx context.Context, accountID int64, l SendLimits) error
 	// GetSendLimits returns them; LimitDefault where the account has none of its own.
 	GetSendLimits(ctx context.Context, accountID int64) (SendLimits, error)
-	// RecordSent notes submitted messages, all in one transaction, and forgets what their
-	// accounts sent more than a day before.
-	RecordSent(ctx context.Context, records ...SentRecord) error
-	// SentSince returns the recipients the account submitted to since since.
-	SentSince(ctx context.Context, accountID int64, since time.Time) (int64, error)
+	// SendCounter: RecordSent and SentSince, the counts of the sending limits.
+	SendCounter
 
 	// AddDKIMKey stores a domain's signing key; ErrExists if the selector is taken,
 	// ErrNotFound for an unknown domain.

@@ -266,3 +266,19 @@ func Main(m *testing.M, use func(*Server)) int {
 	}
 	return code
 }
+
+// StartForTest starts a server for one test and stops it when the test ends: for a package
+// with a single PostgreSQL test, whose other tests should not wait for a server.
+func StartForTest(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
