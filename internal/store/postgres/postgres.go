@@ -4,9 +4,10 @@
 // store.TextBacklog, and the interfaces beside it, one file each: the outbound queue with its
 // leases (store.QueueLeaser), the mail log, logins, API tokens, the web UI's sessions, the
 // audit log, the import ledger, the dashboard's counts, greylisting, the spam classifier's
-// storage, bulk mail, the send API and the campaign webhooks' cursor. Not yet implemented:
-// store.GDPRStore, store.RetentionStore, store.SubmissionStore and store.SendAsLister; nothing
-// wires it into the application yet.
+// storage, bulk mail, the send API, the campaign webhooks' cursor, authenticated submission's
+// credentials, grants, limits and DKIM keys (store.SubmissionStore, with store.SendAsLister)
+// and the retention job's legal holds and pruning (store.RetentionStore). Not yet implemented:
+// store.GDPRStore; nothing wires it into the application yet.
 //
 // Schema: migrations/NNNN_name.sql, embedded and applied at Open in one transaction under an
 // advisory lock (migrate.go), so nodes that start together migrate once; table schema_version
