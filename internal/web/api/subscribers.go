@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 
@@ -77,19 +78,9 @@ func importSubscribers(a *API, w http.ResponseWriter, r *http.Request) error {
 	if in.Confirmed, err = queryBool(r, "confirmed"); err != nil {
 		return err
 	}
-	out := importView{Rejected: []rejectView{}}
-	report, err := a.cfg.Campaigns.ImportCSV(r.Context(), http.MaxBytesReader(w, r.Body, MaxImportBody), in,
-		campaign.ImportOptions{Reject: func(rej campaign.Rejection) {
-			if len(out.Rejected) < maxReportedRejects {
-				out.Rejected = append(out.Rejected, rejectView{Line: rej.Line, Address: rej.Address, Reason: rej.Reason, Detail: rej.Detail})
-			}
-		}})
-	if err != nil {
-		return err
-	}
-	out.Rows, out.Imported, out.Rejects = report.Rows, report.Imported, report.Rejects
-	a.writeJSON(w, r, http.StatusOK, out)
-	return nil
+	return a.runImport(w, r, func(body io.Reader, opts campaign.ImportOptions) (campaign.ImportReport, error) {
+		return a.cfg.Campaigns.ImportCSV(r.Context(), body, in, opts)
+	})
 }
 
 // queryBool reads ?name=true|false; absent is false.

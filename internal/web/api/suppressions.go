@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"time"
 
@@ -134,13 +135,21 @@ func importSuppressions(a *API, w http.ResponseWriter, r *http.Request) error {
 			return invalid("expires_at", "expires_at %q: want an RFC 3339 time like 2026-06-01T09:00:00Z", s)
 		}
 	}
+	return a.runImport(w, r, func(body io.Reader, opts campaign.ImportOptions) (campaign.ImportReport, error) {
+		return a.cfg.Campaigns.ImportSuppressions(r.Context(), body, in, opts)
+	})
+}
+
+// runImport runs one CSV import over the request's body (at most MaxImportBody) and answers its
+// report: the counts, and the first maxReportedRejects rejected lines.
+func (a *API) runImport(w http.ResponseWriter, r *http.Request,
+	run func(body io.Reader, opts campaign.ImportOptions) (campaign.ImportReport, error)) error {
 	out := importView{Rejected: []rejectView{}}
-	report, err := a.cfg.Campaigns.ImportSuppressions(r.Context(), http.MaxBytesReader(w, r.Body, MaxImportBody), in,
-		campaign.ImportOptions{Reject: func(rej campaign.Rejection) {
-			if len(out.Rejected) < maxReportedRejects {
-				out.Rejected = append(out.Rejected, rejectView{Line: rej.Line, Address: rej.Address, Reason: rej.Reason, Detail: rej.Detail})
-			}
-		}})
+	report, err := run(http.MaxBytesReader(w, r.Body, MaxImportBody), campaign.ImportOptions{Reject: func(rej campaign.Rejection) {
+		if len(out.Rejected) < maxReportedRejects {
+			out.Rejected = append(out.Rejected, rejectView{Line: rej.Line, Address: rej.Address, Reason: rej.Reason, Detail: rej.Detail})
+		}
+	}})
 	if err != nil {
 		return err
 	}
